@@ -1,0 +1,1 @@
+"""Ready-made request guardrails (on_request hooks) for liter-llm."""

@@ -1,0 +1,68 @@
+"""The call object that flows through every hook."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from liter_llm._secret import SecretStr
+    from liter_llm.config import ClientConfig
+    from liter_llm.providers import ProviderSpec
+
+__all__ = ["Call"]
+
+
+@attrs.define(kw_only=True, eq=False)
+class Call:
+    """One client call on its way through the pipeline.
+
+    Hooks read it and may write ``state`` (a scratchpad shared by all hooks
+    of the call) and the flags documented on each hook.
+
+    Attributes:
+        operation: the client method (``"chat"``, ``"chat_stream"``, ``"embed"``, ...).
+        provider: the provider the call was routed to.
+        model: the model name as it goes on the wire (routing prefix removed),
+            or ``None`` for operations without a model (files, batches by id).
+        requested_model: the model string as the caller wrote it.
+        request: the typed request object, or ``None``.
+        params: operation arguments that are not a request body
+            (``{"file_id": ...}``, list queries).
+        base_url: the resolved base URL for this call, without a trailing slash.
+        api_key: the key for this call (a redacted holder), or ``None``.
+        config: the client's configuration.
+        is_async: whether the async client made the call.
+        gateway: true when the client talks to one OpenAI-compatible gateway
+            (a client ``base_url`` without ``model_hint``).
+        attempt: 0 for the first attempt, then 1, 2, ... on retries.
+        state: per-call scratchpad for plugins.
+        cache_hit: true when ``cached_response`` answered the call.
+        stream_complete: set by ``parse_stream_event`` at the normal end of a stream.
+        started: ``time.monotonic()`` at the start of the call.
+        deadline: ``time.monotonic()`` by which the whole call must end, or ``None``.
+    """
+
+    operation: str
+    provider: ProviderSpec
+    model: str | None
+    requested_model: str | None
+    request: Any
+    params: dict[str, Any] = attrs.field(factory=dict)
+    base_url: str
+    api_key: SecretStr | None = attrs.field(default=None, repr=False)
+    config: ClientConfig = attrs.field(repr=False)
+    is_async: bool = False
+    gateway: bool = False
+    attempt: int = 0
+    state: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    cache_hit: bool = False
+    stream_complete: bool = False
+    started: float = 0.0
+    deadline: float | None = None
+
+    @property
+    def stream(self) -> bool:
+        """Whether this call streams its answer."""
+        return self.operation == "chat_stream"

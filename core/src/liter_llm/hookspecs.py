@@ -1,0 +1,225 @@
+"""Hook specifications: the whole contract between the core and its plugins.
+
+A plugin is any object (usually a module) with functions decorated by
+:data:`liter_llm.hookimpl` whose names match the hooks below. A hook
+implementation may accept any subset of the hook's arguments.
+
+Two kinds of plugin see calls:
+
+* **global plugins** (the core's own defaults and built-ins, contrib plugins,
+  and the user hooks given to ``create_client(hooks=[...])``) see every call;
+* **provider plugins** (``ProviderSpec.plugin``) see only the calls routed to
+  their provider.  The core builds one hook relay per (client, provider) once
+  and caches it, so the cost of a call does not grow with the number of
+  installed providers.
+
+Order: pluggy calls implementations last-registered first; ``tryfirst`` and
+``trylast`` move them.  The core's defaults are ``trylast`` and speak the
+OpenAI wire format, so a provider only implements what it does differently.
+Provider plugins are registered after global plugins, so their hooks run
+before the user's for ``firstresult`` hooks.
+
+pluggy is synchronous: hooks must not do I/O.  Anything that needs the network
+(an OAuth token fetch, request signing) is expressed as an :class:`httpx.Auth`
+flow returned by :func:`auth`; the core drives it on the sync or async
+transport alike.
+
+Operation names (``call.operation``): ``chat``, ``chat_stream``, ``embed``,
+``list_models``, ``image_generate``, ``speech``, ``transcribe``, ``moderate``,
+``rerank``, ``search``, ``ocr``, ``create_file``, ``retrieve_file``,
+``delete_file``, ``list_files``, ``file_content``, ``create_batch``,
+``retrieve_batch``, ``list_batches``, ``cancel_batch``, ``create_response``,
+``retrieve_response``, ``cancel_response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import httpx
+
+    from liter_llm._call import Call
+    from liter_llm.errors import LiterLlmError
+    from liter_llm.providers import ProviderSpec
+    from liter_llm.types import ChatCompletionChunk
+
+PROJECT_NAME = "liter_llm"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ---------------------------------------------------------------------------
+# Registration (once per process, when plugins are loaded)
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    """Declare the providers this plugin serves.
+
+    Called once per process, when plugins are first loaded.  Call
+    ``register(spec)`` for each :class:`~liter_llm.providers.ProviderSpec`.
+    A provider that speaks the OpenAI wire format is data alone; one with its
+    own protocol sets ``spec.plugin`` to an object whose hooks then see only
+    that provider's calls.  Return value ignored.  Raising makes the plugin
+    count as broken: a warning names it and the host carries on without it.
+    """
+
+
+@hookspec(firstresult=True)
+def create_transport(provider: ProviderSpec, is_async: bool) -> httpx.BaseTransport | httpx.AsyncBaseTransport | None:
+    """Supply the HTTP transport for a provider that is not reached over the network.
+
+    Called once per client per provider, on that provider's first call.  Return
+    an ``httpx.BaseTransport`` (``is_async`` false) or ``httpx.AsyncBaseTransport``
+    (``is_async`` true) to serve the provider in process (the ``local`` plugin
+    runs a model this way), or ``None`` for the client's pooled network
+    transport.  firstresult.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Before the request is sent
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def on_request(call: Call) -> None:
+    """Inspect a call before anything is sent; veto it by raising.
+
+    Runs once per call (not per retry), after routing.  Raise
+    :class:`~liter_llm.errors.HookRejectedError` to refuse the call: nothing
+    goes to the network and the caller gets that error.  Any other exception
+    is wrapped in a HookRejectedError naming the hook.  Return value ignored.
+    """
+
+
+@hookspec
+def check_budget(call: Call) -> None:
+    """Refuse a call that would break a budget, by raising BudgetExceededError.
+
+    Runs after :func:`on_request`, once per call.  Return value ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def cached_response(call: Call) -> Any | None:
+    """Answer a call from a cache.
+
+    Runs after the budget check.  Return the typed response to skip the
+    network entirely (``on_response`` still runs, with ``call.cache_hit``
+    true), or ``None`` for a miss.  Streams are never answered from a cache.
+    firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def throttle(call: Call) -> float | None:
+    """Say how long a call must wait before it may be sent (client-side rate limits).
+
+    Return seconds to wait, or ``None``/``0`` to go now.  The core sleeps (on
+    the async client without blocking the event loop) and asks again, until
+    the call's deadline; past it the call fails with RateLimitedError.
+    firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def build_request(call: Call) -> httpx.Request:
+    """Translate the typed request into the HTTP request for the provider.
+
+    Return an ``httpx.Request`` (method, URL from ``call.base_url``, headers,
+    body).  Do not add credentials here: :func:`auth` does that on every
+    attempt.  Raise :class:`~liter_llm.errors.BadRequestError` for a parameter
+    the provider cannot express, or EndpointNotSupportedError.  The core's
+    trylast default speaks the OpenAI wire format.  firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def auth(call: Call, request: httpx.Request) -> httpx.Auth | None:
+    """Return the ``httpx.Auth`` that authenticates one attempt of the call.
+
+    Called before every attempt (so a refreshed token or a fresh signature is
+    used on a retry).  The flow may add headers, sign the final body (AWS
+    SigV4), or fetch and cache an OAuth token; the same flow serves the sync
+    and the async client.  The core's trylast default sends
+    ``call.api_key`` the way ``call.provider.auth`` says (bearer, a custom
+    header, or nothing).  firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def stream_decoder(call: Call) -> Any | None:
+    """Return the framing decoder for a streamed answer.
+
+    The object must offer ``feed(data: bytes) -> Iterable[event]`` and
+    ``close() -> Iterable[event]`` (called at end of input; it raises
+    StreamingError for a truncated frame).  The core's default is the
+    :class:`~liter_llm.sse.SSEDecoder`; a provider with binary framing (AWS
+    EventStream) returns its own.  Each event goes to
+    :func:`parse_stream_event`.  firstresult.
+    """
+
+
+# ---------------------------------------------------------------------------
+# After the answer arrives
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def parse_response(call: Call, response: httpx.Response) -> Any:
+    """Turn a successful (2xx) HTTP answer into the operation's typed response.
+
+    ``response`` has been read in full.  Raise
+    :class:`~liter_llm.errors.SerializationError` for a body that cannot be
+    decoded (it is not retried: the answer was served and billed).  The
+    core's trylast default reads the OpenAI wire format.  firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_error(call: Call, response: httpx.Response) -> LiterLlmError | None:
+    """Turn an error (non-2xx) HTTP answer into a LiterLlmError, returned (not raised).
+
+    ``response`` has been read in full, streamed calls included.  Return
+    ``None`` to leave it to the core's mapping
+    (:func:`liter_llm.errors.error_from_response`).  firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_stream_event(call: Call, event: Any) -> Sequence[ChatCompletionChunk] | None:
+    """Turn one stream event into zero or more chunks.
+
+    Return a list (empty to skip the event, e.g. a keep-alive ``ping``), or
+    ``None`` for no opinion.  Set ``call.stream_complete = True`` when the
+    event marks the normal end of the stream (``[DONE]``, ``message_stop``):
+    a stream whose connection ends before that raises StreamingError carrying
+    the chunks received.  Raise the mapped LiterLlmError for an error event.
+    firstresult.
+    """
+
+
+@hookspec
+def on_response(call: Call, response: Any) -> None:
+    """See every successful result (a stream: the assembled response at its end).
+
+    For cost tracking, the budget ledger, cache storage, logging and metrics.
+    An exception raised here is logged and does not change the result.
+    Return value ignored.
+    """
+
+
+@hookspec
+def on_error(call: Call, error: LiterLlmError) -> None:
+    """See every failed call, with the error the caller is about to receive.
+
+    An exception raised here is logged and never masks the original error.
+    Return value ignored.
+    """

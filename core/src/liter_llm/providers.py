@@ -1,0 +1,124 @@
+"""Provider descriptions: what a provider plugin registers.
+
+An OpenAI-compatible provider is pure data: a :class:`ProviderSpec` with its
+name, base URL, key variable and model prefixes.  A provider with its own
+protocol adds ``plugin``: an object whose hooks see only that provider's
+calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from liter_llm.types import AuthHeaderFormat
+
+__all__ = ["ALL_ENDPOINTS", "ENDPOINT_OF_OPERATION", "ProviderSpec"]
+
+#: Endpoint families a provider may offer; ``ProviderSpec.endpoints`` holds a subset.
+ALL_ENDPOINTS = frozenset(
+    {
+        "chat",
+        "embed",
+        "models",
+        "image",
+        "speech",
+        "transcribe",
+        "moderate",
+        "rerank",
+        "search",
+        "ocr",
+        "files",
+        "batches",
+        "responses",
+    }
+)
+
+#: The endpoint family each client operation needs.
+ENDPOINT_OF_OPERATION: Mapping[str, str] = {
+    "chat": "chat",
+    "chat_stream": "chat",
+    "embed": "embed",
+    "list_models": "models",
+    "image_generate": "image",
+    "speech": "speech",
+    "transcribe": "transcribe",
+    "moderate": "moderate",
+    "rerank": "rerank",
+    "search": "search",
+    "ocr": "ocr",
+    "create_file": "files",
+    "retrieve_file": "files",
+    "delete_file": "files",
+    "list_files": "files",
+    "file_content": "files",
+    "create_batch": "batches",
+    "retrieve_batch": "batches",
+    "list_batches": "batches",
+    "cancel_batch": "batches",
+    "create_response": "responses",
+    "retrieve_response": "responses",
+    "cancel_response": "responses",
+}
+
+
+def _endpoints(value: Any) -> frozenset[str]:
+    result = frozenset(value)
+    unknown = result - ALL_ENDPOINTS
+    if unknown:
+        raise ValueError(f"unknown endpoints {sorted(unknown)}; known: {sorted(ALL_ENDPOINTS)}")
+    return result
+
+
+def _auth(value: Any) -> AuthHeaderFormat:
+    return AuthHeaderFormat.parse(value)
+
+
+@attrs.frozen(kw_only=True)
+class ProviderSpec:
+    """One provider, as a plugin registers it.
+
+    Attributes:
+        name: the routing name, used as the ``name/`` model prefix.
+        base_url: the default API address (``None``: it must be configured).
+        api_key_env: the environment variable holding the key (e.g. ``GROQ_API_KEY``).
+        auth: how the key is sent: ``AuthHeaderFormat.BEARER``,
+            ``AuthHeaderFormat.api_key("x-api-key")`` or ``AuthHeaderFormat.NONE``.
+        requires_api_key: whether a call without a key fails before any I/O.
+        model_prefixes: bare model prefixes that route here (``"claude-"``);
+            the ``name/`` prefix always routes here.
+        endpoints: the endpoint families offered (see :data:`ALL_ENDPOINTS`).
+        base_url_env: the variable that overrides ``base_url``
+            (default ``<NAME>_BASE_URL``).
+        display_name: a human name for listings.
+        plugin: an object with ``@hookimpl`` methods that see only this
+            provider's calls, for a provider with its own protocol.
+        extra_headers: headers sent on every request to this provider.
+        param_mappings: request field renames on the wire (``{"max_completion_tokens": "max_tokens"}``).
+        distribution: the distribution that registered it (filled in by the core).
+    """
+
+    name: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    auth: AuthHeaderFormat = attrs.field(default=AuthHeaderFormat.BEARER, converter=_auth)
+    requires_api_key: bool = True
+    model_prefixes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    endpoints: frozenset[str] = attrs.field(default=frozenset({"chat", "embed", "models"}), converter=_endpoints)
+    base_url_env: str | None = None
+    display_name: str | None = None
+    plugin: Any = attrs.field(default=None, eq=False, repr=False)
+    extra_headers: Mapping[str, str] = attrs.field(factory=dict, converter=dict, eq=False)
+    param_mappings: Mapping[str, str] = attrs.field(factory=dict, converter=dict, eq=False)
+    distribution: str | None = attrs.field(default=None, eq=False)
+
+    @property
+    def base_url_variable(self) -> str:
+        """The environment variable that overrides this provider's base URL."""
+        return self.base_url_env or f"{self.name.upper().replace('-', '_')}_BASE_URL"
+
+    def supports(self, operation: str) -> bool:
+        """Whether this provider offers the endpoint that ``operation`` needs."""
+        return ENDPOINT_OF_OPERATION.get(operation, operation) in self.endpoints

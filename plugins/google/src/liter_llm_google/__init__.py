@@ -1,0 +1,1 @@
+"""Google Gemini API and Vertex AI provider for liter-llm."""

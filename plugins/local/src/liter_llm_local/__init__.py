@@ -1,0 +1,1 @@
+"""In-process local models (llama.cpp) for liter-llm."""

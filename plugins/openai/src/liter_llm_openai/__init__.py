@@ -1,0 +1,1 @@
+"""OpenAI and every OpenAI-compatible provider for liter-llm."""
