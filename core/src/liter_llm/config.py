@@ -1,15 +1,103 @@
-"""Client configuration: the fields of ``create_client_from_json`` and ``liter-llm.toml``."""
+"""Client configuration: the fields of ``create_client_from_json`` and ``liter-llm.toml``.
+
+The attrs classes below hold a client's configuration.  They are filled from
+three places, all strict and all failing with a
+:class:`~liter_llm.errors.BadRequestError` whose message names the offending
+field by its path (``budget.model_limits.gpt-4o``, ``providers[1].base_url``):
+
+* :func:`parse_config` validates a plain mapping (decoded JSON or TOML, or a
+  dict built in Python);
+* :func:`load_config_json`, :func:`load_config_toml` and
+  :func:`load_config_file` decode text or a file first;
+* :func:`merge_config` applies the explicit arguments of ``create_client``.
+
+Every string value may refer to the environment as ``${VAR}`` or
+``${VAR:-default}`` (the default is used when ``VAR`` is unset or empty);
+``$${`` stands for a literal ``${``.  Expansion happens before validation.
+
+:func:`find_config_file` looks for the file named by ``LITER_LLM_CONFIG``, or
+else for ``liter-llm.toml`` in the working directory and its parents.
+
+The API key is held in a :class:`~liter_llm._secret.SecretStr`: it never
+appears in the repr of a config object, in an error message, or in
+:func:`config_to_dict` (which shows it as ``"***"``).  Values of
+credential-bearing ``extra_headers`` (``Authorization``, ``x-api-key``, ...)
+are redacted the same way.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import difflib
+import json
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, NoReturn, TypeVar, cast
+from urllib.parse import urlsplit
 
 import attrs
 
 from liter_llm._secret import SecretStr
+from liter_llm.errors import BadRequestError, LiterLlmError
 from liter_llm.types import AuthHeaderFormat
 
-__all__ = ["BudgetConfig", "CacheConfig", "ClientConfig", "ProviderConfig", "RateLimitConfig"]
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "CONFIG_FILE_NAME",
+    "BudgetConfig",
+    "CacheConfig",
+    "ClientConfig",
+    "ProviderConfig",
+    "RateLimitConfig",
+    "config_to_dict",
+    "find_config_file",
+    "load_config_file",
+    "load_config_json",
+    "load_config_toml",
+    "merge_config",
+    "parse_config",
+]
+
+#: The environment variable naming a configuration file explicitly.
+CONFIG_ENV_VAR = "LITER_LLM_CONFIG"
+#: The file name searched for in the working directory and its parents.
+CONFIG_FILE_NAME = "liter-llm.toml"
+
+_REDACTED = "***"
+#: Header names (lower case) whose values are credentials and never shown.
+_SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+        "ocp-apim-subscription-key",
+    }
+)
+
+
+def _is_sensitive_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SENSITIVE_HEADERS or any(word in lowered for word in ("token", "secret", "api-key", "apikey"))
+
+
+def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: (_REDACTED if _is_sensitive_header(name) else value) for name, value in headers.items()}
+
+
+def _headers_repr(headers: Mapping[str, str]) -> str:
+    return repr(_redact_headers(headers))
 
 
 @attrs.define(kw_only=True)
@@ -65,7 +153,7 @@ class ClientConfig:
     max_retries: int = 2
     max_retry_delay_secs: float = 60.0
     max_response_bytes: int = 64 * 1024 * 1024
-    extra_headers: dict[str, str] = attrs.field(factory=dict)
+    extra_headers: dict[str, str] = attrs.field(factory=dict, repr=_headers_repr)
     cache: CacheConfig | None = None
     budget: BudgetConfig | None = None
     rate_limit: RateLimitConfig | None = None
@@ -75,3 +163,672 @@ class ClientConfig:
     cost_tracking: bool = False
     tracing: bool = False
     providers: list[ProviderConfig] = attrs.field(factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Validation context and paths
+# ---------------------------------------------------------------------------
+
+_Path = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-/:@]+")
+
+
+def _format_path(path: _Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out or "<top level>"
+
+
+class _Ctx:
+    """Where a config comes from, and the secret that must never be shown in a message."""
+
+    __slots__ = ("secret", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.secret: str | None = None
+
+    def scrub(self, text: str) -> str:
+        if self.secret and len(self.secret) >= 4:
+            text = text.replace(self.secret, _REDACTED)
+        return text
+
+    def fail(self, path: _Path, problem: str) -> NoReturn:
+        message = f"{self.source}: {_format_path(path)}: {problem}" if path else f"{self.source}: {problem}"
+        raise BadRequestError(self.scrub(message))
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "table/object"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return type(value).__name__
+
+
+# ---------------------------------------------------------------------------
+# Environment expansion
+# ---------------------------------------------------------------------------
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)(\})?")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _expand_string(ctx: _Ctx, text: str, path: _Path, env: Mapping[str, str]) -> str:
+    if "${" not in text:
+        return text
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        body = match.group(1)
+        if match.group(2) is None:
+            ctx.fail(path, "unterminated '${' (write '$${' for a literal '${')")
+        name, sep, default = body.partition(":-")
+        if not _VAR_NAME.fullmatch(name):
+            ctx.fail(path, "invalid environment variable reference: expected ${NAME} or ${NAME:-default}")
+        value = env.get(name)
+        if value is None or (sep and value == ""):
+            if sep:
+                return default
+            ctx.fail(path, f"environment variable {name} is not set (use ${{{name}:-default}} to give a default)")
+        return value
+
+    return _REFERENCE.sub(substitute, text)
+
+
+def _expand(ctx: _Ctx, value: Any, path: _Path, env: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _expand_string(ctx, value, path, env)
+    if isinstance(value, Mapping):
+        return {
+            key: _expand(ctx, item, (*path, key if isinstance(key, str) else str(key)), env)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_expand(ctx, item, (*path, index), env) for index, item in enumerate(value)]
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Scalar validators
+# ---------------------------------------------------------------------------
+
+
+def _mapping(ctx: _Ctx, value: Any, path: _Path) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        ctx.fail(path, f"expected a table/object, got {_type_name(value)}")
+    for key in value:
+        if not isinstance(key, str):
+            ctx.fail(path, f"keys must be strings, got a key of type {_type_name(key)}")
+    return cast("Mapping[str, Any]", value)
+
+
+def _check_fields(ctx: _Ctx, value: Mapping[str, Any], allowed: Iterable[str], path: _Path) -> None:
+    known = sorted(allowed)
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            ctx.fail((*path, key), f"unknown field{hint}; known fields: {', '.join(known)}")
+
+
+def _string(ctx: _Ctx, value: Any, path: _Path, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        ctx.fail(path, f"expected a string, got {_type_name(value)}")
+    if not allow_empty and not value.strip():
+        ctx.fail(path, "must not be empty")
+    return value
+
+
+def _url(ctx: _Ctx, value: Any, path: _Path) -> str:
+    text = _string(ctx, value, path)
+    try:
+        parts = urlsplit(text.strip())
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        ctx.fail(path, "expected an http:// or https:// URL with a host")
+    return text.strip()
+
+
+def _boolean(ctx: _Ctx, value: Any, path: _Path) -> bool:
+    if not isinstance(value, bool):
+        ctx.fail(path, f"expected a boolean, got {_type_name(value)}")
+    return value
+
+
+def _integer(ctx: _Ctx, value: Any, path: _Path, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        ctx.fail(path, f"expected an integer, got {_type_name(value)}")
+    if value < minimum:
+        ctx.fail(path, f"must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _number(ctx: _Ctx, value: Any, path: _Path, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        ctx.fail(path, f"expected a number, got {_type_name(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        ctx.fail(path, "must be a finite number")
+    if positive and number <= 0:
+        ctx.fail(path, f"must be greater than 0, got {value}")
+    if number < 0:
+        ctx.fail(path, f"must not be negative, got {value}")
+    return number
+
+
+_T = TypeVar("_T")
+
+
+def _optional(
+    check: Callable[..., _T],
+) -> Callable[..., _T | None]:
+    def wrapper(ctx: _Ctx, value: Any, path: _Path, **kwargs: Any) -> _T | None:
+        return None if value is None else check(ctx, value, path, **kwargs)
+
+    return wrapper
+
+
+def _string_list(ctx: _Ctx, value: Any, path: _Path) -> list[str]:
+    if not isinstance(value, (list, tuple)):
+        ctx.fail(path, f"expected a list of strings, got {_type_name(value)}")
+    return [_string(ctx, item, (*path, index)) for index, item in enumerate(value)]
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _headers(ctx: _Ctx, value: Any, path: _Path) -> dict[str, str]:
+    table = _mapping(ctx, value, path)
+    result: dict[str, str] = {}
+    for name, header_value in table.items():
+        where = (*path, name)
+        if not _HEADER_NAME.fullmatch(name):
+            ctx.fail(where, "not a valid HTTP header name")
+        if not isinstance(header_value, str):
+            ctx.fail(where, f"expected a string, got {_type_name(header_value)}")
+        if any(char in header_value for char in "\r\n\0"):
+            ctx.fail(where, "a header value must not contain CR, LF or NUL")
+        result[name] = header_value
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------
+
+_CACHE_FIELDS = ("max_entries", "ttl_seconds", "backend")
+_BUDGET_FIELDS = ("global_limit", "model_limits", "enforcement")
+_RATE_LIMIT_FIELDS = ("rpm", "tpm", "window_seconds")
+_PROVIDER_FIELDS = ("name", "base_url", "auth_header", "model_prefixes")
+
+
+def _cache(ctx: _Ctx, value: Any, path: _Path) -> CacheConfig:
+    if isinstance(value, CacheConfig):
+        value = attrs.asdict(value)
+    table = _mapping(ctx, value, path)
+    _check_fields(ctx, table, _CACHE_FIELDS, path)
+    kwargs: dict[str, Any] = {}
+    if "max_entries" in table:
+        kwargs["max_entries"] = _integer(ctx, table["max_entries"], (*path, "max_entries"))
+    if "ttl_seconds" in table:
+        kwargs["ttl_seconds"] = _number(ctx, table["ttl_seconds"], (*path, "ttl_seconds"))
+    if "backend" in table:
+        kwargs["backend"] = _string(ctx, table["backend"], (*path, "backend")).strip()
+    return CacheConfig(**kwargs)
+
+
+def _budget(ctx: _Ctx, value: Any, path: _Path) -> BudgetConfig:
+    if isinstance(value, BudgetConfig):
+        value = attrs.asdict(value)
+    table = _mapping(ctx, value, path)
+    _check_fields(ctx, table, _BUDGET_FIELDS, path)
+    kwargs: dict[str, Any] = {}
+    if "global_limit" in table:
+        kwargs["global_limit"] = _optional(_number)(ctx, table["global_limit"], (*path, "global_limit"))
+    if "model_limits" in table:
+        where = (*path, "model_limits")
+        limits = _mapping(ctx, table["model_limits"], where)
+        model_limits: dict[str, float] = {}
+        for model, limit in limits.items():
+            if not model.strip():
+                ctx.fail(where, "a model name must not be empty")
+            model_limits[model] = _number(ctx, limit, (*where, model))
+        kwargs["model_limits"] = model_limits
+    if "enforcement" in table:
+        enforcement = table["enforcement"]
+        if enforcement not in ("hard", "soft"):
+            shown = f"got {_type_name(enforcement)}" if not isinstance(enforcement, str) else "got another value"
+            ctx.fail((*path, "enforcement"), f'must be "hard" or "soft", {shown}')
+        kwargs["enforcement"] = enforcement
+    return BudgetConfig(**kwargs)
+
+
+def _rate_limit(ctx: _Ctx, value: Any, path: _Path) -> RateLimitConfig:
+    if isinstance(value, RateLimitConfig):
+        value = attrs.asdict(value)
+    table = _mapping(ctx, value, path)
+    _check_fields(ctx, table, _RATE_LIMIT_FIELDS, path)
+    kwargs: dict[str, Any] = {}
+    for name in ("rpm", "tpm"):
+        if name in table:
+            kwargs[name] = _optional(_integer)(ctx, table[name], (*path, name), minimum=1)
+    if "window_seconds" in table:
+        kwargs["window_seconds"] = _number(ctx, table["window_seconds"], (*path, "window_seconds"), positive=True)
+    return RateLimitConfig(**kwargs)
+
+
+def _auth_header(ctx: _Ctx, value: Any, path: _Path) -> AuthHeaderFormat:
+    try:
+        return AuthHeaderFormat.parse(value)
+    except LiterLlmError as exc:
+        ctx.fail(path, exc.message)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        ctx.fail(path, f"not a valid auth header format ({_type_name(value)})")
+
+
+def _provider(ctx: _Ctx, value: Any, path: _Path) -> ProviderConfig:
+    if isinstance(value, ProviderConfig):
+        value = {
+            "name": value.name,
+            "base_url": value.base_url,
+            "auth_header": value.auth_header,
+            "model_prefixes": value.model_prefixes,
+        }
+    table = _mapping(ctx, value, path)
+    _check_fields(ctx, table, _PROVIDER_FIELDS, path)
+    for required in ("name", "base_url", "model_prefixes"):
+        if required not in table:
+            ctx.fail((*path, required), "missing required field")
+    name = _string(ctx, table["name"], (*path, "name")).strip()
+    base_url = _url(ctx, table["base_url"], (*path, "base_url"))
+    prefixes = _string_list(ctx, table["model_prefixes"], (*path, "model_prefixes"))
+    if not prefixes:
+        ctx.fail((*path, "model_prefixes"), "must list at least one model prefix")
+    kwargs: dict[str, Any] = {"name": name, "base_url": base_url, "model_prefixes": prefixes}
+    if "auth_header" in table:
+        kwargs["auth_header"] = _auth_header(ctx, table["auth_header"], (*path, "auth_header"))
+    return ProviderConfig(**kwargs)
+
+
+def _providers(ctx: _Ctx, value: Any, path: _Path) -> list[ProviderConfig]:
+    if not isinstance(value, (list, tuple)):
+        ctx.fail(path, f"expected a list of provider tables, got {_type_name(value)}")
+    result: list[ProviderConfig] = []
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        provider = _provider(ctx, item, (*path, index))
+        if provider.name in seen:
+            ctx.fail((*path, index, "name"), f"duplicate provider name {provider.name!r}")
+        seen.add(provider.name)
+        result.append(provider)
+    return result
+
+
+def _api_key(ctx: _Ctx, value: Any, path: _Path) -> SecretStr | None:
+    if value is None:
+        return None
+    if isinstance(value, SecretStr):
+        return value if value else None
+    if not isinstance(value, str):
+        ctx.fail(path, f"expected a string, got {_type_name(value)}")
+    return SecretStr(value) if value else None
+
+
+def _positive_number(ctx: _Ctx, value: Any, path: _Path) -> float:
+    return _number(ctx, value, path, positive=True)
+
+
+def _positive_integer(ctx: _Ctx, value: Any, path: _Path) -> int:
+    return _integer(ctx, value, path, minimum=1)
+
+
+def _optional_string(ctx: _Ctx, value: Any, path: _Path) -> str | None:
+    return None if value is None else _string(ctx, value, path).strip()
+
+
+def _fallbacks(ctx: _Ctx, value: Any, path: _Path) -> list[str]:
+    return [model.strip() for model in _string_list(ctx, value, path)]
+
+
+_FieldParser = Callable[[_Ctx, Any, _Path], Any]
+
+#: Every top-level field, with the function that validates and converts it.
+_FIELDS: dict[str, _FieldParser] = {
+    "api_key": _api_key,
+    "base_url": _optional(_url),
+    "model_hint": _optional_string,
+    "timeout_secs": _positive_number,
+    "connect_timeout_secs": _positive_number,
+    "max_retries": _integer,
+    "max_retry_delay_secs": _number,
+    "max_response_bytes": _positive_integer,
+    "extra_headers": _headers,
+    "cache": _optional(_cache),
+    "budget": _optional(_budget),
+    "rate_limit": _optional(_rate_limit),
+    "fallbacks": _fallbacks,
+    "cooldown_secs": _optional(_number),
+    "health_check_secs": _optional(_positive_number),
+    "cost_tracking": _boolean,
+    "tracing": _boolean,
+    "providers": _providers,
+}
+
+assert set(_FIELDS) == {field.name for field in attrs.fields(ClientConfig)}
+
+
+def _parse_fields(ctx: _Ctx, table: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a top-level table (already expanded) into ClientConfig keyword arguments."""
+    try:
+        return {name: _FIELDS[name](ctx, value, (name,)) for name, value in table.items()}
+    except LiterLlmError:
+        raise
+    except Exception as exc:  # a bug in a validator must still surface as a config error
+        raise BadRequestError(f"{ctx.source}: invalid configuration ({type(exc).__name__})") from None
+
+
+# ---------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    source: str = "config",
+    env: Mapping[str, str] | None = None,
+) -> ClientConfig:
+    """Validate a configuration mapping and build a :class:`ClientConfig`.
+
+    ``data`` is a decoded JSON object or TOML document (or a dict built in
+    Python) with the fields of ``liter-llm.toml``.  First every string value
+    is expanded from the environment (``${VAR}``, ``${VAR:-default}``; ``env``
+    defaults to ``os.environ``), then every field is checked: unknown fields
+    at any depth, wrong types (a boolean is not a number; an integer is
+    accepted where a number is expected), negative or zero values where they
+    make no sense, an ``enforcement`` other than ``"hard"``/``"soft"`` and
+    invalid provider entries are refused.
+
+    Args:
+        data: the configuration mapping.
+        source: what the configuration is (a file path, ``"JSON config"``),
+            put at the start of every error message.
+        env: the environment used for ``${VAR}`` expansion.
+
+    Returns:
+        The validated configuration; ``api_key`` is a :class:`SecretStr`.
+
+    Raises:
+        BadRequestError: for any invalid content; the message names the field
+            path and never contains the API key.
+    """
+    ctx = _Ctx(source)
+    if not isinstance(data, Mapping):
+        ctx.fail((), f"the configuration must be a table/object, got {_type_name(data)}")
+    table = _mapping(ctx, data, ())
+    _check_fields(ctx, table, _FIELDS, ())
+    # Learn the key first, so that no later message can show it.
+    raw_key = table.get("api_key")
+    if isinstance(raw_key, str) and "${" not in raw_key:
+        ctx.secret = raw_key
+    expanded = _expand(ctx, table, (), os.environ if env is None else env)
+    key = expanded.get("api_key")
+    if isinstance(key, str) and key:
+        ctx.secret = key
+    return ClientConfig(**_parse_fields(ctx, expanded))
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _decode_text(text: str | bytes, source: str) -> str:
+    if isinstance(text, str):
+        return text.removeprefix("\ufeff")
+    if not isinstance(text, (bytes, bytearray)):
+        raise BadRequestError(f"{source}: expected text or bytes, got {_type_name(text)}")
+    try:
+        return bytes(text).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequestError(f"{source}: not valid UTF-8 (at byte {exc.start})") from None
+
+
+def load_config_json(
+    text: str | bytes, *, source: str = "JSON config", env: Mapping[str, str] | None = None
+) -> ClientConfig:
+    """Parse a JSON configuration document (the argument of ``create_client_from_json``).
+
+    The document must be one JSON object with the fields of ``liter-llm.toml``
+    (see :func:`parse_config`).  ``NaN``/``Infinity`` and duplicate keys are
+    refused.
+
+    Raises:
+        BadRequestError: invalid UTF-8, invalid JSON (the message gives the
+            line and column), a top level that is not an object, or invalid
+            content.
+    """
+    decoded = _decode_text(text, source)
+    try:
+        data = json.loads(decoded, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    except _DuplicateKeyError as exc:
+        raise BadRequestError(f"{source}: duplicate key {exc.key!r} in a JSON object") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequestError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise BadRequestError(f"{source}: invalid JSON: {detail}") from None
+    if not isinstance(data, dict):
+        raise BadRequestError(f"{source}: the top level must be a JSON object, got {_type_name(data)}")
+    return parse_config(data, source=source, env=env)
+
+
+def load_config_toml(
+    text: str | bytes, *, source: str = "TOML config", env: Mapping[str, str] | None = None
+) -> ClientConfig:
+    """Parse a TOML configuration document (the content of ``liter-llm.toml``).
+
+    Uses :mod:`tomllib` (``tomli`` on Python 3.10); the fields are those of
+    :func:`parse_config`.
+
+    Raises:
+        BadRequestError: invalid UTF-8, invalid TOML (the message gives the
+            line and column), or invalid content.
+    """
+    decoded = _decode_text(text, source)
+    try:
+        data = tomllib.loads(decoded)
+    except tomllib.TOMLDecodeError as exc:
+        # The parser's message names the line and column, never the content.
+        raise BadRequestError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise BadRequestError(f"{source}: invalid TOML: nested too deeply") from None
+    return parse_config(data, source=source, env=env)
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """Find the configuration file to use.
+
+    If ``LITER_LLM_CONFIG`` is set (and not empty) it names the file, which
+    must exist.  Otherwise ``liter-llm.toml`` is looked for in ``start``
+    (default: the working directory) and then in each parent directory up to
+    the filesystem root.
+
+    Returns:
+        The file's path, or ``None`` when no file was found.
+
+    Raises:
+        BadRequestError: ``LITER_LLM_CONFIG`` names a file that does not exist.
+    """
+    named = os.environ.get(CONFIG_ENV_VAR)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise BadRequestError(f"{CONFIG_ENV_VAR} names {str(path)!r}, which is not an existing file")
+        return path
+    directory = Path.cwd() if start is None else Path(start)
+    try:
+        directory = directory.resolve()
+    except OSError:
+        directory = directory.absolute()
+    if directory.is_file():
+        directory = directory.parent
+    for candidate_dir in (directory, *directory.parents):
+        candidate = candidate_dir / CONFIG_FILE_NAME
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # an unreadable directory on the way up
+            continue
+    return None
+
+
+def load_config_file(path: Path | None = None, *, env: Mapping[str, str] | None = None) -> ClientConfig | None:
+    """Load the configuration from ``path``, or from the file :func:`find_config_file` finds.
+
+    A ``.json`` file is read as JSON, anything else as TOML.
+
+    Returns:
+        The configuration, or ``None`` when ``path`` is not given and no file
+        was found.
+
+    Raises:
+        BadRequestError: the file cannot be read, or its content is invalid;
+            the message starts with the file's path.
+    """
+    if path is None:
+        path = find_config_file()
+        if path is None:
+            return None
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BadRequestError(f"cannot read configuration file {str(path)!r}: {reason}") from None
+    if path.suffix.lower() == ".json":
+        return load_config_json(content, source=str(path), env=env)
+    return load_config_toml(content, source=str(path), env=env)
+
+
+def merge_config(base: ClientConfig, **overrides: Any) -> ClientConfig:
+    """Return a copy of ``base`` with the given fields replaced.
+
+    This applies the explicit arguments of ``create_client``: an argument
+    that is ``None`` was not given and leaves ``base`` as it is.  Every other
+    value is validated like the same field in :func:`parse_config` (without
+    ``${VAR}`` expansion); ``cache``, ``budget``, ``rate_limit`` and the
+    entries of ``providers`` may be config objects or mappings.
+
+    Raises:
+        BadRequestError: an unknown field name or an invalid value.
+    """
+    ctx = _Ctx("create_client")
+    given = {name: value for name, value in overrides.items() if value is not None}
+    _check_fields(ctx, given, _FIELDS, ())
+    key = given.get("api_key")
+    if isinstance(key, SecretStr):
+        ctx.secret = key.get_secret_value()
+    elif isinstance(key, str):
+        ctx.secret = key
+    elif base.api_key is not None:
+        ctx.secret = base.api_key.get_secret_value()
+    return attrs.evolve(base, **_parse_fields(ctx, given))
+
+
+def _auth_header_to_str(value: AuthHeaderFormat) -> Any:
+    """The form of an auth header format that :meth:`AuthHeaderFormat.parse` reads back."""
+    for method in ("to_config", "to_str", "to_json"):
+        render = getattr(value, method, None)
+        if callable(render):
+            return render()
+    if value == AuthHeaderFormat.BEARER:
+        return "bearer"
+    if value == AuthHeaderFormat.NONE:
+        return "none"
+    return str(value)
+
+
+def config_to_dict(config: ClientConfig) -> dict[str, Any]:
+    """Return a JSON-ready dict of ``config`` (for ``liter-llm config check``).
+
+    The API key is shown as ``"***"`` when set (``None`` otherwise), and the
+    values of credential-bearing ``extra_headers`` are shown as ``"***"``.
+    Apart from those, the result read back with :func:`parse_config` gives an
+    equal configuration.
+    """
+    cache = config.cache
+    budget = config.budget
+    rate_limit = config.rate_limit
+    return {
+        "api_key": _REDACTED if config.api_key else None,
+        "base_url": config.base_url,
+        "model_hint": config.model_hint,
+        "timeout_secs": config.timeout_secs,
+        "connect_timeout_secs": config.connect_timeout_secs,
+        "max_retries": config.max_retries,
+        "max_retry_delay_secs": config.max_retry_delay_secs,
+        "max_response_bytes": config.max_response_bytes,
+        "extra_headers": _redact_headers(config.extra_headers),
+        "cache": None
+        if cache is None
+        else {"max_entries": cache.max_entries, "ttl_seconds": cache.ttl_seconds, "backend": cache.backend},
+        "budget": None
+        if budget is None
+        else {
+            "global_limit": budget.global_limit,
+            "model_limits": dict(budget.model_limits),
+            "enforcement": budget.enforcement,
+        },
+        "rate_limit": None
+        if rate_limit is None
+        else {"rpm": rate_limit.rpm, "tpm": rate_limit.tpm, "window_seconds": rate_limit.window_seconds},
+        "fallbacks": list(config.fallbacks),
+        "cooldown_secs": config.cooldown_secs,
+        "health_check_secs": config.health_check_secs,
+        "cost_tracking": config.cost_tracking,
+        "tracing": config.tracing,
+        "providers": [
+            {
+                "name": provider.name,
+                "base_url": provider.base_url,
+                "auth_header": _auth_header_to_str(provider.auth_header),
+                "model_prefixes": list(provider.model_prefixes),
+            }
+            for provider in config.providers
+        ],
+    }
