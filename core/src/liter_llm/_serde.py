@@ -1,0 +1,816 @@
+"""JSON <-> types: the one converter of liter-llm.
+
+The conversion functions are compiled once per (type, mode) from the attrs
+field definitions of :mod:`liter_llm.types` and cached; the hot paths
+(responses, stream chunks, request bodies) are plain dict reads and writes
+with no per-call type inspection.  The same functions are registered as the
+hooks of one :class:`cattrs.Converter` (see :func:`get_converter`, built on
+first use) for code that wants the cattrs API.
+
+Public functions:
+
+* :func:`to_wire` / :func:`unstructure`: JSON-ready dicts.  ``None`` fields
+  are omitted (at any depth), enums become their values, class-level
+  discriminators (``role``, ``type``) are emitted, wire renames are applied
+  (``tool_type``/``call_type``/``choice_type`` -> ``"type"``, moderation
+  categories -> ``"self-harm"``...), empty default containers (``tools``,
+  ``logit_bias``, ``search_domain_filter``, ``tool_calls``...) are omitted,
+  ``bytes`` become base64 text.  Free-form ``dict[str, Any]`` values are
+  emitted as given (``None`` inside them is kept).
+* :func:`structure_request`: strict.  Unknown fields, wrong types (a bool is
+  not an int, a str is not a list), missing required fields and unknown
+  ``role``/``type`` discriminators raise :class:`BadRequestError` whose
+  message starts with the path: ``messages[2].content: expected ...``.
+* :func:`structure_response`: lenient.  Unknown fields are ignored, missing
+  or ``null`` required fields get zero values (``0``, ``""``, ``[]``),
+  unknown enum values map to ``OTHER`` (or the enum's only/first member),
+  numbers given as strings are converted.  A value of a wrong shape raises
+  :class:`SerializationError` naming the path.
+* :func:`request_body`: :func:`to_wire` with ``extra_body`` merged into the
+  top level; on a key conflict ``extra_body`` wins (it is the caller's
+  explicit escape hatch).
+
+Nothing here raises anything but a :class:`LiterLlmError` subclass.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import math
+import types as _pytypes
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Union, get_args, get_origin
+
+import attrs
+
+from liter_llm.errors import BadRequestError, LiterLlmError, SerializationError
+from liter_llm.types import RESPONSE_TYPES, AuthHeaderFormat
+
+__all__ = [
+    "get_converter",
+    "loads",
+    "request_body",
+    "structure",
+    "structure_request",
+    "structure_response",
+    "to_wire",
+    "unstructure",
+]
+
+Parser = Callable[[Any], Any]
+Unparser = Callable[[Any], Any]
+
+_MISSING: Any = object()
+_NoneType = type(None)
+
+
+class _Fail(Exception):
+    """Internal: a structuring problem; the path is collected on the way up (innermost first)."""
+
+    def __init__(self, problem: str, path: list[str | int] | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path: list[str | int] = path if path is not None else []
+
+
+def _format_path(segments: list[str | int]) -> str:
+    out = ""
+    for seg in reversed(segments):
+        if isinstance(seg, int):
+            out += f"[{seg}]"
+        else:
+            out = f"{out}.{seg}" if out else seg
+    return out
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _expected(what: str, value: Any) -> _Fail:
+    return _Fail(f"expected {what}, got {_type_name(value)}")
+
+
+# ---------------------------------------------------------------------------
+# Primitive parsers
+# ---------------------------------------------------------------------------
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _str_strict(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return value.value if isinstance(value, enum.Enum) else str.__str__(value)
+    raise _expected("a string", value)
+
+
+def _str_lenient(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return value.value if isinstance(value, enum.Enum) else str.__str__(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise _expected("a string", value)
+
+
+def _int_strict(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    raise _expected("an integer", value)
+
+
+def _int_lenient(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, int):  # bool, int subclasses
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value.strip()))
+        except (ValueError, OverflowError):
+            pass
+    raise _expected("an integer", value)
+
+
+def _float_strict(value: Any) -> float:
+    if type(value) is float:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise _expected("a number", value)
+
+
+def _float_lenient(value: Any) -> float:
+    if type(value) is float:
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise _expected("a number", value)
+
+
+def _bool_strict(value: Any) -> bool:
+    if value is True or value is False:
+        return bool(value)
+    raise _expected("a boolean", value)
+
+
+def _bool_lenient(value: Any) -> bool:
+    if value is True or value is False:
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _expected("a boolean", value)
+
+
+def _bytes(value: Any) -> bytes:
+    if type(value) is bytes:
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise _Fail("expected bytes or base64 text, got a string that is not valid base64") from None
+    raise _expected("bytes or base64 text", value)
+
+
+def _auth_header(value: Any) -> AuthHeaderFormat:
+    try:
+        return AuthHeaderFormat.parse(value)
+    except LiterLlmError as exc:
+        raise _Fail(exc.message) from None
+
+
+_PRIMITIVES: dict[Any, tuple[Parser, Parser]] = {
+    str: (_str_strict, _str_lenient),
+    int: (_int_strict, _int_lenient),
+    float: (_float_strict, _float_lenient),
+    bool: (_bool_strict, _bool_lenient),
+    bytes: (_bytes, _bytes),
+    AuthHeaderFormat: (_auth_header, _auth_header),
+}
+
+
+def _enum_parser(tp: type[enum.Enum], strict: bool) -> Parser:
+    by_value: dict[Any, enum.Enum] = dict(tp._value2member_map_)
+    members = list(tp)
+    fallback: enum.Enum | None = None
+    if "OTHER" in tp.__members__:
+        fallback = tp.__members__["OTHER"]
+    elif not strict:
+        fallback = members[0]
+    choices = ", ".join(repr(m.value) for m in members)
+
+    def parse(value: Any) -> Any:
+        try:
+            return by_value[value]
+        except (KeyError, TypeError):
+            pass
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if not strict and lowered in by_value:
+                return by_value[lowered]
+            if fallback is not None:
+                return fallback
+            raise _Fail(f"expected one of {choices}, got {value!r}")
+        raise _Fail(f"expected one of {choices}, got {_type_name(value)}")
+
+    return parse
+
+
+# ---------------------------------------------------------------------------
+# Compiling parsers for types
+# ---------------------------------------------------------------------------
+
+_PARSERS: dict[tuple[Any, bool], Parser] = {}
+
+
+def _is_union(tp: Any) -> bool:
+    origin = get_origin(tp)
+    return origin is Union or origin is _pytypes.UnionType
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and attrs.has(tp) and tp is not AuthHeaderFormat
+
+
+def get_parser(tp: Any, strict: bool) -> Parser:
+    """The (cached) parser of ``tp`` in strict or lenient mode; it raises ``_Fail``."""
+    key = (tp, strict)
+    parser = _PARSERS.get(key)
+    if parser is None:
+        parser = _build_parser(tp, strict)
+        _PARSERS[key] = parser
+    return parser
+
+
+def _build_parser(tp: Any, strict: bool) -> Parser:
+    if tp is Any or tp is object:
+        return _identity
+    primitive = _PRIMITIVES.get(tp)
+    if primitive is not None:
+        return primitive[0] if strict else primitive[1]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_parser(tp, strict)
+    if _is_model(tp):
+        return _class_parser(tp, strict)
+    origin = get_origin(tp)
+    if origin is list:
+        (elem_tp,) = get_args(tp) or (Any,)
+        return _list_parser(get_parser(elem_tp, strict))
+    if origin is dict:
+        args = get_args(tp) or (str, Any)
+        return _dict_parser(get_parser(args[1], strict), strict)
+    if _is_union(tp):
+        return _union_parser(tp, strict)
+    if origin is Literal:
+        allowed = get_args(tp)
+
+        def parse_literal(value: Any) -> Any:
+            if value in allowed:
+                return value
+            raise _Fail(f"expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+        return parse_literal
+    raise TypeError(f"liter_llm._serde cannot structure {tp!r}")  # a bug in types.py, not user input
+
+
+def _list_parser(elem: Parser) -> Parser:
+    copy_only = elem is _identity
+
+    def parse(value: Any) -> list[Any]:
+        if type(value) is not list:
+            if isinstance(value, tuple):
+                value = list(value)
+            else:
+                raise _expected("an array", value)
+        if copy_only:
+            return list(value)
+        try:
+            return [elem(item) for item in value]
+        except _Fail:
+            for index, item in enumerate(value):
+                try:
+                    elem(item)
+                except _Fail as exc:
+                    exc.path.append(index)
+                    raise
+            raise
+
+    return parse
+
+
+def _dict_parser(value_parser: Parser, strict: bool) -> Parser:
+    copy_only = value_parser is _identity
+
+    def parse(value: Any) -> dict[str, Any]:
+        if type(value) is not dict:
+            if isinstance(value, Mapping):
+                value = dict(value)
+            else:
+                raise _expected("an object", value)
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                if strict:
+                    raise _Fail(f"expected string keys, got {_type_name(key)} key {key!r}")
+                key = str(key)
+            if copy_only:
+                out[key] = item
+                continue
+            try:
+                out[key] = value_parser(item)
+            except _Fail as exc:
+                exc.path.append(key)
+                raise
+        return out
+
+    return parse
+
+
+def _tag_of(cls: type) -> tuple[str | None, str | None]:
+    key: str | None = getattr(cls, "_tag_key", None)
+    if key is None:
+        return None, None
+    return key, getattr(cls, key)
+
+
+def _union_parser(tp: Any, strict: bool) -> Parser:
+    members = list(get_args(tp))
+    nullable = _NoneType in members
+    members = [m for m in members if m is not _NoneType]
+    if len(members) == 1:
+        inner = get_parser(members[0], strict)
+        if not nullable:
+            return inner
+
+        def parse_optional(value: Any) -> Any:
+            if value is None:
+                return None
+            return inner(value)
+
+        return parse_optional
+
+    str_parser: Parser | None = None
+    list_parsers: list[Parser] = []
+    dict_parser: Parser | None = None
+    models: list[type] = []
+    scalar_parsers: list[tuple[tuple[type, ...], Parser]] = []
+    for member in members:
+        origin = get_origin(member)
+        if member is str or (isinstance(member, type) and issubclass(member, enum.Enum)):
+            if str_parser is None:
+                str_parser = get_parser(member, strict)
+        elif origin is list:
+            list_parsers.append(get_parser(member, strict))
+        elif origin is dict:
+            dict_parser = get_parser(member, strict)
+        elif _is_model(member):
+            models.append(member)
+        elif member in (int, float, bool):
+            scalar_parsers.append(((member,), get_parser(member, strict)))
+        else:  # pragma: no cover - a bug in types.py
+            raise TypeError(f"liter_llm._serde cannot structure union member {member!r}")
+
+    tag_key: str | None = None
+    by_tag: dict[str, Parser] = {}
+    single_model: Parser | None = None
+    if len(models) == 1:
+        single_model = get_parser(models[0], strict)
+    elif models:
+        keys = {_tag_of(m)[0] for m in models}
+        if len(keys) != 1 or None in keys:  # pragma: no cover - a bug in types.py
+            raise TypeError(f"union {tp!r} of untagged classes")
+        tag_key = keys.pop()
+        for m in models:
+            by_tag[str(_tag_of(m)[1])] = get_parser(m, strict)
+    model_types = tuple(models)
+    tags_text = ", ".join(repr(t) for t in by_tag)
+    kinds = []
+    if str_parser is not None:
+        kinds.append("a string")
+    if list_parsers:
+        kinds.append("an array")
+    if models or dict_parser is not None:
+        kinds.append("an object")
+    kinds.extend(f"a {_type_name(t[0][0]())}" for t in scalar_parsers)
+    expected_text = " or ".join(kinds)
+
+    def parse(value: Any) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise _expected(expected_text, value)
+        if isinstance(value, model_types):
+            return value
+        if isinstance(value, str):
+            if str_parser is not None:
+                return str_parser(value)
+            raise _expected(expected_text, value)
+        if isinstance(value, (list, tuple)):
+            if not list_parsers:
+                raise _expected(expected_text, value)
+            first: _Fail | None = None
+            for list_parser in list_parsers:
+                try:
+                    return list_parser(value)
+                except _Fail as exc:
+                    if first is None:
+                        first = exc
+            assert first is not None
+            raise first
+        if isinstance(value, Mapping):
+            if single_model is not None:
+                return single_model(value)
+            if tag_key is not None:
+                tag = value.get(tag_key, _MISSING)
+                if tag is _MISSING:
+                    raise _Fail(f"missing required field (one of {tags_text})", [tag_key])
+                member_parser = by_tag.get(tag) if isinstance(tag, str) else None
+                if member_parser is None:
+                    raise _Fail(f"unknown {tag_key} {tag!r}; expected one of {tags_text}", [tag_key])
+                return member_parser(value)
+            if dict_parser is not None:
+                return dict_parser(value)
+            raise _expected(expected_text, value)
+        for kinds_, scalar in scalar_parsers:
+            if isinstance(value, kinds_):
+                return scalar(value)
+        raise _expected(expected_text, value)
+
+    return parse
+
+
+def _zero_factory(tp: Any) -> Callable[[], Any] | None:
+    """Lenient mode: what a missing or null required field of type ``tp`` becomes."""
+    if tp is str:
+        return str
+    if tp is int:
+        return int
+    if tp is float:
+        return float
+    if tp is bool:
+        return bool
+    if tp is bytes:
+        return bytes
+    if tp is Any:
+        return lambda: None
+    origin = get_origin(tp)
+    if origin is list:
+        return list
+    if origin is dict:
+        return dict
+    if _is_union(tp) and _NoneType in get_args(tp):
+        return lambda: None
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        members = list(tp)
+        fallback = tp.__members__.get("OTHER", members[0])
+        return lambda: fallback
+    if _is_model(tp):
+        parser = get_parser(tp, False)
+        return lambda: parser({})
+    return None
+
+
+def _class_parser(cls: type, strict: bool) -> Parser:
+    attrs.resolve_types(cls)
+    tag_key, tag_value = _tag_of(cls)
+    # (init name, wire key, parser, nullable, required, null means default, zero factory)
+    specs: list[tuple[str, str, Parser, bool, bool, bool, Callable[[], Any] | None]] = []
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue
+        wire = field.metadata.get("wire", field.name)
+        tp = field.type
+        nullable = _is_union(tp) and _NoneType in get_args(tp)
+        required = field.default is attrs.NOTHING
+        # ``null`` for a defaulted container (``tools``, ``tool_calls``) is the default in both modes;
+        # in lenient mode ``null`` is the default (or the zero value) for every field.
+        null_default = not strict or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
+        zero = _zero_factory(tp) if required and not strict else None
+        specs.append(
+            (field.alias or field.name, wire, get_parser(tp, strict), nullable, required, null_default, zero)
+        )
+    known = frozenset([s[1] for s in specs] + ([tag_key] if tag_key else []))
+    name = cls.__name__
+
+    def parse(data: Any) -> Any:
+        if type(data) is not dict:
+            if isinstance(data, cls):
+                return data
+            if isinstance(data, Mapping):
+                data = dict(data)
+            else:
+                raise _expected(f"an object ({name})", data)
+        kwargs: dict[str, Any] = {}
+        found = 0
+        for attr_name, wire, parser, nullable, required, null_default, zero in specs:
+            value = data.get(wire, _MISSING)
+            if value is None and not nullable:
+                found += 1
+                if not null_default:
+                    try:
+                        parser(None)  # raises "expected ..., got null"
+                    except _Fail as exc:
+                        exc.path.append(wire)
+                        raise
+                value = _MISSING
+            elif value is not _MISSING:
+                found += 1
+                try:
+                    kwargs[attr_name] = parser(value)
+                except _Fail as exc:
+                    exc.path.append(wire)
+                    raise
+                continue
+            if required:
+                if zero is None:
+                    raise _Fail("missing required field", [wire])
+                try:
+                    kwargs[attr_name] = zero()
+                except _Fail as exc:
+                    exc.path.append(wire)
+                    raise
+        if tag_key is not None:
+            tag = data.get(tag_key, _MISSING)
+            if tag is not _MISSING:
+                found += 1
+                if strict and tag != tag_value:
+                    raise _Fail(f"expected {tag_value!r}, got {tag!r}", [tag_key])
+        if strict and found != len(data):
+            unknown = sorted(str(k) for k in data if k not in known)
+            if unknown:
+                problem = "unknown field" if len(unknown) == 1 else f"unknown field (also unknown: {unknown[1:]})"
+                raise _Fail(problem, [unknown[0]])
+        try:
+            return cls(**kwargs)
+        except LiterLlmError as exc:
+            raise _Fail(exc.message) from None
+        except (TypeError, ValueError) as exc:
+            raise _Fail(str(exc)) from None
+
+    return parse
+
+
+# ---------------------------------------------------------------------------
+# Unstructuring
+# ---------------------------------------------------------------------------
+
+_UNPARSERS: dict[type, Unparser] = {}
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _unstructure_any(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    unparser = _UNPARSERS.get(kind)
+    if unparser is not None:
+        return unparser(value)
+    if kind is list or kind is tuple:
+        return [_unstructure_any(item) for item in value]
+    if kind is dict:
+        return {(k.value if isinstance(k, enum.Enum) else k): _unstructure_any(v) for k, v in value.items()}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if _is_model(kind):
+        return _class_unparser(kind)(value)
+    if isinstance(value, AuthHeaderFormat):
+        return value.to_wire()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _b64(bytes(value))
+    if isinstance(value, Mapping):
+        return {k: _unstructure_any(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_unstructure_any(item) for item in value]
+    return value
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _is_plain(tp: Any) -> bool:
+    return tp in (str, int, float, bool)
+
+
+def _unparser_for(tp: Any) -> Unparser | None:
+    """``None`` means "emit as is" (JSON scalars)."""
+    if _is_plain(tp):
+        return None
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_value
+    if tp is bytes:
+        return _b64
+    if tp is AuthHeaderFormat:
+        return AuthHeaderFormat.to_wire
+    if _is_model(tp):
+        return _class_unparser(tp)
+    origin = get_origin(tp)
+    if origin is list:
+        (elem,) = get_args(tp) or (Any,)
+        if _is_plain(elem):
+            return list
+        elem_unparser = _unparser_for(elem) or _identity
+
+        def unparse_list(value: Any) -> list[Any]:
+            return [elem_unparser(item) for item in value]
+
+        return unparse_list
+    if origin is dict:
+        args = get_args(tp)
+        if args and _is_plain(args[1]):
+            return dict
+        return _unstructure_any
+    if _is_union(tp):
+        members = [m for m in get_args(tp) if m is not _NoneType]
+        if len(members) == 1:
+            return _unparser_for(members[0])
+        if all(_is_plain(m) for m in members):
+            return None
+    return _unstructure_any
+
+
+_OMIT_EMPTY = 1
+_OMIT_DEFAULT = 2
+
+
+def _class_unparser(cls: type) -> Unparser:
+    cached = _UNPARSERS.get(cls)
+    if cached is not None:
+        return cached
+    attrs.resolve_types(cls)
+    tag_key, tag_value = _tag_of(cls)
+    specs: list[tuple[str, str, Unparser | None, int, Any]] = []
+    for field in attrs.fields(cls):
+        wire = field.metadata.get("wire", field.name)
+        mode = 0
+        default = field.default
+        if field.metadata.get("omit_default"):
+            mode = _OMIT_DEFAULT
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            mode = _OMIT_EMPTY
+        specs.append((field.name, wire, _unparser_for(field.type), mode, default))
+
+    def unparse(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {tag_key: tag_value} if tag_key is not None else {}
+        for attr_name, wire, unparser, mode, default in specs:
+            value = getattr(obj, attr_name)
+            if value is None:
+                continue
+            if mode:
+                if mode == _OMIT_EMPTY:
+                    if not value:
+                        continue
+                elif value == default:
+                    continue
+            out[wire] = value if unparser is None else unparser(value)
+        return out
+
+    _UNPARSERS[cls] = unparse
+    return unparse
+
+
+# ---------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------
+
+
+def to_wire(obj: Any) -> Any:
+    """The JSON-ready wire form of a typed object (a dict for every model class)."""
+    try:
+        unparser = _UNPARSERS.get(type(obj))
+        if unparser is not None:
+            return unparser(obj)
+        return _unstructure_any(obj)
+    except LiterLlmError:
+        raise
+    except Exception as exc:  # a user put something odd into a field
+        raise SerializationError(f"cannot serialise {type(obj).__name__}: {exc}") from exc
+
+
+unstructure = to_wire
+
+
+def request_body(req: Any) -> dict[str, Any]:
+    """The JSON body of a request: :func:`to_wire` with ``extra_body`` merged into the top level.
+
+    On a key conflict the ``extra_body`` value wins.
+    """
+    body: dict[str, Any] = to_wire(req)
+    extra = body.pop("extra_body", None)
+    if extra:
+        body.update(extra)
+    return body
+
+
+def _structure(data: Any, cls: Any, strict: bool) -> Any:
+    error: type[LiterLlmError] = BadRequestError if strict else SerializationError
+    try:
+        parser = _PARSERS.get((cls, strict))
+        if parser is None:
+            parser = get_parser(cls, strict)
+        return parser(data)
+    except _Fail as exc:
+        path = _format_path(exc.path)
+        what = getattr(cls, "__name__", None) or str(cls)
+        message = f"{path}: {exc.problem}" if path else f"{what}: {exc.problem}"
+        err = error(message)
+        err.path = path  # type: ignore[attr-defined]
+        raise err from None
+    except LiterLlmError:
+        raise
+    except RecursionError:
+        raise error("input nested too deeply") from None
+    except Exception as exc:
+        raise error(f"cannot read {getattr(cls, '__name__', cls)}: {exc!r}") from exc
+
+
+def structure_request(data: Any, cls: Any) -> Any:
+    """Strictly structure request-side ``data`` into ``cls``; errors are :class:`BadRequestError`."""
+    return _structure(data, cls, True)
+
+
+def structure_response(data: Any, cls: Any) -> Any:
+    """Leniently structure a provider's answer into ``cls``; errors are :class:`SerializationError`."""
+    return _structure(data, cls, False)
+
+
+def structure(data: Any, cls: Any) -> Any:
+    """Lenient for response types (:data:`liter_llm.types.RESPONSE_TYPES`), strict for everything else."""
+    return _structure(data, cls, cls not in RESPONSE_TYPES)
+
+
+def loads(text: str | bytes | bytearray, *, lenient: bool, what: str = "JSON") -> Any:
+    """Decode JSON text; failures are :class:`SerializationError` (lenient) or :class:`BadRequestError`."""
+    error: type[LiterLlmError] = SerializationError if lenient else BadRequestError
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise error(f"{what}: expected JSON text, got {type(text).__name__}")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise error(f"{what}: JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise error(f"{what}: invalid JSON: {exc}") from None
+
+
+_converter: Any = None
+
+
+def get_converter() -> Any:
+    """The one :class:`cattrs.Converter`, built on first use, with this module's hooks registered.
+
+    ``converter.structure(data, T)`` is lenient for response types and strict
+    for request types; ``converter.unstructure(obj)`` is :func:`to_wire`.
+    """
+    global _converter
+    if _converter is None:
+        import cattrs
+
+        from liter_llm import types as types_module
+
+        models = frozenset(
+            obj for obj in vars(types_module).values() if isinstance(obj, type) and _is_model(obj)
+        )
+        converter = cattrs.Converter()
+        converter.register_structure_hook_func(lambda t: t in models, lambda data, t: structure(data, t))
+        converter.register_unstructure_hook_func(lambda t: t in models, to_wire)
+        _converter = converter
+    return _converter

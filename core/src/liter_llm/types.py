@@ -1,0 +1,1332 @@
+"""The typed data model: every request, response, enum and union of the API.
+
+All types are attrs classes (``@attrs.define(kw_only=True, slots=True)``).
+JSON conversion lives in :mod:`liter_llm._serde` (loaded on first use, so
+importing this module stays cheap):
+
+* ``X.from_dict(data)`` / ``X.from_json(text)`` parse a dict / JSON text.
+  Request-side types are parsed **strictly**: an unknown field, a wrong type
+  or a missing required field raises :class:`~liter_llm.errors.BadRequestError`
+  naming the path (``messages[2].content``).  Response-side types are parsed
+  **leniently**: unknown fields are ignored, missing counts are 0, an unknown
+  ``finish_reason`` is :attr:`FinishReason.OTHER`, ``null`` lists are empty;
+  only a value of a wrong shape raises
+  :class:`~liter_llm.errors.SerializationError` (again naming the path).
+* ``x.to_dict()`` / ``x.to_json()`` give the wire form: ``None`` fields are
+  omitted, enums are their string values, ``role``/``type`` discriminators
+  are emitted, wire renames are applied (``tool_type`` -> ``"type"``), and
+  empty default lists/dicts (``tools``, ``logit_bias``, ...) are omitted.
+
+Wire shapes worth knowing:
+
+* messages are objects discriminated by ``"role"``; content parts by ``"type"``;
+* ``SystemMessage``/``DeveloperMessage``/``ToolMessage``/``FunctionMessage``
+  ``content`` is documented as ``str``; a list of content parts (as OpenAI
+  allows: ``[{"type": "text", "text": ...}]``) is accepted as well;
+* ``ToolChoice``: ``"auto"``/``"required"``/``"none"`` or
+  ``{"type": "function", "function": {"name": ...}}``;
+* ``ResponseFormat``: ``{"type": "text"}``, ``{"type": "json_object"}``,
+  ``{"type": "json_schema", "json_schema": {...}}``;
+* ``OcrDocument``: ``{"type": "document_url", "document_url": "<url>"}`` or
+  ``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``;
+* ``bytes`` fields (``CreateFileRequest.file``, ``CreateTranscriptionRequest.file``)
+  are base64 strings in ``to_dict``; ``from_dict`` accepts bytes or base64 text.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar
+
+import attrs
+
+from liter_llm.errors import BadRequestError
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = [
+    # enums
+    "EmbeddingFormat",
+    "FinishReason",
+    "ImageDetail",
+    "ReasoningEffort",
+    "ToolChoiceMode",
+    "ToolType",
+    # unions
+    "ContentPart",
+    "EmbeddingInput",
+    "Message",
+    "ModerationInput",
+    "OcrDocument",
+    "RerankDocument",
+    "ResponseFormat",
+    "StopSequence",
+    "ToolChoice",
+    "UserContent",
+    # auth
+    "AuthHeaderFormat",
+    "CustomProviderConfig",
+    # content
+    "AudioContent",
+    "DocumentContent",
+    "DocumentContentPart",
+    "ImageUrl",
+    "ImageUrlContentPart",
+    "InputAudioContentPart",
+    "TextContentPart",
+    # messages
+    "AssistantMessage",
+    "DeveloperMessage",
+    "FunctionMessage",
+    "SystemMessage",
+    "ToolMessage",
+    "UserMessage",
+    # tools
+    "ChatCompletionTool",
+    "FunctionCall",
+    "FunctionDefinition",
+    "SpecificFunction",
+    "SpecificToolChoice",
+    "ToolCall",
+    # response format
+    "JsonSchemaFormat",
+    "ResponseFormatJsonObject",
+    "ResponseFormatJsonSchema",
+    "ResponseFormatText",
+    # chat
+    "ChatCompletionChunk",
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "Choice",
+    "CompletionTokensDetails",
+    "PromptTokensDetails",
+    "StreamChoice",
+    "StreamDelta",
+    "StreamFunctionCall",
+    "StreamOptions",
+    "StreamToolCall",
+    "Usage",
+    # embeddings, models
+    "EmbeddingObject",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
+    "ModelObject",
+    "ModelsListResponse",
+    # images, audio
+    "CreateImageRequest",
+    "CreateSpeechRequest",
+    "CreateTranscriptionRequest",
+    "Image",
+    "ImagesResponse",
+    "TranscriptionResponse",
+    "TranscriptionSegment",
+    # moderation
+    "ModerationCategories",
+    "ModerationCategoryScores",
+    "ModerationRequest",
+    "ModerationResponse",
+    "ModerationResult",
+    # rerank, search, ocr
+    "OcrDocumentBase64",
+    "OcrDocumentUrl",
+    "OcrImage",
+    "OcrPage",
+    "OcrRequest",
+    "OcrResponse",
+    "PageDimensions",
+    "RerankDocumentObject",
+    "RerankRequest",
+    "RerankResponse",
+    "RerankResult",
+    "RerankResultDocument",
+    "SearchRequest",
+    "SearchResponse",
+    "SearchResult",
+    # files, batches, responses
+    "Batch",
+    "BatchListQuery",
+    "BatchListResponse",
+    "BatchRequestCounts",
+    "CreateBatchRequest",
+    "CreateFileRequest",
+    "CreateResponseRequest",
+    "DeleteResponse",
+    "FileListQuery",
+    "FileListResponse",
+    "FileObject",
+    "ResponseObject",
+    "ResponseUsage",
+    # helpers
+    "REQUEST_TYPES",
+    "RESPONSE_TYPES",
+]
+
+_T = TypeVar("_T", bound="_Model")
+
+_serde_module: ModuleType | None = None
+
+
+def _serde() -> ModuleType:
+    global _serde_module
+    if _serde_module is None:
+        from liter_llm import _serde as module
+
+        _serde_module = module
+    return _serde_module
+
+
+class _Model:
+    """Base of every data class: JSON conversion through the one converter."""
+
+    __slots__ = ()
+
+    #: Wire key of the class-level discriminator (``"role"``/``"type"``), if any.
+    _tag_key: ClassVar[str | None] = None
+    #: Whether ``from_dict`` parses leniently (response-side types).
+    _lenient: ClassVar[bool] = False
+
+    @classmethod
+    def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
+        """Parse a wire dict (strict for requests, lenient for responses)."""
+        serde = _serde()
+        if cls._lenient:
+            result: _T = serde.structure_response(data, cls)
+        else:
+            result = serde.structure_request(data, cls)
+        return result
+
+    @classmethod
+    def from_json(cls: type[_T], text: str | bytes) -> _T:
+        """Parse JSON text (see :meth:`from_dict`)."""
+        serde = _serde()
+        data = serde.loads(text, lenient=cls._lenient, what=cls.__name__)
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready wire dict (``None`` fields omitted)."""
+        result: dict[str, Any] = _serde().to_wire(self)
+        return result
+
+    def to_json(self) -> str:
+        """The wire form as compact JSON text."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _response(cls: type[_T]) -> type[_T]:
+    cls._lenient = True
+    return cls
+
+
+def _wire(name: str) -> dict[str, Any]:
+    return {"wire": name}
+
+
+# ---------------------------------------------------------------------------
+# Enums
+# ---------------------------------------------------------------------------
+
+
+class FinishReason(str, enum.Enum):
+    """Why a choice stopped generating tokens; unknown wire values parse to ``OTHER``."""
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    FUNCTION_CALL = "function_call"
+    OTHER = "other"
+
+    @classmethod
+    def _missing_(cls, value: object) -> FinishReason:
+        return cls.OTHER
+
+
+class ImageDetail(str, enum.Enum):
+    """Image detail level for vision input."""
+
+    LOW = "low"
+    HIGH = "high"
+    AUTO = "auto"
+
+
+class ToolType(str, enum.Enum):
+    """The type discriminator of tools and tool calls (always ``"function"``)."""
+
+    FUNCTION = "function"
+
+
+class ToolChoiceMode(str, enum.Enum):
+    """A tool choice given as a mode string."""
+
+    AUTO = "auto"
+    REQUIRED = "required"
+    NONE = "none"
+
+
+class ReasoningEffort(str, enum.Enum):
+    """How much reasoning effort the model should use."""
+
+    MINIMAL = "minimal"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class EmbeddingFormat(str, enum.Enum):
+    """The format in which embedding vectors are returned."""
+
+    FLOAT = "float"
+    BASE64 = "base64"
+
+
+# ---------------------------------------------------------------------------
+# Authentication header format, custom providers
+# ---------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class AuthHeaderFormat:
+    """How the API key is sent.
+
+    ``AuthHeaderFormat.BEARER`` (``Authorization: Bearer <key>``),
+    ``AuthHeaderFormat.api_key("X-Api-Key")`` (``X-Api-Key: <key>``) or
+    ``AuthHeaderFormat.NONE``.  On the wire (``to_dict``, configuration
+    files) it is ``"bearer"``, ``"none"`` or ``{"api_key": "<header>"}``.
+    """
+
+    kind: Literal["bearer", "api_key", "none"] = "bearer"
+    header: str | None = None
+
+    BEARER: ClassVar[AuthHeaderFormat]
+    NONE: ClassVar[AuthHeaderFormat]
+
+    @classmethod
+    def api_key(cls, header_name: str) -> AuthHeaderFormat:
+        """Send the key in a custom header, e.g. ``x-api-key``."""
+        if not isinstance(header_name, str) or not header_name.strip():
+            raise BadRequestError("auth header name must be a non-empty string")
+        return cls(kind="api_key", header=header_name.strip())
+
+    @classmethod
+    def parse(cls, value: Any) -> AuthHeaderFormat:
+        """Accept an ``AuthHeaderFormat``, ``"bearer"``/``"none"`` (any case),
+        any other non-empty string (a custom header name) or ``{"api_key": "<header>"}``.
+
+        Anything else raises :class:`~liter_llm.errors.BadRequestError`.
+        """
+        if isinstance(value, AuthHeaderFormat):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            lowered = text.lower()
+            if lowered == "bearer":
+                return cls.BEARER
+            if lowered == "none":
+                return cls.NONE
+            if text:
+                return cls.api_key(text)
+            raise BadRequestError("auth header format must not be an empty string")
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((key, header),) = value.items()
+            if isinstance(key, str) and key.lower() in ("api_key", "apikey") and isinstance(header, str):
+                return cls.api_key(header)
+            if isinstance(key, str) and key.lower() in ("bearer", "none") and header in (None, True, {}):
+                return cls.BEARER if key.lower() == "bearer" else cls.NONE
+        raise BadRequestError(
+            f"invalid auth header format {value!r}: expected 'bearer', 'none', a header name "
+            "or {'api_key': '<header>'}"
+        )
+
+    def to_wire(self) -> str | dict[str, str]:
+        """``"bearer"``, ``"none"`` or ``{"api_key": "<header>"}``."""
+        if self.kind == "api_key" and self.header:
+            return {"api_key": self.header}
+        return "none" if self.kind == "none" else "bearer"
+
+
+AuthHeaderFormat.BEARER = AuthHeaderFormat(kind="bearer")
+AuthHeaderFormat.NONE = AuthHeaderFormat(kind="none")
+
+
+def _parse_auth(value: Any) -> AuthHeaderFormat:
+    return AuthHeaderFormat.parse(value)
+
+
+@attrs.define(kw_only=True, slots=True)
+class CustomProviderConfig(_Model):
+    """Configuration for registering a custom (OpenAI-compatible) provider at runtime."""
+
+    name: str
+    base_url: str
+    auth_header: AuthHeaderFormat = attrs.field(default=AuthHeaderFormat.BEARER, converter=_parse_auth)
+    model_prefixes: list[str] = attrs.field(factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Content parts
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class ImageUrl(_Model):
+    """An image by URL (or ``data:`` URL) with an optional detail level."""
+
+    url: str
+    detail: ImageDetail | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class DocumentContent(_Model):
+    """A document: base64 data (or a URL) and its MIME type."""
+
+    data: str
+    media_type: str
+
+
+@attrs.define(kw_only=True, slots=True)
+class AudioContent(_Model):
+    """Base64 audio data and its format (``"wav"``, ``"mp3"``, ...)."""
+
+    data: str
+    format: str
+
+
+@attrs.define(kw_only=True, slots=True)
+class TextContentPart(_Model):
+    """``{"type": "text", "text": ...}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "text"
+    text: str
+
+
+@attrs.define(kw_only=True, slots=True)
+class ImageUrlContentPart(_Model):
+    """``{"type": "image_url", "image_url": {"url": ..., "detail": ...}}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "image_url"
+    image_url: ImageUrl
+
+
+@attrs.define(kw_only=True, slots=True)
+class DocumentContentPart(_Model):
+    """``{"type": "document", "document": {"data": ..., "media_type": ...}}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "document"
+    document: DocumentContent
+
+
+@attrs.define(kw_only=True, slots=True)
+class InputAudioContentPart(_Model):
+    """``{"type": "input_audio", "input_audio": {"data": ..., "format": ...}}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "input_audio"
+    input_audio: AudioContent
+
+
+ContentPart: TypeAlias = TextContentPart | ImageUrlContentPart | DocumentContentPart | InputAudioContentPart
+UserContent: TypeAlias = str | list[ContentPart]
+
+# ---------------------------------------------------------------------------
+# Tools
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class FunctionDefinition(_Model):
+    """A function the model may call; ``parameters`` is a JSON Schema."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class ChatCompletionTool(_Model):
+    """A tool: ``{"type": "function", "function": {...}}``."""
+
+    tool_type: ToolType = attrs.field(default=ToolType.FUNCTION, metadata=_wire("type"))
+    function: FunctionDefinition
+
+
+@attrs.define(kw_only=True, slots=True)
+class FunctionCall(_Model):
+    """A function call made by the model; ``arguments`` is JSON text."""
+
+    name: str
+    arguments: str
+
+
+@attrs.define(kw_only=True, slots=True)
+class ToolCall(_Model):
+    """A tool call made by the model: ``{"id", "type": "function", "function": {...}}``."""
+
+    id: str
+    call_type: ToolType = attrs.field(default=ToolType.FUNCTION, metadata=_wire("type"))
+    function: FunctionCall
+
+
+@attrs.define(kw_only=True, slots=True)
+class SpecificFunction(_Model):
+    """The function named by a specific tool choice."""
+
+    name: str
+
+
+@attrs.define(kw_only=True, slots=True)
+class SpecificToolChoice(_Model):
+    """``{"type": "function", "function": {"name": ...}}``"""
+
+    choice_type: ToolType = attrs.field(default=ToolType.FUNCTION, metadata=_wire("type"))
+    function: SpecificFunction
+
+
+ToolChoice: TypeAlias = ToolChoiceMode | SpecificToolChoice
+
+# ---------------------------------------------------------------------------
+# Messages
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class SystemMessage(_Model):
+    """``{"role": "system", "content": ...}`` (a list of text parts is accepted too)."""
+
+    _tag_key: ClassVar[str | None] = "role"
+    role: ClassVar[str] = "system"
+    content: str | list[ContentPart]
+    name: str | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class UserMessage(_Model):
+    """``{"role": "user", "content": "text" | [content parts]}``"""
+
+    _tag_key: ClassVar[str | None] = "role"
+    role: ClassVar[str] = "user"
+    content: str | list[ContentPart] = ""
+    name: str | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class AssistantMessage(_Model):
+    """An assistant turn: text, tool calls, a refusal, or reasoning content."""
+
+    _tag_key: ClassVar[str | None] = "role"
+    role: ClassVar[str] = "assistant"
+    content: str | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] = attrs.field(factory=list)
+    refusal: str | None = None
+    function_call: FunctionCall | None = None
+    reasoning_content: str | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class ToolMessage(_Model):
+    """A tool result: ``{"role": "tool", "tool_call_id": ..., "content": ...}``."""
+
+    _tag_key: ClassVar[str | None] = "role"
+    role: ClassVar[str] = "tool"
+    content: str | list[ContentPart]
+    tool_call_id: str
+    name: str | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class DeveloperMessage(_Model):
+    """``{"role": "developer", "content": ...}``"""
+
+    _tag_key: ClassVar[str | None] = "role"
+    role: ClassVar[str] = "developer"
+    content: str | list[ContentPart]
+    name: str | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class FunctionMessage(_Model):
+    """Deprecated legacy function-role message."""
+
+    _tag_key: ClassVar[str | None] = "role"
+    role: ClassVar[str] = "function"
+    content: str | list[ContentPart]
+    name: str
+
+
+Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessage | DeveloperMessage | FunctionMessage
+
+# ---------------------------------------------------------------------------
+# Response format, stream options
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class JsonSchemaFormat(_Model):
+    """A JSON Schema for structured output."""
+
+    name: str
+    description: str | None = None
+    schema: dict[str, Any] = attrs.field(factory=dict)
+    strict: bool | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class ResponseFormatText(_Model):
+    """``{"type": "text"}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "text"
+
+
+@attrs.define(kw_only=True, slots=True)
+class ResponseFormatJsonObject(_Model):
+    """``{"type": "json_object"}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "json_object"
+
+
+@attrs.define(kw_only=True, slots=True)
+class ResponseFormatJsonSchema(_Model):
+    """``{"type": "json_schema", "json_schema": {...}}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "json_schema"
+    json_schema: JsonSchemaFormat
+
+
+ResponseFormat: TypeAlias = ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema
+StopSequence: TypeAlias = str | list[str]
+
+
+@attrs.define(kw_only=True, slots=True)
+class StreamOptions(_Model):
+    """Streaming options (``include_usage``)."""
+
+    include_usage: bool | None = None
+
+
+# ---------------------------------------------------------------------------
+# Chat
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class ChatCompletionRequest(_Model):
+    """A chat completion request.
+
+    ``stream`` is managed by the client.  ``extra_body`` keys are merged into
+    the top level of the request body (they win over the typed fields).
+    """
+
+    model: str
+    messages: list[Message] = attrs.field(factory=list)
+    temperature: float | None = None
+    top_p: float | None = None
+    n: int | None = None
+    stream: bool | None = None
+    stop: StopSequence | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] = attrs.field(factory=dict)
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    user: str | None = None
+    tools: list[ChatCompletionTool] = attrs.field(factory=list)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    stream_options: StreamOptions | None = None
+    seed: int | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    metadata: dict[str, Any] | None = None
+    service_tier: str | None = None
+    extra_body: dict[str, Any] | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class PromptTokensDetails(_Model):
+    """Breakdown of prompt tokens; ``cached_tokens`` is included in ``prompt_tokens``."""
+
+    cached_tokens: int = 0
+    audio_tokens: int = 0
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class CompletionTokensDetails(_Model):
+    """Breakdown of completion tokens; ``reasoning_tokens`` is included in ``completion_tokens``."""
+
+    reasoning_tokens: int = 0
+    audio_tokens: int = 0
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class Usage(_Model):
+    """Token usage; missing or null counts are 0."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class Choice(_Model):
+    """One completion choice."""
+
+    index: int = 0
+    message: AssistantMessage = attrs.field(factory=AssistantMessage)
+    finish_reason: FinishReason | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ChatCompletionResponse(_Model):
+    """A chat completion.  ``cost`` (USD) and ``cache_hit`` are set by liter-llm, not the provider."""
+
+    id: str
+    object: str = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice] = attrs.field(factory=list)
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+    cost: float | None = None
+    cache_hit: bool = attrs.field(default=False, metadata={"omit_default": True})
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class StreamFunctionCall(_Model):
+    """A fragment of a function call in a stream."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class StreamToolCall(_Model):
+    """A fragment of a tool call in a stream."""
+
+    index: int = 0
+    id: str | None = None
+    call_type: ToolType | None = attrs.field(default=None, metadata=_wire("type"))
+    function: StreamFunctionCall | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class StreamDelta(_Model):
+    """What a stream chunk adds to a choice."""
+
+    role: str | None = None
+    content: str | None = None
+    tool_calls: list[StreamToolCall] = attrs.field(factory=list)
+    function_call: StreamFunctionCall | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class StreamChoice(_Model):
+    """One choice of a stream chunk."""
+
+    index: int = 0
+    delta: StreamDelta = attrs.field(factory=StreamDelta)
+    finish_reason: FinishReason | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ChatCompletionChunk(_Model):
+    """One streamed chunk of a chat completion."""
+
+    id: str
+    object: str = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[StreamChoice] = attrs.field(factory=list)
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# Embeddings, models
+# ---------------------------------------------------------------------------
+
+EmbeddingInput: TypeAlias = str | list[str] | list[int] | list[list[int]]
+
+
+@attrs.define(kw_only=True, slots=True)
+class EmbeddingRequest(_Model):
+    """An embedding request; ``input`` is text, texts, or token ids."""
+
+    model: str
+    input: EmbeddingInput
+    encoding_format: EmbeddingFormat | None = None
+    dimensions: int | None = None
+    user: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class EmbeddingObject(_Model):
+    """One embedding vector."""
+
+    object: str = "embedding"
+    embedding: list[float] = attrs.field(factory=list)
+    index: int = 0
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class EmbeddingResponse(_Model):
+    """Embeddings.  ``cost`` and ``cache_hit`` are set by liter-llm."""
+
+    object: str = "list"
+    data: list[EmbeddingObject]
+    model: str
+    usage: Usage | None = None
+    cost: float | None = None
+    cache_hit: bool = attrs.field(default=False, metadata={"omit_default": True})
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ModelObject(_Model):
+    """A model listed by a provider."""
+
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str = ""
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ModelsListResponse(_Model):
+    """The models a provider offers."""
+
+    object: str = "list"
+    data: list[ModelObject] = attrs.field(factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Images, audio
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class CreateImageRequest(_Model):
+    """Create images from a text prompt."""
+
+    prompt: str
+    model: str | None = None
+    n: int | None = None
+    size: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    response_format: str | None = None
+    user: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class Image(_Model):
+    """One generated image, as a URL or base64 data."""
+
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ImagesResponse(_Model):
+    """Generated images."""
+
+    created: int = 0
+    data: list[Image] = attrs.field(factory=list)
+
+
+@attrs.define(kw_only=True, slots=True)
+class CreateSpeechRequest(_Model):
+    """Generate speech audio from text."""
+
+    model: str
+    input: str
+    voice: str
+    response_format: str | None = None
+    speed: float | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class CreateTranscriptionRequest(_Model):
+    """Transcribe audio.  ``file`` is raw bytes (``from_dict`` accepts base64 text)."""
+
+    model: str
+    file: bytes
+    filename: str = "audio.wav"
+    language: str | None = None
+    prompt: str | None = None
+    response_format: str | None = None
+    temperature: float | None = None
+    timestamp_granularities: list[str] | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class TranscriptionSegment(_Model):
+    """A timed segment of a transcription."""
+
+    id: int = 0
+    start: float = 0.0
+    end: float = 0.0
+    text: str = ""
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class TranscriptionResponse(_Model):
+    """A transcription."""
+
+    text: str = ""
+    language: str | None = None
+    duration: float | None = None
+    segments: list[TranscriptionSegment] = attrs.field(factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Moderation
+# ---------------------------------------------------------------------------
+
+ModerationInput: TypeAlias = str | list[str]
+
+
+@attrs.define(kw_only=True, slots=True)
+class ModerationRequest(_Model):
+    """Classify content for policy violations."""
+
+    input: ModerationInput
+    model: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ModerationCategories(_Model):
+    """Flags per category; wire names are OpenAI's (``"self-harm"``, ``"sexual/minors"``, ...)."""
+
+    sexual: bool = False
+    hate: bool = False
+    harassment: bool = False
+    self_harm: bool = attrs.field(default=False, metadata=_wire("self-harm"))
+    sexual_minors: bool = attrs.field(default=False, metadata=_wire("sexual/minors"))
+    hate_threatening: bool = attrs.field(default=False, metadata=_wire("hate/threatening"))
+    violence_graphic: bool = attrs.field(default=False, metadata=_wire("violence/graphic"))
+    self_harm_intent: bool = attrs.field(default=False, metadata=_wire("self-harm/intent"))
+    self_harm_instructions: bool = attrs.field(default=False, metadata=_wire("self-harm/instructions"))
+    harassment_threatening: bool = attrs.field(default=False, metadata=_wire("harassment/threatening"))
+    violence: bool = False
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ModerationCategoryScores(_Model):
+    """Scores per category; wire names as in :class:`ModerationCategories`."""
+
+    sexual: float = 0.0
+    hate: float = 0.0
+    harassment: float = 0.0
+    self_harm: float = attrs.field(default=0.0, metadata=_wire("self-harm"))
+    sexual_minors: float = attrs.field(default=0.0, metadata=_wire("sexual/minors"))
+    hate_threatening: float = attrs.field(default=0.0, metadata=_wire("hate/threatening"))
+    violence_graphic: float = attrs.field(default=0.0, metadata=_wire("violence/graphic"))
+    self_harm_intent: float = attrs.field(default=0.0, metadata=_wire("self-harm/intent"))
+    self_harm_instructions: float = attrs.field(default=0.0, metadata=_wire("self-harm/instructions"))
+    harassment_threatening: float = attrs.field(default=0.0, metadata=_wire("harassment/threatening"))
+    violence: float = 0.0
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ModerationResult(_Model):
+    """One moderation classification."""
+
+    flagged: bool = False
+    categories: ModerationCategories = attrs.field(factory=ModerationCategories)
+    category_scores: ModerationCategoryScores = attrs.field(factory=ModerationCategoryScores)
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ModerationResponse(_Model):
+    """Moderation results, one per input."""
+
+    id: str
+    model: str
+    results: list[ModerationResult] = attrs.field(factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Rerank, search, OCR
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class RerankDocumentObject(_Model):
+    """A document to rerank given as ``{"text": ...}``."""
+
+    text: str
+
+
+RerankDocument: TypeAlias = str | RerankDocumentObject
+
+
+@attrs.define(kw_only=True, slots=True)
+class RerankRequest(_Model):
+    """Rerank documents by relevance to a query."""
+
+    model: str
+    query: str
+    documents: list[RerankDocument]
+    top_n: int | None = None
+    return_documents: bool | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class RerankResultDocument(_Model):
+    """The text of a reranked document."""
+
+    text: str = ""
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class RerankResult(_Model):
+    """One reranked document and its score."""
+
+    index: int = 0
+    relevance_score: float = 0.0
+    document: RerankResultDocument | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class RerankResponse(_Model):
+    """Rerank results, best first."""
+
+    id: str | None = None
+    results: list[RerankResult] = attrs.field(factory=list)
+    meta: dict[str, Any] | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class SearchRequest(_Model):
+    """A web search request."""
+
+    model: str
+    query: str
+    max_results: int | None = None
+    search_domain_filter: list[str] = attrs.field(factory=list)
+    country: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class SearchResult(_Model):
+    """One search result."""
+
+    title: str = ""
+    url: str = ""
+    snippet: str = ""
+    date: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class SearchResponse(_Model):
+    """Search results."""
+
+    results: list[SearchResult] = attrs.field(factory=list)
+    model: str = ""
+
+
+@attrs.define(kw_only=True, slots=True)
+class OcrDocumentUrl(_Model):
+    """``{"type": "document_url", "document_url": "<url>"}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "document_url"
+    url: str = attrs.field(metadata=_wire("document_url"))
+
+
+@attrs.define(kw_only=True, slots=True)
+class OcrDocumentBase64(_Model):
+    """``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``"""
+
+    _tag_key: ClassVar[str | None] = "type"
+    type: ClassVar[str] = "base64"
+    data: str
+    media_type: str
+
+
+OcrDocument: TypeAlias = OcrDocumentUrl | OcrDocumentBase64
+
+
+@attrs.define(kw_only=True, slots=True)
+class OcrRequest(_Model):
+    """An OCR request; ``pages`` are 1-indexed."""
+
+    model: str
+    document: OcrDocument
+    pages: list[int] | None = None
+    include_image_base64: bool | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class PageDimensions(_Model):
+    """Page dimensions in pixels."""
+
+    width: int = 0
+    height: int = 0
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class OcrImage(_Model):
+    """An image extracted from an OCR page."""
+
+    id: str = ""
+    image_base64: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class OcrPage(_Model):
+    """One page of OCR output (``index`` is 0-based)."""
+
+    index: int = 0
+    markdown: str = ""
+    images: list[OcrImage] | None = None
+    dimensions: PageDimensions | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class OcrResponse(_Model):
+    """OCR output."""
+
+    pages: list[OcrPage] = attrs.field(factory=list)
+    model: str = ""
+    usage: Usage | None = None
+
+
+# ---------------------------------------------------------------------------
+# Files, batches, responses API
+# ---------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True, slots=True)
+class CreateFileRequest(_Model):
+    """Upload a file.  ``file`` is raw bytes (``from_dict`` accepts base64 text)."""
+
+    file: bytes
+    purpose: str
+    filename: str = "file"
+    content_type: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class FileObject(_Model):
+    """An uploaded file."""
+
+    id: str
+    object: str = "file"
+    bytes: int = 0
+    created_at: int = 0
+    filename: str = ""
+    purpose: str = ""
+    status: str | None = None
+    status_details: str | None = None
+    expires_at: int | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class FileListQuery(_Model):
+    """Query parameters of a file listing."""
+
+    purpose: str | None = None
+    limit: int | None = None
+    after: str | None = None
+    order: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class FileListResponse(_Model):
+    """A page of files."""
+
+    object: str = "list"
+    data: list[FileObject] = attrs.field(factory=list)
+    has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class DeleteResponse(_Model):
+    """The answer to a delete."""
+
+    id: str
+    object: str = ""
+    deleted: bool = False
+
+
+@attrs.define(kw_only=True, slots=True)
+class CreateBatchRequest(_Model):
+    """Create a batch from an uploaded JSONL file."""
+
+    input_file_id: str
+    endpoint: str
+    completion_window: str = "24h"
+    metadata: dict[str, str] | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class BatchRequestCounts(_Model):
+    """Request counts of a batch."""
+
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class Batch(_Model):
+    """A batch job."""
+
+    id: str
+    object: str = "batch"
+    endpoint: str = ""
+    status: str = ""
+    input_file_id: str = ""
+    completion_window: str = ""
+    created_at: int = 0
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: dict[str, Any] | None = None
+    request_counts: BatchRequestCounts | None = None
+    metadata: dict[str, Any] | None = None
+    in_progress_at: int | None = None
+    completed_at: int | None = None
+    failed_at: int | None = None
+    expired_at: int | None = None
+    cancelling_at: int | None = None
+    cancelled_at: int | None = None
+    expires_at: int | None = None
+    finalizing_at: int | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class BatchListQuery(_Model):
+    """Query parameters of a batch listing."""
+
+    limit: int | None = None
+    after: str | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class BatchListResponse(_Model):
+    """A page of batches."""
+
+    object: str = "list"
+    data: list[Batch] = attrs.field(factory=list)
+    has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None
+
+
+@attrs.define(kw_only=True, slots=True)
+class CreateResponseRequest(_Model):
+    """A Responses API request (``input`` is text or a list of input items)."""
+
+    model: str
+    input: str | list[dict[str, Any]]
+    instructions: str | None = None
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    previous_response_id: str | None = None
+    store: bool | None = None
+    metadata: dict[str, Any] | None = None
+    reasoning: dict[str, Any] | None = None
+    text: dict[str, Any] | None = None
+    user: str | None = None
+    extra_body: dict[str, Any] | None = None
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ResponseUsage(_Model):
+    """Token usage of a Responses API answer."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+@_response
+@attrs.define(kw_only=True, slots=True)
+class ResponseObject(_Model):
+    """A Responses API answer."""
+
+    id: str
+    object: str = "response"
+    created_at: int = 0
+    model: str = ""
+    status: str | None = None
+    output: list[dict[str, Any]] = attrs.field(factory=list)
+    output_text: str | None = None
+    usage: ResponseUsage | None = None
+    error: dict[str, Any] | None = None
+    incomplete_details: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+#: Response-side types: ``from_dict`` parses them leniently.
+RESPONSE_TYPES: frozenset[type[Any]] = frozenset(
+    obj for obj in list(globals().values()) if isinstance(obj, type) and issubclass(obj, _Model) and obj._lenient
+)
+#: Request-side types: ``from_dict`` parses them strictly.
+REQUEST_TYPES: frozenset[type[Any]] = frozenset(
+    obj
+    for obj in list(globals().values())
+    if isinstance(obj, type) and issubclass(obj, _Model) and obj is not _Model and not obj._lenient
+)
