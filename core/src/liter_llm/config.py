@@ -439,11 +439,14 @@ def _rate_limit(ctx: _Ctx, value: Any, path: _Path) -> RateLimitConfig:
 
 def _auth_header(ctx: _Ctx, value: Any, path: _Path) -> AuthHeaderFormat:
     try:
-        return AuthHeaderFormat.parse(value)
+        result = AuthHeaderFormat.parse(value)
     except LiterLlmError as exc:
         ctx.fail(path, exc.message)
     except (TypeError, ValueError, KeyError, AttributeError):
         ctx.fail(path, f"not a valid auth header format ({_type_name(value)})")
+    if result.header is not None and not _HEADER_NAME.fullmatch(result.header):
+        ctx.fail(path, "the API key header is not a valid HTTP header name")
+    return result
 
 
 def _provider(ctx: _Ctx, value: Any, path: _Path) -> ProviderConfig:
@@ -585,12 +588,12 @@ def parse_config(
     ctx = _Ctx(source)
     if not isinstance(data, Mapping):
         ctx.fail((), f"the configuration must be a table/object, got {_type_name(data)}")
-    table = _mapping(ctx, data, ())
-    _check_fields(ctx, table, _FIELDS, ())
-    # Learn the key first, so that no later message can show it.
-    raw_key = table.get("api_key")
+    # Learn the key first, so that no message can show it.
+    raw_key = data.get("api_key")
     if isinstance(raw_key, str) and "${" not in raw_key:
         ctx.secret = raw_key
+    table = _mapping(ctx, data, ())
+    _check_fields(ctx, table, _FIELDS, ())
     expanded = _expand(ctx, table, (), os.environ if env is None else env)
     key = expanded.get("api_key")
     if isinstance(key, str) and key:
@@ -770,19 +773,6 @@ def merge_config(base: ClientConfig, **overrides: Any) -> ClientConfig:
     return attrs.evolve(base, **_parse_fields(ctx, given))
 
 
-def _auth_header_to_str(value: AuthHeaderFormat) -> Any:
-    """The form of an auth header format that :meth:`AuthHeaderFormat.parse` reads back."""
-    for method in ("to_config", "to_str", "to_json"):
-        render = getattr(value, method, None)
-        if callable(render):
-            return render()
-    if value == AuthHeaderFormat.BEARER:
-        return "bearer"
-    if value == AuthHeaderFormat.NONE:
-        return "none"
-    return str(value)
-
-
 def config_to_dict(config: ClientConfig) -> dict[str, Any]:
     """Return a JSON-ready dict of ``config`` (for ``liter-llm config check``).
 
@@ -826,7 +816,7 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
             {
                 "name": provider.name,
                 "base_url": provider.base_url,
-                "auth_header": _auth_header_to_str(provider.auth_header),
+                "auth_header": provider.auth_header.to_wire(),
                 "model_prefixes": list(provider.model_prefixes),
             }
             for provider in config.providers
