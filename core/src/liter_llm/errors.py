@@ -35,6 +35,7 @@ __all__ = [
     "SerializationError",
     "ServerError",
     "ServiceUnavailableError",
+    "StreamTimeoutError",
     "StreamingError",
     "error_from_response",
     "error_from_status",
@@ -193,6 +194,16 @@ class StreamingError(LiterLlmError):
 
     def _extra_state(self) -> dict[str, Any]:
         return {"chunks": self.chunks}
+
+
+class StreamTimeoutError(StreamingError, LiterLlmTimeoutError):
+    """A stream went quiet for longer than the timeout; ``chunks`` holds what arrived.
+
+    Both a :class:`StreamingError` and a :class:`LiterLlmTimeoutError` (so also a
+    built-in ``TimeoutError``).
+    """
+
+    kind = "stream timeout"
 
 
 class EndpointNotSupportedError(LiterLlmError):

@@ -1,0 +1,96 @@
+"""liter-llm: one client for every LLM provider.
+
+``import liter_llm`` is cheap: names are imported on first use, no plugin is
+loaded and no data file is read until a client is created.
+
+Quick start::
+
+    import liter_llm
+
+    with liter_llm.create_client(api_key="sk-...") as client:
+        answer = client.chat(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello"}])
+        print(answer.choices[0].message.content)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from liter_llm.hookspecs import hookimpl, hookspec
+
+__version__ = "0.1.0"
+
+_CLIENT_NAMES = {
+    "AsyncDefaultClient",
+    "DefaultClient",
+    "create_async_client",
+    "create_async_client_from_json",
+    "create_client",
+    "create_client_from_file",
+    "create_client_from_json",
+}
+_PLUGIN_NAMES = {"register_custom_provider", "unregister_custom_provider"}
+_STREAM_NAMES = {"AsyncChatStream", "ChatStream", "assemble_stream"}
+_OTHER = {
+    "ProviderSpec": "liter_llm.providers",
+    "SecretStr": "liter_llm._secret",
+    "ClientConfig": "liter_llm.config",
+    "Call": "liter_llm._call",
+    "completion_cost": "liter_llm.builtins.cost",
+    "set_model_price": "liter_llm.builtins.cost",
+}
+
+if TYPE_CHECKING:
+    from liter_llm._call import Call as Call
+    from liter_llm._plugins import register_custom_provider as register_custom_provider
+    from liter_llm._plugins import unregister_custom_provider as unregister_custom_provider
+    from liter_llm._secret import SecretStr as SecretStr
+    from liter_llm.client import AsyncDefaultClient as AsyncDefaultClient
+    from liter_llm.client import DefaultClient as DefaultClient
+    from liter_llm.client import create_async_client as create_async_client
+    from liter_llm.client import create_async_client_from_json as create_async_client_from_json
+    from liter_llm.client import create_client as create_client
+    from liter_llm.client import create_client_from_file as create_client_from_file
+    from liter_llm.client import create_client_from_json as create_client_from_json
+    from liter_llm.config import ClientConfig as ClientConfig
+    from liter_llm.errors import *  # noqa: F403
+    from liter_llm.providers import ProviderSpec as ProviderSpec
+    from liter_llm.streaming import AsyncChatStream as AsyncChatStream
+    from liter_llm.streaming import ChatStream as ChatStream
+    from liter_llm.streaming import assemble_stream as assemble_stream
+    from liter_llm.types import *  # noqa: F403
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _CLIENT_NAMES:
+        module = importlib.import_module("liter_llm.client")
+    elif name in _PLUGIN_NAMES:
+        module = importlib.import_module("liter_llm._plugins")
+    elif name in _STREAM_NAMES:
+        module = importlib.import_module("liter_llm.streaming")
+    elif name in _OTHER:
+        module = importlib.import_module(_OTHER[name])
+    else:
+        errors = importlib.import_module("liter_llm.errors")
+        if name in errors.__all__:
+            return getattr(errors, name)
+        types = importlib.import_module("liter_llm.types")
+        if name in getattr(types, "__all__", ()):
+            value = getattr(types, name)
+            globals()[name] = value
+            return value
+        raise AttributeError(f"module 'liter_llm' has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    import importlib
+
+    names = set(globals()) | _CLIENT_NAMES | _PLUGIN_NAMES | _STREAM_NAMES | set(_OTHER)
+    names |= set(importlib.import_module("liter_llm.errors").__all__)
+    names |= set(getattr(importlib.import_module("liter_llm.types"), "__all__", ()))
+    return sorted(names)

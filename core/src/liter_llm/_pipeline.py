@@ -1,0 +1,597 @@
+"""The one request pipeline behind both clients.
+
+The pipeline is written once, without I/O: it is a generator that yields
+*actions* (send this request, read that body, sleep this long) and receives
+their results.  The sync client runs it with blocking calls and the async
+client with awaits (``drive_sync`` / ``drive_async``), so the twins share every
+decision: routing, hooks, retries, error mapping and parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Generator, Iterable
+from typing import Any
+
+import attrs
+import httpx
+import pluggy
+
+from liter_llm._call import Call
+from liter_llm._log import get_logger, is_enabled
+from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
+from liter_llm._secret import SecretStr
+from liter_llm._wire import OPENAI_WIRE
+from liter_llm.config import ClientConfig
+from liter_llm.errors import (
+    AuthenticationError,
+    BadRequestError,
+    EndpointNotSupportedError,
+    HookRejectedError,
+    InternalError,
+    LiterLlmError,
+    LiterLlmTimeoutError,
+    RateLimitedError,
+    SerializationError,
+    ServiceUnavailableError,
+    error_from_response,
+)
+from liter_llm.providers import ProviderSpec
+
+__all__ = ["Close", "Pipeline", "Read", "Send", "Sleep", "drive_async", "drive_sync", "read_async", "read_sync"]
+
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+_ERROR_BODY_LIMIT = 1024 * 1024
+_DEFAULT_INITIAL_DELAY = 0.5
+
+
+@attrs.frozen(slots=True)
+class Send:
+    """Send ``request`` (streamed: headers only) and return the httpx response."""
+
+    request: httpx.Request
+    auth: httpx.Auth | None
+    provider: str
+
+
+@attrs.frozen(slots=True)
+class Read:
+    """Read the whole body of ``response`` within ``limit`` bytes and ``deadline``."""
+
+    response: httpx.Response
+    limit: int
+    deadline: float | None
+    provider: str
+
+
+@attrs.frozen(slots=True)
+class Sleep:
+    """Wait ``seconds`` (the async client without blocking the event loop)."""
+
+    seconds: float
+
+
+@attrs.frozen(slots=True)
+class Close:
+    """Close ``response``."""
+
+    response: httpx.Response
+
+
+Action = Send | Read | Sleep | Close
+Flow = Generator[Action, Any, Any]
+
+
+def _call_each(hook: Any, name: str, call: Call) -> None:
+    """Run every implementation of a veto hook, naming the one that raised."""
+    for impl in reversed(hook.get_hookimpls()):
+        try:
+            impl.function(*[{"call": call}[arg] for arg in impl.argnames])
+        except LiterLlmError as exc:
+            if isinstance(exc, HookRejectedError) and exc.hook is None:
+                exc.hook = f"{impl.plugin_name}.{name}"
+            raise
+        except Exception as exc:
+            raise _hook_error(impl.plugin_name, name, call, exc) from exc
+
+
+def _hook_error(plugin: str, name: str, call: Call, exc: Exception) -> HookRejectedError:
+    return HookRejectedError(
+        f"{plugin}.{name} refused the call: {type(exc).__name__}: {exc}",
+        hook=f"{plugin}.{name}",
+        reason=str(exc),
+        provider=call.provider.name,
+    )
+
+
+def _transport_error(exc: Exception, provider: str, *, reading: bool = False) -> LiterLlmError:
+    """Map an httpx exception to our kinds."""
+    if isinstance(exc, LiterLlmError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for the provider"
+        return LiterLlmTimeoutError(f"timed out while {what}: {exc or type(exc).__name__}", provider=provider)
+    if isinstance(exc, httpx.DecodingError):
+        return SerializationError(f"the answer could not be decoded: {exc}", provider=provider)
+    if isinstance(exc, httpx.ConnectError):
+        return ServiceUnavailableError(f"could not connect: {exc}", provider=provider)
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
+        where = "while reading the answer" if reading else "before answering"
+        return ServiceUnavailableError(f"the connection was closed {where}: {exc}", provider=provider)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return BadRequestError(f"unsupported URL: {exc}", provider=provider)
+    if isinstance(exc, httpx.InvalidURL):
+        return BadRequestError(f"invalid URL: {exc}", provider=provider)
+    if isinstance(exc, httpx.HTTPError):
+        return ServiceUnavailableError(f"{type(exc).__name__}: {exc}", provider=provider)
+    return InternalError(f"unexpected {type(exc).__name__} in the transport: {exc}", provider=provider)
+
+
+def _retryable_transport(exc: Exception) -> bool:
+    return isinstance(
+        exc,
+        (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError),
+    )
+
+
+class Pipeline:
+    """Routing, hooks and the retry loop, shared by ``DefaultClient`` and ``AsyncDefaultClient``."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        hooks: Iterable[Any] = (),
+        disabled_plugins: Iterable[str] = (),
+        is_async: bool = False,
+        retry_initial_delay: float = _DEFAULT_INITIAL_DELAY,
+    ) -> None:
+        self.config = config
+        self.is_async = is_async
+        self.registry = get_registry()
+        self.retry_initial_delay = retry_initial_delay
+        self.configured_providers = tuple(
+            spec_from_custom(p, field=f"providers[{i}]") for i, p in enumerate(config.providers)
+        )
+        disabled = set(disabled_plugins)
+        from liter_llm.builtins import builtin_plugins
+
+        self.builtins: list[tuple[str, Any]] = [
+            (name, plugin) for name, plugin in builtin_plugins(config) if name not in disabled
+        ]
+        self.user_hooks = list(hooks)
+        self.global_plugins = [(n, p) for n, p in self.registry.global_plugins if n not in disabled]
+        self._relays: dict[str, tuple[int, pluggy.PluginManager]] = {}
+        self.gateway = bool(config.base_url) and not config.model_hint
+        self._default: ProviderSpec | None = None
+        if config.model_hint and not self.gateway:
+            hinted = self._lookup(config.model_hint)
+            if hinted is None:
+                raise BadRequestError(
+                    f"model_hint: unknown provider {config.model_hint!r}; installed providers: "
+                    f"{', '.join(sorted(self.registry.all_providers())) or 'none'}"
+                )
+            self._default = hinted
+        # validate user hooks now, not on the first call
+        probe = new_plugin_manager()
+        for index, hook in enumerate(self.user_hooks):
+            try:
+                probe.register(hook, name=f"user-hook-{index}")
+            except Exception as exc:
+                raise BadRequestError(f"hooks[{index}]: not a valid hook object: {exc}") from exc
+        try:
+            probe.check_pending()
+        except Exception as exc:
+            raise BadRequestError(f"hooks: {exc}") from exc
+
+    # -- plugins ----------------------------------------------------------
+    def _lookup(self, name: str) -> ProviderSpec | None:
+        for spec in self.configured_providers:
+            if spec.name == name:
+                return spec
+        return self.registry.get(name)
+
+    def relay(self, provider: ProviderSpec) -> Any:
+        """The hook relay for calls to ``provider`` (built once per provider, then cached)."""
+        cached = self._relays.get(provider.name)
+        if cached is not None and cached[0] == id(provider.plugin):
+            return cached[1].hook
+        pm = new_plugin_manager()
+        pm.register(OPENAI_WIRE, name="liter_llm.wire")
+        for name, plugin in self.builtins:
+            pm.register(plugin, name=f"builtin.{name}")
+        for name, plugin in self.global_plugins:
+            if pm.is_registered(plugin):
+                continue
+            pm.register(plugin, name=name)
+        for index, hook in enumerate(self.user_hooks):
+            pm.register(hook, name=f"user-hook-{index}")
+        if provider.plugin is not None and not pm.is_registered(provider.plugin):
+            pm.register(provider.plugin, name=f"provider.{provider.name}")
+        self._relays[provider.name] = (id(provider.plugin), pm)
+        return pm.hook
+
+    # -- routing ------------------------------------------------------------
+    def default_provider(self) -> ProviderSpec:
+        """The provider used when the model names none (model_hint, else OpenAI)."""
+        if self.gateway:
+            return GATEWAY
+        if self._default is not None:
+            return self._default
+        spec = self.registry.get("openai")
+        if spec is None:
+            raise BadRequestError(
+                "no provider matched and the default provider 'openai' is not installed: "
+                "pip install liter-llm (or name a provider: 'provider/model')"
+            )
+        return spec
+
+    def route(self, model: str | None, provider_name: str | None = None) -> tuple[ProviderSpec, str | None]:
+        """Resolve the provider and the on-the-wire model name."""
+        if self.gateway:
+            return GATEWAY, model
+        if provider_name:
+            spec = self._lookup(provider_name)
+            if spec is None:
+                raise BadRequestError(f"unknown provider {provider_name!r}")
+            return spec, model
+        if model is None:
+            return self.default_provider(), None
+        if not isinstance(model, str) or not model:
+            raise BadRequestError("model: a non-empty model name is required")
+        spec, wire_model = self.registry.resolve(model, self.configured_providers)
+        if spec is None:
+            return self.default_provider(), model
+        if not wire_model:
+            raise BadRequestError(f"model: {model!r} names the provider {spec.name!r} but no model")
+        return spec, wire_model
+
+    def base_url(self, spec: ProviderSpec) -> str:
+        """The address for ``spec``: the client's base_url for its hinted provider, else the environment, else the default."""
+        config = self.config
+        if self.gateway or (config.base_url and self._default is not None and spec.name == self._default.name):
+            assert config.base_url is not None
+            return config.base_url.rstrip("/")
+        env = os.environ.get(spec.base_url_variable)
+        if env:
+            return env.rstrip("/")
+        if spec.base_url:
+            return spec.base_url.rstrip("/")
+        raise BadRequestError(
+            f"provider {spec.name!r} has no base URL: set {spec.base_url_variable} or pass base_url with "
+            f"model_hint={spec.name!r}",
+            provider=spec.name,
+        )
+
+    def api_key(self, spec: ProviderSpec) -> SecretStr | None:
+        """The client's key, else the provider's environment variable; None if neither."""
+        key = self.config.api_key
+        if key:
+            return key
+        if spec.api_key_env:
+            value = os.environ.get(spec.api_key_env)
+            if value:
+                return SecretStr(value)
+        return None
+
+    def prepare(
+        self,
+        operation: str,
+        request: Any,
+        *,
+        model: str | None,
+        params: dict[str, Any] | None = None,
+        provider: str | None = None,
+    ) -> Call:
+        """Route and validate a call; no I/O.  Raises before anything is sent."""
+        spec, wire_model = self.route(model, provider)
+        if not spec.supports(operation):
+            raise EndpointNotSupportedError(spec.name, operation)
+        key = self.api_key(spec)
+        if key is None and spec.requires_api_key:
+            variable = f" (set {spec.api_key_env})" if spec.api_key_env else ""
+            raise AuthenticationError(
+                f"no API key for provider {spec.name!r}: pass api_key to the client{variable}", provider=spec.name
+            )
+        now = time.monotonic()
+        timeout = self.config.timeout_secs
+        return Call(
+            operation=operation,
+            provider=spec,
+            model=wire_model,
+            requested_model=model,
+            request=request,
+            params=params or {},
+            base_url=self.base_url(spec),
+            api_key=key,
+            config=self.config,
+            is_async=self.is_async,
+            gateway=self.gateway,
+            started=now,
+            deadline=now + timeout if timeout and timeout > 0 else None,
+        )
+
+    # -- the flow -----------------------------------------------------------
+    def before_send(self, call: Call, hook: Any) -> Any:
+        """on_request, check_budget and the cache; returns a cached response or None."""
+        _call_each(hook.on_request, "on_request", call)
+        _call_each(hook.check_budget, "check_budget", call)
+        if call.operation != "chat_stream":
+            cached = hook.cached_response(call=call)
+            if cached is not None:
+                call.cache_hit = True
+                return cached
+        return None
+
+    def run(self, call: Call) -> Flow:
+        """The whole non-streaming call: hooks, send with retries, parse, on_response."""
+        hook = self.relay(call.provider)
+        try:
+            cached = self.before_send(call, hook)
+            if cached is not None:
+                self.notify_response(call, hook, cached)
+                return cached
+            response = yield from self.send_with_retries(call, hook)
+            try:
+                yield Read(response, call.config.max_response_bytes, call.deadline, call.provider.name)
+            except Exception as exc:
+                raise _transport_error(exc, call.provider.name, reading=True) from None
+            try:
+                result = hook.parse_response(call=call, response=response)
+            except LiterLlmError:
+                raise
+            except Exception as exc:
+                raise SerializationError(
+                    f"the {call.operation} answer could not be read: {type(exc).__name__}: {exc}",
+                    provider=call.provider.name,
+                ) from exc
+            if result is None:
+                raise InternalError(f"no plugin parsed the {call.operation} answer", provider=call.provider.name)
+        except LiterLlmError as error:
+            self.notify_error(call, hook, error)
+            raise
+        self.notify_response(call, hook, result)
+        return result
+
+    def open_stream(self, call: Call) -> Flow:
+        """Hooks and the retried send of a streaming call; returns the open response."""
+        hook = self.relay(call.provider)
+        try:
+            self.before_send(call, hook)
+            response = yield from self.send_with_retries(call, hook)
+        except LiterLlmError as error:
+            self.notify_error(call, hook, error)
+            raise
+        return response
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        base = self.retry_initial_delay * (2**attempt)
+        return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * random.random())
+
+    def _may_wait(self, call: Call, delay: float) -> bool:
+        if delay > self.config.max_retry_delay_secs:
+            return False
+        return call.deadline is None or time.monotonic() + delay < call.deadline
+
+    def _timeout(self, call: Call) -> dict[str, float | None]:
+        config = self.config
+        if call.deadline is None:
+            return {"connect": config.connect_timeout_secs, "read": None, "write": None, "pool": None}
+        remaining = call.deadline - time.monotonic()
+        if remaining <= 0:
+            raise LiterLlmTimeoutError(
+                f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
+            )
+        read = config.timeout_secs if call.operation == "chat_stream" else remaining
+        return {
+            "connect": min(config.connect_timeout_secs, remaining),
+            "read": read,
+            "write": remaining,
+            "pool": remaining,
+        }
+
+    def send_with_retries(self, call: Call, hook: Any) -> Flow:
+        """Throttle, build, authenticate and send; retry what may be retried; return a 2xx response."""
+        config = self.config
+        provider = call.provider.name
+        delay = hook.throttle(call=call)
+        while delay:
+            if call.deadline is not None and time.monotonic() + delay > call.deadline:
+                raise RateLimitedError(
+                    f"the client-side rate limit leaves no room before the call's timeout (wait {delay:.2f} s)",
+                    provider=provider,
+                    retry_after=delay,
+                )
+            yield Sleep(delay)
+            delay = hook.throttle(call=call)
+        attempt = 0
+        while True:
+            call.attempt = attempt
+            try:
+                request = hook.build_request(call=call)
+            except LiterLlmError:
+                raise
+            except Exception as exc:
+                raise BadRequestError(
+                    f"the request could not be built for {provider}: {type(exc).__name__}: {exc}", provider=provider
+                ) from exc
+            if request is None:
+                raise InternalError(f"no plugin built the {call.operation} request", provider=provider)
+            auth = hook.auth(call=call, request=request)
+            request.extensions["timeout"] = self._timeout(call)
+            started = time.monotonic()
+            try:
+                response = yield Send(request, auth, provider)
+            except Exception as exc:
+                error = _transport_error(exc, provider)
+                self._log_attempt(call, None, started, error)
+                if _retryable_transport(exc) and attempt < config.max_retries:
+                    wait = self._delay(attempt, None)
+                    if self._may_wait(call, wait):
+                        yield Sleep(wait)
+                        attempt += 1
+                        continue
+                raise error from None
+            status = response.status_code
+            if 200 <= status < 300:
+                self._log_attempt(call, status, started, None)
+                return response
+            try:
+                yield Read(response, _ERROR_BODY_LIMIT, call.deadline, provider)
+            except Exception:  # an unreadable error body still gives an error of the right kind
+                response._content = b""
+            error = hook.parse_error(call=call, response=response) or error_from_response(
+                status, response.headers, response.content, provider=provider
+            )
+            self._log_attempt(call, status, started, error)
+            if status in RETRY_STATUSES and attempt < config.max_retries:
+                wait = self._delay(attempt, error.retry_after)
+                if self._may_wait(call, wait):
+                    yield Sleep(wait)
+                    attempt += 1
+                    continue
+            raise error
+
+    # -- notifications -----------------------------------------------------
+    def notify_response(self, call: Call, hook: Any, response: Any) -> None:
+        """Run on_response; a failing hook is logged and does not change the result."""
+        for impl in reversed(hook.on_response.get_hookimpls()):
+            try:
+                impl.function(*[{"call": call, "response": response}[a] for a in impl.argnames])
+            except Exception as exc:
+                get_logger().warning(
+                    "hook_failed", hook=f"{impl.plugin_name}.on_response", error=f"{type(exc).__name__}: {exc}"
+                )
+
+    def notify_error(self, call: Call, hook: Any, error: LiterLlmError) -> None:
+        """Run on_error; a failing hook is logged and never masks ``error``."""
+        for impl in reversed(hook.on_error.get_hookimpls()):
+            try:
+                impl.function(*[{"call": call, "error": error}[a] for a in impl.argnames])
+            except Exception as exc:
+                get_logger().warning(
+                    "hook_failed", hook=f"{impl.plugin_name}.on_error", error=f"{type(exc).__name__}: {exc}"
+                )
+
+    def _log_attempt(self, call: Call, status: int | None, started: float, error: LiterLlmError | None) -> None:
+        level = logging.WARNING if error is not None else logging.DEBUG
+        if not is_enabled(level):
+            return
+        get_logger().log(
+            level,
+            "llm_attempt",
+            provider=call.provider.name,
+            model=call.model,
+            operation=call.operation,
+            status=status,
+            attempt=call.attempt,
+            latency_ms=round((time.monotonic() - started) * 1000, 2),
+            error=None if error is None else f"{type(error).__name__}: {error.message}",
+        )
+
+
+# ---------------------------------------------------------------------------
+# Drivers
+# ---------------------------------------------------------------------------
+
+
+def _too_large(limit: int, provider: str) -> SerializationError:
+    return SerializationError(f"the answer is larger than the limit of {limit} bytes", provider=provider)
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
+
+
+def read_sync(action: Read) -> None:
+    """Read a body fully, within the size limit and the deadline."""
+    response = action.response
+    parts: list[bytes] = []
+    size = 0
+    try:
+        for piece in response.iter_bytes():
+            size += len(piece)
+            if size > action.limit:
+                raise _too_large(action.limit, action.provider)
+            parts.append(piece)
+            if _past(action.deadline):
+                raise LiterLlmTimeoutError("the answer did not arrive within the timeout", provider=action.provider)
+    finally:
+        response.close()
+    response._content = b"".join(parts)
+
+
+async def read_async(action: Read) -> None:
+    """Read a body fully, within the size limit and the deadline."""
+    response = action.response
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for piece in response.aiter_bytes():
+            size += len(piece)
+            if size > action.limit:
+                raise _too_large(action.limit, action.provider)
+            parts.append(piece)
+            if _past(action.deadline):
+                raise LiterLlmTimeoutError("the answer did not arrive within the timeout", provider=action.provider)
+    finally:
+        await response.aclose()
+    response._content = b"".join(parts)
+
+
+def drive_sync(flow: Flow, client_for: Any) -> Any:
+    """Run a pipeline flow with blocking I/O; ``client_for(provider)`` gives the httpx.Client."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        value = None
+        error = None
+        try:
+            kind = type(action)
+            if kind is Send:
+                value = client_for(action.provider).send(action.request, auth=action.auth, stream=True)
+            elif kind is Read:
+                read_sync(action)
+            elif kind is Sleep:
+                time.sleep(action.seconds)
+            elif kind is Close:
+                action.response.close()
+        except Exception as exc:
+            error = exc
+
+
+async def drive_async(flow: Flow, client_for: Any) -> Any:
+    """Run a pipeline flow on the event loop; ``client_for(provider)`` gives the httpx.AsyncClient."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        value = None
+        error = None
+        try:
+            kind = type(action)
+            if kind is Send:
+                value = await client_for(action.provider).send(action.request, auth=action.auth, stream=True)
+            elif kind is Read:
+                await read_async(action)
+            elif kind is Sleep:
+                import anyio
+
+                await anyio.sleep(action.seconds)
+            elif kind is Close:
+                await action.response.aclose()
+        except Exception as exc:
+            error = exc
+

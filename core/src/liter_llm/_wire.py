@@ -1,0 +1,373 @@
+"""The core's default hooks: the OpenAI wire format, for every operation.
+
+Registered ``trylast`` on every hook relay, so an OpenAI-compatible provider
+is data alone and a provider with its own protocol overrides only what it
+does differently.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from liter_llm import types as t
+from liter_llm._serde import request_body, structure_response
+from liter_llm.errors import BadRequestError, LiterLlmError, SerializationError, error_from_status, extract_error_fields
+from liter_llm.hookspecs import hookimpl
+from liter_llm.sse import SSEDecoder
+
+if TYPE_CHECKING:
+    from liter_llm._call import Call
+
+__all__ = [
+    "dump_json",
+    "header_auth",
+    "load_json",
+    "merge_headers",
+    "url_for",
+]
+
+_JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+_SSE_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
+
+
+def dump_json(body: Any) -> bytes:
+    """Encode a JSON body compactly as UTF-8."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise BadRequestError(f"the request body cannot be encoded as JSON: {exc}") from None
+
+
+def load_json(call: Call, content: bytes) -> Any:
+    """Decode a JSON answer; a body that is not JSON (or not UTF-8) is a SerializationError."""
+    try:
+        return json.loads(content)
+    except UnicodeDecodeError as exc:
+        raise SerializationError(
+            f"the {call.operation} answer is not valid UTF-8: {exc}", provider=call.provider.name
+        ) from None
+    except ValueError as exc:
+        snippet = content[:200].decode("utf-8", errors="replace")
+        raise SerializationError(
+            f"the {call.operation} answer is not valid JSON ({exc}); it began with {snippet!r}",
+            provider=call.provider.name,
+        ) from None
+
+
+def url_for(call: Call, path: str) -> str:
+    """Join the call's base URL and an endpoint path."""
+    return call.base_url + path
+
+
+def merge_headers(call: Call, base: Mapping[str, str]) -> dict[str, str]:
+    """The provider's and the client's extra headers over ``base``."""
+    headers = dict(base)
+    if call.provider.extra_headers:
+        headers.update(call.provider.extra_headers)
+    if call.config.extra_headers:
+        headers.update(call.config.extra_headers)
+    return headers
+
+
+def _json_request(call: Call, method: str, path: str, body: Any, *, stream: bool = False) -> httpx.Request:
+    return httpx.Request(
+        method,
+        url_for(call, path),
+        content=dump_json(body),
+        headers=merge_headers(call, _SSE_HEADERS if stream else _JSON_HEADERS),
+    )
+
+
+def _plain_request(call: Call, method: str, path: str, params: Mapping[str, Any] | None = None) -> httpx.Request:
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    return httpx.Request(
+        method,
+        url_for(call, path),
+        params=query or None,
+        headers=merge_headers(call, {"accept": "application/json"}),
+    )
+
+
+def _model_body(call: Call) -> dict[str, Any]:
+    body = request_body(call.request)
+    if call.model is not None and "model" in body:
+        body["model"] = call.model
+    mappings = call.provider.param_mappings
+    if mappings:
+        for source, target in mappings.items():
+            if source in body and target not in body:
+                body[target] = body.pop(source)
+    return body
+
+
+def _quote(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadRequestError("an id must be a non-empty string")
+    return quote(value, safe="")
+
+
+_SIMPLE_POST = {
+    "embed": "/embeddings",
+    "image_generate": "/images/generations",
+    "speech": "/audio/speech",
+    "moderate": "/moderations",
+    "rerank": "/rerank",
+    "search": "/search",
+    "ocr": "/ocr",
+    "create_batch": "/batches",
+    "create_response": "/responses",
+}
+
+
+def build_openai_request(call: Call) -> httpx.Request:
+    """Build the OpenAI-format HTTP request for any operation."""
+    op = call.operation
+    if op in ("chat", "chat_stream"):
+        body = _model_body(call)
+        if op == "chat_stream":
+            body["stream"] = True
+        else:
+            body.pop("stream", None)
+        return _json_request(call, "POST", "/chat/completions", body, stream=op == "chat_stream")
+    path = _SIMPLE_POST.get(op)
+    if path is not None:
+        return _json_request(call, "POST", path, _model_body(call))
+    params = call.params
+    if op == "list_models":
+        return _plain_request(call, "GET", "/models")
+    if op == "transcribe":
+        req: t.CreateTranscriptionRequest = call.request
+        data: dict[str, Any] = {"model": call.model or req.model}
+        for name in ("language", "prompt", "response_format", "temperature"):
+            value = getattr(req, name)
+            if value is not None:
+                data[name] = str(value)
+        if req.timestamp_granularities:
+            data["timestamp_granularities[]"] = list(req.timestamp_granularities)
+        files = {"file": (req.filename, req.file, "application/octet-stream")}
+        return httpx.Request(
+            "POST",
+            url_for(call, "/audio/transcriptions"),
+            data=data,
+            files=files,
+            headers=merge_headers(call, {"accept": "application/json"}),
+        )
+    if op == "create_file":
+        freq: t.CreateFileRequest = call.request
+        content_type = freq.content_type or "application/octet-stream"
+        return httpx.Request(
+            "POST",
+            url_for(call, "/files"),
+            data={"purpose": freq.purpose},
+            files={"file": (freq.filename, freq.file, content_type)},
+            headers=merge_headers(call, {"accept": "application/json"}),
+        )
+    if op == "retrieve_file":
+        return _plain_request(call, "GET", f"/files/{_quote(params['file_id'])}")
+    if op == "delete_file":
+        return _plain_request(call, "DELETE", f"/files/{_quote(params['file_id'])}")
+    if op == "file_content":
+        return httpx.Request(
+            "GET", url_for(call, f"/files/{_quote(params['file_id'])}/content"), headers=merge_headers(call, {})
+        )
+    if op == "list_files":
+        return _plain_request(call, "GET", "/files", _query(call.request))
+    if op == "retrieve_batch":
+        return _plain_request(call, "GET", f"/batches/{_quote(params['batch_id'])}")
+    if op == "list_batches":
+        return _plain_request(call, "GET", "/batches", _query(call.request))
+    if op == "cancel_batch":
+        return _json_request(call, "POST", f"/batches/{_quote(params['batch_id'])}/cancel", {})
+    if op == "retrieve_response":
+        return _plain_request(call, "GET", f"/responses/{_quote(params['response_id'])}")
+    if op == "cancel_response":
+        return _json_request(call, "POST", f"/responses/{_quote(params['response_id'])}/cancel", {})
+    raise BadRequestError(f"unknown operation {op!r}")
+
+
+def _query(request: Any) -> dict[str, Any]:
+    if request is None:
+        return {}
+    result: dict[str, Any] = request.to_dict()
+    return result
+
+
+_RESPONSE_TYPES: dict[str, type[Any]] = {
+    "chat": t.ChatCompletionResponse,
+    "embed": t.EmbeddingResponse,
+    "list_models": t.ModelsListResponse,
+    "image_generate": t.ImagesResponse,
+    "transcribe": t.TranscriptionResponse,
+    "moderate": t.ModerationResponse,
+    "rerank": t.RerankResponse,
+    "search": t.SearchResponse,
+    "ocr": t.OcrResponse,
+    "create_file": t.FileObject,
+    "retrieve_file": t.FileObject,
+    "delete_file": t.DeleteResponse,
+    "list_files": t.FileListResponse,
+    "create_batch": t.Batch,
+    "retrieve_batch": t.Batch,
+    "list_batches": t.BatchListResponse,
+    "cancel_batch": t.Batch,
+    "create_response": t.ResponseObject,
+    "retrieve_response": t.ResponseObject,
+    "cancel_response": t.ResponseObject,
+}
+
+_BINARY_OPERATIONS = frozenset({"speech", "file_content"})
+
+
+def _decode_base64_embeddings(call: Call, data: Any) -> None:
+    if not isinstance(data, dict):
+        return
+    items = data.get("data")
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("embedding"), str):
+            try:
+                raw = base64.b64decode(item["embedding"], validate=True)
+                count = len(raw) // 4
+                if len(raw) % 4:
+                    raise ValueError("length is not a multiple of 4")
+                item["embedding"] = list(struct.unpack(f"<{count}f", raw))
+            except (ValueError, struct.error) as exc:
+                raise SerializationError(
+                    f"data[{index}].embedding: invalid base64 float32 vector: {exc}", provider=call.provider.name
+                ) from None
+
+
+def parse_openai_response(call: Call, response: httpx.Response) -> Any:
+    """Read an OpenAI-format success answer into the operation's type."""
+    op = call.operation
+    if op in _BINARY_OPERATIONS:
+        return response.content
+    data = load_json(call, response.content)
+    if op == "transcribe" and isinstance(data, str):
+        data = {"text": data}
+    if op == "embed":
+        _decode_base64_embeddings(call, data)
+    cls = _RESPONSE_TYPES.get(op)
+    if cls is None:
+        raise BadRequestError(f"unknown operation {op!r}")
+    return structure_response(data, cls)
+
+
+def stream_error(call: Call, payload: Any) -> LiterLlmError:
+    """The error for an ``{"error": ...}`` object that arrived inside a stream."""
+    message, code, etype = extract_error_fields(payload)
+    status = 500
+    inner = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(inner, dict):
+        for key in ("status", "code", "status_code"):
+            value = inner.get(key)
+            if isinstance(value, int) and 400 <= value < 600:
+                status = value
+                break
+    if code and code.isdigit() and 400 <= int(code) < 600:
+        status = int(code)
+    return error_from_status(
+        status,
+        message or "the provider sent an error inside the stream",
+        provider=call.provider.name,
+        code=code,
+        error_type=etype,
+        body=json.dumps(payload, ensure_ascii=False)[:2000],
+    )
+
+
+def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChunk]:
+    """Turn one OpenAI-format SSE ``data`` payload into chunks."""
+    if data == "[DONE]":
+        call.stream_complete = True
+        return []
+    try:
+        payload = json.loads(data)
+    except ValueError as exc:
+        raise SerializationError(
+            f"a stream event is not valid JSON ({exc}): {data[:200]!r}", provider=call.provider.name
+        ) from None
+    if isinstance(payload, dict) and payload.get("error") is not None and "choices" not in payload:
+        raise stream_error(call, payload)
+    chunk = structure_response(payload, t.ChatCompletionChunk)
+    return [chunk]
+
+
+class _HeaderAuth(httpx.Auth):
+    """Sets one header on every attempt."""
+
+    __slots__ = ("_name", "_value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self._name = name
+        self._value = value
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers[self._name] = self._value
+        yield request
+
+    def __repr__(self) -> str:
+        return f"_HeaderAuth({self._name!r}, '***')"
+
+
+_NO_AUTH = httpx.Auth()
+
+
+def header_auth(call: Call) -> httpx.Auth:
+    """The auth flow that sends ``call.api_key`` as ``call.provider.auth`` says.
+
+    Cached per call state's client cache so a fresh object is not built for
+    every request.
+    """
+    key = call.api_key
+    fmt = call.provider.auth
+    if key is None or not key or fmt.kind == "none":
+        return _NO_AUTH
+    secret = key.get_secret_value()
+    if fmt.kind == "bearer":
+        return _HeaderAuth("authorization", "Bearer " + secret)
+    return _HeaderAuth(fmt.header or "authorization", secret)
+
+
+class OpenAIWire:
+    """The trylast default implementation of every request/response hook."""
+
+    @hookimpl(trylast=True)
+    def build_request(self, call: Call) -> httpx.Request:
+        return build_openai_request(call)
+
+    @hookimpl(trylast=True)
+    def auth(self, call: Call) -> httpx.Auth:
+        return header_auth(call)
+
+    @hookimpl(trylast=True)
+    def stream_decoder(self, call: Call) -> SSEDecoder:
+        return SSEDecoder()
+
+    @hookimpl(trylast=True)
+    def parse_response(self, call: Call, response: httpx.Response) -> Any:
+        return parse_openai_response(call, response)
+
+    @hookimpl(trylast=True)
+    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
+        data = getattr(event, "data", event)
+        if not isinstance(data, str):
+            raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
+        if getattr(event, "event", "message") == "error":
+            try:
+                payload = json.loads(data)
+            except ValueError:
+                payload = {"error": {"message": data}}
+            raise stream_error(call, payload if isinstance(payload, dict) else {"error": {"message": data}})
+        return parse_openai_stream_event(call, data)
+
+
+OPENAI_WIRE = OpenAIWire()

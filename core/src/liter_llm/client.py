@@ -1,0 +1,634 @@
+"""The clients: ``DefaultClient`` (sync) and ``AsyncDefaultClient`` (async).
+
+Both are thin facades over one :class:`~liter_llm._pipeline.Pipeline`; every
+method takes the typed request, a plain dict, or keyword arguments.  Each
+client keeps one pooled httpx client and is a context manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+
+from liter_llm import types as t
+from liter_llm._pipeline import Pipeline, drive_async, drive_sync
+from liter_llm._secret import SecretStr
+from liter_llm.config import ClientConfig
+from liter_llm.errors import BadRequestError, InvalidHeaderError
+from liter_llm.streaming import AsyncChatStream, ChatStream, _StreamCore
+
+__all__ = [
+    "AsyncDefaultClient",
+    "DefaultClient",
+    "create_async_client",
+    "create_async_client_from_json",
+    "create_client",
+    "create_client_from_file",
+    "create_client_from_json",
+]
+
+R = TypeVar("R")
+
+_CLIENT_OPTIONS = frozenset({"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client"})
+
+
+def _plain(value: Any) -> Any:
+    """Typed objects inside keyword arguments become plain dicts for strict structuring."""
+    if attrs.has(type(value)):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _coerce(cls: type[R], req: Any, kwargs: Mapping[str, Any]) -> R:
+    """Accept a typed request, a dict, or keyword arguments; validate strictly."""
+    from liter_llm._serde import structure_request
+
+    if isinstance(req, cls):
+        if kwargs:
+            return structure_request({**_plain(req), **_plain(dict(kwargs))}, cls)
+        return req
+    if req is None:
+        return structure_request(_plain(dict(kwargs)), cls)
+    if isinstance(req, Mapping):
+        return structure_request(_plain({**req, **kwargs}), cls)
+    raise BadRequestError(f"expected a {cls.__name__}, a dict or keyword arguments, got {type(req).__name__}")
+
+
+def _check_headers(headers: Mapping[str, str]) -> None:
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name or any(c in name for c in " \t\r\n:"):
+            raise InvalidHeaderError(str(name), "not a valid header name")
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise InvalidHeaderError(name, "the value must be a string without line breaks")
+
+
+def build_config(
+    api_key: str | SecretStr | None = None,
+    base_url: str | None = None,
+    timeout_secs: float | None = None,
+    max_retries: int | None = None,
+    model_hint: str | None = None,
+    config: ClientConfig | None = None,
+    **fields: Any,
+) -> ClientConfig:
+    """Combine explicit arguments (None = not given) with a base configuration."""
+    from liter_llm.config import parse_config
+
+    base = config if config is not None else ClientConfig()
+    if fields:
+        unknown = set(fields) - {f.name for f in attrs.fields(ClientConfig)}
+        if unknown:
+            raise BadRequestError(f"unknown client option(s): {', '.join(sorted(unknown))}")
+        base = attrs.evolve(base, **_parse_fields(parse_config, fields))
+    changes: dict[str, Any] = {}
+    if api_key is not None and api_key != "":
+        changes["api_key"] = api_key if isinstance(api_key, SecretStr) else SecretStr(str(api_key))
+    if base_url is not None:
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise BadRequestError(f"base_url: {base_url!r} is not an http(s) URL")
+        changes["base_url"] = base_url
+    if timeout_secs is not None:
+        if isinstance(timeout_secs, bool) or not isinstance(timeout_secs, (int, float)) or timeout_secs <= 0:
+            raise BadRequestError("timeout_secs: must be a positive number")
+        changes["timeout_secs"] = float(timeout_secs)
+    if max_retries is not None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise BadRequestError("max_retries: must be a non-negative integer")
+        changes["max_retries"] = max_retries
+    if model_hint is not None:
+        changes["model_hint"] = model_hint
+    result = attrs.evolve(base, **changes) if changes else base
+    _check_headers(result.extra_headers)
+    return result
+
+
+def _parse_fields(parse_config: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: _plain(v) for k, v in fields.items()}
+    parsed = parse_config(plain, source="create_client")
+    return {k: getattr(parsed, k) for k in fields}
+
+
+class _ClientBase:
+    """What the two clients share: the pipeline and request coercion."""
+
+    _pipeline: Pipeline
+
+    @property
+    def config(self) -> ClientConfig:
+        """The client's configuration."""
+        return self._pipeline.config
+
+    @property
+    def budget(self) -> Any:
+        """The budget ledger (when a budget is configured), else ``None``."""
+        for name, plugin in self._pipeline.builtins:
+            if name == "budget":
+                return plugin
+        return None
+
+    def __repr__(self) -> str:
+        cfg = self._pipeline.config
+        return (
+            f"{type(self).__name__}(base_url={cfg.base_url!r}, model_hint={cfg.model_hint!r}, "
+            f"api_key={'***' if cfg.api_key else None})"
+        )
+
+
+def _client_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    client_opts = {k: options.pop(k) for k in list(options) if k in _CLIENT_OPTIONS}
+    return client_opts, options
+
+
+class DefaultClient(_ClientBase):
+    """The synchronous client. Create it with :func:`create_client`.
+
+    Use it as a context manager, or call :meth:`close` when done.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        hooks: Iterable[Any] = (),
+        transport: httpx.BaseTransport | None = None,
+        disable_plugins: Iterable[str] = (),
+        retry_initial_delay: float = 0.5,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._pipeline = Pipeline(
+            config,
+            hooks=hooks,
+            disabled_plugins=disable_plugins,
+            is_async=False,
+            retry_initial_delay=retry_initial_delay,
+        )
+        self._http = http_client or httpx.Client(
+            transport=transport,
+            timeout=None,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+        self._own_http = http_client is None
+        self._provider_http: dict[str, httpx.Client] = {}
+
+    def _client_for(self, provider: str) -> httpx.Client:
+        client = self._provider_http.get(provider)
+        if client is not None:
+            return client
+        spec = self._pipeline._lookup(provider)
+        transport = None
+        if spec is not None:
+            transport = self._pipeline.relay(spec).create_transport(provider=spec, is_async=False)
+        client = httpx.Client(transport=transport, timeout=None) if transport is not None else self._http
+        self._provider_http[provider] = client
+        return client
+
+    def _run(self, operation: str, request: Any, *, model: str | None, params: dict[str, Any] | None = None,
+             provider: str | None = None) -> Any:
+        pipeline = self._pipeline
+        call = pipeline.prepare(operation, request, model=model, params=params, provider=provider)
+        return drive_sync(pipeline.run(call), self._client_for)
+
+    # -- chat -----------------------------------------------------------------
+    def chat(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ChatCompletionResponse:
+        """Send a chat completion request and return the whole answer."""
+        request = _coerce(t.ChatCompletionRequest, req, kwargs)
+        result: t.ChatCompletionResponse = self._run("chat", request, model=request.model)
+        return result
+
+    def chat_stream(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> ChatStream:
+        """Send a chat request and stream the answer: iterate the returned :class:`ChatStream` for chunks."""
+        request = _coerce(t.ChatCompletionRequest, req, kwargs)
+        pipeline = self._pipeline
+        call = pipeline.prepare("chat_stream", request, model=request.model)
+        response = drive_sync(pipeline.open_stream(call), self._client_for)
+        return ChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
+
+    # -- other endpoints ------------------------------------------------------
+    def embed(self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.EmbeddingResponse:
+        """Create embeddings (base64 answers are decoded to floats)."""
+        request = _coerce(t.EmbeddingRequest, req, kwargs)
+        result: t.EmbeddingResponse = self._run("embed", request, model=request.model)
+        return result
+
+    def list_models(self, *, provider: str | None = None) -> t.ModelsListResponse:
+        """List the models of the client's provider (or of ``provider``)."""
+        result: t.ModelsListResponse = self._run("list_models", None, model=None, provider=provider)
+        return result
+
+    def image_generate(self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ImagesResponse:
+        """Generate images from a prompt."""
+        request = _coerce(t.CreateImageRequest, req, kwargs)
+        result: t.ImagesResponse = self._run("image_generate", request, model=request.model)
+        return result
+
+    def speech(self, req: t.CreateSpeechRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> bytes:
+        """Generate speech; returns the audio bytes."""
+        request = _coerce(t.CreateSpeechRequest, req, kwargs)
+        result: bytes = self._run("speech", request, model=request.model)
+        return result
+
+    def transcribe(self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.TranscriptionResponse:
+        """Transcribe audio (uploaded as multipart form data)."""
+        request = _coerce(t.CreateTranscriptionRequest, req, kwargs)
+        result: t.TranscriptionResponse = self._run("transcribe", request, model=request.model)
+        return result
+
+    def moderate(self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ModerationResponse:
+        """Classify content against the provider's policies."""
+        request = _coerce(t.ModerationRequest, req, kwargs)
+        result: t.ModerationResponse = self._run("moderate", request, model=request.model)
+        return result
+
+    def rerank(self, req: t.RerankRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.RerankResponse:
+        """Rerank documents by relevance to a query."""
+        request = _coerce(t.RerankRequest, req, kwargs)
+        result: t.RerankResponse = self._run("rerank", request, model=request.model)
+        return result
+
+    def search(self, req: t.SearchRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.SearchResponse:
+        """Run a web search through a search provider."""
+        request = _coerce(t.SearchRequest, req, kwargs)
+        result: t.SearchResponse = self._run("search", request, model=request.model)
+        return result
+
+    def ocr(self, req: t.OcrRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.OcrResponse:
+        """Extract text (as Markdown) from a document."""
+        request = _coerce(t.OcrRequest, req, kwargs)
+        result: t.OcrResponse = self._run("ocr", request, model=request.model)
+        return result
+
+    # -- files ------------------------------------------------------------------
+    def create_file(self, req: t.CreateFileRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileObject:
+        """Upload a file (multipart)."""
+        request = _coerce(t.CreateFileRequest, req, kwargs)
+        result: t.FileObject = self._run("create_file", request, model=None, provider=provider)
+        return result
+
+    def retrieve_file(self, file_id: str, *, provider: str | None = None) -> t.FileObject:
+        """Fetch a file's metadata."""
+        result: t.FileObject = self._run("retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        return result
+
+    def delete_file(self, file_id: str, *, provider: str | None = None) -> t.DeleteResponse:
+        """Delete a file."""
+        result: t.DeleteResponse = self._run("delete_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        return result
+
+    def list_files(self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileListResponse:
+        """List files (``purpose``, ``limit``, ``after``, ``order``)."""
+        request = _coerce(t.FileListQuery, query or {}, kwargs)
+        result: t.FileListResponse = self._run("list_files", request, model=None, provider=provider)
+        return result
+
+    def file_content(self, file_id: str, *, provider: str | None = None) -> bytes:
+        """Download a file's content as bytes."""
+        result: bytes = self._run("file_content", None, model=None, params={"file_id": file_id}, provider=provider)
+        return result
+
+    # -- batches ----------------------------------------------------------------
+    def create_batch(self, req: t.CreateBatchRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.Batch:
+        """Create a batch."""
+        request = _coerce(t.CreateBatchRequest, req, kwargs)
+        result: t.Batch = self._run("create_batch", request, model=None, provider=provider)
+        return result
+
+    def retrieve_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
+        """Fetch a batch."""
+        result: t.Batch = self._run("retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
+        return result
+
+    def list_batches(self, query: t.BatchListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.BatchListResponse:
+        """List batches (``limit``, ``after``)."""
+        request = _coerce(t.BatchListQuery, query or {}, kwargs)
+        result: t.BatchListResponse = self._run("list_batches", request, model=None, provider=provider)
+        return result
+
+    def cancel_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
+        """Cancel a batch."""
+        result: t.Batch = self._run("cancel_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
+        return result
+
+    # -- responses ----------------------------------------------------------------
+    def create_response(self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ResponseObject:
+        """Create a model response (the Responses API)."""
+        request = _coerce(t.CreateResponseRequest, req, kwargs)
+        result: t.ResponseObject = self._run("create_response", request, model=request.model)
+        return result
+
+    def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
+        """Fetch a stored response."""
+        result: t.ResponseObject = self._run("retrieve_response", None, model=None, params={"response_id": id}, provider=provider)
+        return result
+
+    def cancel_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
+        """Cancel a background response."""
+        result: t.ResponseObject = self._run("cancel_response", None, model=None, params={"response_id": id}, provider=provider)
+        return result
+
+    # -- lifecycle ----------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection pools."""
+        for client in self._provider_http.values():
+            if client is not self._http:
+                client.close()
+        if self._own_http:
+            self._http.close()
+
+    def __enter__(self) -> DefaultClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncDefaultClient(_ClientBase):
+    """The asynchronous client: the same methods as :class:`DefaultClient`, as coroutines.
+
+    Create it with :func:`create_async_client`; use ``async with`` or ``await client.aclose()``.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        hooks: Iterable[Any] = (),
+        transport: httpx.AsyncBaseTransport | None = None,
+        disable_plugins: Iterable[str] = (),
+        retry_initial_delay: float = 0.5,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._pipeline = Pipeline(
+            config,
+            hooks=hooks,
+            disabled_plugins=disable_plugins,
+            is_async=True,
+            retry_initial_delay=retry_initial_delay,
+        )
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport if transport is not None else _default_async_transport(),
+            timeout=None,
+            follow_redirects=False,
+        )
+        self._own_http = http_client is None
+        self._provider_http: dict[str, httpx.AsyncClient] = {}
+
+    def _client_for(self, provider: str) -> httpx.AsyncClient:
+        client = self._provider_http.get(provider)
+        if client is not None:
+            return client
+        spec = self._pipeline._lookup(provider)
+        transport = None
+        if spec is not None:
+            transport = self._pipeline.relay(spec).create_transport(provider=spec, is_async=True)
+        client = httpx.AsyncClient(transport=transport, timeout=None) if transport is not None else self._http
+        self._provider_http[provider] = client
+        return client
+
+    async def _run(self, operation: str, request: Any, *, model: str | None, params: dict[str, Any] | None = None,
+                   provider: str | None = None) -> Any:
+        pipeline = self._pipeline
+        call = pipeline.prepare(operation, request, model=model, params=params, provider=provider)
+        return await drive_async(pipeline.run(call), self._client_for)
+
+    async def chat(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ChatCompletionResponse:
+        """Send a chat completion request and return the whole answer."""
+        request = _coerce(t.ChatCompletionRequest, req, kwargs)
+        result: t.ChatCompletionResponse = await self._run("chat", request, model=request.model)
+        return result
+
+    async def chat_stream(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> AsyncChatStream:
+        """Send a chat request and stream the answer: ``async for`` the returned stream."""
+        request = _coerce(t.ChatCompletionRequest, req, kwargs)
+        pipeline = self._pipeline
+        call = pipeline.prepare("chat_stream", request, model=request.model)
+        response = await drive_async(pipeline.open_stream(call), self._client_for)
+        return AsyncChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
+
+    async def embed(self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.EmbeddingResponse:
+        """Create embeddings (base64 answers are decoded to floats)."""
+        request = _coerce(t.EmbeddingRequest, req, kwargs)
+        result: t.EmbeddingResponse = await self._run("embed", request, model=request.model)
+        return result
+
+    async def list_models(self, *, provider: str | None = None) -> t.ModelsListResponse:
+        """List the models of the client's provider (or of ``provider``)."""
+        result: t.ModelsListResponse = await self._run("list_models", None, model=None, provider=provider)
+        return result
+
+    async def image_generate(self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ImagesResponse:
+        """Generate images from a prompt."""
+        request = _coerce(t.CreateImageRequest, req, kwargs)
+        result: t.ImagesResponse = await self._run("image_generate", request, model=request.model)
+        return result
+
+    async def speech(self, req: t.CreateSpeechRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> bytes:
+        """Generate speech; returns the audio bytes."""
+        request = _coerce(t.CreateSpeechRequest, req, kwargs)
+        result: bytes = await self._run("speech", request, model=request.model)
+        return result
+
+    async def transcribe(self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.TranscriptionResponse:
+        """Transcribe audio (uploaded as multipart form data)."""
+        request = _coerce(t.CreateTranscriptionRequest, req, kwargs)
+        result: t.TranscriptionResponse = await self._run("transcribe", request, model=request.model)
+        return result
+
+    async def moderate(self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ModerationResponse:
+        """Classify content against the provider's policies."""
+        request = _coerce(t.ModerationRequest, req, kwargs)
+        result: t.ModerationResponse = await self._run("moderate", request, model=request.model)
+        return result
+
+    async def rerank(self, req: t.RerankRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.RerankResponse:
+        """Rerank documents by relevance to a query."""
+        request = _coerce(t.RerankRequest, req, kwargs)
+        result: t.RerankResponse = await self._run("rerank", request, model=request.model)
+        return result
+
+    async def search(self, req: t.SearchRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.SearchResponse:
+        """Run a web search through a search provider."""
+        request = _coerce(t.SearchRequest, req, kwargs)
+        result: t.SearchResponse = await self._run("search", request, model=request.model)
+        return result
+
+    async def ocr(self, req: t.OcrRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.OcrResponse:
+        """Extract text (as Markdown) from a document."""
+        request = _coerce(t.OcrRequest, req, kwargs)
+        result: t.OcrResponse = await self._run("ocr", request, model=request.model)
+        return result
+
+    async def create_file(self, req: t.CreateFileRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileObject:
+        """Upload a file (multipart)."""
+        request = _coerce(t.CreateFileRequest, req, kwargs)
+        result: t.FileObject = await self._run("create_file", request, model=None, provider=provider)
+        return result
+
+    async def retrieve_file(self, file_id: str, *, provider: str | None = None) -> t.FileObject:
+        """Fetch a file's metadata."""
+        result: t.FileObject = await self._run("retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        return result
+
+    async def delete_file(self, file_id: str, *, provider: str | None = None) -> t.DeleteResponse:
+        """Delete a file."""
+        result: t.DeleteResponse = await self._run("delete_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        return result
+
+    async def list_files(self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileListResponse:
+        """List files (``purpose``, ``limit``, ``after``, ``order``)."""
+        request = _coerce(t.FileListQuery, query or {}, kwargs)
+        result: t.FileListResponse = await self._run("list_files", request, model=None, provider=provider)
+        return result
+
+    async def file_content(self, file_id: str, *, provider: str | None = None) -> bytes:
+        """Download a file's content as bytes."""
+        result: bytes = await self._run("file_content", None, model=None, params={"file_id": file_id}, provider=provider)
+        return result
+
+    async def create_batch(self, req: t.CreateBatchRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.Batch:
+        """Create a batch."""
+        request = _coerce(t.CreateBatchRequest, req, kwargs)
+        result: t.Batch = await self._run("create_batch", request, model=None, provider=provider)
+        return result
+
+    async def retrieve_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
+        """Fetch a batch."""
+        result: t.Batch = await self._run("retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
+        return result
+
+    async def list_batches(self, query: t.BatchListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.BatchListResponse:
+        """List batches (``limit``, ``after``)."""
+        request = _coerce(t.BatchListQuery, query or {}, kwargs)
+        result: t.BatchListResponse = await self._run("list_batches", request, model=None, provider=provider)
+        return result
+
+    async def cancel_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
+        """Cancel a batch."""
+        result: t.Batch = await self._run("cancel_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
+        return result
+
+    async def create_response(self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ResponseObject:
+        """Create a model response (the Responses API)."""
+        request = _coerce(t.CreateResponseRequest, req, kwargs)
+        result: t.ResponseObject = await self._run("create_response", request, model=request.model)
+        return result
+
+    async def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
+        """Fetch a stored response."""
+        result: t.ResponseObject = await self._run("retrieve_response", None, model=None, params={"response_id": id}, provider=provider)
+        return result
+
+    async def cancel_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
+        """Cancel a background response."""
+        result: t.ResponseObject = await self._run("cancel_response", None, model=None, params={"response_id": id}, provider=provider)
+        return result
+
+    async def aclose(self) -> None:
+        """Close the connection pools."""
+        for client in self._provider_http.values():
+            if client is not self._http:
+                await client.aclose()
+        if self._own_http:
+            await self._http.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncDefaultClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+def _default_async_transport() -> httpx.AsyncBaseTransport | None:
+    """The async transport: httpx's own (see docs/performance.md for the measured choice)."""
+    return None
+
+
+def create_client(
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout_secs: float | None = None,
+    max_retries: int | None = None,
+    model_hint: str | None = None,
+    **options: Any,
+) -> DefaultClient:
+    """Create a synchronous client.
+
+    Args:
+        api_key: the key for the client's provider; when empty, each
+            provider's own environment variable (``ANTHROPIC_API_KEY``...) is used.
+        base_url: with ``model_hint``, that provider's API at another address;
+            without, one OpenAI-compatible gateway that receives every call.
+        timeout_secs: the limit for a whole call (default 60).
+        max_retries: retries after the first attempt (default 2).
+        model_hint: the provider for models without a prefix.
+        **options: any configuration field (``cache``, ``budget``,
+            ``rate_limit``, ``extra_headers``, ``cost_tracking``, ``fallbacks``...)
+            and the client options ``hooks`` (objects with ``@hookimpl``
+            methods), ``transport`` (an ``httpx.BaseTransport``),
+            ``disable_plugins`` (names of plugins to leave out).
+
+    Raises:
+        BadRequestError: an invalid option or an unknown ``model_hint``.
+    """
+    client_opts, fields = _client_options(dict(options))
+    config = build_config(api_key, base_url, timeout_secs, max_retries, model_hint, **fields)
+    return DefaultClient(config, **client_opts)
+
+
+def create_async_client(
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout_secs: float | None = None,
+    max_retries: int | None = None,
+    model_hint: str | None = None,
+    **options: Any,
+) -> AsyncDefaultClient:
+    """Create an asynchronous client; the arguments are those of :func:`create_client`."""
+    client_opts, fields = _client_options(dict(options))
+    config = build_config(api_key, base_url, timeout_secs, max_retries, model_hint, **fields)
+    return AsyncDefaultClient(config, **client_opts)
+
+
+def create_client_from_json(json: str | bytes, **options: Any) -> DefaultClient:
+    """Create a synchronous client from a JSON object with the fields of ``liter-llm.toml``.
+
+    Raises:
+        BadRequestError: invalid JSON, an unknown field or a wrong type, naming the field.
+    """
+    from liter_llm.config import load_config_json
+
+    client_opts, fields = _client_options(dict(options))
+    config = build_config(config=load_config_json(json), **fields)
+    return DefaultClient(config, **client_opts)
+
+
+def create_async_client_from_json(json: str | bytes, **options: Any) -> AsyncDefaultClient:
+    """Create an asynchronous client from a JSON configuration (see :func:`create_client_from_json`)."""
+    from liter_llm.config import load_config_json
+
+    client_opts, fields = _client_options(dict(options))
+    config = build_config(config=load_config_json(json), **fields)
+    return AsyncDefaultClient(config, **client_opts)
+
+
+def create_client_from_file(path: str | None = None, **options: Any) -> DefaultClient:
+    """Create a synchronous client from ``liter-llm.toml`` (given, at ``LITER_LLM_CONFIG``, or found upwards)."""
+    from pathlib import Path
+
+    from liter_llm.config import load_config_file
+
+    client_opts, fields = _client_options(dict(options))
+    config = load_config_file(Path(path) if path else None) or ClientConfig()
+    return DefaultClient(build_config(config=config, **fields), **client_opts)

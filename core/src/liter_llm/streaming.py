@@ -1,0 +1,349 @@
+"""Streamed chat: the stream objects returned by ``chat_stream`` and the assembler.
+
+``client.chat_stream(req)`` returns a :class:`ChatStream` (a
+:class:`AsyncChatStream` on the async client): iterate it for
+:class:`~liter_llm.types.ChatCompletionChunk` objects, use it as a context
+manager, close it early at any time without leaking the connection.  A stream
+that fails part-way raises :class:`~liter_llm.errors.StreamingError` whose
+``chunks`` hold everything that arrived.  :func:`assemble_stream` (or
+``stream.response()``) builds the full ``ChatCompletionResponse``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from liter_llm.errors import (
+    LiterLlmError,
+    SerializationError,
+    StreamingError,
+    StreamTimeoutError,
+)
+from liter_llm.types import (
+    AssistantMessage,
+    ChatCompletionChunk,
+    ChatCompletionResponse,
+    Choice,
+    FunctionCall,
+    ToolCall,
+    ToolType,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from liter_llm._call import Call
+    from liter_llm._pipeline import Pipeline
+
+__all__ = ["AsyncChatStream", "ChatStream", "assemble_stream"]
+
+
+class _ChoiceParts:
+    __slots__ = ("content", "finish_reason", "function_call", "reasoning", "refusal", "role", "tools")
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.role: str | None = None
+        self.finish_reason: Any = None
+        self.tools: dict[int, dict[str, Any]] = {}
+        self.function_call: dict[str, list[str]] | None = None
+
+
+def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResponse:
+    """Build the ``ChatCompletionResponse`` a stream of chunks amounts to.
+
+    Content, refusal and reasoning deltas are joined; tool calls are assembled
+    from their argument deltas by ``index`` (parallel tool calls stay apart);
+    the last finish_reason and the last usage win.
+    """
+    choices: dict[int, _ChoiceParts] = {}
+    first: ChatCompletionChunk | None = None
+    usage: Usage | None = None
+    for chunk in chunks:
+        if first is None:
+            first = chunk
+        if chunk.usage is not None:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            parts = choices.get(choice.index)
+            if parts is None:
+                parts = choices[choice.index] = _ChoiceParts()
+            delta = choice.delta
+            if delta.role:
+                parts.role = delta.role
+            if delta.content:
+                parts.content.append(delta.content)
+            if delta.refusal:
+                parts.refusal.append(delta.refusal)
+            reasoning = getattr(delta, "reasoning_content", None)
+            if reasoning:
+                parts.reasoning.append(reasoning)
+            for call in delta.tool_calls or ():
+                slot = parts.tools.setdefault(call.index, {"id": None, "name": [], "arguments": []})
+                if call.id:
+                    slot["id"] = call.id
+                if call.function is not None:
+                    if call.function.name:
+                        slot["name"].append(call.function.name)
+                    if call.function.arguments:
+                        slot["arguments"].append(call.function.arguments)
+            if delta.function_call is not None:
+                fc = parts.function_call or {"name": [], "arguments": []}
+                parts.function_call = fc
+                if delta.function_call.name:
+                    fc["name"].append(delta.function_call.name)
+                if delta.function_call.arguments:
+                    fc["arguments"].append(delta.function_call.arguments)
+            if choice.finish_reason is not None:
+                parts.finish_reason = choice.finish_reason
+    result_choices = []
+    for index in sorted(choices):
+        parts = choices[index]
+        tool_calls = [
+            ToolCall(
+                id=slot["id"] or f"call_{index}_{tool_index}",
+                call_type=ToolType.FUNCTION,
+                function=FunctionCall(name="".join(slot["name"]), arguments="".join(slot["arguments"])),
+            )
+            for tool_index, slot in sorted(parts.tools.items())
+        ]
+        message = AssistantMessage(
+            content="".join(parts.content) if parts.content else None,
+            refusal="".join(parts.refusal) if parts.refusal else None,
+            tool_calls=tool_calls,
+            function_call=(
+                FunctionCall(name="".join(parts.function_call["name"]), arguments="".join(parts.function_call["arguments"]))
+                if parts.function_call
+                else None
+            ),
+            reasoning_content="".join(parts.reasoning) if parts.reasoning else None,
+        )
+        result_choices.append(Choice(index=index, message=message, finish_reason=parts.finish_reason))
+    return ChatCompletionResponse(
+        id=first.id if first else "",
+        object="chat.completion",
+        created=first.created if first else 0,
+        model=first.model if first else "",
+        choices=result_choices,
+        usage=usage,
+        system_fingerprint=first.system_fingerprint if first else None,
+        service_tier=first.service_tier if first else None,
+    )
+
+
+class _StreamCore:
+    """What both stream twins share: decoding, the chunk record, completion and failure."""
+
+    def __init__(self, pipeline: Pipeline, call: Call, hook: Any) -> None:
+        self.pipeline = pipeline
+        self.call = call
+        self.hook = hook
+        self.decoder = hook.stream_decoder(call=call)
+        self.chunks: list[ChatCompletionChunk] = []
+        self.pending: deque[ChatCompletionChunk] = deque()
+        self.finished = False
+        self.idle_limit = call.config.timeout_secs if call.config.timeout_secs and call.config.timeout_secs > 0 else None
+        self.last_event = time.monotonic()
+
+    def _parse(self, events: Iterable[Any]) -> None:
+        parse = self.hook.parse_stream_event
+        call = self.call
+        for event in events:
+            try:
+                produced = parse(call=call, event=event)
+            except LiterLlmError:
+                raise
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise SerializationError(
+                    f"a stream event could not be read: {type(exc).__name__}: {exc}", provider=call.provider.name
+                ) from exc
+            if produced:
+                self.pending.extend(produced)
+                self.chunks.extend(produced)
+
+    def feed(self, data: bytes) -> None:
+        now = time.monotonic()
+        before = len(self.chunks)
+        self._parse(self.decoder.feed(data))
+        if len(self.chunks) != before:
+            self.last_event = now
+        elif self.idle_limit is not None and now - self.last_event > self.idle_limit:
+            raise StreamTimeoutError(
+                f"the stream produced nothing for more than {self.idle_limit} s",
+                provider=self.call.provider.name,
+            )
+
+    def end_of_input(self) -> None:
+        self._parse(self.decoder.close())
+        if not self.call.stream_complete:
+            if any(choice.finish_reason is not None for chunk in self.chunks[-3:] for choice in chunk.choices):
+                self.call.stream_complete = True
+                return
+            raise StreamingError(
+                f"the connection closed before the stream ended ({len(self.chunks)} chunks received)",
+                provider=self.call.provider.name,
+            )
+
+    def fail(self, exc: BaseException) -> LiterLlmError:
+        """The error the caller gets, carrying every chunk received."""
+        from liter_llm._pipeline import _transport_error
+
+        if isinstance(exc, LiterLlmError):
+            error = exc
+        elif isinstance(exc, httpx.TimeoutException):
+            error = StreamTimeoutError(f"the stream timed out: {exc or type(exc).__name__}", provider=self.call.provider.name)
+        elif isinstance(exc, httpx.HTTPError):
+            mapped = _transport_error(exc, self.call.provider.name, reading=True)
+            error = StreamingError(f"the stream failed: {mapped.message}", provider=self.call.provider.name)
+        else:
+            error = StreamingError(f"the stream failed: {type(exc).__name__}: {exc}", provider=self.call.provider.name)
+        if isinstance(error, StreamingError):
+            error.chunks = list(self.chunks)
+        else:
+            error.chunks = list(self.chunks)  # type: ignore[attr-defined]
+        self.finished = True
+        self.pipeline.notify_error(self.call, self.hook, error)
+        return error
+
+    def complete(self) -> None:
+        self.finished = True
+        if self.hook.on_response.get_hookimpls():
+            self.pipeline.notify_response(self.call, self.hook, assemble_stream(self.chunks))
+
+
+class ChatStream:
+    """A streamed chat answer (sync). Iterate it for ``ChatCompletionChunk`` objects."""
+
+    def __init__(self, core: _StreamCore, response: httpx.Response) -> None:
+        self._core = core
+        self._response = response
+        self._bytes: Iterator[bytes] | None = None
+        self._closed = False
+
+    @property
+    def chunks(self) -> list[ChatCompletionChunk]:
+        """Every chunk received so far."""
+        return self._core.chunks
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        core = self._core
+        while True:
+            if core.pending:
+                return core.pending.popleft()
+            if core.finished or self._closed:
+                raise StopIteration
+            if self._bytes is None:
+                self._bytes = self._response.iter_bytes()
+            try:
+                data = next(self._bytes, None)
+                if data is None:
+                    core.end_of_input()
+                    self.close()
+                    core.complete()
+                    continue
+                core.feed(data)
+            except BaseException as exc:
+                self.close()
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                    raise
+                raise core.fail(exc) from (exc if not isinstance(exc, LiterLlmError) else None)
+
+    def response(self) -> ChatCompletionResponse:
+        """Read the rest of the stream and return the assembled ``ChatCompletionResponse``."""
+        for _ in self:
+            pass
+        return assemble_stream(self._core.chunks)
+
+    def close(self) -> None:
+        """Close the stream and release its connection (safe to call more than once)."""
+        if not self._closed:
+            self._closed = True
+            self._response.close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            try:
+                self._response.close()
+            except Exception:
+                pass
+
+
+class AsyncChatStream:
+    """A streamed chat answer (async). ``async for`` it for ``ChatCompletionChunk`` objects."""
+
+    def __init__(self, core: _StreamCore, response: httpx.Response) -> None:
+        self._core = core
+        self._response = response
+        self._bytes: AsyncIterator[bytes] | None = None
+        self._closed = False
+
+    @property
+    def chunks(self) -> list[ChatCompletionChunk]:
+        """Every chunk received so far."""
+        return self._core.chunks
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        core = self._core
+        while True:
+            if core.pending:
+                return core.pending.popleft()
+            if core.finished or self._closed:
+                raise StopAsyncIteration
+            if self._bytes is None:
+                self._bytes = self._response.aiter_bytes()
+            try:
+                try:
+                    data = await self._bytes.__anext__()
+                except StopAsyncIteration:
+                    core.end_of_input()
+                    await self.aclose()
+                    core.complete()
+                    continue
+                core.feed(data)
+            except BaseException as exc:
+                await self.aclose()
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                    raise
+                raise core.fail(exc) from (exc if not isinstance(exc, LiterLlmError) else None)
+
+    async def response(self) -> ChatCompletionResponse:
+        """Read the rest of the stream and return the assembled ``ChatCompletionResponse``."""
+        async for _ in self:
+            pass
+        return assemble_stream(self._core.chunks)
+
+    async def aclose(self) -> None:
+        """Close the stream and release its connection (safe to call more than once)."""
+        if not self._closed:
+            self._closed = True
+            await self._response.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
