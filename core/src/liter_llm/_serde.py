@@ -383,6 +383,7 @@ def _union_parser(tp: Any, strict: bool) -> Parser:
                 return None
             return inner(value)
 
+        parse_optional._inner = inner  # type: ignore[attr-defined]
         return parse_optional
 
     str_parser: Parser | None = None
@@ -526,64 +527,135 @@ def _class_parser(cls: type, strict: bool) -> Parser:
             (field.alias or field.name, wire, get_parser(tp, strict), nullable, required, null_default, zero)
         )
     known = frozenset([s[1] for s in specs] + ([tag_key] if tag_key else []))
-    name = cls.__name__
+    return _generate_class_parser(cls, strict, specs, tag_key, tag_value, known)
 
-    def parse(data: Any) -> Any:
-        if type(data) is not dict:
-            if isinstance(data, cls):
-                return data
-            if isinstance(data, Mapping):
-                data = dict(data)
+
+_FAST_TYPES: dict[Parser, str] = {
+    _str_strict: "str",
+    _str_lenient: "str",
+    _int_strict: "int",
+    _int_lenient: "int",
+    _float_strict: "float",
+    _float_lenient: "float",
+    _identity: "",
+}
+
+
+def _generate_class_parser(
+    cls: type,
+    strict: bool,
+    specs: list[tuple[str, str, Parser, bool, bool, bool, Callable[[], Any] | None]],
+    tag_key: str | None,
+    tag_value: str | None,
+    known: frozenset[str],
+) -> Parser:
+    """Generate straight-line Python for one class (the hot path of every response and chunk)."""
+    namespace: dict[str, Any] = {
+        "_cls": cls,
+        "_M": _MISSING,
+        "_Fail": _Fail,
+        "_Mapping": Mapping,
+        "_expected": _expected,
+        "_finish": _finish_class,
+        "_known": known,
+        "_tag_value": tag_value,
+        "_name": cls.__name__,
+    }
+    lines = [
+        "def parse(data):",
+        "    if type(data) is not dict:",
+        "        if isinstance(data, _cls):",
+        "            return data",
+        "        if isinstance(data, _Mapping):",
+        "            data = dict(data)",
+        "        else:",
+        "            raise _expected('an object (' + _name + ')', data)",
+        "    kw = {}",
+    ]
+    if strict:
+        lines.append("    found = 0")
+    count = "        found += 1" if strict else None
+
+    def add(*more: str | None) -> None:
+        lines.extend(m for m in more if m is not None)
+
+    for i, (attr_name, wire, parser, nullable, required, null_default, zero) in enumerate(specs):
+        inner = parser
+        if nullable:
+            inner = getattr(parser, "_inner", parser)
+        namespace[f"p{i}"] = inner
+        namespace[f"z{i}"] = zero
+        w = repr(wire)
+        a = repr(attr_name)
+        add(f"    v = data.get({w}, _M)")
+        # missing
+        add("    if v is _M:")
+        if required:
+            if zero is None:
+                add(f"        raise _Fail('missing required field', [{w}])")
             else:
-                raise _expected(f"an object ({name})", data)
-        kwargs: dict[str, Any] = {}
-        found = 0
-        for attr_name, wire, parser, nullable, required, null_default, zero in specs:
-            value = data.get(wire, _MISSING)
-            if value is None and not nullable:
-                found += 1
-                if not null_default:
-                    try:
-                        parser(None)  # raises "expected ..., got null"
-                    except _Fail as exc:
-                        exc.path.append(wire)
-                        raise
-                value = _MISSING
-            elif value is not _MISSING:
-                found += 1
-                try:
-                    kwargs[attr_name] = parser(value)
-                except _Fail as exc:
-                    exc.path.append(wire)
-                    raise
-                continue
-            if required:
-                if zero is None:
-                    raise _Fail("missing required field", [wire])
-                try:
-                    kwargs[attr_name] = zero()
-                except _Fail as exc:
-                    exc.path.append(wire)
-                    raise
-        if tag_key is not None:
-            tag = data.get(tag_key, _MISSING)
-            if tag is not _MISSING:
-                found += 1
-                if strict and tag != tag_value:
-                    raise _Fail(f"expected {tag_value!r}, got {tag!r}", [tag_key])
-        if strict and found != len(data):
-            unknown = sorted(str(k) for k in data if k not in known)
-            if unknown:
-                problem = "unknown field" if len(unknown) == 1 else f"unknown field (also unknown: {unknown[1:]})"
-                raise _Fail(problem, [unknown[0]])
-        try:
-            return cls(**kwargs)
-        except LiterLlmError as exc:
-            raise _Fail(exc.message) from None
-        except (TypeError, ValueError) as exc:
-            raise _Fail(str(exc)) from None
+                add(f"        try:\n            kw[{a}] = z{i}()", "        except _Fail as e:", f"            e.path.append({w})", "            raise")
+        else:
+            add("        pass")
+        # null
+        add("    elif v is None:", count)
+        if nullable:
+            add(f"        kw[{a}] = None")
+        elif not null_default:
+            add(f"        try:\n            p{i}(None)", "        except _Fail as e:", f"            e.path.append({w})", "            raise")
+        elif required:
+            if zero is None:
+                add(f"        raise _Fail('missing required field', [{w}])")
+            else:
+                add(f"        try:\n            kw[{a}] = z{i}()", "        except _Fail as e:", f"            e.path.append({w})", "            raise")
+        else:
+            add("        pass")
+        # value
+        add("    else:", count)
+        fast = _FAST_TYPES.get(inner)
+        if fast == "":
+            add(f"        kw[{a}] = v")
+            continue
+        if fast:
+            add(f"        if type(v) is {fast}:", f"            kw[{a}] = v", "        else:")
+            pad = "    "
+        else:
+            pad = ""
+        add(
+            f"{pad}        try:",
+            f"{pad}            kw[{a}] = p{i}(v)",
+            f"{pad}        except _Fail as e:",
+            f"{pad}            e.path.append({w})",
+            f"{pad}            raise",
+        )
+    if tag_key is not None:
+        add(f"    v = data.get({tag_key!r}, _M)", "    if v is not _M:", count)
+        if strict:
+            add(
+                "        if v != _tag_value:",
+                f"            raise _Fail('expected ' + repr(_tag_value) + ', got ' + repr(v), [{tag_key!r}])",
+            )
+        else:
+            add("        pass")
+    if strict:
+        add("    if found != len(data):", "        _finish(data, _known)")
+    add(
+        "    try:",
+        "        return _cls(**kw)",
+        "    except Exception as e:",
+        "        raise _Fail(getattr(e, 'message', None) or str(e)) from None",
+    )
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<liter_llm._serde parser of {cls.__name__}>", "exec"), namespace)
+    generated: Parser = namespace["parse"]
+    return generated
 
-    return parse
+
+def _finish_class(data: dict[str, Any], known: frozenset[str]) -> None:
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        problem = "unknown field" if len(unknown) == 1 else f"unknown field (also unknown: {unknown[1:]})"
+        raise _Fail(problem, [unknown[0]])
 
 
 # ---------------------------------------------------------------------------
