@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -324,7 +325,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     if raw_ms:
         try:
             value = float(raw_ms) / 1000.0
-            if value >= 0 and value == value:  # not NaN
+            if math.isfinite(value) and value >= 0:
                 return value
         except ValueError:
             pass
@@ -343,7 +344,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
             return None
         current = time.time() if now is None else now
         return max(0.0, when.timestamp() - current)
-    if value != value or value < 0:  # NaN or negative
+    if not math.isfinite(value) or value < 0:  # NaN, infinite or negative
         return None
     return value
 
@@ -414,8 +415,8 @@ def extract_error_fields(data: Any) -> tuple[str | None, str | None, str | None]
     ``{"error": "text"}``, ``{"message": ...}``, ``{"detail": ...}`` and lists of
     such objects. Returns ``None`` for what is not there.
     """
-    if isinstance(data, list) and data:
-        return extract_error_fields(data[0])
+    while isinstance(data, list) and data:  # a loop: a deeply nested list must not recurse
+        data = data[0]
     if not isinstance(data, dict):
         return None, None, None
     inner = data.get("error", data)
@@ -460,10 +461,12 @@ def error_from_response(
     if stripped[:1] in ("{", "["):
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         message, code, etype = extract_error_fields(data)
-    if not message:
+    if message:
+        message = _shorten(message)
+    else:
         message = _shorten(stripped) if stripped else f"the provider answered HTTP {status} with an empty body"
     return error_from_status(
         status,
