@@ -26,15 +26,24 @@ if TYPE_CHECKING:
     from liter_llm._call import Call
 
 __all__ = [
+    "build_chat_request",
+    "build_openai_request",
+    "chat_body",
     "dump_json",
     "header_auth",
     "load_json",
     "merge_headers",
+    "parse_openai_response",
+    "parse_openai_stream_event",
+    "stream_error",
     "url_for",
 ]
 
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 _SSE_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
+_BINARY_HEADERS = {"content-type": "application/json", "accept": "*/*"}
+#: transcription formats answered as plain text rather than JSON
+_TEXT_TRANSCRIPTION_FORMATS = frozenset({"text", "srt", "vtt"})
 
 
 def dump_json(body: Any) -> bytes:
@@ -76,13 +85,11 @@ def merge_headers(call: Call, base: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
-def _json_request(call: Call, method: str, path: str, body: Any, *, stream: bool = False) -> httpx.Request:
-    return httpx.Request(
-        method,
-        url_for(call, path),
-        content=dump_json(body),
-        headers=merge_headers(call, _SSE_HEADERS if stream else _JSON_HEADERS),
-    )
+def _json_request(
+    call: Call, method: str, path: str, body: Any, *, stream: bool = False, binary: bool = False
+) -> httpx.Request:
+    base = _SSE_HEADERS if stream else _BINARY_HEADERS if binary else _JSON_HEADERS
+    return httpx.Request(method, url_for(call, path), content=dump_json(body), headers=merge_headers(call, base))
 
 
 def _plain_request(call: Call, method: str, path: str, params: Mapping[str, Any] | None = None) -> httpx.Request:
@@ -113,10 +120,30 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
+def chat_body(call: Call) -> dict[str, Any]:
+    """The OpenAI-format JSON body of a ``chat``/``chat_stream`` call.
+
+    The wire model name, the provider's ``param_mappings`` and the ``stream``
+    flag are applied.  A provider hook may change the result and hand it to
+    :func:`build_chat_request`.
+    """
+    body = _model_body(call)
+    if call.operation == "chat_stream":
+        body["stream"] = True
+    else:
+        body.pop("stream", None)
+        body.pop("stream_options", None)
+    return body
+
+
+def build_chat_request(call: Call, body: Mapping[str, Any]) -> httpx.Request:
+    """The ``POST /chat/completions`` request carrying ``body``."""
+    return _json_request(call, "POST", "/chat/completions", body, stream=call.operation == "chat_stream")
+
+
 _SIMPLE_POST = {
     "embed": "/embeddings",
     "image_generate": "/images/generations",
-    "speech": "/audio/speech",
     "moderate": "/moderations",
     "rerank": "/rerank",
     "search": "/search",
@@ -130,12 +157,9 @@ def build_openai_request(call: Call) -> httpx.Request:
     """Build the OpenAI-format HTTP request for any operation."""
     op = call.operation
     if op in ("chat", "chat_stream"):
-        body = _model_body(call)
-        if op == "chat_stream":
-            body["stream"] = True
-        else:
-            body.pop("stream", None)
-        return _json_request(call, "POST", "/chat/completions", body, stream=op == "chat_stream")
+        return build_chat_request(call, chat_body(call))
+    if op == "speech":
+        return _json_request(call, "POST", "/audio/speech", _model_body(call), binary=True)
     path = _SIMPLE_POST.get(op)
     if path is not None:
         return _json_request(call, "POST", path, _model_body(call))
@@ -148,7 +172,7 @@ def build_openai_request(call: Call) -> httpx.Request:
         for name in ("language", "prompt", "response_format", "temperature"):
             value = getattr(req, name)
             if value is not None:
-                data[name] = str(value)
+                data[name] = value if isinstance(value, str) else json.dumps(value)
         if req.timestamp_granularities:
             data["timestamp_granularities[]"] = list(req.timestamp_granularities)
         files = {"file": (req.filename, req.file, "application/octet-stream")}
@@ -175,7 +199,9 @@ def build_openai_request(call: Call) -> httpx.Request:
         return _plain_request(call, "DELETE", f"/files/{_quote(params['file_id'])}")
     if op == "file_content":
         return httpx.Request(
-            "GET", url_for(call, f"/files/{_quote(params['file_id'])}/content"), headers=merge_headers(call, {})
+            "GET",
+            url_for(call, f"/files/{_quote(params['file_id'])}/content"),
+            headers=merge_headers(call, {"accept": "*/*"}),
         )
     if op == "list_files":
         return _plain_request(call, "GET", "/files", _query(call.request))
@@ -245,16 +271,56 @@ def _decode_base64_embeddings(call: Call, data: Any) -> None:
                 ) from None
 
 
+def _plain_text_transcription(call: Call, response: httpx.Response) -> bool:
+    """Whether a transcription answer is plain text (``text``/``srt``/``vtt``) rather than JSON."""
+    fmt = getattr(call.request, "response_format", None)
+    if isinstance(fmt, str) and fmt in _TEXT_TRANSCRIPTION_FORMATS:
+        return True
+    content_type = response.headers.get("content-type", "")
+    return content_type.startswith("text/") and "json" not in content_type
+
+
+def _normalize_reasoning(message: Any) -> None:
+    """Keep a ``reasoning`` field (OpenRouter, Groq, vLLM) as ``reasoning_content``."""
+    if isinstance(message, dict) and message.get("reasoning_content") is None:
+        reasoning = message.get("reasoning")
+        if isinstance(reasoning, str):
+            message["reasoning_content"] = reasoning
+
+
+def _normalize_choices(payload: Any, key: str) -> None:
+    if not isinstance(payload, dict):
+        return
+    choices = payload.get("choices")
+    if choices is None and "choices" in payload:
+        payload["choices"] = []  # some servers send "choices": null beside usage
+        return
+    if isinstance(choices, list):
+        for choice in choices:
+            if isinstance(choice, dict):
+                _normalize_reasoning(choice.get(key))
+
+
 def parse_openai_response(call: Call, response: httpx.Response) -> Any:
     """Read an OpenAI-format success answer into the operation's type."""
     op = call.operation
     if op in _BINARY_OPERATIONS:
         return response.content
+    if op == "transcribe" and _plain_text_transcription(call, response):
+        try:
+            text = response.content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SerializationError(
+                f"the transcribe answer is not valid UTF-8: {exc}", provider=call.provider.name
+            ) from None
+        return t.TranscriptionResponse(text=text)
     data = load_json(call, response.content)
     if op == "transcribe" and isinstance(data, str):
         data = {"text": data}
     if op == "embed":
         _decode_base64_embeddings(call, data)
+    elif op == "chat":
+        _normalize_choices(data, "message")
     cls = _RESPONSE_TYPES.get(op)
     if cls is None:
         raise BadRequestError(f"unknown operation {op!r}")
@@ -289,6 +355,8 @@ def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChu
     if data == "[DONE]":
         call.stream_complete = True
         return []
+    if not data.strip():
+        return []  # an empty keep-alive event
     try:
         payload = json.loads(data)
     except ValueError as exc:
@@ -297,6 +365,7 @@ def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChu
         ) from None
     if isinstance(payload, dict) and payload.get("error") is not None and "choices" not in payload:
         raise stream_error(call, payload)
+    _normalize_choices(payload, "delta")
     chunk = structure_response(payload, t.ChatCompletionChunk)
     return [chunk]
 
