@@ -246,19 +246,31 @@ def test_bytes_fields_base64() -> None:
     ("data", "path", "words"),
     [
         (
-            {"model": "m", "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"},
-                                        {"role": "user", "content": 3}]},
+            {
+                "model": "m",
+                "messages": [
+                    {"role": "user", "content": "a"},
+                    {"role": "user", "content": "b"},
+                    {"role": "user", "content": 3},
+                ],
+            },
             "messages[2].content",
             "expected",
         ),
-        ({"model": "m", "tools": [{"type": "function", "function": {"name": 1}}]}, "tools[0].function.name",
-         "expected a string, got integer"),
+        (
+            {"model": "m", "tools": [{"type": "function", "function": {"name": 1}}]},
+            "tools[0].function.name",
+            "expected a string, got integer",
+        ),
         ({"model": "m", "tools": [{"function": {"description": "d"}}]}, "tools[0].function.name", "missing"),
         ({"model": "m", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role", "unknown role"),
         ({"model": "m", "messages": [{"content": "x"}]}, "messages[0].role", "missing"),
         ({"model": "m", "temperatur": 0.5}, "temperatur", "unknown field"),
-        ({"model": "m", "messages": [{"role": "user", "content": "x", "nmae": "a"}]}, "messages[0].nmae",
-         "unknown field"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": "x", "nmae": "a"}]},
+            "messages[0].nmae",
+            "unknown field",
+        ),
         ({"messages": []}, "model", "missing required field"),
         ({"model": "m", "max_tokens": True}, "max_tokens", "expected an integer, got boolean"),
         ({"model": "m", "max_tokens": 1.5}, "max_tokens", "expected an integer"),
@@ -267,23 +279,45 @@ def test_bytes_fields_base64() -> None:
         ({"model": "m", "stop": 5}, "stop", "expected"),
         ({"model": "m", "stop": ["a", 1]}, "stop[1]", "expected a string"),
         ({"model": "m", "tool_choice": "sometimes"}, "tool_choice", "'auto'"),
-        ({"model": "m", "tool_choice": {"type": "function", "function": {}}}, "tool_choice.function.name",
-         "missing"),
+        ({"model": "m", "tool_choice": {"type": "function", "function": {}}}, "tool_choice.function.name", "missing"),
         ({"model": "m", "response_format": {"type": "xml"}}, "response_format.type", "unknown type"),
         ({"model": "m", "response_format": {"type": "json_schema"}}, "response_format.json_schema", "missing"),
-        ({"model": "m", "messages": [{"role": "user", "content": [{"type": "video", "video": {}}]}]},
-         "messages[0].content[0].type", "unknown type"),
-        ({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {
-            "url": "u", "detail": "ultra"}}]}]}, "messages[0].content[0].image_url.detail", "'low'"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "video", "video": {}}]}]},
+            "messages[0].content[0].type",
+            "unknown type",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [
+                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u", "detail": "ultra"}}]}
+                ],
+            },
+            "messages[0].content[0].image_url.detail",
+            "'low'",
+        ),
         ({"model": "m", "logit_bias": {"50256": "x"}}, "logit_bias.50256", "expected a number"),
         ({"model": "m", "reasoning_effort": "extreme"}, "reasoning_effort", "expected one of"),
-        ({"model": "m", "stream_options": {"include_usage": "yes"}}, "stream_options.include_usage",
-         "expected a boolean"),
+        (
+            {"model": "m", "stream_options": {"include_usage": "yes"}},
+            "stream_options.include_usage",
+            "expected a boolean",
+        ),
         ({"model": "m", "messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id", "missing"),
-        ({"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"id": "1", "type": "custom",
-                                                                            "function": {"name": "f",
-                                                                                         "arguments": ""}}]}]},
-         "messages[0].tool_calls[0].type", "expected one of 'function'"),
+        (
+            {
+                "model": "m",
+                "messages": [
+                    {
+                        "role": "assistant",
+                        "tool_calls": [{"id": "1", "type": "custom", "function": {"name": "f", "arguments": ""}}],
+                    }
+                ],
+            },
+            "messages[0].tool_calls[0].type",
+            "expected one of 'function'",
+        ),
         ({"model": None}, "model", "expected a string, got null"),
     ],
 )
@@ -381,8 +415,12 @@ def test_lenient_missing_and_null() -> None:
     usage = t.Usage.from_dict({"prompt_tokens": None, "total_tokens": 5})
     assert usage == t.Usage(prompt_tokens=0, completion_tokens=0, total_tokens=5)
     chunk = t.ChatCompletionChunk.from_dict(
-        {"id": "c", "created": 1, "model": "m",
-         "choices": [{"index": 0, "delta": {"reasoning_content": "hmm", "tool_calls": None}}]}
+        {
+            "id": "c",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"reasoning_content": "hmm", "tool_calls": None}}],
+        }
     )
     assert chunk.choices[0].delta.reasoning_content == "hmm"
     assert chunk.choices[0].delta.tool_calls == []
@@ -392,8 +430,9 @@ def test_lenient_missing_and_null() -> None:
 
 
 def test_lenient_numbers_and_strings() -> None:
-    resp = t.ChatCompletionResponse.from_dict({"id": 123, "created": 1.0, "model": "m",
-                                               "usage": {"prompt_tokens": "7"}})
+    resp = t.ChatCompletionResponse.from_dict(
+        {"id": 123, "created": 1.0, "model": "m", "usage": {"prompt_tokens": "7"}}
+    )
     assert resp.id == "123"
     assert resp.created == 1
     assert resp.usage is not None
@@ -405,8 +444,10 @@ def test_lenient_numbers_and_strings() -> None:
     [
         ({"id": "x", "model": "m", "choices": "nope"}, "choices"),
         ({"id": "x", "model": "m", "choices": [{"message": 5}]}, "choices[0].message"),
-        ({"id": "x", "model": "m", "choices": [{}, {"message": {"tool_calls": [{"function": []}]}}]},
-         "choices[1].message.tool_calls[0].function"),
+        (
+            {"id": "x", "model": "m", "choices": [{}, {"message": {"tool_calls": [{"function": []}]}}]},
+            "choices[1].message.tool_calls[0].function",
+        ),
         ({"id": "x", "model": "m", "usage": {"prompt_tokens": [1]}}, "usage.prompt_tokens"),
         ({"id": {"a": 1}, "model": "m"}, "id"),
     ],
@@ -426,12 +467,14 @@ def test_other_responses_lenient() -> None:
     models = t.ModelsListResponse.from_dict({"data": [{"id": "a"}, {"id": "b", "owned_by": "me", "extra": 1}]})
     assert models.object == "list"
     assert models.data[0] == t.ModelObject(id="a")
-    emb = t.EmbeddingResponse.from_dict({"data": [{"embedding": [0.1, 1], "index": 0}], "model": "e",
-                                         "usage": {"prompt_tokens": 2, "total_tokens": 2}})
+    emb = t.EmbeddingResponse.from_dict(
+        {"data": [{"embedding": [0.1, 1], "index": 0}], "model": "e", "usage": {"prompt_tokens": 2, "total_tokens": 2}}
+    )
     assert emb.data[0].embedding == [0.1, 1.0]
     assert emb.usage == t.Usage(prompt_tokens=2, total_tokens=2)
-    tr = t.TranscriptionResponse.from_dict({"text": "hi", "segments": [{"id": 0, "start": 0, "end": 1.5,
-                                                                        "text": "hi", "seek": 0, "tokens": [1]}]})
+    tr = t.TranscriptionResponse.from_dict(
+        {"text": "hi", "segments": [{"id": 0, "start": 0, "end": 1.5, "text": "hi", "seek": 0, "tokens": [1]}]}
+    )
     assert tr.segments == [t.TranscriptionSegment(id=0, start=0.0, end=1.5, text="hi")]
     batch = t.Batch.from_dict({"id": "b", "status": "completed", "request_counts": {"total": 2, "completed": 2}})
     assert batch.request_counts == t.BatchRequestCounts(total=2, completed=2)

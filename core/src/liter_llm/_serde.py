@@ -344,7 +344,8 @@ def _dict_parser(value_parser: Parser, strict: bool) -> Parser:
             else:
                 raise _expected("an object", value)
         out: dict[str, Any] = {}
-        for key, item in value.items():
+        for raw_key, item in value.items():
+            key = raw_key
             if not isinstance(key, str):
                 if strict:
                     raise _Fail(f"expected string keys, got {_type_name(key)} key {key!r}")
@@ -523,11 +524,9 @@ def _class_parser(cls: type, strict: bool) -> Parser:
         # in lenient mode ``null`` is the default (or the zero value) for every field.
         null_default = not strict or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
         zero = _zero_factory(tp) if required and not strict else None
-        specs.append(
-            (field.alias or field.name, wire, get_parser(tp, strict), nullable, required, null_default, zero)
-        )
+        specs.append((field.alias or field.name, wire, get_parser(tp, strict), nullable, required, null_default, zero))
     known = frozenset([s[1] for s in specs] + ([tag_key] if tag_key else []))
-    return _generate_class_parser(cls, strict, specs, tag_key, tag_value, known)
+    return _generate_class_parser(cls, strict, specs=specs, tag_key=tag_key, tag_value=tag_value, known=known)
 
 
 _FAST_TYPES: dict[Parser, str] = {
@@ -544,6 +543,7 @@ _FAST_TYPES: dict[Parser, str] = {
 def _generate_class_parser(
     cls: type,
     strict: bool,
+    *,
     specs: list[tuple[str, str, Parser, bool, bool, bool, Callable[[], Any] | None]],
     tag_key: str | None,
     tag_value: str | None,
@@ -594,7 +594,12 @@ def _generate_class_parser(
             if zero is None:
                 add(f"        raise _Fail('missing required field', [{w}])")
             else:
-                add(f"        try:\n            kw[{a}] = z{i}()", "        except _Fail as e:", f"            e.path.append({w})", "            raise")
+                add(
+                    f"        try:\n            kw[{a}] = z{i}()",
+                    "        except _Fail as e:",
+                    f"            e.path.append({w})",
+                    "            raise",
+                )
         else:
             add("        pass")
         # null
@@ -602,12 +607,22 @@ def _generate_class_parser(
         if nullable:
             add(f"        kw[{a}] = None")
         elif not null_default:
-            add(f"        try:\n            p{i}(None)", "        except _Fail as e:", f"            e.path.append({w})", "            raise")
+            add(
+                f"        try:\n            p{i}(None)",
+                "        except _Fail as e:",
+                f"            e.path.append({w})",
+                "            raise",
+            )
         elif required:
             if zero is None:
                 add(f"        raise _Fail('missing required field', [{w}])")
             else:
-                add(f"        try:\n            kw[{a}] = z{i}()", "        except _Fail as e:", f"            e.path.append({w})", "            raise")
+                add(
+                    f"        try:\n            kw[{a}] = z{i}()",
+                    "        except _Fail as e:",
+                    f"            e.path.append({w})",
+                    "            raise",
+                )
         else:
             add("        pass")
         # value
@@ -878,11 +893,9 @@ def get_converter() -> Any:
 
         from liter_llm import types as types_module
 
-        models = frozenset(
-            obj for obj in vars(types_module).values() if isinstance(obj, type) and _is_model(obj)
-        )
+        models = frozenset(obj for obj in vars(types_module).values() if isinstance(obj, type) and _is_model(obj))
         converter = cattrs.Converter()
-        converter.register_structure_hook_func(lambda t: t in models, lambda data, t: structure(data, t))
+        converter.register_structure_hook_func(lambda t: t in models, structure)
         converter.register_unstructure_hook_func(lambda t: t in models, to_wire)
         _converter = converter
     return _converter
