@@ -1,0 +1,138 @@
+"""The provider hooks: they see only the calls routed to Anthropic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from liter_llm import types as t
+from liter_llm._wire import dump_json, load_json, merge_headers, url_for
+from liter_llm.errors import BadRequestError, EndpointNotSupportedError, LiterLlmError, SerializationError
+from liter_llm.hookspecs import hookimpl
+
+from liter_llm_anthropic._batches import (
+    batch_from_anthropic,
+    batch_list_from_anthropic,
+    batch_requests_body,
+    parse_timestamp,
+)
+from liter_llm_anthropic._errors import parse_anthropic_error
+from liter_llm_anthropic._stream import AnthropicStreamTranslator
+from liter_llm_anthropic._translate import from_anthropic_message, to_anthropic_body
+
+if TYPE_CHECKING:
+    from liter_llm._call import Call
+
+__all__ = ["ANTHROPIC_VERSION", "MODELS_PAGE_SIZE", "AnthropicPlugin"]
+
+#: The ``anthropic-version`` header sent on every request.
+ANTHROPIC_VERSION = "2023-06-01"
+#: ``limit`` of ``GET /v1/models`` (the API's maximum page), so one call lists every model.
+MODELS_PAGE_SIZE = 1000
+
+_STATE_KEY = "anthropic.stream"
+
+
+def _headers(call: Call, accept: str, *, body: bool) -> dict[str, str]:
+    base = {"accept": accept, "anthropic-version": ANTHROPIC_VERSION}
+    if body:
+        base["content-type"] = "application/json"
+    return merge_headers(call, base)
+
+
+def _id(call: Call, name: str) -> str:
+    value = call.params.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadRequestError(f"{name}: a non-empty string is required", provider=call.provider.name)
+    return quote(value, safe="")
+
+
+def _post(call: Call, path: str, body: Any, *, stream: bool = False) -> httpx.Request:
+    return httpx.Request(
+        "POST",
+        url_for(call, path),
+        content=dump_json(body),
+        headers=_headers(call, "text/event-stream" if stream else "application/json", body=True),
+    )
+
+
+def _get(call: Call, path: str, params: Mapping[str, Any] | None = None) -> httpx.Request:
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    return httpx.Request(
+        "GET", url_for(call, path), params=query or None, headers=_headers(call, "application/json", body=False)
+    )
+
+
+def _models(call: Call, data: Any) -> t.ModelsListResponse:
+    if not isinstance(data, Mapping) or not isinstance(data.get("data", []), list):
+        raise SerializationError("the model list is not an object with a 'data' list", provider=call.provider.name)
+    models = []
+    for index, item in enumerate(data.get("data") or []):
+        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+            raise SerializationError(f"data[{index}].id: expected a string", provider=call.provider.name)
+        created = parse_timestamp(item.get("created_at"), f"data[{index}].created_at")
+        models.append(t.ModelObject(id=item["id"], object="model", created=created or 0, owned_by="anthropic"))
+    return t.ModelsListResponse(object="list", data=models)
+
+
+class AnthropicPlugin:
+    """Hooks that speak Anthropic's Messages, Models and Message Batches APIs."""
+
+    @hookimpl
+    def build_request(self, call: Call) -> httpx.Request:
+        op = call.operation
+        if op in ("chat", "chat_stream"):
+            request: t.ChatCompletionRequest = call.request
+            body = to_anthropic_body(request, model=call.model or request.model, stream=op == "chat_stream")
+            return _post(call, "/messages", body, stream=op == "chat_stream")
+        if op == "list_models":
+            return _get(call, "/models", {"limit": MODELS_PAGE_SIZE})
+        if op == "create_batch":
+            return _post(call, "/messages/batches", batch_requests_body(call.request))
+        if op == "retrieve_batch":
+            return _get(call, f"/messages/batches/{_id(call, 'batch_id')}")
+        if op == "list_batches":
+            query: t.BatchListQuery | None = call.request
+            params = {} if query is None else {"limit": query.limit, "after_id": query.after}
+            return _get(call, "/messages/batches", params)
+        if op == "cancel_batch":
+            return _post(call, f"/messages/batches/{_id(call, 'batch_id')}/cancel", {})
+        raise EndpointNotSupportedError(call.provider.name, op)
+
+    @hookimpl
+    def parse_response(self, call: Call, response: httpx.Response) -> Any:
+        op = call.operation
+        data = load_json(call, response.content)
+        if op == "chat":
+            return from_anthropic_message(data, call.request)
+        if op == "list_models":
+            return _models(call, data)
+        if op in ("create_batch", "retrieve_batch", "cancel_batch"):
+            return batch_from_anthropic(data)
+        if op == "list_batches":
+            return batch_list_from_anthropic(data)
+        raise EndpointNotSupportedError(call.provider.name, op)
+
+    @hookimpl
+    def parse_error(self, call: Call, response: httpx.Response) -> LiterLlmError:
+        return parse_anthropic_error(response, provider=call.provider.name)
+
+    @hookimpl
+    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
+        translator: AnthropicStreamTranslator | None = call.state.get(_STATE_KEY)
+        if translator is None:
+            translator = AnthropicStreamTranslator(call.request, provider=call.provider.name)
+            call.state[_STATE_KEY] = translator
+        data = getattr(event, "data", None)
+        if not isinstance(data, str):
+            raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
+        chunks = translator.translate(getattr(event, "event", None), data)
+        if translator.complete:
+            call.stream_complete = True
+        return chunks
+
+
+PLUGIN = AnthropicPlugin()
