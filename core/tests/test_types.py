@@ -485,6 +485,15 @@ def test_other_responses_lenient() -> None:
     assert r.usage == t.ResponseUsage(input_tokens=1, output_tokens=2)
 
 
+def test_base64_embeddings_decoded() -> None:
+    import struct
+
+    data = base64.b64encode(struct.pack("<3f", 0.5, -1.0, 2.0)).decode()
+    emb = t.EmbeddingResponse.from_dict({"data": [{"embedding": data, "index": 0}], "model": "e"})
+    assert emb.data[0].embedding == [0.5, -1.0, 2.0]
+    _ser(t.EmbeddingResponse, {"data": [{"embedding": "!!"}], "model": "e"})
+
+
 def test_serde_entry_points() -> None:
     conv = _serde.get_converter()
     assert conv.structure(RESPONSE, t.ChatCompletionResponse) == t.ChatCompletionResponse.from_dict(RESPONSE)

@@ -291,6 +291,8 @@ def _build_parser(tp: Any, strict: bool) -> Parser:
     origin = get_origin(tp)
     if origin is list:
         (elem_tp,) = get_args(tp) or (Any,)
+        if elem_tp is float and not strict:
+            return _float_vector_lenient
         return _list_parser(get_parser(elem_tp, strict))
     if origin is dict:
         args = get_args(tp) or (str, Any)
@@ -307,6 +309,27 @@ def _build_parser(tp: Any, strict: bool) -> Parser:
 
         return parse_literal
     raise TypeError(f"liter_llm._serde cannot structure {tp!r}")  # a bug in types.py, not user input
+
+
+def _float_vector_lenient(value: Any) -> list[float]:
+    """A list of floats; also base64 little-endian float32 (``encoding_format="base64"`` embeddings)."""
+    if isinstance(value, str):
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise _expected("an array of numbers or base64 float32 data", value) from None
+        if len(raw) % 4:
+            raise _Fail("base64 float32 data has a length that is not a multiple of 4")
+        import array
+        import sys
+
+        vector = array.array("f")
+        vector.frombytes(raw)
+        if sys.byteorder != "little":  # pragma: no cover
+            vector.byteswap()
+        return vector.tolist()
+    result: list[float] = _FLOAT_LIST_LENIENT(value)
+    return result
 
 
 def _list_parser(elem: Parser) -> Parser:
@@ -332,6 +355,9 @@ def _list_parser(elem: Parser) -> Parser:
             raise
 
     return parse
+
+
+_FLOAT_LIST_LENIENT = _list_parser(_float_lenient)
 
 
 def _dict_parser(value_parser: Parser, strict: bool) -> Parser:
