@@ -17,6 +17,7 @@ import httpx
 from liter_llm import types as t
 from liter_llm._pipeline import Pipeline, drive_async, drive_sync
 from liter_llm._secret import SecretStr
+from liter_llm.builtins.fallbacks import call_flow
 from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError
 from liter_llm.streaming import AsyncChatStream, ChatStream, _StreamCore
@@ -196,8 +197,8 @@ class DefaultClient(_ClientBase):
     def _run(self, operation: str, request: Any, *, model: str | None, params: dict[str, Any] | None = None,
              provider: str | None = None) -> Any:
         pipeline = self._pipeline
-        call = pipeline.prepare(operation, request, model=model, params=params, provider=provider)
-        return drive_sync(pipeline.run(call), self._client_for)
+        flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
+        return drive_sync(flow, self._client_for)
 
     # -- chat -----------------------------------------------------------------
     def chat(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ChatCompletionResponse:
@@ -210,8 +211,7 @@ class DefaultClient(_ClientBase):
         """Send a chat request and stream the answer: iterate the returned :class:`ChatStream` for chunks."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         pipeline = self._pipeline
-        call = pipeline.prepare("chat_stream", request, model=request.model)
-        response = drive_sync(pipeline.open_stream(call), self._client_for)
+        call, response = drive_sync(call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for)
         return ChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
 
     # -- other endpoints ------------------------------------------------------
@@ -398,8 +398,8 @@ class AsyncDefaultClient(_ClientBase):
     async def _run(self, operation: str, request: Any, *, model: str | None, params: dict[str, Any] | None = None,
                    provider: str | None = None) -> Any:
         pipeline = self._pipeline
-        call = pipeline.prepare(operation, request, model=model, params=params, provider=provider)
-        return await drive_async(pipeline.run(call), self._client_for)
+        flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
+        return await drive_async(flow, self._client_for)
 
     async def chat(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ChatCompletionResponse:
         """Send a chat completion request and return the whole answer."""
@@ -411,8 +411,8 @@ class AsyncDefaultClient(_ClientBase):
         """Send a chat request and stream the answer: ``async for`` the returned stream."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         pipeline = self._pipeline
-        call = pipeline.prepare("chat_stream", request, model=request.model)
-        response = await drive_async(pipeline.open_stream(call), self._client_for)
+        flow = call_flow(pipeline, "chat_stream", request, model=request.model)
+        call, response = await drive_async(flow, self._client_for)
         return AsyncChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
 
     async def embed(self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.EmbeddingResponse:
