@@ -20,7 +20,6 @@ from collections.abc import Callable
 from liter_llm.hookspecs import hookimpl
 from liter_llm.providers import ProviderSpec
 from liter_llm.types import AuthHeaderFormat
-
 from liter_llm_anthropic._batches import (
     BATCH_ENDPOINT,
     BATCH_INPUT_FILE_ID,
@@ -74,7 +73,7 @@ SPEC = ProviderSpec(
     base_url="https://api.anthropic.com/v1",
     api_key_env="ANTHROPIC_API_KEY",
     auth=AuthHeaderFormat.api_key("x-api-key"),
-    model_prefixes=("claude-",),
+    model_prefixes=("claude-",),  # type: ignore[arg-type]  # attrs converter=tuple confuses mypy
     endpoints=frozenset({"chat", "models", "batches"}),
     display_name="Anthropic",
     plugin=PLUGIN,

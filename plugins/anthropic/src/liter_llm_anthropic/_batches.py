@@ -10,7 +10,6 @@ from typing import Any
 
 from liter_llm import types as t
 from liter_llm.errors import BadRequestError, SerializationError
-
 from liter_llm_anthropic._translate import to_anthropic_body
 
 __all__ = [

@@ -9,7 +9,6 @@ from typing import Any
 
 from liter_llm import types as t
 from liter_llm.errors import LiterLlmError, SerializationError
-
 from liter_llm_anthropic._errors import error_from_type
 from liter_llm_anthropic._translate import finish_reason, json_tool_name, usage_from_anthropic
 
@@ -98,7 +97,9 @@ class AnthropicStreamTranslator:
             raise self._fail(f"{event}: {key!r} must be a string, got {type(value).__name__}")
         return value
 
-    def _tool_chunk(self, block: _Block, *, id: str | None = None, name: str | None = None, arguments: str | None = None) -> t.ChatCompletionChunk:
+    def _tool_chunk(
+        self, block: _Block, *, id: str | None = None, name: str | None = None, arguments: str | None = None
+    ) -> t.ChatCompletionChunk:
         assert block.tool_index is not None
         call = t.StreamToolCall(
             index=block.tool_index,
@@ -261,4 +262,5 @@ class AnthropicStreamTranslator:
             and any(b.kind == "json" for b in self._blocks.values())
         ):
             reason = t.FinishReason.STOP
-        return [self._chunk(t.StreamDelta(), finish=reason, usage=usage_from_anthropic(self._usage))]
+        usage_out = usage_from_anthropic(self._usage, "usage") if self._usage else None
+        return [self._chunk(t.StreamDelta(), finish=reason, usage=usage_out)]

@@ -101,9 +101,7 @@ def _image_block(part: t.ImageUrlContentPart, where: str) -> dict[str, Any]:
         }
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
-    raise BadRequestError(
-        f"{where}.image_url.url: expected a base64 data: URL or an http(s) URL", provider="anthropic"
-    )
+    raise BadRequestError(f"{where}.image_url.url: expected a base64 data: URL or an http(s) URL", provider="anthropic")
 
 
 def _document_block(part: t.DocumentContentPart, where: str) -> dict[str, Any]:
@@ -122,7 +120,9 @@ def _document_block(part: t.DocumentContentPart, where: str) -> dict[str, Any]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise BadRequestError(f"{where}.document.data: text/plain data is not UTF-8", provider="anthropic") from None
+            raise BadRequestError(
+                f"{where}.document.data: text/plain data is not UTF-8", provider="anthropic"
+            ) from None
         return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
     raise BadRequestError(
         f"{where}.document.media_type: {media_type!r} is not supported by Anthropic "
