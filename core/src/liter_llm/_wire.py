@@ -327,6 +327,26 @@ def parse_openai_response(call: Call, response: httpx.Response) -> Any:
     return structure_response(data, cls)
 
 
+#: the HTTP status an error code or type inside a stream stands for (the stream itself was a 200)
+_STREAM_ERROR_STATUS = {
+    "rate_limit_exceeded": 429,
+    "rate_limit_error": 429,
+    "insufficient_quota": 429,
+    "requests": 429,
+    "tokens": 429,
+    "invalid_request_error": 400,
+    "context_length_exceeded": 400,
+    "content_filter": 400,
+    "invalid_api_key": 401,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "model_not_found": 404,
+    "overloaded_error": 503,
+    "server_error": 500,
+}
+
+
 def stream_error(call: Call, payload: Any) -> LiterLlmError:
     """The error for an ``{"error": ...}`` object that arrived inside a stream."""
     message, code, etype = extract_error_fields(payload)
@@ -340,6 +360,8 @@ def stream_error(call: Call, payload: Any) -> LiterLlmError:
                 break
     if code and code.isdigit() and 400 <= int(code) < 600:
         status = int(code)
+    elif status == 500:
+        status = _STREAM_ERROR_STATUS.get(code or "", _STREAM_ERROR_STATUS.get(etype or "", 500))
     return error_from_status(
         status,
         message or "the provider sent an error inside the stream",
