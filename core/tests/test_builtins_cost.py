@@ -1,0 +1,244 @@
+"""The cost built-in: prices from the shipped table, through both clients.
+
+Prices checked here are the table's own rows for openai/gpt-4o (2.50 / 10.00
+/ 1.25 USD per million input / output / cached tokens) and
+openai/text-embedding-3-small (0.02 per million), as published by OpenAI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import liter_llm
+from liter_llm.builtins.cost import lookup_price
+from liter_llm.errors import BadRequestError
+from liter_llm.types import Usage
+
+BASE = "http://127.0.0.1:9/v1"
+GPT4O_IN, GPT4O_OUT, GPT4O_CACHED = 2.5e-6, 1e-5, 1.25e-6
+
+
+def chat_body(model: str, usage: dict[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return body
+
+
+def make_handler(usage: dict[str, Any] | None, seen: list[httpx.Request] | None = None) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        body = json.loads(request.content)
+        if request.url.path.endswith("/embeddings"):
+            return httpx.Response(
+                200,
+                json={
+                    "object": "list",
+                    "data": [{"object": "embedding", "embedding": [0.1, 0.2], "index": 0}],
+                    "model": body["model"],
+                    "usage": usage,
+                },
+            )
+        if body.get("stream"):
+            chunks = [
+                {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
+                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}]},
+                {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
+                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
+                 "choices": [], "usage": usage},
+            ]
+            text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+            return httpx.Response(200, content=text.encode(), headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, json=chat_body(body["model"], usage))
+
+    return handler
+
+
+def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
+    return liter_llm.create_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
+    )
+
+
+def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
+    return liter_llm.create_async_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
+    )
+
+
+MESSAGES = [{"role": "user", "content": "Hello"}]
+USAGE = {
+    "prompt_tokens": 1000,
+    "completion_tokens": 300,
+    "total_tokens": 1300,
+    "prompt_tokens_details": {"cached_tokens": 400},
+    "completion_tokens_details": {"reasoning_tokens": 200},
+}
+# 600 uncached input + 400 cached input + 300 output (200 of which are reasoning tokens)
+EXPECTED = 600 * GPT4O_IN + 400 * GPT4O_CACHED + 300 * GPT4O_OUT
+
+
+def test_the_table_ships_with_the_package_and_has_no_reference_to_shared() -> None:
+    data = Path(liter_llm.__file__).parent / "data" / "pricing.json"
+    text = data.read_text("utf-8")
+    assert "derived from liter-llm's schemas/pricing.json, generated from models.dev, MIT" in text
+    assert len(json.loads(text)["models"]) > 1000
+
+
+def test_import_does_not_read_the_table() -> None:
+    code = (
+        "import liter_llm, liter_llm.builtins.cost as c\n"
+        "liter_llm.completion_cost\n"
+        "liter_llm.create_client(api_key='k', cost_tracking=True).close()\n"
+        "assert c._table is None, 'table read before first use'\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_completion_cost_cached_and_reasoning_tokens() -> None:
+    usage = Usage.from_dict(USAGE)
+    assert liter_llm.completion_cost(usage, "openai/gpt-4o") == pytest.approx(EXPECTED)
+    # a plain usage dict, and the bare model name
+    assert liter_llm.completion_cost(USAGE, "gpt-4o") == pytest.approx(EXPECTED)
+
+
+def test_completion_cost_without_cache_price_uses_the_input_price() -> None:
+    liter_llm.set_model_price("test-nocache/model-a", input_cost_per_token=1e-6, output_cost_per_token=2e-6)
+    usage = Usage.from_dict(USAGE)
+    assert liter_llm.completion_cost(usage, "test-nocache/model-a") == pytest.approx(1000 * 1e-6 + 300 * 2e-6)
+
+
+def test_unknown_model_gives_none_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="liter_llm")
+    assert liter_llm.completion_cost(Usage.from_dict(USAGE), "nobody/no-such-model-xyz") is None
+    assert "model_price_unknown" in caplog.text
+    assert "no-such-model-xyz" in caplog.text
+
+
+def test_completion_cost_rejects_other_objects() -> None:
+    with pytest.raises(BadRequestError):
+        liter_llm.completion_cost(42, "gpt-4o")
+
+
+def test_set_model_price_overrides_and_validates() -> None:
+    liter_llm.set_model_price("openai/test-override-model", input_cost_per_token=1e-3, output_cost_per_token=2e-3,
+                              cache_read_input_token_cost=1e-4)
+    price = lookup_price("openai/test-override-model")
+    assert price is not None
+    assert price.cache_read_input_token_cost == 1e-4
+    usage = Usage.from_dict(USAGE)
+    assert liter_llm.completion_cost(usage, "openai/test-override-model") == pytest.approx(
+        600 * 1e-3 + 400 * 1e-4 + 300 * 2e-3
+    )
+    with pytest.raises(BadRequestError):
+        liter_llm.set_model_price("x", input_cost_per_token=-1, output_cost_per_token=0)
+    with pytest.raises(BadRequestError):
+        liter_llm.set_model_price("x", input_cost_per_token=float("nan"), output_cost_per_token=0)
+    with pytest.raises(BadRequestError):
+        liter_llm.set_model_price("", input_cost_per_token=0, output_cost_per_token=0)
+
+
+def test_response_cost_sync() -> None:
+    with sync_client(make_handler(USAGE), cost_tracking=True) as client:
+        answer = client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        assert answer.cost == pytest.approx(EXPECTED)
+        bare = client.chat(model="gpt-4o", messages=MESSAGES)  # provider/model look-up
+        assert bare.cost == pytest.approx(EXPECTED)
+
+
+def test_response_cost_async() -> None:
+    async def main() -> None:
+        async with async_client(make_handler(USAGE), cost_tracking=True) as client:
+            answer = await client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            assert answer.cost == pytest.approx(EXPECTED)
+
+    asyncio.run(main())
+
+
+def test_cost_is_off_by_default() -> None:
+    with sync_client(make_handler(USAGE)) as client:
+        assert client.chat(model="openai/gpt-4o", messages=MESSAGES).cost is None
+
+
+def test_embedding_cost_both_clients() -> None:
+    usage = {"prompt_tokens": 5000, "total_tokens": 5000}
+    expected = 5000 * 2e-8
+
+    with sync_client(make_handler(usage), cost_tracking=True) as client:
+        assert client.embed(model="openai/text-embedding-3-small", input="hi").cost == pytest.approx(expected)
+
+    async def main() -> None:
+        async with async_client(make_handler(usage), cost_tracking=True) as client:
+            answer = await client.embed(model="openai/text-embedding-3-small", input="hi")
+            assert answer.cost == pytest.approx(expected)
+
+    asyncio.run(main())
+
+
+def test_unknown_model_response_has_no_cost(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="liter_llm")
+    with sync_client(make_handler(USAGE), cost_tracking=True) as client:
+        answer = client.chat(model="openai/unpriced-model-123", messages=MESSAGES)
+    assert answer.cost is None
+    assert "unpriced-model-123" in caplog.text
+
+
+def test_response_without_usage_has_no_cost() -> None:
+    with sync_client(make_handler(None), cost_tracking=True) as client:
+        assert client.chat(model="openai/gpt-4o", messages=MESSAGES).cost is None
+
+
+class _Seen:
+    def __init__(self) -> None:
+        self.costs: list[float | None] = []
+
+    @liter_llm.hookimpl(trylast=True)
+    def on_response(self, response: Any) -> None:
+        self.costs.append(response.cost)
+
+
+def test_stream_is_priced_from_its_final_usage_both_clients() -> None:
+    seen = _Seen()
+    with sync_client(make_handler(USAGE), cost_tracking=True, hooks=[seen]) as client:
+        with client.chat_stream(model="openai/gpt-4o", messages=MESSAGES) as stream:
+            assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hi"
+    assert seen.costs == [pytest.approx(EXPECTED)]
+
+    seen_async = _Seen()
+
+    async def main() -> None:
+        async with async_client(make_handler(USAGE), cost_tracking=True, hooks=[seen_async]) as client:
+            stream = await client.chat_stream(model="openai/gpt-4o", messages=MESSAGES)
+            async for _ in stream:
+                pass
+
+    asyncio.run(main())
+    assert seen_async.costs == [pytest.approx(EXPECTED)]
+
+
+def test_cost_tracking_from_json_config() -> None:
+    client = liter_llm.create_client_from_json(
+        json.dumps({"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "cost_tracking": True}),
+        transport=httpx.MockTransport(make_handler(USAGE)),
+    )
+    with client:
+        assert client.chat(model="openai/gpt-4o", messages=MESSAGES).cost == pytest.approx(EXPECTED)
