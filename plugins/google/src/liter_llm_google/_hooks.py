@@ -231,15 +231,15 @@ def _is_claude(call: Call) -> bool:
 
 
 def _anthropic() -> Any:
+    """The Anthropic plugin module, or a BadRequestError naming the install line."""
     try:
         import liter_llm_anthropic
-        from liter_llm_anthropic import _stream, _translate
     except ImportError:
         raise BadRequestError(
             "Claude models on Vertex AI need the Anthropic plugin: pip install 'liter-llm[anthropic]'",
             provider="vertex_ai",
         ) from None
-    return liter_llm_anthropic, _translate, _stream
+    return liter_llm_anthropic
 
 
 def _env(*names: str) -> str | None:
@@ -340,8 +340,8 @@ class VertexPlugin(GeminiPlugin):
     @hookimpl
     def build_request(self, call: Call) -> httpx.Request:
         if call.operation in ("chat", "chat_stream") and _is_claude(call):
-            _, translate, _ = _anthropic()
-            body = translate.to_anthropic_body(call.request, model=call.model, stream=call.operation == "chat_stream")
+            anthropic = _anthropic()
+            body = anthropic.to_anthropic_body(call.request, model=None, stream=call.operation == "chat_stream")
             body.pop("model", None)
             body["anthropic_version"] = _ANTHROPIC_VERSION
             method = "streamRawPredict" if call.operation == "chat_stream" else "rawPredict"
@@ -371,9 +371,8 @@ class VertexPlugin(GeminiPlugin):
     @hookimpl
     def parse_response(self, call: Call, response: httpx.Response) -> Any:
         if call.state.get(_CLAUDE):
-            _, translate, _ = _anthropic()
             data = load_json(call, response.content)
-            return translate.from_anthropic_message(data, model=call.model)
+            return _anthropic().from_anthropic_message(data, call.request)
         return GeminiPlugin.parse_response(self, call, response)
 
     @hookimpl
@@ -382,20 +381,27 @@ class VertexPlugin(GeminiPlugin):
             text = response.content.decode("utf-8", errors="replace")
             try:
                 payload = json.loads(text)
-            except ValueError:
-                return None
+            except (ValueError, RecursionError):
+                payload = None
             inner = payload.get("error") if isinstance(payload, dict) else None
-            if isinstance(inner, dict) and isinstance(inner.get("status"), str):
+            if isinstance(inner, dict) and isinstance(inner.get("status"), str):  # Google's gateway refused it
                 return google_error(response.status_code, response.headers, payload, provider=call.provider.name)
-            return None  # Anthropic's own error shape: the core's mapping reads it
+            error: LiterLlmError = _anthropic().parse_anthropic_error(response, provider=call.provider.name)
+            return error
         return GeminiPlugin.parse_error(self, call, response)
 
     @hookimpl
     def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
         if call.state.get(_CLAUDE):
-            _, _, stream = _anthropic()
             translator = call.state.get(_STATE)
             if translator is None:
-                translator = call.state[_STATE] = stream.AnthropicStreamTranslator(model=call.model)
-            return list(translator.feed(call, event))
+                translator = _anthropic().AnthropicStreamTranslator(call.request, provider=call.provider.name)
+                call.state[_STATE] = translator
+            data = getattr(event, "data", None)
+            if not isinstance(data, str):
+                raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
+            chunks: list[t.ChatCompletionChunk] = translator.translate(getattr(event, "event", None), data)
+            if translator.complete:
+                call.stream_complete = True
+            return chunks
         return GeminiPlugin.parse_stream_event(self, call, event)
