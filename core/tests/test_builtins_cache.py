@@ -1,0 +1,323 @@
+"""The cache built-in: hits, misses, keys, TTL, LRU, errors, streams, backends, through both clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+import liter_llm
+from liter_llm.builtins.cache import CacheBackend, MemoryCache, cache_backends, register_cache_backend
+from liter_llm.errors import BadRequestError, ServerError
+
+BASE = "http://127.0.0.1:9/v1"
+MESSAGES = [{"role": "user", "content": "Hello"}]
+
+
+class Server:
+    """A MockTransport handler answering chat, stream and embeddings; counts what it saw."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.requests: list[httpx.Request] = []
+        self.fail_first = fail_first
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if len(self.requests) <= self.fail_first:
+            return httpx.Response(400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
+        body = json.loads(request.content)
+        n = len(self.requests)
+        if request.url.path.endswith("/embeddings"):
+            return httpx.Response(
+                200,
+                json={
+                    "object": "list",
+                    "data": [{"object": "embedding", "embedding": [0.5, float(n)], "index": 0}],
+                    "model": body["model"],
+                    "usage": {"prompt_tokens": 2, "total_tokens": 2},
+                },
+            )
+        if body.get("stream"):
+            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
+                     "choices": [{"index": 0, "delta": {"content": f"answer {n}"}, "finish_reason": "stop"}]}
+            return httpx.Response(200, content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
+                                  headers={"content-type": "text/event-stream"})
+        return httpx.Response(
+            200,
+            json={
+                "id": f"chatcmpl-{n}",
+                "object": "chat.completion",
+                "created": 1700000000,
+                "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": f"answer {n}"},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+            },
+        )
+
+
+def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
+    options.setdefault("cache", {"max_entries": 100, "ttl_seconds": 60})
+    return liter_llm.create_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
+    )
+
+
+def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
+    options.setdefault("cache", {"max_entries": 100, "ttl_seconds": 60})
+    return liter_llm.create_async_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
+    )
+
+
+def test_hit_makes_no_network_call_and_is_marked_sync(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="liter_llm")
+    server = Server()
+    with sync_client(server) as client:
+        first = client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.2)
+        second = client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.2)
+    assert len(server.requests) == 1
+    assert first.cache_hit is False
+    assert second.cache_hit is True
+    assert second.choices[0].message.content == first.choices[0].message.content == "answer 1"
+    assert "cache_hit" in caplog.text
+
+
+def test_hit_makes_no_network_call_and_is_marked_async() -> None:
+    server = Server()
+
+    async def main() -> None:
+        async with async_client(server) as client:
+            first = await client.chat(model="gpt-4o", messages=MESSAGES)
+            second = await client.chat(model="gpt-4o", messages=MESSAGES)
+            assert not first.cache_hit
+            assert second.cache_hit
+            assert second.choices[0].message.content == "answer 1"
+            e1 = await client.embed(model="text-embedding-3-small", input="hi")
+            e2 = await client.embed(model="text-embedding-3-small", input="hi")
+            assert e2.cache_hit
+            assert e2.data[0].embedding == e1.data[0].embedding
+
+    asyncio.run(main())
+    assert len(server.requests) == 2
+
+
+def test_every_answer_changing_parameter_is_in_the_key() -> None:
+    server = Server()
+    with sync_client(server) as client:
+        client.chat(model="gpt-4o", messages=MESSAGES)
+        client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5)
+        client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5, seed=1)
+        client.chat(model="gpt-4o-mini", messages=MESSAGES)
+        client.chat(model="gpt-4o", messages=[{"role": "user", "content": "Hello!"}])
+        client.chat(model="gpt-4o", messages=MESSAGES, extra_body={"top_k": 3})
+        client.embed(model="text-embedding-3-small", input="hi")
+        client.embed(model="text-embedding-3-small", input="hi", dimensions=8)
+        assert len(server.requests) == 8
+        # and each of them is now a hit
+        assert client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5, seed=1).cache_hit
+        assert client.embed(model="text-embedding-3-small", input="hi", dimensions=8).cache_hit
+    assert len(server.requests) == 8
+
+
+def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
+    stored: dict[str, bytes] = {}
+
+    class Spy(MemoryCache):
+        def set(self, key: str, value: bytes, ttl_seconds: float | None) -> None:
+            stored[key] = value
+            super().set(key, value, ttl_seconds)
+
+    register_cache_backend("test-spy", lambda config: Spy(config.max_entries))
+    server = Server()
+    secret = "sk-very-secret-key-123456"
+    for key in (secret, "sk-another-key-98765"):
+        client = liter_llm.create_client(api_key=key, base_url=BASE, model_hint="openai",
+                                         transport=httpx.MockTransport(server), cache={"backend": "test-spy"})
+        with client:
+            client.chat(model="gpt-4o", messages=MESSAGES)
+    assert len(stored) == 1  # same request with another key: same cache key
+    ((key, value),) = stored.items()
+    assert secret not in key
+    assert secret.encode() not in value
+    assert len(key) == 64  # sha256 hex
+
+
+def test_callers_mutating_a_response_do_not_poison_the_cache() -> None:
+    server = Server()
+    with sync_client(server) as client:
+        first = client.chat(model="gpt-4o", messages=MESSAGES)
+        first.choices[0].message.content = "poisoned"
+        second = client.chat(model="gpt-4o", messages=MESSAGES)
+        second.choices[0].message.content = "poisoned again"
+        third = client.chat(model="gpt-4o", messages=MESSAGES)
+    assert third.choices[0].message.content == "answer 1"
+    assert third is not second
+
+
+def test_errors_are_never_cached_both_clients() -> None:
+    server = Server(fail_first=1)
+    with sync_client(server) as client:
+        with pytest.raises(BadRequestError):
+            client.chat(model="gpt-4o", messages=MESSAGES)
+        answer = client.chat(model="gpt-4o", messages=MESSAGES)
+        assert not answer.cache_hit
+        assert answer.choices[0].message.content == "answer 2"
+    assert len(server.requests) == 2
+
+    async def main() -> None:
+        server = Server(fail_first=1)
+        async with async_client(server) as client:
+            with pytest.raises(BadRequestError):
+                await client.chat(model="gpt-4o", messages=MESSAGES)
+            assert not (await client.chat(model="gpt-4o", messages=MESSAGES)).cache_hit
+            assert (await client.chat(model="gpt-4o", messages=MESSAGES)).cache_hit
+        assert len(server.requests) == 2
+
+    asyncio.run(main())
+
+
+def test_server_errors_are_not_cached() -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return httpx.Response(500, json={"error": {"message": "boom"}})
+        return Server()(request)
+
+    with sync_client(handler, max_retries=0) as client:
+        with pytest.raises(ServerError):
+            client.chat(model="gpt-4o", messages=MESSAGES)
+        assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
+    assert calls["n"] == 2
+
+
+def test_streams_bypass_the_cache_both_clients() -> None:
+    server = Server()
+    with sync_client(server) as client:
+        client.chat(model="gpt-4o", messages=MESSAGES)
+        texts = []
+        for _ in range(2):
+            with client.chat_stream(model="gpt-4o", messages=MESSAGES) as stream:
+                texts.append("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
+        assert texts == ["answer 2", "answer 3"]
+        # and a stream did not fill the cache for chat either
+        assert client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
+    assert len(server.requests) == 3
+
+    async def main() -> None:
+        server = Server()
+        async with async_client(server) as client:
+            for _ in range(2):
+                stream = await client.chat_stream(model="gpt-4o", messages=MESSAGES)
+                async for _chunk in stream:
+                    pass
+        assert len(server.requests) == 2
+
+    asyncio.run(main())
+
+
+def test_ttl_expires_entries() -> None:
+    server = Server()
+    with sync_client(server, cache={"ttl_seconds": 0.05}) as client:
+        client.chat(model="gpt-4o", messages=MESSAGES)
+        assert client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
+        import time
+
+        time.sleep(0.08)
+        assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
+    assert len(server.requests) == 2
+
+
+def test_memory_backend_is_lru_with_ttl() -> None:
+    now = [0.0]
+    cache = MemoryCache(max_entries=2, clock=lambda: now[0])
+    assert isinstance(cache, CacheBackend)
+    cache.set("a", b"1", 10)
+    cache.set("b", b"2", 10)
+    assert cache.get("a") == b"1"  # a is now most recently used
+    cache.set("c", b"3", 10)  # evicts b
+    assert cache.get("b") is None
+    assert cache.get("a") == b"1"
+    assert cache.get("c") == b"3"
+    now[0] = 10.0
+    assert cache.get("a") is None  # expired
+    cache.set("d", b"4", None)
+    now[0] = 1e9
+    assert cache.get("d") == b"4"  # no TTL
+    cache.delete("d")
+    assert cache.get("d") is None
+    cache.set("e", b"5", 1)
+    cache.clear()
+    assert len(cache) == 0
+
+
+def test_lru_limit_through_the_client() -> None:
+    server = Server()
+    with sync_client(server, cache={"max_entries": 1}) as client:
+        client.chat(model="gpt-4o", messages=MESSAGES)
+        client.chat(model="gpt-4o-mini", messages=MESSAGES)  # evicts the first
+        assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
+    assert len(server.requests) == 3
+
+
+def test_unknown_backend_is_a_clear_error_and_registered_backends_are_used() -> None:
+    with pytest.raises(BadRequestError, match="unknown cache backend 'nope'"):
+        liter_llm.create_client(api_key="k", cache={"backend": "nope"})
+    made: list[Any] = []
+
+    def factory(config: Any) -> MemoryCache:
+        backend = MemoryCache(config.max_entries)
+        made.append(backend)
+        return backend
+
+    register_cache_backend("test-dict", factory)
+    assert "test-dict" in cache_backends()
+    server = Server()
+
+    async def main() -> None:
+        async with async_client(server, cache={"backend": "test-dict"}) as client:
+            await client.chat(model="gpt-4o", messages=MESSAGES)
+            assert (await client.chat(model="gpt-4o", messages=MESSAGES)).cache_hit
+
+    asyncio.run(main())
+    assert len(made) == 1
+    assert len(made[0]) == 1
+    with pytest.raises(BadRequestError):
+        register_cache_backend("", factory)
+
+
+def test_a_corrupt_entry_is_a_miss() -> None:
+    backends: list[MemoryCache] = []
+
+    def factory(config: Any) -> MemoryCache:
+        backends.append(MemoryCache())
+        return backends[-1]
+
+    register_cache_backend("test-corrupt", factory)
+    server = Server()
+    with sync_client(server, cache={"backend": "test-corrupt"}) as client:
+        client.chat(model="gpt-4o", messages=MESSAGES)
+        (key,) = list(backends[0]._data)
+        backends[0].set(key, b"{not json", None)
+        assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
+    assert len(server.requests) == 2
+
+
+def test_cache_from_json_config_and_cost_of_a_hit() -> None:
+    server = Server()
+    config = {"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "cost_tracking": True,
+              "cache": {"max_entries": 10, "ttl_seconds": 30, "backend": "memory"}}
+    client = liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(server))
+    with client:
+        first = client.chat(model="gpt-4o", messages=MESSAGES)
+        second = client.chat(model="gpt-4o", messages=MESSAGES)
+    assert first.cost == pytest.approx(10 * 2.5e-6 + 2 * 1e-5)
+    assert second.cache_hit
+    assert second.cost == 0.0  # a hit costs nothing
+    assert len(server.requests) == 1
