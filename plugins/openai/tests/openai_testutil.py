@@ -48,8 +48,9 @@ def _options(handler: Handler, options: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def call(mode: str, handler: Handler, method: str, *args: Any, client: dict[str, Any] | None = None,
-         **kwargs: Any) -> Any:
+def call(
+    mode: str, handler: Handler, method: str, *args: Any, client: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
     """Call ``client.<method>(*args, **kwargs)`` on a fresh sync or async client."""
     options = _options(handler, client or {})
     if mode == "sync":
@@ -63,8 +64,9 @@ def call(mode: str, handler: Handler, method: str, *args: Any, client: dict[str,
     return asyncio.run(main())
 
 
-def stream(mode: str, handler: Handler, *args: Any, client: dict[str, Any] | None = None,
-           **kwargs: Any) -> tuple[list[Any], Any]:
+def stream(
+    mode: str, handler: Handler, *args: Any, client: dict[str, Any] | None = None, **kwargs: Any
+) -> tuple[list[Any], Any]:
     """Run ``chat_stream`` to its end; return the chunks and the assembled response."""
     options = _options(handler, client or {})
     if mode == "sync":

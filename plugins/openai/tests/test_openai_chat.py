@@ -87,7 +87,10 @@ WEATHER_TOOL = {
         "description": "Get the current weather in a given location",
         "parameters": {
             "type": "object",
-            "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "properties": {
+                "location": {"type": "string"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
             "required": ["location"],
         },
         "strict": True,
@@ -124,7 +127,8 @@ def test_chat_minimal_request_and_documented_answer(mode: str) -> None:
     assert answer.model == "gpt-4.1-2025-04-14"
     assert answer.choices[0].message.content == "Hello! How can I assist you today?"
     assert answer.choices[0].finish_reason == t.FinishReason.STOP
-    assert answer.usage is not None and answer.usage.total_tokens == 29
+    assert answer.usage is not None
+    assert answer.usage.total_tokens == 29
     assert answer.usage.completion_tokens_details is not None
     assert answer.usage.completion_tokens_details.reasoning_tokens == 0
     assert answer.service_tier == "default"
@@ -215,8 +219,17 @@ def test_chat_json_schema_response_format_and_reasoning_effort(mode: str) -> Non
             "strict": True,
         },
     }
-    call(mode, rec, "chat", model="o3-mini", messages=USER, response_format=schema, reasoning_effort="high",
-         tool_choice="auto", tools=[WEATHER_TOOL])
+    call(
+        mode,
+        rec,
+        "chat",
+        model="o3-mini",
+        messages=USER,
+        response_format=schema,
+        reasoning_effort="high",
+        tool_choice="auto",
+        tools=[WEATHER_TOOL],
+    )
     body = rec.json()
     assert body["response_format"] == schema
     assert body["reasoning_effort"] == "high"
@@ -225,8 +238,15 @@ def test_chat_json_schema_response_format_and_reasoning_effort(mode: str) -> Non
 
 @pytest.mark.parametrize("mode", MODES)
 def test_chat_parallel_tool_calls_and_n_choices_are_parsed(mode: str) -> None:
-    answer = call(mode, Recorder(httpx.Response(200, json=PARALLEL_TOOL_CALLS)), "chat", model="gpt-4o-mini",
-                  messages=USER, tools=[WEATHER_TOOL], parallel_tool_calls=True)
+    answer = call(
+        mode,
+        Recorder(httpx.Response(200, json=PARALLEL_TOOL_CALLS)),
+        "chat",
+        model="gpt-4o-mini",
+        messages=USER,
+        tools=[WEATHER_TOOL],
+        parallel_tool_calls=True,
+    )
     message = answer.choices[0].message
     assert answer.choices[0].finish_reason == t.FinishReason.TOOL_CALLS
     assert [c.id for c in message.tool_calls] == ["call_abc123", "call_def456"]
@@ -245,8 +265,9 @@ def test_chat_parallel_tool_calls_and_n_choices_are_parsed(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("model", ["o1", "o1-mini", "o3", "o3-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini",
-                                   "gpt-5.1", "openai/o3-pro"])
+@pytest.mark.parametrize(
+    "model", ["o1", "o1-mini", "o3", "o3-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "gpt-5.1", "openai/o3-pro"]
+)
 def test_reasoning_models_get_max_completion_tokens(mode: str, model: str) -> None:
     rec = Recorder(httpx.Response(200, json=CHAT_COMPLETION))
     call(mode, rec, "chat", model=model, messages=USER, max_tokens=50, temperature=1)
@@ -271,7 +292,8 @@ def test_reasoning_model_explicit_max_completion_tokens_wins(mode: str) -> None:
     rec = Recorder(httpx.Response(200, json=CHAT_COMPLETION))
     call(mode, rec, "chat", model="o3", messages=USER, max_tokens=10, max_completion_tokens=99)
     body = rec.json()
-    assert body["max_completion_tokens"] == 99 and "max_tokens" not in body
+    assert body["max_completion_tokens"] == 99
+    assert "max_tokens" not in body
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -279,7 +301,9 @@ def test_reasoning_model_stream_also_renamed(mode: str) -> None:
     rec = Recorder(sse(chunk({"role": "assistant", "content": "ok"}, "stop")))
     stream(mode, rec, model="gpt-5-nano", messages=USER, max_tokens=7)
     body = rec.json()
-    assert body["stream"] is True and body["max_completion_tokens"] == 7 and "max_tokens" not in body
+    assert body["stream"] is True
+    assert body["max_completion_tokens"] == 7
+    assert "max_tokens" not in body
     assert rec.last.headers["accept"] == "text/event-stream"
 
 
@@ -306,10 +330,12 @@ def test_stream_with_include_usage_documented_shape(mode: str) -> None:
     body = rec.json()
     assert body == {"model": "gpt-4o-mini", "messages": USER, "stream": True, "stream_options": {"include_usage": True}}
     assert len(chunks) == 5
-    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
     assert full.choices[0].message.content == "Hello there"
     assert full.choices[0].finish_reason == t.FinishReason.STOP
-    assert full.usage is not None and full.usage.total_tokens == 12
+    assert full.usage is not None
+    assert full.usage.total_tokens == 12
     assert full.system_fingerprint == "fp_44709d6fcb"
 
 
@@ -318,7 +344,8 @@ def test_stream_options_dropped_when_not_streaming(mode: str) -> None:
     rec = Recorder(httpx.Response(200, json=CHAT_COMPLETION))
     call(mode, rec, "chat", model="gpt-4o", messages=USER, stream=True, stream_options={"include_usage": True})
     body = rec.json()
-    assert "stream" not in body and "stream_options" not in body
+    assert "stream" not in body
+    assert "stream_options" not in body
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -328,8 +355,13 @@ def test_stream_parallel_tool_call_deltas_are_assembled(mode: str) -> None:
 
     rec = Recorder(
         sse(
-            chunk({"role": "assistant", "content": None, **tc(0, id="call_a", type="function",
-                                                                function={"name": "get_weather", "arguments": ""})}),
+            chunk(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    **tc(0, id="call_a", type="function", function={"name": "get_weather", "arguments": ""}),
+                }
+            ),
             chunk(tc(0, function={"arguments": '{"loc'})),
             chunk(tc(1, id="call_b", type="function", function={"name": "get_time", "arguments": ""})),
             chunk(tc(0, function={"arguments": 'ation": "Paris"}'})),
@@ -385,8 +417,9 @@ def test_reasoning_field_is_kept_as_reasoning_content(mode: str) -> None:
     _, full = stream(mode, rec, model="openrouter/deepseek/deepseek-r1", messages=USER)
     assert full.choices[0].message.reasoning_content == "hmm"
     body = dict(CHAT_COMPLETION)
-    body["choices"] = [{"index": 0, "message": {"role": "assistant", "content": "ok", "reasoning": "why"},
-                        "finish_reason": "stop"}]
+    body["choices"] = [
+        {"index": 0, "message": {"role": "assistant", "content": "ok", "reasoning": "why"}, "finish_reason": "stop"}
+    ]
     answer = call(mode, Recorder(httpx.Response(200, json=body)), "chat", model="openrouter/x/y", messages=USER)
     assert answer.choices[0].message.reasoning_content == "why"
 
@@ -401,27 +434,34 @@ def test_empty_deltas_and_choiceless_chunks_do_not_end_the_stream(mode: str) -> 
             chunk({"content": "still"}),
             chunk({"content": " here"}),
             chunk({}, "stop"),
-            {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [],
-             "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}},
+            {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": "m",
+                "choices": [],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+            },
         )
     )
     chunks, full = stream(mode, rec, model="gpt-4o", messages=USER)
     assert len(chunks) == 7
     assert full.choices[0].message.content == "still here"
-    assert full.usage is not None and full.usage.completion_tokens == 2
+    assert full.usage is not None
+    assert full.usage.completion_tokens == 2
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_keepalive_comments_and_empty_events_are_skipped(mode: str) -> None:
     body = (
         b": OPENROUTER PROCESSING\n\n"
-        b"data: \n\n"
-        + b"data: " + json.dumps(chunk({"content": "x"}, "stop")).encode() + b"\n\n"
+        b"data: \n\n" + b"data: " + json.dumps(chunk({"content": "x"}, "stop")).encode() + b"\n\n"
         b"data: [DONE]\n\n"
     )
     rec = Recorder(httpx.Response(200, content=body, headers={"content-type": "text/event-stream"}))
     chunks, full = stream(mode, rec, model="gpt-4o", messages=USER)
-    assert len(chunks) == 1 and full.choices[0].message.content == "x"
+    assert len(chunks) == 1
+    assert full.choices[0].message.content == "x"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -434,8 +474,12 @@ def test_stream_cut_before_the_end_raises_with_the_chunks(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_error_object_inside_the_stream(mode: str) -> None:
-    rec = Recorder(sse(chunk({"content": "a"}), {"error": {"message": "Rate limit reached", "type": "requests",
-                                                           "code": "rate_limit_exceeded"}}))
+    rec = Recorder(
+        sse(
+            chunk({"content": "a"}),
+            {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+        )
+    )
     with pytest.raises(RateLimitedError) as info:
         stream(mode, rec, model="gpt-4o", messages=USER)
     assert "Rate limit reached" in info.value.message
@@ -464,7 +508,8 @@ def test_documented_error_body_maps_to_the_right_kind(mode: str) -> None:
         call(mode, Recorder(httpx.Response(400, json=body)), "chat", model="gpt-4o", messages=USER)
     assert info.value.code == "context_length_exceeded"
     assert info.value.provider == "openai"
-    assert KEY not in str(info.value) and KEY not in repr(info.value)
+    assert KEY not in str(info.value)
+    assert KEY not in repr(info.value)
 
 
 @pytest.mark.parametrize("mode", MODES)
