@@ -137,9 +137,11 @@ def test_stream_translator_directly() -> None:
     assert translator.complete
     assert chunks[-1].choices[0].finish_reason is FinishReason.TOOL_CALLS
     translator = liter_llm_anthropic.AnthropicStreamTranslator(provider="vertex_ai")
+    events = _events(fixture_text("stream_error.sse"))
+    for name, data in events[:-1]:
+        translator.translate(name, data)
     with pytest.raises(ServiceUnavailableError) as info:
-        for name, data in _events(fixture_text("stream_error.sse")):
-            translator.translate(name, data)
+        translator.translate(*events[-1])
     assert info.value.provider == "vertex_ai"
     assert not translator.complete
 
