@@ -126,7 +126,10 @@ def test_system_and_developer_go_to_system_instruction(run: Any) -> None:
         model=MODEL,
         messages=[
             {"role": "system", "content": "You are a cat."},
-            {"role": "developer", "content": [{"type": "text", "text": "Your name is "}, {"type": "text", "text": "Neko."}]},
+            {
+                "role": "developer",
+                "content": [{"type": "text", "text": "Your name is "}, {"type": "text", "text": "Neko."}],
+            },
             {"role": "user", "content": "Hello there"},
             {"role": "assistant", "content": "Meow."},
             {"role": "user", "content": "Again?"},
@@ -156,7 +159,10 @@ def test_images_documents_and_audio(run: Any) -> None:
                     {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg?size=2", "detail": "low"}},
                     {"type": "image_url", "image_url": {"url": "gs://bucket/scan"}},
                     {"type": "document", "document": {"data": "JVBERi0xLjQK", "media_type": "application/pdf"}},
-                    {"type": "document", "document": {"data": "gs://bucket/paper.pdf", "media_type": "application/pdf"}},
+                    {
+                        "type": "document",
+                        "document": {"data": "gs://bucket/paper.pdf", "media_type": "application/pdf"},
+                    },
                     {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
                 ],
             }
@@ -269,7 +275,10 @@ def test_recursive_schema_is_a_bad_request(run: Any) -> None:
         ("auto", {"mode": "AUTO"}),
         ("required", {"mode": "ANY"}),
         ("none", {"mode": "NONE"}),
-        ({"type": "function", "function": {"name": "get_weather"}}, {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}),
+        (
+            {"type": "function", "function": {"name": "get_weather"}},
+            {"mode": "ANY", "allowedFunctionNames": ["get_weather"]},
+        ),
     ],
 )
 def test_tool_choice(run: Any, choice: Any, config: dict[str, Any]) -> None:
@@ -310,7 +319,10 @@ def test_parallel_calls_ids_and_signatures(run: Any) -> None:
                     "role": "model",
                     "parts": [
                         {"text": "Checking both."},
-                        {"functionCall": {"name": "get_weather", "args": {"location": "Paris"}}, "thoughtSignature": "c2lnMQ=="},
+                        {
+                            "functionCall": {"name": "get_weather", "args": {"location": "Paris"}},
+                            "thoughtSignature": "c2lnMQ==",
+                        },
                         {"functionCall": {"id": "fc-7", "name": "get_weather", "args": {"location": "Rome"}}},
                         {"functionCall": {"name": "get_time"}},
                     ],
@@ -344,7 +356,10 @@ def test_parallel_calls_ids_and_signatures(run: Any) -> None:
             "role": "model",
             "parts": [
                 {"text": "Checking both."},
-                {"functionCall": {"name": "get_weather", "args": {"location": "Paris"}}, "thoughtSignature": "c2lnMQ=="},
+                {
+                    "functionCall": {"name": "get_weather", "args": {"location": "Paris"}},
+                    "thoughtSignature": "c2lnMQ==",
+                },
                 {"functionCall": {"name": "get_weather", "args": {"location": "Rome"}, "id": "fc-7"}},
                 {"functionCall": {"name": "get_time", "args": {}}},
             ],
@@ -381,7 +396,9 @@ def test_openai_style_history_maps_ids_to_names(run: Any) -> None:
         {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"q": 1}, "id": "call_abc"}}]},
         {
             "role": "user",
-            "parts": [{"functionResponse": {"name": "get_weather", "response": {"content": "[1, 2]"}, "id": "call_abc"}}],
+            "parts": [
+                {"functionResponse": {"name": "get_weather", "response": {"content": "[1, 2]"}, "id": "call_abc"}}
+            ],
         },
     ]
 
@@ -518,7 +535,12 @@ def test_logit_bias_is_refused(run: Any) -> None:
 
 
 def test_documented_thinking_answer(run: Any, g: Any) -> None:
-    response = run(reply(g.load("generate_content_thinking.json")), "chat", model=MODEL, messages=[{"role": "user", "content": "x"}])
+    response = run(
+        reply(g.load("generate_content_thinking.json")),
+        "chat",
+        model=MODEL,
+        messages=[{"role": "user", "content": "x"}],
+    )
     message = response.choices[0].message
     assert message.content == "Occam's Razor says: prefer the simplest explanation."
     assert message.reasoning_content == "**Considering the razor**\nThe simplest explanation is usually right."
@@ -555,7 +577,11 @@ def test_finish_reasons(run: Any, gemini: str, ours: FinishReason) -> None:
 
 
 def test_max_tokens_with_a_call_stays_length(run: Any) -> None:
-    data = {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {}}}]}, "finishReason": "MAX_TOKENS"}]}
+    data = {
+        "candidates": [
+            {"content": {"parts": [{"functionCall": {"name": "f", "args": {}}}]}, "finishReason": "MAX_TOKENS"}
+        ]
+    }
     response = run(reply(data), "chat", model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert response.choices[0].finish_reason == FinishReason.LENGTH
 
@@ -564,7 +590,11 @@ def test_several_candidates(run: Any) -> None:
     data = {
         "candidates": [
             {"content": {"role": "model", "parts": [{"text": "one"}]}, "finishReason": "STOP", "index": 0},
-            {"content": {"role": "model", "parts": [{"text": "t"}, {"text": "wo"}]}, "finishReason": "MAX_TOKENS", "index": 1},
+            {
+                "content": {"role": "model", "parts": [{"text": "t"}, {"text": "wo"}]},
+                "finishReason": "MAX_TOKENS",
+                "index": 1,
+            },
         ],
         "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4},
     }
@@ -586,7 +616,12 @@ def test_documented_blocked_prompt_is_a_content_policy_error(run: Any, g: Any) -
 
 
 def test_no_candidates_without_block_is_an_empty_answer(run: Any) -> None:
-    response = run(reply({"usageMetadata": {"promptTokenCount": 1}}), "chat", model=MODEL, messages=[{"role": "user", "content": "x"}])
+    response = run(
+        reply({"usageMetadata": {"promptTokenCount": 1}}),
+        "chat",
+        model=MODEL,
+        messages=[{"role": "user", "content": "x"}],
+    )
     assert response.choices == []
     assert response.usage.prompt_tokens == 1
 
@@ -606,14 +641,22 @@ def test_no_candidates_without_block_is_an_empty_answer(run: Any) -> None:
 )
 def test_malformed_answers_are_serialization_errors(run: Any, body: bytes) -> None:
     with pytest.raises(errors.SerializationError):
-        run(lambda r: httpx.Response(200, content=body), "chat", model=MODEL, messages=[{"role": "user", "content": "x"}])
+        run(
+            lambda r: httpx.Response(200, content=body),
+            "chat",
+            model=MODEL,
+            messages=[{"role": "user", "content": "x"}],
+        )
 
 
 def test_unknown_fields_are_tolerated(run: Any) -> None:
     data = {
         "candidates": [
             {
-                "content": {"role": "model", "parts": [{"text": "hi", "newField": 1}, {"executableCode": {"code": "1"}}]},
+                "content": {
+                    "role": "model",
+                    "parts": [{"text": "hi", "newField": 1}, {"executableCode": {"code": "1"}}],
+                },
                 "finishReason": "STOP",
                 "safetyRatings": [],
                 "citationMetadata": {"citationSources": []},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -54,7 +54,8 @@ def test_error_kinds(run: Any, g: Any, http: int, status: str | None, kind: type
     assert error.message == f"failure {status}"
     assert error.code == status
     assert json.loads(error.body) == body
-    assert g.KEY not in str(error) and g.KEY not in repr(error)
+    assert g.KEY not in str(error)
+    assert g.KEY not in repr(error)
 
 
 def test_documented_rate_limit_uses_retry_info(run: Any, g: Any) -> None:
@@ -78,13 +79,20 @@ def test_retry_info_drives_the_retry(run: Any, g: Any) -> None:
             httpx.Response(
                 429,
                 json=google_body(
-                    429, "RESOURCE_EXHAUSTED", "slow down", [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.01s"}]
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    "slow down",
+                    [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.01s"}],
                 ),
             ),
-            httpx.Response(200, json={"candidates": [{"content": {"parts": [{"text": "done"}]}, "finishReason": "STOP"}]}),
+            httpx.Response(
+                200, json={"candidates": [{"content": {"parts": [{"text": "done"}]}, "finishReason": "STOP"}]}
+            ),
         ]
     )
-    response = run(lambda r: next(answers), "chat", model=MODEL, messages=ASK, client={"api_key": g.KEY, "max_retries": 1})
+    response = run(
+        lambda r: next(answers), "chat", model=MODEL, messages=ASK, client={"api_key": g.KEY, "max_retries": 1}
+    )
     assert response.choices[0].message.content == "done"
     assert len(run.requests) == 2
     assert all(r.headers["x-goog-api-key"] == g.KEY for r in run.requests)
@@ -144,12 +152,23 @@ def test_documented_batch_embed(run: Any, g: Any) -> None:
         dimensions=3,
     )
     request = run.requests[0]
-    assert str(request.url) == "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert (
+        str(request.url)
+        == "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    )
     assert request.headers["x-goog-api-key"] == g.KEY
     assert run.body == {
         "requests": [
-            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "What is the meaning of life?"}]}, "outputDimensionality": 3},
-            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "How much wood would a woodchuck chuck?"}]}, "outputDimensionality": 3},
+            {
+                "model": "models/gemini-embedding-001",
+                "content": {"parts": [{"text": "What is the meaning of life?"}]},
+                "outputDimensionality": 3,
+            },
+            {
+                "model": "models/gemini-embedding-001",
+                "content": {"parts": [{"text": "How much wood would a woodchuck chuck?"}]},
+                "outputDimensionality": 3,
+            },
         ]
     }
     assert [e.index for e in response.data] == [0, 1]
@@ -160,7 +179,12 @@ def test_documented_batch_embed(run: Any, g: Any) -> None:
 
 
 def test_single_text_embed(run: Any) -> None:
-    run(lambda r: httpx.Response(200, json={"embeddings": [{"values": [1, 2]}]}), "embed", model="gemini/text-embedding-004", input="hello")
+    run(
+        lambda r: httpx.Response(200, json={"embeddings": [{"values": [1, 2]}]}),
+        "embed",
+        model="gemini/text-embedding-004",
+        input="hello",
+    )
     assert run.body == {"requests": [{"model": "models/text-embedding-004", "content": {"parts": [{"text": "hello"}]}}]}
 
 
@@ -171,7 +195,9 @@ def test_embed_refuses_what_google_cannot_do(run: Any, kwargs: dict[str, Any]) -
     assert run.requests == []
 
 
-@pytest.mark.parametrize("data", [{}, {"embeddings": [{"values": ["a"]}]}, {"embeddings": [{}]}, {"embeddings": {"values": []}}])
+@pytest.mark.parametrize(
+    "data", [{}, {"embeddings": [{"values": ["a"]}]}, {"embeddings": [{}]}, {"embeddings": {"values": []}}]
+)
 def test_malformed_embeddings(run: Any, data: Any) -> None:
     with pytest.raises(errors.SerializationError):
         run(lambda r: httpx.Response(200, json=data), "embed", model="gemini/text-embedding-004", input="x")
@@ -228,7 +254,9 @@ class GoogleNative:
         return httpx.Response(
             200,
             json={
-                "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}],
+                "candidates": [
+                    {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
+                ],
                 "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7},
                 "modelVersion": "gemini-2.0-flash",
             },
@@ -237,7 +265,9 @@ class GoogleNative:
     def stream_reply(self, request: httpx.Request, parts: list[str], complete: bool = True) -> httpx.Response:
         assert request.url.path.endswith(":streamGenerateContent")
         assert request.url.params["alt"] == "sse"
-        events: list[dict[str, Any]] = [{"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}, "index": 0}]} for p in parts]
+        events: list[dict[str, Any]] = [
+            {"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}, "index": 0}]} for p in parts
+        ]
         if complete:
             events[-1]["candidates"][0]["finishReason"] = "STOP"
             events[-1]["usageMetadata"] = {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7}
@@ -259,4 +289,4 @@ class TestGeminiConformanceModelHint(GoogleNative, ProviderConformance):
     provider = "gemini"
     model = "some-model"
     key_header = "x-goog-api-key"
-    client_options = {"model_hint": "gemini", "base_url": "http://127.0.0.1:9/v1beta"}
+    client_options: ClassVar[dict[str, Any]] = {"model_hint": "gemini", "base_url": "http://127.0.0.1:9/v1beta"}

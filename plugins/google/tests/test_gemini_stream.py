@@ -49,7 +49,10 @@ def test_stream_function_calls(run: Any, g: Any) -> None:
                     "content": {
                         "role": "model",
                         "parts": [
-                            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "AbC="},
+                            {
+                                "functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                                "thoughtSignature": "AbC=",
+                            },
                             {"functionCall": {"id": "x9", "name": "get_time", "args": {}}},
                         ],
                     }
@@ -58,7 +61,13 @@ def test_stream_function_calls(run: Any, g: Any) -> None:
         },
         {
             "candidates": [
-                {"content": {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}]}, "finishReason": "STOP"}
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}],
+                    },
+                    "finishReason": "STOP",
+                }
             ],
             "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 15, "totalTokenCount": 35},
         },
@@ -121,7 +130,12 @@ def test_usage_after_the_finish_event(run: Any, g: Any) -> None:
 
 def test_two_candidates_stream(run: Any, g: Any) -> None:
     body = g.sse(
-        {"candidates": [{"content": {"parts": [{"text": "A"}]}, "index": 0}, {"content": {"parts": [{"text": "B"}]}, "index": 1}]},
+        {
+            "candidates": [
+                {"content": {"parts": [{"text": "A"}]}, "index": 0},
+                {"content": {"parts": [{"text": "B"}]}, "index": 1},
+            ]
+        },
         {
             "candidates": [
                 {"content": {"parts": [{"text": "a"}]}, "index": 0, "finishReason": "STOP"},
@@ -193,16 +207,27 @@ def test_malformed_stream_events(run: Any, g: Any, body: bytes) -> None:
 
 def test_http_error_before_the_stream(run: Any, g: Any) -> None:
     with pytest.raises(errors.RateLimitedError) as info:
-        run(lambda r: httpx.Response(429, json=g.load("error_rate_limit.json")), "chat_stream", model=MODEL, messages=ASK)
+        run(
+            lambda r: httpx.Response(429, json=g.load("error_rate_limit.json")),
+            "chat_stream",
+            model=MODEL,
+            messages=ASK,
+        )
     assert info.value.retry_after == 17
-    assert g.KEY not in str(info.value) and g.KEY not in repr(info.value)
+    assert g.KEY not in str(info.value)
+    assert g.KEY not in repr(info.value)
 
 
 def test_stream_request_mapping_matches_chat(run: Any, g: Any) -> None:
     kwargs: dict[str, Any] = {
         "model": MODEL,
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
-        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}}],
+        "tools": [
+            {
+                "type": "function",
+                "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}},
+            }
+        ],
         "tool_choice": "required",
         "temperature": 0.1,
         "response_format": {"type": "json_object"},
