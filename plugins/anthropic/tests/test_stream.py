@@ -290,3 +290,34 @@ def test_an_error_status_before_the_stream_is_mapped(run: Runner) -> None:
         run("chat_stream", handler, REQUEST)
     assert info.value.status_code == 529
     assert info.value.message == "Overloaded"
+
+
+class _DroppingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Sends the first events, then the connection breaks."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    def __iter__(self) -> Any:
+        yield self.first
+        raise httpx.ReadError("connection reset by peer")
+
+    async def __aiter__(self) -> Any:
+        yield self.first
+        raise httpx.ReadError("connection reset by peer")
+
+
+def test_a_dropped_connection_keeps_what_arrived(run: Runner) -> None:
+    first = (
+        start()
+        + event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+        + event("content_block_delta", index=0, delta={"type": "text_delta", "text": "Hel"})
+    ).encode()
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_DroppingStream(first), headers={"content-type": "text/event-stream"})
+
+    with pytest.raises(StreamingError) as info:
+        run("chat_stream", handler, REQUEST)
+    assert text_of(info.value.chunks) == "Hel"
+    assert info.value.provider == "anthropic"
