@@ -176,7 +176,7 @@ COMMANDS = {
 
 def run(how: str, args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> Any:
     return subprocess.run(
-        COMMANDS[how] + args, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60
+        COMMANDS[how] + args, check=False, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60
     )
 
 
@@ -246,7 +246,8 @@ def test_chat_without_a_model_is_a_usage_error(how: str, env: dict[str, str], tm
 def test_provider_error_is_one_line_and_exit_1(how: str, env: dict[str, str], tmp_path: Path) -> None:
     result = run(how, ["chat", "-m", "bad-key", "hi"], env, tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1, result.stderr
     assert "Incorrect API key provided" in result.stderr
     assert "401" in result.stderr
     assert SECRET not in result.stderr + result.stdout
@@ -256,7 +257,8 @@ def test_unreachable_server_is_one_line(how: str, env: dict[str, str], tmp_path:
     env["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"
     result = run(how, ["chat", "-m", "gpt-4o", "hi"], env, tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 @pytest.mark.parametrize(
@@ -265,7 +267,8 @@ def test_unreachable_server_is_one_line(how: str, env: dict[str, str], tmp_path:
 def test_usage_errors_exit_2(args: list[str], env: dict[str, str], tmp_path: Path) -> None:
     result = run("module", args, env, tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_ctrl_c_ends_the_stream_cleanly(how: str, server: FakeOpenAI, env: dict[str, str], tmp_path: Path) -> None:
