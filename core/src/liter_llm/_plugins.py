@@ -20,7 +20,8 @@ import attrs
 import pluggy
 
 from liter_llm import hookspecs
-from liter_llm.errors import BadRequestError, LiterLlmError
+from liter_llm.config import ProviderConfig
+from liter_llm.errors import BadRequestError
 from liter_llm.providers import ALL_ENDPOINTS, ProviderSpec
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
@@ -302,8 +303,17 @@ def _validate_base_url(base_url: Any, field: str) -> str:
     return base_url.rstrip("/")
 
 
-def spec_from_custom(config: CustomProviderConfig | Mapping[str, Any], *, field: str = "config") -> ProviderSpec:
+def spec_from_custom(
+    config: CustomProviderConfig | ProviderConfig | Mapping[str, Any], *, field: str = "config"
+) -> ProviderSpec:
     """Validate a custom provider's configuration and describe it as a ProviderSpec."""
+    if isinstance(config, ProviderConfig):
+        config = CustomProviderConfig(
+            name=config.name,
+            base_url=config.base_url,
+            auth_header=config.auth_header,
+            model_prefixes=list(config.model_prefixes),
+        )
     if isinstance(config, Mapping):
         config = CustomProviderConfig.from_dict(dict(config))
     if not isinstance(config, CustomProviderConfig):
