@@ -1,0 +1,92 @@
+"""Development sessions: tests, lint, typecheck, wheels, docs, bench.
+
+Run them from the workspace environment made by ``bash scripts/setup.sh``::
+
+    .venv/bin/nox -s tests
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.default_venv_backend = "uv"
+
+ROOT = Path(__file__).parent
+DISTRIBUTIONS = ["core", *sorted(glob.glob("plugins/*")), *sorted(glob.glob("contrib/*")), "."]
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """The whole test suite (core, plugins, contrib, integration) in the workspace environment."""
+    session.run(sys.executable, "-m", "pytest", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.run(sys.executable, "-m", "ruff", "check", ".")
+    session.run(sys.executable, "-m", "ruff", "format", "--check", ".")
+
+
+@nox.session(venv_backend="none")
+def typecheck(session: nox.Session) -> None:
+    """mypy: strict on the core, checked on every plugin and contrib package."""
+    env = {"MYPYPATH": "core/src"}
+    session.run(sys.executable, "-m", "mypy", "--explicit-package-bases", "-p", "liter_llm", env=env)
+    for path in sorted(glob.glob("plugins/*/src")) + sorted(glob.glob("contrib/*/src")):
+        package = next(Path(path).iterdir()).name
+        session.run(
+            sys.executable, "-m", "mypy", "--explicit-package-bases", "-p", package, env={"MYPYPATH": path}
+        )
+
+
+@nox.session(venv_backend="none")
+def wheels(session: nox.Session) -> None:
+    """Build every distribution, install ``liter-llm[anthropic]`` from those wheels alone, prove discovery."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    dist.mkdir()
+    for path in DISTRIBUTIONS:
+        session.run("uv", "build", "--quiet", "--wheel", "--out-dir", str(dist), path)
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = Path(tmp) / "venv"
+        session.run("uv", "venv", "--quiet", str(venv))
+        python = str(venv / "bin" / "python")
+        # Third-party dependencies are fetched into a folder first; the install itself uses no index.
+        deps = Path(tmp) / "deps"
+        session.run(
+            "python3", "-m", "pip", "download", "--quiet", "--dest", str(deps), "--find-links", str(dist),
+            "liter-llm[anthropic]", external=True,
+        )
+        session.run(
+            "uv", "pip", "install", "--quiet", "--python", python, "--no-index",
+            "--find-links", str(dist), "--find-links", str(deps), "liter-llm[anthropic]",
+        )
+        check = (
+            "import importlib.metadata as m, liter_llm;"
+            "eps = {e.name: e.dist.name for e in m.entry_points(group='liter_llm')};"
+            "assert eps.get('anthropic') == 'liter-llm-anthropic', eps;"
+            "assert eps.get('openai') == 'liter-llm-openai', eps;"
+            "from liter_llm._plugins import get_registry;"
+            "r = get_registry();"
+            "assert r.get('anthropic') is not None and r.get('anthropic').plugin is not None;"
+            "assert r.get('openai') is not None;"
+            "import liter_llm_anthropic, os;"
+            "assert os.sep + 'site-packages' + os.sep in liter_llm_anthropic.__file__, liter_llm_anthropic.__file__;"
+            "print('wheels ok:', sorted(eps))"
+        )
+        session.run(python, "-c", check)
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly."""
+    session.run(sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", os.path.join(tempfile.gettempdir(), "liter-llm-site"))
