@@ -1,0 +1,318 @@
+"""Shared helpers for the pipeline tests (no tests here).
+
+The pipeline test files load this module by path, because pytest runs with
+``--import-mode=importlib`` and test files cannot
+import each other by name.
+
+* :class:`Api` is the sync/async parity adapter: the same method calls run
+  against ``DefaultClient`` or ``AsyncDefaultClient`` (on one private event
+  loop, so the async client's connection pool lives across calls).
+* :class:`LocalServer` is a small scriptable HTTP/1.1 server on 127.0.0.1
+  built on raw sockets: each test gives a script that writes whatever bytes it
+  wants (status codes, headers, delays, drips, a dropped connection, gzip...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import liter_llm
+from liter_llm.testing import openai_chat_body, openai_chunk
+
+MODES = ("sync", "async")
+USER = [{"role": "user", "content": "hi"}]
+KEY = "sk-test-SECRET-0123456789abcdef"
+
+
+# ---------------------------------------------------------------------------
+# The sync/async parity adapter
+# ---------------------------------------------------------------------------
+
+
+class StreamView:
+    """A sync view of a ChatStream or an AsyncChatStream."""
+
+    def __init__(self, api: Api, stream: Any) -> None:
+        self.api = api
+        self.stream = stream
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        if self.api.mode == "sync":
+            return next(self.stream)
+        try:
+            return self.api.run(self.stream.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    @property
+    def chunks(self) -> list[Any]:
+        return list(self.stream.chunks)
+
+    def response(self) -> Any:
+        if self.api.mode == "sync":
+            return self.stream.response()
+        return self.api.run(self.stream.response())
+
+    def close(self) -> None:
+        if self.api.mode == "sync":
+            self.stream.close()
+        else:
+            self.api.run(self.stream.aclose())
+
+    def __enter__(self) -> StreamView:
+        if self.api.mode == "sync":
+            assert self.stream.__enter__() is self.stream
+        else:
+            assert self.api.run(self.stream.__aenter__()) is self.stream
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.api.mode == "sync":
+            self.stream.__exit__(*exc)
+        else:
+            self.api.run(self.stream.__aexit__(*exc))
+
+
+class Api:
+    """Calls the same client methods on the sync or the async client."""
+
+    def __init__(self, mode: str, **options: Any) -> None:
+        self.mode = mode
+        self.loop: asyncio.AbstractEventLoop | None = None
+        if mode == "sync":
+            self.client: Any = liter_llm.create_client(**options)
+        else:
+            self.loop = asyncio.new_event_loop()
+            self.client = liter_llm.create_async_client(**options)
+        self.closed = False
+
+    def run(self, awaitable: Any) -> Any:
+        assert self.loop is not None
+        return self.loop.run_until_complete(awaitable)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self.client, method)(*args, **kwargs)
+        if self.mode == "async":
+            result = self.run(result)
+        return result
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda *args, **kwargs: self.call(method, *args, **kwargs)
+
+    def stream(self, *args: Any, **kwargs: Any) -> StreamView:
+        return StreamView(self, self.call("chat_stream", *args, **kwargs))
+
+    def collect(self, *args: Any, **kwargs: Any) -> list[Any]:
+        """Open a stream, read it to the end, close it, return the chunks."""
+        with self.stream(*args, **kwargs) as stream:
+            return list(stream)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.mode == "sync":
+            self.client.close()
+        else:
+            self.run(self.client.aclose())
+            assert self.loop is not None
+            self.loop.close()
+
+
+class ApiFactory:
+    """``make(**options)`` builds an :class:`Api` for the test's mode and closes it afterwards."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.made: list[Api] = []
+
+    def __call__(self, **options: Any) -> Api:
+        api = Api(self.mode, **options)
+        self.made.append(api)
+        return api
+
+    def close(self) -> None:
+        for api in self.made:
+            with contextlib.suppress(Exception):
+                api.close()
+
+
+# ---------------------------------------------------------------------------
+# OpenAI-format bodies
+# ---------------------------------------------------------------------------
+
+
+def chat_json(text: str = "hi", model: str = "m") -> bytes:
+    return json.dumps(openai_chat_body(text, model=model)).encode()
+
+
+def chunk_event(content: str | None = None, finish: str | None = None, **delta: Any) -> bytes:
+    payload = openai_chunk(content, finish=finish, **delta)
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+# ---------------------------------------------------------------------------
+# A scriptable local HTTP/1.1 server
+# ---------------------------------------------------------------------------
+
+
+class Received:
+    """One request as the server saw it."""
+
+    def __init__(self, connection: int, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+        self.connection = connection
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+        self.time = time.monotonic()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Out:
+    """What a script writes to: raw bytes on the client's socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.closed = False
+
+    def send(self, data: bytes) -> bool:
+        try:
+            self.sock.sendall(data)
+            return True
+        except OSError:
+            self.closed = True
+            return False
+
+    def reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        """A whole answer with a Content-Length."""
+        head = {"content-type": "application/json", "content-length": str(len(body))}
+        head.update(headers or {})
+        self.head(status, head)
+        self.send(body)
+
+    def head(self, status: int, headers: dict[str, str]) -> None:
+        lines = [f"HTTP/1.1 {status} X"] + [f"{k}: {v}" for k, v in headers.items()]
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    def chunked_head(self, status: int = 200, content_type: str = "text/event-stream") -> None:
+        self.head(status, {"content-type": content_type, "transfer-encoding": "chunked"})
+
+    def chunk(self, data: bytes) -> bool:
+        return self.send(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def end_chunks(self) -> None:
+        self.send(b"0\r\n\r\n")
+
+    def drop(self) -> None:
+        """Close the connection now (mid-body if a body was started)."""
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+Script = Callable[[Received, Out], None]
+
+
+class LocalServer:
+    """An HTTP/1.1 server on 127.0.0.1 with keep-alive, answering with ``self.script``."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[Received] = []
+        self.connections = 0
+        self.open_connections = 0
+        self.script: Script = lambda req, out: out.reply(200, chat_json())
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                self.open_connections += 1
+                number = self.connections
+                self._sockets.append(sock)
+            threading.Thread(target=self._serve, args=(sock, number), daemon=True).start()
+
+    def _serve(self, sock: socket.socket, number: int) -> None:
+        buffer = b""
+        out = Out(sock)
+        try:
+            while not self._stop.is_set() and not out.closed:
+                while b"\r\n\r\n" not in buffer:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                while len(buffer) < length:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                body, buffer = buffer[:length], buffer[length:]
+                received = Received(number, method, path, headers, body)
+                with self._lock:
+                    self.requests.append(received)
+                self.script(received, out)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self.open_connections -= 1
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
