@@ -369,8 +369,8 @@ class Pipeline:
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return retry_after
-        base = self.retry_initial_delay * (2**attempt)
+            return float(retry_after)
+        base = self.retry_initial_delay * (2.0**attempt)
         return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * random.random())
 
     def _may_wait(self, call: Call, delay: float) -> bool:
@@ -548,6 +548,7 @@ def drive_sync(flow: Flow, client_for: Any) -> Any:
     """Run a pipeline flow with blocking I/O; ``client_for(provider)`` gives the httpx.Client."""
     value: Any = None
     error: BaseException | None = None
+    action: Any
     while True:
         try:
             action = flow.send(value) if error is None else flow.throw(error)
@@ -573,6 +574,7 @@ async def drive_async(flow: Flow, client_for: Any) -> Any:
     """Run a pipeline flow on the event loop; ``client_for(provider)`` gives the httpx.AsyncClient."""
     value: Any = None
     error: BaseException | None = None
+    action: Any
     while True:
         try:
             action = flow.send(value) if error is None else flow.throw(error)

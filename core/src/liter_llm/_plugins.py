@@ -268,9 +268,9 @@ class Registry:
             if model.startswith(prefix):
                 return custom[name], model
         if slash:
-            spec = self.providers.get(head)
-            if spec is not None:
-                return spec, tail
+            named = self.providers.get(head)
+            if named is not None:
+                return named, tail
         for prefix, name in self._bare_prefixes:
             if model.startswith(prefix):
                 return self.providers[name], model

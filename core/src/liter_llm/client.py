@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import httpx
@@ -56,12 +56,12 @@ def _coerce(cls: type[R], req: Any, kwargs: Mapping[str, Any]) -> R:
 
     if isinstance(req, cls):
         if kwargs:
-            return structure_request({**_plain(req), **_plain(dict(kwargs))}, cls)
+            return cast(R, structure_request({**_plain(req), **_plain(dict(kwargs))}, cls))
         return req
     if req is None:
-        return structure_request(_plain(dict(kwargs)), cls)
+        return cast(R, structure_request(_plain(dict(kwargs)), cls))
     if isinstance(req, Mapping):
-        return structure_request(_plain({**req, **kwargs}), cls)
+        return cast(R, structure_request(_plain({**req, **kwargs}), cls))
     raise BadRequestError(f"expected a {cls.__name__}, a dict or keyword arguments, got {type(req).__name__}")
 
 

@@ -130,7 +130,7 @@ def throttle(call: Call) -> float | None:
 
 
 @hookspec(firstresult=True)
-def build_request(call: Call) -> httpx.Request:
+def build_request(call: Call) -> httpx.Request | None:
     """Translate the typed request into the HTTP request for the provider.
 
     Return an ``httpx.Request`` (method, URL from ``call.base_url``, headers,

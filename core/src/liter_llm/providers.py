@@ -8,7 +8,7 @@ calls.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -72,6 +72,12 @@ def _endpoints(value: Any) -> frozenset[str]:
     return result
 
 
+def _prefixes(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
 def _auth(value: Any) -> AuthHeaderFormat:
     return AuthHeaderFormat.parse(value)
 
@@ -105,7 +111,7 @@ class ProviderSpec:
     api_key_env: str | None = None
     auth: AuthHeaderFormat = attrs.field(default=AuthHeaderFormat.BEARER, converter=_auth)
     requires_api_key: bool = True
-    model_prefixes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    model_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_prefixes)
     endpoints: frozenset[str] = attrs.field(default=frozenset({"chat", "embed", "models"}), converter=_endpoints)
     base_url_env: str | None = None
     display_name: str | None = None

@@ -225,8 +225,12 @@ class ProviderConformance:
         for mode in self._modes():
             for status, kind in table:
                 message = f"conformance failure {status}"
+
+                def reply(request: httpx.Request, status: int = status, message: str = message) -> httpx.Response:
+                    return self.error_reply(request, status, message)
+
                 try:
-                    self._run(mode, lambda r, s=status, m=message: self.error_reply(r, s, m), "chat")
+                    self._run(mode, reply, "chat")
                 except errors.LiterLlmError as error:
                     assert isinstance(error, kind), f"{mode} {status}: got {type(error).__name__}"
                     assert error.status_code == status, f"{mode} {status}"
