@@ -93,9 +93,10 @@ class Registry:
         self.plugins: list[LoadedPlugin] = []
         self.providers: dict[str, ProviderSpec] = {}
         self._custom: dict[str, ProviderSpec] = {}
-        # (prefix, provider name), longest prefix first
-        self._bare_prefixes: list[tuple[str, str]] = []
-        self._custom_prefixes: list[tuple[str, str]] = []
+        # (prefix, provider), longest prefix first; replaced whole (never mutated) so that
+        # resolve() can read them without the lock while another thread registers
+        self._bare_prefixes: list[tuple[str, ProviderSpec]] = []
+        self._custom_prefixes: list[tuple[str, ProviderSpec]] = []
         self.version = 0  # bumped on every custom-provider change
 
     # -- loading ---------------------------------------------------------
@@ -208,10 +209,10 @@ class Registry:
         return False
 
     def _rebuild_prefixes(self) -> None:
-        pairs = [(prefix, spec.name) for spec in self.providers.values() for prefix in spec.model_prefixes]
+        pairs = [(prefix, spec) for spec in self.providers.values() for prefix in spec.model_prefixes]
         pairs.sort(key=lambda pair: -len(pair[0]))
         self._bare_prefixes = pairs
-        custom = [(prefix, spec.name) for spec in self._custom.values() for prefix in spec.model_prefixes]
+        custom = [(prefix, spec) for spec in self._custom.values() for prefix in spec.model_prefixes]
         custom.sort(key=lambda pair: -len(pair[0]))
         self._custom_prefixes = custom
         self.version += 1
@@ -261,19 +262,20 @@ class Registry:
             for prefix in spec.model_prefixes:
                 if model.startswith(prefix):
                     return spec, model
-        custom = self._custom
-        if slash and head in custom:
-            return custom[head], tail
-        for prefix, name in self._custom_prefixes:
+        if slash:
+            named = self._custom.get(head)
+            if named is not None:
+                return named, tail
+        for prefix, spec in self._custom_prefixes:
             if model.startswith(prefix):
-                return custom[name], model
+                return spec, model
         if slash:
             named = self.providers.get(head)
             if named is not None:
                 return named, tail
-        for prefix, name in self._bare_prefixes:
+        for prefix, spec in self._bare_prefixes:
             if model.startswith(prefix):
-                return self.providers[name], model
+                return spec, model
         return None, model
 
 
