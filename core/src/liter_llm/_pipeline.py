@@ -341,7 +341,9 @@ class Pipeline:
                 raise _transport_error(exc, call.provider.name, reading=True) from None
             try:
                 result = hook.parse_response(call=call, response=response)
-            except LiterLlmError:
+            except LiterLlmError as exc:
+                if exc.provider is None:  # a parser's error does not always know the provider
+                    exc.provider = call.provider.name
                 raise
             except Exception as exc:
                 raise SerializationError(

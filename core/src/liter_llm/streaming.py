@@ -158,7 +158,9 @@ class _StreamCore:
         for event in events:
             try:
                 produced = parse(call=call, event=event)
-            except LiterLlmError:
+            except LiterLlmError as exc:
+                if exc.provider is None:  # a parser's error does not always know the provider
+                    exc.provider = call.provider.name
                 raise
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise SerializationError(
