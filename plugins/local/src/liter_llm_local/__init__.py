@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from liter_llm import hookimpl
+from liter_llm.hookspecs import hookimpl
 from liter_llm.providers import ProviderSpec
 from liter_llm.types import AuthHeaderFormat
 

