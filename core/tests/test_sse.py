@@ -142,13 +142,15 @@ def test_a_stream_ending_inside_a_character_is_a_streaming_error() -> None:
 def test_an_oversized_event_is_a_streaming_error() -> None:
     decoder = SSEDecoder(max_event_bytes=1000)
     assert decoder.feed(b"data: " + b"x" * 500 + b"\n\n")[0].data == "x" * 500
+    for _ in range(4):
+        decoder.feed(b"data: " + b"y" * 200 + b"\n")  # many data lines, never a blank line
     with pytest.raises(StreamingError, match="exceeded 1000 bytes"):
-        for _ in range(10):
-            decoder.feed(b"data: " + b"y" * 200 + b"\n")  # many data lines, never a blank line
+        decoder.feed(b"data: " + b"y" * 200 + b"\n")
     decoder = SSEDecoder(max_event_bytes=1000)
+    for _ in range(9):
+        decoder.feed(b"z" * 100)  # one line that never ends
     with pytest.raises(StreamingError, match="exceeded 1000 bytes"):
-        for _ in range(20):
-            decoder.feed(b"z" * 100)  # one line that never ends
+        decoder.feed(b"z" * 200)
 
 
 def test_many_small_events_do_not_count_towards_the_limit() -> None:
