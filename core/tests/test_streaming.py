@@ -1,0 +1,324 @@
+"""Streamed chat through both clients: iteration, early close, errors, dropped connections, the assembler, memory."""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import json
+import sys
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from liter_llm import assemble_stream
+from liter_llm.errors import RateLimitedError, StreamingError
+from liter_llm.streaming import AsyncChatStream, ChatStream
+from liter_llm.testing import RecordingTransport, openai_chunk, sse_body
+from liter_llm.types import FinishReason
+
+
+def _support() -> Any:
+    name = "liter_llm_core_pipeline_support"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_pipeline_support.py"))
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+S = _support()
+USER = S.USER
+chunk_event = S.chunk_event
+
+
+@pytest.fixture(params=S.MODES)
+def make(request: pytest.FixtureRequest) -> Iterator[Any]:
+    factory = S.ApiFactory(request.param)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    srv = S.LocalServer()
+    yield srv
+    srv.close()
+
+
+def sse_response(body: bytes) -> httpx.Response:
+    return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+
+def text_of(chunks: list[Any]) -> str:
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def test_chat_stream_is_an_iterable_context_manager(make: Any) -> None:
+    body = sse_body(openai_chunk("Hel", role="assistant"), openai_chunk("lo"), openai_chunk(finish="stop"))
+    transport = RecordingTransport(lambda r: sse_response(body))
+    api = make(api_key="k", transport=transport)
+    view = api.stream(model="fake/m", messages=USER)
+    assert isinstance(view.stream, ChatStream if api.mode == "sync" else AsyncChatStream)
+    if api.mode == "sync":
+        assert iter(view.stream) is view.stream
+    else:
+        assert view.stream.__aiter__() is view.stream
+    with view:
+        chunks = list(view)
+    assert text_of(chunks) == "Hello"
+    assert view.chunks == chunks
+    assert json.loads(transport.requests[0].content)["stream"] is True
+    assert transport.requests[0].headers["accept"] == "text/event-stream"
+
+
+def test_early_close_releases_the_connection(make: Any, server: Any) -> None:
+    def script(req: Any, out: Any) -> None:
+        if req.json().get("stream"):
+            out.chunked_head()
+            for index in range(200):
+                if not out.chunk(chunk_event(f"{index} ")):
+                    return
+                time.sleep(0.005)
+            out.chunk(b"data: [DONE]\n\n")
+            out.end_chunks()
+        else:
+            out.reply(200, S.chat_json("after"))
+
+    server.script = script
+    api = make(base_url=server.url + "/v1", timeout_secs=5)
+    for _ in range(3):
+        stream = api.stream(model="m", messages=USER)
+        first = next(stream)
+        assert first.choices[0].delta.content == "0 "
+        stream.close()
+        stream.close()  # closing twice is harmless
+        already = len(stream.chunks)
+        list(stream)  # a closed stream ends without reading more (chunks already decoded may still come out)
+        assert len(stream.chunks) == already
+        answer = api.chat(model="m", messages=USER)
+        assert answer.choices[0].message.content == "after"
+    deadline = time.monotonic() + 2
+    while server.open_connections > 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.open_connections <= 1  # the early-closed connections were closed, not left in the pool
+    # and the pool is healthy: further calls share one kept-alive connection
+    before = len(server.requests)
+    for _ in range(3):
+        api.chat(model="m", messages=USER)
+    assert len({r.connection for r in server.requests[before:]}) == 1
+
+
+def test_breaking_out_of_a_with_block_closes_the_stream(make: Any, server: Any) -> None:
+    def script(req: Any, out: Any) -> None:
+        out.chunked_head()
+        for index in range(100):
+            if not out.chunk(chunk_event(f"{index}")):
+                return
+            time.sleep(0.005)
+        out.end_chunks()
+
+    server.script = script
+    api = make(base_url=server.url + "/v1")
+    with api.stream(model="m", messages=USER) as stream:
+        for chunk in stream:
+            if chunk.choices[0].delta.content == "2":
+                break
+    assert stream.stream._closed
+    assert len(stream.chunks) >= 3
+
+
+def test_an_error_inside_the_stream_raises_the_mapped_error(make: Any) -> None:
+    body = (
+        sse_body(openai_chunk("partial"), done=False)
+        + b'data: {"error": {"message": "slow down", "type": "rate_limit_error"}}\n\n'
+    )
+    api = make(api_key="k", transport=RecordingTransport(lambda r: sse_response(body)), max_retries=3)
+    received = []
+    with pytest.raises(RateLimitedError, match="slow down") as info:
+        for chunk in api.stream(model="fake/m", messages=USER):
+            received.append(chunk)
+    assert info.value.provider == "fake"
+    # the error carries what arrived; chunks decoded in the same read as the error come only with it
+    assert text_of(info.value.chunks) == "partial"  # type: ignore[attr-defined]
+    assert "partial".startswith(text_of(received))
+
+
+@pytest.mark.parametrize("how", ["chunked-drop", "eof-before-done"])
+def test_a_connection_dropped_mid_stream_is_a_streaming_error_with_the_chunks(make: Any, server: Any, how: str) -> None:
+    def script(req: Any, out: Any) -> None:
+        if how == "chunked-drop":
+            out.chunked_head()
+            out.chunk(chunk_event("a") + chunk_event("b"))
+            time.sleep(0.05)
+            out.chunk(b'data: {"id": "chunk-1", "choi')  # half an event
+        else:
+            out.head(200, {"content-type": "text/event-stream", "connection": "close"})
+            out.send(chunk_event("a") + chunk_event("b"))
+        time.sleep(0.05)
+        out.drop()
+
+    server.script = script
+    api = make(base_url=server.url + "/v1", max_retries=2)
+    received = []
+    with pytest.raises(StreamingError) as info:
+        for chunk in api.stream(model="m", messages=USER):
+            received.append(chunk)
+    assert text_of(received) == "ab"
+    assert text_of(info.value.chunks) == "ab"
+    assert info.value.provider == "gateway"
+    assert len(server.requests) == 1
+
+
+def in_pieces(mode: str, *parts: bytes) -> httpx.Response:
+    """A streamed answer that arrives in separate reads."""
+
+    async def apieces() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    content: Any = iter(parts) if mode == "sync" else apieces()
+    return httpx.Response(200, content=content, headers={"content-type": "text/event-stream"})
+
+
+def test_invalid_utf8_in_a_stream_is_a_streaming_error(make: Any) -> None:
+    good = sse_body(openai_chunk("ok"), done=False)
+    api = make(api_key="k", transport=httpx.MockTransport(lambda r: in_pieces(make.mode, good, b"data: \xff\xfe\n\n")))
+    with pytest.raises(StreamingError) as info:
+        api.collect(model="fake/m", messages=USER)
+    assert text_of(info.value.chunks) == "ok"
+
+
+# ---------------------------------------------------------------------------
+# The assembler
+# ---------------------------------------------------------------------------
+
+
+def tool_delta(
+    index: int, *, id: str | None = None, name: str | None = None, args: str | None = None
+) -> dict[str, Any]:
+    function: dict[str, Any] = {}
+    if name is not None:
+        function["name"] = name
+    if args is not None:
+        function["arguments"] = args
+    delta: dict[str, Any] = {"index": index, "function": function}
+    if id is not None:
+        delta["id"] = id
+        delta["type"] = "function"
+    return delta
+
+
+ASSEMBLY = [
+    openai_chunk(role="assistant", content=""),
+    openai_chunk("The weather "),
+    openai_chunk("in two cities:"),
+    openai_chunk(tool_calls=[tool_delta(0, id="call_a", name="get_weather", args="")]),
+    openai_chunk(tool_calls=[tool_delta(0, args='{"city": ')]),
+    openai_chunk(tool_calls=[tool_delta(1, id="call_b", name="get_weather", args='{"ci')]),
+    openai_chunk(tool_calls=[tool_delta(0, args='"Paris"}')]),
+    openai_chunk(tool_calls=[tool_delta(1, args='ty": "Oslo"}')]),
+    openai_chunk(finish="tool_calls"),
+    {"id": "chunk-1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [],
+     "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}},
+]  # fmt: skip
+
+
+def test_the_assembler_builds_content_tool_calls_finish_and_usage(make: Any) -> None:
+    body = sse_body(*ASSEMBLY)
+    api = make(api_key="k", transport=RecordingTransport(lambda r: sse_response(body)))
+    stream = api.stream(model="fake/m", messages=USER, stream_options={"include_usage": True})
+    response = stream.response()
+    message = response.choices[0].message
+    assert message.content == "The weather in two cities:"
+    assert [(c.id, c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls] == [
+        ("call_a", "get_weather", {"city": "Paris"}),
+        ("call_b", "get_weather", {"city": "Oslo"}),
+    ]
+    assert response.choices[0].finish_reason == FinishReason.TOOL_CALLS
+    assert response.usage is not None
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (11, 7)
+    assert response.id == "chunk-1"
+    assert response.model == "m"
+    assert assemble_stream(stream.chunks) == response
+
+
+def test_the_assembler_keeps_refusals_and_choices_apart() -> None:
+    from liter_llm.types import ChatCompletionChunk
+
+    second = openai_chunk("other")
+    second["choices"][0]["index"] = 1
+    payloads = [
+        openai_chunk(refusal="I can't "),
+        second,
+        openai_chunk(refusal="help with that."),
+        openai_chunk(finish="stop"),
+    ]
+    chunks = [ChatCompletionChunk.from_dict(p) for p in payloads]
+    response = assemble_stream(chunks)
+    assert [c.index for c in response.choices] == [0, 1]
+    assert response.choices[0].message.refusal == "I can't help with that."
+    assert response.choices[0].message.content is None
+    assert response.choices[1].message.content == "other"
+    assert response.choices[0].finish_reason == FinishReason.STOP
+    assert response.usage is None
+
+
+# ---------------------------------------------------------------------------
+# Memory
+# ---------------------------------------------------------------------------
+
+N_CHUNKS = 8_000
+
+
+def long_stream(mode: str) -> httpx.Response:
+    event = chunk_event("x")
+    done = b"data: [DONE]\n\n"
+
+    def pieces() -> Iterator[bytes]:
+        for _ in range(N_CHUNKS // 50):
+            yield event * 50
+        yield done
+
+    async def apieces() -> AsyncIterator[bytes]:
+        for piece in pieces():
+            yield piece
+
+    content: Any = pieces() if mode == "sync" else apieces()
+    return httpx.Response(200, content=content, headers={"content-type": "text/event-stream"})
+
+
+def test_a_long_stream_keeps_only_the_chunk_list(make: Any) -> None:
+    api = make(api_key="k", transport=httpx.MockTransport(lambda r: long_stream(make.mode)))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        stream = api.stream(model="fake/m", messages=USER)
+        count = 0
+        for _ in stream:
+            count += 1
+        assert count == N_CHUNKS
+        assert len(stream.stream._core.pending) == 0
+        gc.collect()
+        with_chunks = tracemalloc.get_traced_memory()[0] - baseline
+        chunks = stream.stream._core.chunks
+        assert len(chunks) == N_CHUNKS
+        del chunks
+        stream.close()
+        del stream
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    # while the stream lives it holds the chunks (each a few small objects), nothing per chunk beyond them
+    assert with_chunks / N_CHUNKS < 4000, with_chunks
+    # once the stream is gone, nothing of it stays behind
+    assert after < 300_000, after
