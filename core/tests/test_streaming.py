@@ -143,8 +143,7 @@ def test_an_error_inside_the_stream_raises_the_mapped_error(make: Any) -> None:
     api = make(api_key="k", transport=RecordingTransport(lambda r: sse_response(body)), max_retries=3)
     received = []
     with pytest.raises(RateLimitedError, match="slow down") as info:
-        for chunk in api.stream(model="fake/m", messages=USER):
-            received.append(chunk)
+        received.extend(api.stream(model="fake/m", messages=USER))
     assert info.value.provider == "fake"
     # the error carries what arrived; chunks decoded in the same read as the error come only with it
     assert text_of(info.value.chunks) == "partial"  # type: ignore[attr-defined]
@@ -169,8 +168,7 @@ def test_a_connection_dropped_mid_stream_is_a_streaming_error_with_the_chunks(ma
     api = make(base_url=server.url + "/v1", max_retries=2)
     received = []
     with pytest.raises(StreamingError) as info:
-        for chunk in api.stream(model="m", messages=USER):
-            received.append(chunk)
+        received.extend(api.stream(model="m", messages=USER))
     assert text_of(received) == "ab"
     assert text_of(info.value.chunks) == "ab"
     assert info.value.provider == "gateway"
@@ -202,7 +200,7 @@ def test_invalid_utf8_in_a_stream_is_a_streaming_error(make: Any) -> None:
 
 
 def tool_delta(
-    index: int, *, id: str | None = None, name: str | None = None, args: str | None = None
+    index: int, *, call_id: str | None = None, name: str | None = None, args: str | None = None
 ) -> dict[str, Any]:
     function: dict[str, Any] = {}
     if name is not None:
@@ -210,8 +208,8 @@ def tool_delta(
     if args is not None:
         function["arguments"] = args
     delta: dict[str, Any] = {"index": index, "function": function}
-    if id is not None:
-        delta["id"] = id
+    if call_id is not None:
+        delta["id"] = call_id
         delta["type"] = "function"
     return delta
 
@@ -220,9 +218,9 @@ ASSEMBLY = [
     openai_chunk(role="assistant", content=""),
     openai_chunk("The weather "),
     openai_chunk("in two cities:"),
-    openai_chunk(tool_calls=[tool_delta(0, id="call_a", name="get_weather", args="")]),
+    openai_chunk(tool_calls=[tool_delta(0, call_id="call_a", name="get_weather", args="")]),
     openai_chunk(tool_calls=[tool_delta(0, args='{"city": ')]),
-    openai_chunk(tool_calls=[tool_delta(1, id="call_b", name="get_weather", args='{"ci')]),
+    openai_chunk(tool_calls=[tool_delta(1, call_id="call_b", name="get_weather", args='{"ci')]),
     openai_chunk(tool_calls=[tool_delta(0, args='"Paris"}')]),
     openai_chunk(tool_calls=[tool_delta(1, args='ty": "Oslo"}')]),
     openai_chunk(finish="tool_calls"),
