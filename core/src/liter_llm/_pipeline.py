@@ -130,6 +130,18 @@ def _transport_error(exc: Exception, provider: str, *, reading: bool = False) ->
     return InternalError(f"unexpected {type(exc).__name__} in the transport: {exc}", provider=provider)
 
 
+def scrub_key(error: LiterLlmError, key: SecretStr | None) -> LiterLlmError:
+    """Remove the call's API key from an error's text: some providers echo the key they were sent."""
+    secret = key.get_secret_value() if key is not None else ""
+    if len(secret) >= 4:
+        if error.message and secret in error.message:
+            error.message = error.message.replace(secret, "***")
+            error.args = (error.message,)
+        if error.body and secret in error.body:
+            error.body = error.body.replace(secret, "***")
+    return error
+
+
 def _retryable_transport(exc: Exception) -> bool:
     return isinstance(
         exc,
@@ -450,6 +462,7 @@ class Pipeline:
             error = hook.parse_error(call=call, response=response) or error_from_response(
                 status, response.headers, response.content, provider=provider
             )
+            scrub_key(error, call.api_key)
             self._log_attempt(call, status, started, error)
             if status in RETRY_STATUSES and attempt < config.max_retries:
                 wait = self._delay(attempt, error.retry_after)

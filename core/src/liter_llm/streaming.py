@@ -195,7 +195,7 @@ class _StreamCore:
 
     def fail(self, exc: BaseException) -> LiterLlmError:
         """The error the caller gets, carrying every chunk received."""
-        from liter_llm._pipeline import _transport_error
+        from liter_llm._pipeline import _transport_error, scrub_key
 
         if isinstance(exc, LiterLlmError):
             error = exc
@@ -210,6 +210,7 @@ class _StreamCore:
             error.chunks = list(self.chunks)
         else:
             error.chunks = list(self.chunks)  # type: ignore[attr-defined]
+        scrub_key(error, self.call.api_key)
         self.finished = True
         self.pipeline.notify_error(self.call, self.hook, error)
         return error
