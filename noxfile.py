@@ -90,3 +90,9 @@ def wheels(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site strictly."""
     session.run(sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", os.path.join(tempfile.gettempdir(), "liter-llm-site"))
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """The benchmark against raw httpx (bench/run.py): prints a table and writes bench/results.json."""
+    session.run(sys.executable, str(ROOT / "bench" / "run.py"), *session.posargs)

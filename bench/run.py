@@ -1,0 +1,599 @@
+"""The liter-llm benchmark: our client against raw httpx, in one run, on one machine.
+
+Run it with ``nox -s bench`` (or ``python bench/run.py``).  It starts
+``bench/server.py`` (a canned OpenAI-compatible server) in its own process on
+CPU 1, pins itself to CPU 0, and measures, against raw httpx doing the same
+requests with ``json.loads``:
+
+- client CPU time (user+sys, ``resource.getrusage``) per non-streamed chat,
+  sync and async;
+- client CPU time per streamed chunk (raw: ``httpx`` stream + ``iter_lines`` +
+  ``json.loads`` per data line; ours: iterating ``chat_stream``);
+- async throughput with 64 concurrent tasks;
+- ``import liter_llm`` vs ``import httpx`` (``-X importtime``, fresh
+  subprocesses, median), and ``import liter_llm; create_client(...)``;
+- peak RSS of a fresh process doing N requests.
+
+It talks to 127.0.0.1 only, is bounded in count and time (well under three
+minutes), prints a table and writes ``bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+MODEL = "gpt-4o-mini"
+MESSAGES = [{"role": "user", "content": "Hello, how are you?"}]
+CHAT_BODY = {"model": MODEL, "messages": MESSAGES}
+STREAM_BODY = {"model": MODEL, "messages": MESSAGES, "stream": True}
+AUTH = {"authorization": "Bearer bench"}
+
+# counts (bounded: the whole run stays well under three minutes)
+N_CHAT = 600  # non-streamed requests per measurement
+N_STREAMS = 20  # streams per measurement (100 chunks each)
+N_CONCURRENT = 64  # concurrent tasks
+N_THROUGHPUT = 1920  # requests per throughput measurement (30 per task)
+N_RSS = 400  # requests in the peak-RSS subprocess
+REPEATS = 3  # interleaved repeats; the best (lowest CPU / highest rate) counts
+IMPORT_RUNS = 5
+
+TARGETS = {
+    "chat_sync": 1.2,
+    "chat_async": 1.2,
+    "chunk_sync": 1.5,
+    "chunk_async": 1.5,
+    "throughput_c64": 5.0,
+    "rss_mb": 15.0,
+    "import": 2.0,
+}
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pin(cpu: int) -> bool:
+    """Pin this process to one CPU when the machine has it."""
+    if not hasattr(os, "sched_setaffinity"):
+        return False
+    try:
+        if cpu not in os.sched_getaffinity(0) and len(os.sched_getaffinity(0)) < 2:
+            return False
+        os.sched_setaffinity(0, {cpu})
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def server() -> Iterator[str]:
+    """Start bench/server.py on CPU 1; yield its base URL (``http://127.0.0.1:PORT/v1``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = os.path.join(tmp, "port")
+        cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+        args = [sys.executable, str(HERE / "server.py"), port_file]
+        if len(cpus) >= 2:
+            args.append("1")
+        proc = subprocess.Popen(args)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(port_file):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the benchmark server did not start")
+                time.sleep(0.02)
+            port = Path(port_file).read_text().strip()
+            yield f"http://127.0.0.1:{port}/v1"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# ---------------------------------------------------------------------------
+# measured bodies: each returns the number of units (requests or chunks) done
+# ---------------------------------------------------------------------------
+
+
+def raw_chat_sync(http: httpx.Client, url: str, n: int) -> int:
+    for _ in range(n):
+        response = http.post(url + "/chat/completions", json=CHAT_BODY, headers=AUTH)
+        response.raise_for_status()
+        json.loads(response.content)
+    return n
+
+
+def ours_chat_sync(client: Any, n: int) -> int:
+    for _ in range(n):
+        client.chat(model=MODEL, messages=MESSAGES)
+    return n
+
+
+async def raw_chat_async(http: httpx.AsyncClient, url: str, n: int) -> int:
+    for _ in range(n):
+        response = await http.post(url + "/chat/completions", json=CHAT_BODY, headers=AUTH)
+        response.raise_for_status()
+        json.loads(response.content)
+    return n
+
+
+async def ours_chat_async(client: Any, n: int) -> int:
+    for _ in range(n):
+        await client.chat(model=MODEL, messages=MESSAGES)
+    return n
+
+
+def raw_stream_sync(http: httpx.Client, url: str, n: int) -> int:
+    chunks = 0
+    for _ in range(n):
+        with http.stream("POST", url + "/chat/completions", json=STREAM_BODY, headers=AUTH) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    data = line[6:]
+                    if data == "[DONE]":
+                        break
+                    json.loads(data)
+                    chunks += 1
+    return chunks
+
+
+def ours_stream_sync(client: Any, n: int) -> int:
+    chunks = 0
+    for _ in range(n):
+        for _chunk in client.chat_stream(model=MODEL, messages=MESSAGES):
+            chunks += 1
+    return chunks
+
+
+async def raw_stream_async(http: httpx.AsyncClient, url: str, n: int) -> int:
+    chunks = 0
+    for _ in range(n):
+        async with http.stream("POST", url + "/chat/completions", json=STREAM_BODY, headers=AUTH) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    data = line[6:]
+                    if data == "[DONE]":
+                        break
+                    json.loads(data)
+                    chunks += 1
+    return chunks
+
+
+async def ours_stream_async(client: Any, n: int) -> int:
+    chunks = 0
+    for _ in range(n):
+        stream = await client.chat_stream(model=MODEL, messages=MESSAGES)
+        async for _chunk in stream:
+            chunks += 1
+    return chunks
+
+
+async def concurrently(one: Callable[[], Awaitable[Any]], total: int, tasks: int) -> int:
+    per_task = total // tasks
+
+    async def worker() -> None:
+        for _ in range(per_task):
+            await one()
+
+    await asyncio.gather(*(worker() for _ in range(tasks)))
+    return per_task * tasks
+
+
+# ---------------------------------------------------------------------------
+# measuring
+# ---------------------------------------------------------------------------
+
+
+def measure(body: Callable[[], int]) -> dict[str, float]:
+    """Run ``body`` once; CPU seconds per unit and units per wall second."""
+    gc.collect()
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
+    units = body()
+    cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
+    return {"cpu_us": cpu / units * 1e6, "rate": units / wall, "units": units}
+
+
+def best(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {"cpu_us": min(r["cpu_us"] for r in runs), "rate": max(r["rate"] for r in runs), "units": runs[0]["units"]}
+
+
+def bench_sync(url: str) -> dict[str, Any]:
+    import liter_llm
+
+    results: dict[str, list[dict[str, float]]] = {k: [] for k in ("raw_chat", "ours_chat", "raw_stream", "ours_stream")}
+    with httpx.Client() as http, liter_llm.create_client(api_key="bench", base_url=url) as client:
+        raw_chat_sync(http, url, 50)  # warm up: connections, caches, lazy imports
+        ours_chat_sync(client, 50)
+        raw_stream_sync(http, url, 2)
+        ours_stream_sync(client, 2)
+        for _ in range(REPEATS):
+            results["raw_chat"].append(measure(lambda: raw_chat_sync(http, url, N_CHAT)))
+            results["ours_chat"].append(measure(lambda: ours_chat_sync(client, N_CHAT)))
+            results["raw_stream"].append(measure(lambda: raw_stream_sync(http, url, N_STREAMS)))
+            results["ours_stream"].append(measure(lambda: ours_stream_sync(client, N_STREAMS)))
+    return {k: best(v) for k, v in results.items()}
+
+
+def _aiohttp_transport() -> httpx.AsyncBaseTransport | None:
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        return None
+    return AiohttpTransport()
+
+
+async def _bench_async(url: str) -> dict[str, Any]:
+    import liter_llm
+    from liter_llm.client import _default_async_transport
+
+    default = _default_async_transport()
+    out: dict[str, Any] = {"ours_transport": type(default).__name__ if default is not None else "httpx (httpcore)"}
+    runs: dict[str, list[dict[str, float]]] = {}
+
+    def add(name: str, result: dict[str, float]) -> None:
+        runs.setdefault(name, []).append(result)
+
+    async def timed(name: str, body: Callable[[], Awaitable[int]]) -> None:
+        gc.collect()
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        units = await body()
+        cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
+        add(name, {"cpu_us": cpu / units * 1e6, "rate": units / wall, "units": units})
+
+    aio = _aiohttp_transport()
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx.AsyncClient())
+        http_aio = await stack.enter_async_context(httpx.AsyncClient(transport=aio)) if aio is not None else None
+        client = await stack.enter_async_context(liter_llm.create_async_client(api_key="bench", base_url=url))
+        client_httpx = await stack.enter_async_context(
+            liter_llm.create_async_client(api_key="bench", base_url=url, transport=httpx.AsyncHTTPTransport())
+        )
+        # warm up
+        await raw_chat_async(http, url, 50)
+        await ours_chat_async(client, 50)
+        await ours_chat_async(client_httpx, 20)
+        if http_aio is not None:
+            await raw_chat_async(http_aio, url, 20)
+        await raw_stream_async(http, url, 2)
+        await ours_stream_async(client, 2)
+
+        def raw_one(h: httpx.AsyncClient) -> Callable[[], Awaitable[Any]]:
+            async def one() -> None:
+                response = await h.post(url + "/chat/completions", json=CHAT_BODY, headers=AUTH)
+                response.raise_for_status()
+                json.loads(response.content)
+
+            return one
+
+        def ours_one(c: Any) -> Callable[[], Awaitable[Any]]:
+            async def one() -> None:
+                await c.chat(model=MODEL, messages=MESSAGES)
+
+            return one
+
+        for _ in range(REPEATS):
+            await timed("raw_chat", lambda: raw_chat_async(http, url, N_CHAT))
+            await timed("ours_chat", lambda: ours_chat_async(client, N_CHAT))
+            await timed("raw_stream", lambda: raw_stream_async(http, url, N_STREAMS))
+            await timed("ours_stream", lambda: ours_stream_async(client, N_STREAMS))
+            # httpx's own pool is slow under concurrency: fewer requests keep the run short
+            await timed("raw_c64", lambda: concurrently(raw_one(http), N_THROUGHPUT // 3, N_CONCURRENT))
+            if http_aio is not None:
+                await timed("raw_aiohttp_c64", lambda: concurrently(raw_one(http_aio), N_THROUGHPUT, N_CONCURRENT))
+            await timed("ours_c64", lambda: concurrently(ours_one(client), N_THROUGHPUT, N_CONCURRENT))
+            await timed("ours_httpx_c64", lambda: concurrently(ours_one(client_httpx), N_THROUGHPUT // 3, N_CONCURRENT))
+    out.update({k: best(v) for k, v in runs.items()})
+    return out
+
+
+def bench_async(url: str) -> dict[str, Any]:
+    return asyncio.run(_bench_async(url))
+
+
+# ---------------------------------------------------------------------------
+# subprocess measurements: import time, create_client, peak RSS
+# ---------------------------------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDEVMODE", None)
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    return env
+
+
+def import_time_us(module: str) -> float:
+    """Median cumulative ``-X importtime`` of ``module`` over fresh interpreters."""
+    samples = []
+    for _ in range(IMPORT_RUNS):
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=_child_env(),
+        )
+        for line in proc.stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and parts[2].strip() == module:
+                samples.append(float(parts[1]))
+    return statistics.median(samples)
+
+
+def create_client_ms() -> float:
+    code = (
+        "import time; t = time.perf_counter(); import liter_llm; "
+        "c = liter_llm.create_client(api_key='bench', base_url='http://127.0.0.1:9/v1'); "
+        "print((time.perf_counter() - t) * 1000)"
+    )
+    samples = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(5)
+    ]
+    return statistics.median(samples)
+
+
+def rss_child(kind: str, url: str, n: int) -> None:
+    """Entry point of the peak-RSS subprocess: do ``n`` requests, print ru_maxrss in KiB."""
+    pin(0)
+    if kind == "raw":
+        with httpx.Client() as http:
+            raw_chat_sync(http, url, n)
+            raw_stream_sync(http, url, 5)
+    elif kind == "raw_async":
+
+        async def go() -> None:
+            async with httpx.AsyncClient() as http:
+                await concurrently(lambda: raw_chat_async(http, url, 1), n, 16)
+
+        asyncio.run(go())
+    elif kind == "ours":
+        import liter_llm
+
+        with liter_llm.create_client(api_key="bench", base_url=url) as client:
+            ours_chat_sync(client, n)
+            ours_stream_sync(client, 5)
+    else:
+        import liter_llm
+
+        async def go_ours() -> None:
+            async with liter_llm.create_async_client(api_key="bench", base_url=url) as client:
+                await concurrently(lambda: ours_chat_async(client, 1), n, 16)
+
+        asyncio.run(go_ours())
+    print(peak_rss_kib())
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS in KiB.
+
+    ``VmHWM`` of /proc/self/status where there is one: ``ru_maxrss`` of a
+    process started with fork+exec also counts the parent's memory at the fork
+    (Linux keeps it across exec), which would hide the difference we measure.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak_rss_mb(kind: str, url: str) -> float:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--rss", kind, "--url", url, "--n", str(N_RSS)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_child_env(),
+    )
+    return int(proc.stdout.strip().splitlines()[-1]) / 1024  # Linux: KiB
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("liter-llm-core", "httpx", "httpcore", "httpx-aiohttp", "aiohttp", "pluggy", "cattrs", "attrs"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "-"
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rss", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, default=N_RSS, help=argparse.SUPPRESS)
+    parser.add_argument("--output", default=str(HERE / "results.json"), help="where to write the JSON results")
+    args = parser.parse_args()
+    if args.rss:
+        rss_child(args.rss, args.url, args.n)
+        return 0
+
+    started = time.perf_counter()
+    pinned = pin(0)
+    with server() as url:
+        sync = bench_sync(url)
+        asyn = bench_async(url)
+        rss = {kind: peak_rss_mb(kind, url) for kind in ("raw", "ours", "raw_async", "ours_async")}
+    imports = {"liter_llm": import_time_us("liter_llm") / 1000, "httpx": import_time_us("httpx") / 1000}
+    create_ms = create_client_ms()
+    elapsed = time.perf_counter() - started
+
+    def ratio(ours: float, raw: float) -> float:
+        return round(ours / raw, 2)
+
+    rows: list[dict[str, Any]] = [
+        {
+            "metric": "chat_sync",
+            "what": "CPU per chat (sync), us",
+            "raw": sync["raw_chat"]["cpu_us"],
+            "ours": sync["ours_chat"]["cpu_us"],
+            "ratio": ratio(sync["ours_chat"]["cpu_us"], sync["raw_chat"]["cpu_us"]),
+            "target": "<= 1.2x",
+        },
+        {
+            "metric": "chat_async",
+            "what": "CPU per chat (async), us",
+            "raw": asyn["raw_chat"]["cpu_us"],
+            "ours": asyn["ours_chat"]["cpu_us"],
+            "ratio": ratio(asyn["ours_chat"]["cpu_us"], asyn["raw_chat"]["cpu_us"]),
+            "target": "<= 1.2x",
+        },
+        {
+            "metric": "chunk_sync",
+            "what": "CPU per stream chunk (sync), us",
+            "raw": sync["raw_stream"]["cpu_us"],
+            "ours": sync["ours_stream"]["cpu_us"],
+            "ratio": ratio(sync["ours_stream"]["cpu_us"], sync["raw_stream"]["cpu_us"]),
+            "target": "<= 1.5x",
+        },
+        {
+            "metric": "chunk_async",
+            "what": "CPU per stream chunk (async), us",
+            "raw": asyn["raw_stream"]["cpu_us"],
+            "ours": asyn["ours_stream"]["cpu_us"],
+            "ratio": ratio(asyn["ours_stream"]["cpu_us"], asyn["raw_stream"]["cpu_us"]),
+            "target": "<= 1.5x",
+        },
+        {
+            "metric": "throughput_c64",
+            "what": "async req/s at concurrency 64",
+            "raw": asyn["raw_c64"]["rate"],
+            "ours": asyn["ours_c64"]["rate"],
+            "ratio": ratio(asyn["ours_c64"]["rate"], asyn["raw_c64"]["rate"]),
+            "target": ">= 5x",
+        },
+        {
+            "metric": "cpu_c64",
+            "what": "CPU per request at concurrency 64, us",
+            "raw": asyn["raw_c64"]["cpu_us"],
+            "ours": asyn["ours_c64"]["cpu_us"],
+            "ratio": ratio(asyn["ours_c64"]["cpu_us"], asyn["raw_c64"]["cpu_us"]),
+            "target": "(info)",
+        },
+        {
+            "metric": "rss_mb",
+            "what": f"peak RSS, {N_RSS} chats + 5 streams (sync), MB",
+            "raw": rss["raw"],
+            "ours": rss["ours"],
+            "ratio": round(rss["ours"] - rss["raw"], 1),
+            "target": "<= +15 MB",
+        },
+        {
+            "metric": "rss_async_mb",
+            "what": f"peak RSS, {N_RSS} chats at concurrency 16 (async), MB",
+            "raw": rss["raw_async"],
+            "ours": rss["ours_async"],
+            "ratio": round(rss["ours_async"] - rss["raw_async"], 1),
+            "target": "<= +15 MB",
+        },
+        {
+            "metric": "import",
+            "what": "import time (-X importtime, median), ms",
+            "raw": imports["httpx"],
+            "ours": imports["liter_llm"],
+            "ratio": ratio(imports["liter_llm"], imports["httpx"]),
+            "target": "<= 2x",
+        },
+    ]
+    limits = {"chat_sync": 1.2, "chat_async": 1.2, "chunk_sync": 1.5, "chunk_async": 1.5}
+    for row in rows:
+        m = row["metric"]
+        if m in limits:
+            row["met"] = row["ratio"] <= limits[m]
+        elif m == "throughput_c64":
+            row["met"] = row["ratio"] >= 5.0
+        elif m in ("rss_mb", "rss_async_mb"):
+            row["met"] = row["ratio"] <= 15.0
+        elif m == "import":
+            row["met"] = row["ratio"] <= 2.0
+        else:
+            row["met"] = None
+    extra = {
+        "create_client_ms": create_ms,
+        "ours_async_transport": asyn["ours_transport"],
+        "async_rates": {
+            k: {"req_per_s": round(asyn[k]["rate"]), "cpu_us_per_req": round(asyn[k]["cpu_us"], 1)}
+            for k in ("raw_c64", "raw_aiohttp_c64", "ours_c64", "ours_httpx_c64")
+            if k in asyn
+        },
+    }
+
+    print(f"\nliter-llm benchmark (client pinned to CPU 0: {pinned}; server on CPU 1)")
+    print(f"{'measure':<52}{'raw httpx':>12}{'liter-llm':>12}{'ratio':>9}  {'target':<10}met")
+    for row in rows:
+        met = {True: "yes", False: "NO", None: "-"}[row["met"]]
+        ratio_text = f"{row['ratio']:+.1f}" if row["metric"].startswith("rss") else f"{row['ratio']:.2f}x"
+        print(f"{row['what']:<52}{row['raw']:>12.1f}{row['ours']:>12.1f}{ratio_text:>9}  {row['target']:<10}{met}")
+    print("\nasync at concurrency 64 (req/s, CPU us per request):")
+    labels = {
+        "raw_c64": "raw httpx AsyncClient (httpcore pool)",
+        "raw_aiohttp_c64": "raw httpx AsyncClient + httpx-aiohttp transport",
+        "ours_c64": f"liter-llm async client (default: {asyn['ours_transport']})",
+        "ours_httpx_c64": "liter-llm async client over httpx's own transport",
+    }
+    for key, value in extra["async_rates"].items():
+        print(f"  {labels[key]:<62}{value['req_per_s']:>8} req/s {value['cpu_us_per_req']:>8.1f} us")
+    print(f"\nimport liter_llm + create_client(...): {create_ms:.1f} ms (information)")
+    print(f"whole run: {elapsed:.1f} s")
+
+    result = {
+        "command": "nox -s bench",
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "pinned": pinned,
+        "counts": {
+            "chat": N_CHAT,
+            "streams": N_STREAMS,
+            "chunks_per_stream": 100,
+            "concurrency": N_CONCURRENT,
+            "throughput_requests": N_THROUGHPUT,
+            "rss_requests": N_RSS,
+            "repeats": REPEATS,
+        },
+        "versions": versions(),
+        "rows": rows,
+        "extra": extra,
+        "elapsed_s": round(elapsed, 1),
+    }
+    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

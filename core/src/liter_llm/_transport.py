@@ -1,0 +1,158 @@
+"""The async client's default transport: the httpx API over aiohttp's connection pool.
+
+httpx's own async pool (httpcore) spends about 2 ms of CPU per request under
+concurrency and caps out at a few hundred requests per second; aiohttp's pool
+does several times better (the measurements are in docs/performance.md).
+``httpx-aiohttp`` puts aiohttp behind ``httpx.AsyncBaseTransport``; this
+module wraps it to keep the behaviour the rest of the client relies on:
+
+- errors come out as the httpx exceptions httpx's own transport raises for the
+  same failure (connection refused -> ``ConnectError``, a server that closes
+  before answering or mid-body -> ``RemoteProtocolError``, a read timeout ->
+  ``ReadTimeout``, a malformed answer -> ``RemoteProtocolError``), also while
+  the body streams;
+- one aiohttp session per event loop (a client used under two
+  ``asyncio.run`` calls opens a new pool for the second loop);
+- outside asyncio (trio), httpx's own transport is used.
+
+Timeouts come from ``request.extensions["timeout"]`` as with httpx (connect,
+read, pool); closing a response early releases (closes) its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport as _BaseAiohttpTransport
+
+__all__ = ["AiohttpTransport"]
+
+
+def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
+    """The httpx exception for an aiohttp failure (``exc`` itself if it is none)."""
+    cause: BaseException = exc
+    if isinstance(exc, httpx.HTTPError) and exc.__cause__ is not None:
+        cause = exc.__cause__
+    if not isinstance(cause, (aiohttp.ClientError, asyncio.TimeoutError)):
+        return exc
+    message = str(cause) or type(cause).__name__
+    kind: type[httpx.TransportError]
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout
+    elif isinstance(cause, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        kind = httpx.ReadTimeout
+    elif isinstance(cause, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)):
+        kind = httpx.ProxyError
+    elif isinstance(cause, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError
+    elif isinstance(cause, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
+        kind = httpx.RemoteProtocolError
+    elif isinstance(cause, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)):
+        kind = httpx.UnsupportedProtocol
+    elif isinstance(cause, aiohttp.ClientConnectionError):
+        kind = httpx.ReadError
+    else:
+        kind = httpx.TransportError
+    return kind(message, request=request)
+
+
+class _MappedStream(httpx.AsyncByteStream):
+    """The response body, with aiohttp errors raised as httpx errors."""
+
+    __slots__ = ("_inner", "_request")
+
+    def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
+        self._inner = inner
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except Exception as exc:
+            error = _mapped(exc, self._request)
+            if error is exc:
+                raise
+            raise error from exc
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        except Exception as exc:
+            error = _mapped(exc, self._request)
+            if error is exc:
+                raise
+            raise error from exc
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An ``httpx.AsyncBaseTransport`` over aiohttp, with httpx's error behaviour.
+
+    Args:
+        limits: the connection pool's limits (``max_connections`` and
+            ``keepalive_expiry`` are used).
+    """
+
+    def __init__(self, limits: httpx.Limits | None = None) -> None:
+        self._limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._inner: _BaseAiohttpTransport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._fallback: httpx.AsyncHTTPTransport | None = None
+
+    def _for_loop(self, loop: asyncio.AbstractEventLoop) -> _BaseAiohttpTransport:
+        old = self._inner
+        if old is not None:
+            # a new event loop: the old pool's sockets belong to the old loop
+            session: Any = old.client
+            connector = getattr(session, "connector", None)
+            if connector is not None and not connector.closed:
+                try:
+                    connector._close()
+                except Exception:
+                    pass
+        self._inner = _BaseAiohttpTransport(limits=self._limits)
+        self._loop = loop
+        return self._inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another async library (trio): httpx's own pool
+            if self._fallback is None:
+                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits)
+            return await self._fallback.handle_async_request(request)
+        inner = self._inner if self._loop is loop and self._inner is not None else self._for_loop(loop)
+        try:
+            response = await inner.handle_async_request(request)
+        except Exception as exc:
+            error = _mapped(exc, request)
+            if error is exc:
+                raise
+            raise error from exc
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        response.stream = _MappedStream(stream, request)
+        return response
+
+    async def aclose(self) -> None:
+        inner, loop, self._inner, self._loop = self._inner, self._loop, None, None
+        if inner is not None:
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                await inner.aclose()
+            else:  # the pool's loop is gone or another: close its sockets without awaiting
+                connector = getattr(inner.client, "connector", None)
+                if connector is not None and not connector.closed:
+                    try:
+                        connector._close()
+                    except Exception:
+                        pass
+        if self._fallback is not None:
+            await self._fallback.aclose()
