@@ -48,6 +48,15 @@ def typecheck(session: nox.Session) -> None:
         )
 
 
+def _version() -> str:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+
+
 @nox.session(venv_backend="none")
 def wheels(session: nox.Session) -> None:
     """Build every distribution, install ``liter-llm[anthropic]`` from those wheels alone, prove discovery."""
@@ -62,13 +71,15 @@ def wheels(session: nox.Session) -> None:
         python = str(venv / "bin" / "python")
         # Third-party dependencies are fetched into a folder first; the install itself uses no index.
         deps = Path(tmp) / "deps"
+        # Pin our own version: the name `liter-llm` also exists on the public index.
+        wanted = f"liter-llm[anthropic]=={_version()}"
         session.run(
             "python3", "-m", "pip", "download", "--quiet", "--dest", str(deps), "--find-links", str(dist),
-            "liter-llm[anthropic]", external=True,
+            wanted, external=True,
         )
         session.run(
             "uv", "pip", "install", "--quiet", "--python", python, "--no-index",
-            "--find-links", str(dist), "--find-links", str(deps), "liter-llm[anthropic]",
+            "--find-links", str(dist), "--find-links", str(deps), wanted,
         )
         check = (
             "import importlib.metadata as m, liter_llm;"
