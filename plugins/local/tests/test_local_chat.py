@@ -182,6 +182,16 @@ def test_model_by_absolute_path_sync(linked_model: Path) -> None:
 
 
 @pytest.mark.anyio
+async def test_model_by_absolute_path_without_the_double_slash_async(
+    linked_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(linked_model.parent)  # no such relative path here: it is read as absolute
+    async with liter_llm.create_async_client() as client:
+        response = await client.chat(model=f"local{linked_model}", messages=PROMPT, max_tokens=4, temperature=0)
+    _check_answer(response, model=str(linked_model).lstrip("/"), max_tokens=4)
+
+
+@pytest.mark.anyio
 async def test_model_from_the_model_dir_variable_async(linked_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LITER_LLM_LOCAL_MODEL_DIR", os.pathsep.join(["/nonexistent-dir", str(linked_model.parent)]))
     async with liter_llm.create_async_client() as client:

