@@ -69,8 +69,19 @@ class SSEDecoder:
                 text = text[1:]
         buffer = self._buffer + text if self._buffer else text
         events: list[ServerSentEvent] = []
+        handle = self._line
+        if "\r" not in buffer:
+            # fast path: LF-only streams (the common case), split at once
+            lines = buffer.split("\n")
+            rest = lines.pop()
+            for line in lines:
+                event = handle(line)
+                if event is not None:
+                    events.append(event)
+            self._keep(rest)
+            return events
         for line in self._lines(buffer):
-            event = self._line(line)
+            event = handle(line)
             if event is not None:
                 events.append(event)
         return events
