@@ -299,6 +299,9 @@ async def _bench_async(url: str) -> dict[str, Any]:
             await timed("ours_chat", lambda: ours_chat_async(client, N_CHAT))
             await timed("raw_stream", lambda: raw_stream_async(http, url, N_STREAMS))
             await timed("ours_stream", lambda: ours_stream_async(client, N_STREAMS))
+            if http_aio is not None:  # raw httpx over the same transport as ours: our own overhead alone
+                await timed("raw_aio_chat", lambda: raw_chat_async(http_aio, url, N_CHAT))
+                await timed("raw_aio_stream", lambda: raw_stream_async(http_aio, url, N_STREAMS))
             # httpx's own pool is slow under concurrency: fewer requests keep the run short
             await timed("raw_c64", lambda: concurrently(raw_one(http), N_THROUGHPUT // 3, N_CONCURRENT))
             if http_aio is not None:
@@ -546,6 +549,9 @@ def main() -> int:
     extra = {
         "create_client_ms": create_ms,
         "ours_async_transport": asyn["ours_transport"],
+        "async_same_transport": {
+            k: round(asyn[k]["cpu_us"], 1) for k in ("raw_aio_chat", "raw_aio_stream") if k in asyn
+        },
         "async_rates": {
             k: {"req_per_s": round(asyn[k]["rate"]), "cpu_us_per_req": round(asyn[k]["cpu_us"], 1)}
             for k in ("raw_c64", "raw_aiohttp_c64", "ours_c64", "ours_httpx_c64")
@@ -568,6 +574,16 @@ def main() -> int:
     }
     for key, value in extra["async_rates"].items():
         print(f"  {labels[key]:<62}{value['req_per_s']:>8} req/s {value['cpu_us_per_req']:>8.1f} us")
+    same = extra["async_same_transport"]
+    if same:
+        print("\nasync, raw httpx over the same aiohttp transport as ours (our own overhead alone):")
+        chat_ratio = asyn["ours_chat"]["cpu_us"] / same["raw_aio_chat"]
+        chunk_ratio = asyn["ours_stream"]["cpu_us"] / same["raw_aio_stream"]
+        print(
+            f"  CPU per chat {same['raw_aio_chat']:.1f} us raw vs {asyn['ours_chat']['cpu_us']:.1f} us ours "
+            f"({chat_ratio:.2f}x); CPU per chunk {same['raw_aio_stream']:.1f} us raw vs "
+            f"{asyn['ours_stream']['cpu_us']:.1f} us ours ({chunk_ratio:.2f}x)"
+        )
     print(f"\nimport liter_llm + create_client(...): {create_ms:.1f} ms (information)")
     print(f"whole run: {elapsed:.1f} s")
 
