@@ -311,11 +311,6 @@ def test_a_dripping_body_cannot_hold_a_call_past_its_timeout(make: Any, server: 
     assert len(server.requests) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: while the status line and headers arrive, httpx applies the read timeout per socket read, "
-    "so a server dripping its headers resets it; the whole-call deadline is only checked once the body is read",
-)
 def test_dripping_headers_cannot_hold_a_call_past_its_timeout(make: Any, server: Any) -> None:
     def script(req: Any, out: Any) -> None:
         head = b"HTTP/1.1 200 OK\r\n" + b"x-slow: " + b"a" * 10 + b"\r\n"

@@ -24,6 +24,7 @@ from liter_llm._call import Call
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
 from liter_llm._secret import SecretStr
+from liter_llm._deadline import deadline_scope
 from liter_llm._wire import OPENAI_WIRE
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
@@ -41,7 +42,7 @@ from liter_llm.errors import (
 )
 from liter_llm.providers import ProviderSpec
 
-__all__ = ["Close", "Pipeline", "Read", "Send", "Sleep", "drive_async", "drive_sync", "read_async", "read_sync"]
+__all__ = ["Close", "DeadlineTimeouts", "Pipeline", "Read", "Send", "Sleep", "drive_async", "drive_sync", "read_async", "read_sync"]
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 _ERROR_BODY_LIMIT = 1024 * 1024
@@ -147,6 +148,31 @@ def _retryable_transport(exc: Exception) -> bool:
         exc,
         (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError),
     )
+
+
+class DeadlineTimeouts(dict[str, "float | None"]):
+    """httpx's timeout extension whose values shrink as the call's deadline approaches.
+
+    httpcore looks the ``read``/``write``/``pool`` timeout up (``.get``) before
+    every socket operation, so a server that drips its status line, headers
+    or body one byte at a time cannot hold a call past its deadline: each
+    read may wait only for the time that is left.  ``deadline`` (a
+    ``time.monotonic()`` value) is also read by the async transport, which
+    bounds the wait for the headers with it.
+    """
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, deadline: float, **values: float | None) -> None:
+        super().__init__(values)
+        self.deadline = deadline
+
+    def get(self, key: str, default: float | None = None) -> float | None:  # type: ignore[override]
+        value = dict.get(self, key, default)
+        if key == "connect":
+            return value
+        left = max(self.deadline - time.monotonic(), 0.001)
+        return left if value is None or value > left else value
 
 
 class Pipeline:
@@ -393,6 +419,7 @@ class Pipeline:
         return call.deadline is None or time.monotonic() + delay < call.deadline
 
     def _timeout(self, call: Call) -> dict[str, float | None]:
+        """The per-attempt timeouts; every read and write is cut at the call's deadline."""
         config = self.config
         if call.deadline is None:
             return {"connect": config.connect_timeout_secs, "read": None, "write": None, "pool": None}
@@ -401,13 +428,13 @@ class Pipeline:
             raise LiterLlmTimeoutError(
                 f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
             )
-        read = config.timeout_secs if call.operation == "chat_stream" else remaining
-        return {
-            "connect": min(config.connect_timeout_secs, remaining),
-            "read": read,
-            "write": remaining,
-            "pool": remaining,
-        }
+        connect = min(config.connect_timeout_secs, remaining)
+        if call.operation == "chat_stream":
+            # a stream is bounded by its idle time once it flows; its opening by the deadline
+            return DeadlineTimeouts(
+                call.deadline, connect=connect, read=config.timeout_secs, write=remaining, pool=remaining
+            )
+        return DeadlineTimeouts(call.deadline, connect=connect, read=remaining, write=remaining, pool=remaining)
 
     def send_with_retries(self, call: Call, hook: Any) -> Flow:
         """Throttle, build, authenticate and send; retry what may be retried; return a 2xx response."""
@@ -574,9 +601,11 @@ def drive_sync(flow: Flow, client_for: Any) -> Any:
         try:
             kind = type(action)
             if kind is Send:
-                value = client_for(action.provider).send(action.request, auth=action.auth, stream=True)
+                with deadline_scope(getattr(action.request.extensions.get("timeout"), "deadline", None)):
+                    value = client_for(action.provider).send(action.request, auth=action.auth, stream=True)
             elif kind is Read:
-                read_sync(action)
+                with deadline_scope(action.deadline):
+                    read_sync(action)
             elif kind is Sleep:
                 time.sleep(action.seconds)
             elif kind is Close:

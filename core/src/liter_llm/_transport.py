@@ -22,6 +22,8 @@ read, pool); closing a response early releases (closes) its connection.
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -126,8 +128,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 self._fallback = httpx.AsyncHTTPTransport(limits=self._limits)
             return await self._fallback.handle_async_request(request)
         inner = self._inner if self._loop is loop and self._inner is not None else self._for_loop(loop)
+        deadline = getattr(request.extensions.get("timeout"), "deadline", None)
         try:
-            response = await inner.handle_async_request(request)
+            if deadline is None:
+                response = await inner.handle_async_request(request)
+            else:
+                # aiohttp's socket read timeout restarts with every byte: bound the wait
+                # for the status line and headers by the call's deadline as well
+                left = max(deadline - time.monotonic(), 0.001)
+                try:
+                    if sys.version_info >= (3, 11):
+                        async with asyncio.timeout(left):
+                            response = await inner.handle_async_request(request)
+                    else:  # pragma: no cover - Python 3.10
+                        response = await asyncio.wait_for(inner.handle_async_request(request), left)
+                except asyncio.TimeoutError:
+                    raise httpx.ReadTimeout("no answer before the call's deadline", request=request) from None
         except Exception as exc:
             error = _mapped(exc, request)
             if error is exc:

@@ -15,6 +15,7 @@ import attrs
 import httpx
 
 from liter_llm import types as t
+from liter_llm._deadline import instrument
 from liter_llm._pipeline import Pipeline, drive_async, drive_sync
 from liter_llm._secret import SecretStr
 from liter_llm.builtins.fallbacks import call_flow
@@ -173,11 +174,13 @@ class DefaultClient(_ClientBase):
             is_async=False,
             retry_initial_delay=retry_initial_delay,
         )
-        self._http = http_client or httpx.Client(
-            transport=transport,
-            timeout=None,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        self._http = http_client or instrument(
+            httpx.Client(
+                transport=transport,
+                timeout=None,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            )
         )
         self._own_http = http_client is None
         self._provider_http: dict[str, httpx.Client] = {}
