@@ -43,9 +43,7 @@ def typecheck(session: nox.Session) -> None:
     session.run(sys.executable, "-m", "mypy", "--explicit-package-bases", "-p", "liter_llm", env=env)
     for path in sorted(glob.glob("plugins/*/src")) + sorted(glob.glob("contrib/*/src")):
         package = next(Path(path).iterdir()).name
-        session.run(
-            sys.executable, "-m", "mypy", "--explicit-package-bases", "-p", package, env={"MYPYPATH": path}
-        )
+        session.run(sys.executable, "-m", "mypy", "--explicit-package-bases", "-p", package, env={"MYPYPATH": path})
 
 
 def _version() -> str:
@@ -74,12 +72,31 @@ def wheels(session: nox.Session) -> None:
         # Pin our own version: the name `liter-llm` also exists on the public index.
         wanted = f"liter-llm[anthropic]=={_version()}"
         session.run(
-            "python3", "-m", "pip", "download", "--quiet", "--dest", str(deps), "--find-links", str(dist),
-            wanted, external=True,
+            "python3",
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--dest",
+            str(deps),
+            "--find-links",
+            str(dist),
+            wanted,
+            external=True,
         )
         session.run(
-            "uv", "pip", "install", "--quiet", "--python", python, "--no-index",
-            "--find-links", str(dist), "--find-links", str(deps), wanted,
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            "--no-index",
+            "--find-links",
+            str(dist),
+            "--find-links",
+            str(deps),
+            wanted,
         )
         check = (
             "import importlib.metadata as m, liter_llm;"
@@ -100,7 +117,15 @@ def wheels(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
     """Build the documentation site strictly."""
-    session.run(sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", os.path.join(tempfile.gettempdir(), "liter-llm-site"))
+    session.run(
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        os.path.join(tempfile.gettempdir(), "liter-llm-site"),
+    )
 
 
 @nox.session(venv_backend="none")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from liter_llm import hookimpl
@@ -24,8 +23,21 @@ class FakeProviders:
                 base_url="http://127.0.0.1:9/v1",
                 api_key_env="FAKE_API_KEY",
                 model_prefixes=("fake-",),
-                endpoints={"chat", "embed", "models", "image", "speech", "transcribe", "moderate", "rerank",
-                           "search", "ocr", "files", "batches", "responses"},
+                endpoints={
+                    "chat",
+                    "embed",
+                    "models",
+                    "image",
+                    "speech",
+                    "transcribe",
+                    "moderate",
+                    "rerank",
+                    "search",
+                    "ocr",
+                    "files",
+                    "batches",
+                    "responses",
+                },
             )
         )
         register(

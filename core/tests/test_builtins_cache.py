@@ -42,10 +42,18 @@ class Server:
                 },
             )
         if body.get("stream"):
-            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
-                     "choices": [{"index": 0, "delta": {"content": f"answer {n}"}, "finish_reason": "stop"}]}
-            return httpx.Response(200, content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
-                                  headers={"content-type": "text/event-stream"})
+            chunk = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": {"content": f"answer {n}"}, "finish_reason": "stop"}],
+            }
+            return httpx.Response(
+                200,
+                content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
+                headers={"content-type": "text/event-stream"},
+            )
         return httpx.Response(
             200,
             json={
@@ -53,8 +61,9 @@ class Server:
                 "object": "chat.completion",
                 "created": 1700000000,
                 "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": f"answer {n}"},
-                             "finish_reason": "stop"}],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": f"answer {n}"}, "finish_reason": "stop"}
+                ],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
             },
         )
@@ -136,8 +145,13 @@ def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
     server = Server()
     secret = "sk-very-secret-key-123456"
     for key in (secret, "sk-another-key-98765"):
-        client = liter_llm.create_client(api_key=key, base_url=BASE, model_hint="openai",
-                                         transport=httpx.MockTransport(server), cache={"backend": "test-spy"})
+        client = liter_llm.create_client(
+            api_key=key,
+            base_url=BASE,
+            model_hint="openai",
+            transport=httpx.MockTransport(server),
+            cache={"backend": "test-spy"},
+        )
         with client:
             client.chat(model="gpt-4o", messages=MESSAGES)
     assert len(stored) == 1  # same request with another key: same cache key
@@ -311,8 +325,13 @@ def test_a_corrupt_entry_is_a_miss() -> None:
 
 def test_cache_from_json_config_and_cost_of_a_hit() -> None:
     server = Server()
-    config = {"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "cost_tracking": True,
-              "cache": {"max_entries": 10, "ttl_seconds": 30, "backend": "memory"}}
+    config = {
+        "api_key": "sk-test",
+        "base_url": BASE,
+        "model_hint": "openai",
+        "cost_tracking": True,
+        "cache": {"max_entries": 10, "ttl_seconds": 30, "backend": "memory"},
+    }
     client = liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(server))
     with client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)

@@ -57,12 +57,28 @@ def make_handler(usage: dict[str, Any] | None, seen: list[httpx.Request] | None 
             )
         if body.get("stream"):
             chunks = [
-                {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
-                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}]},
-                {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
-                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
-                {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
-                 "choices": [], "usage": usage},
+                {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}],
+                },
+                {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                },
+                {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": body["model"],
+                    "choices": [],
+                    "usage": usage,
+                },
             ]
             text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
             return httpx.Response(200, content=text.encode(), headers={"content-type": "text/event-stream"})
@@ -140,8 +156,12 @@ def test_completion_cost_rejects_other_objects() -> None:
 
 
 def test_set_model_price_overrides_and_validates() -> None:
-    liter_llm.set_model_price("openai/test-override-model", input_cost_per_token=1e-3, output_cost_per_token=2e-3,
-                              cache_read_input_token_cost=1e-4)
+    liter_llm.set_model_price(
+        "openai/test-override-model",
+        input_cost_per_token=1e-3,
+        output_cost_per_token=2e-3,
+        cache_read_input_token_cost=1e-4,
+    )
     price = lookup_price("openai/test-override-model")
     assert price is not None
     assert price.cache_read_input_token_cost == 1e-4

@@ -27,10 +27,18 @@ MESSAGES = [{"role": "user", "content": "Hello"}]
 
 def ok(model: str, stream: bool = False) -> httpx.Response:
     if stream:
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": model,
-                 "choices": [{"index": 0, "delta": {"content": f"from {model}"}, "finish_reason": "stop"}]}
-        return httpx.Response(200, content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
-                              headers={"content-type": "text/event-stream"})
+        chunk = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": model,
+            "choices": [{"index": 0, "delta": {"content": f"from {model}"}, "finish_reason": "stop"}],
+        }
+        return httpx.Response(
+            200,
+            content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
+            headers={"content-type": "text/event-stream"},
+        )
     return httpx.Response(
         200,
         json={
@@ -38,8 +46,9 @@ def ok(model: str, stream: bool = False) -> httpx.Response:
             "object": "chat.completion",
             "created": 1700000000,
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": f"from {model}"},
-                         "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": f"from {model}"}, "finish_reason": "stop"}
+            ],
             "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
         },
     )
@@ -82,16 +91,24 @@ class Server:
 def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
     options.setdefault("max_retries", 0)
     return liter_llm.create_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler),
-        retry_initial_delay=0.001, **options,
+        api_key="sk-test",
+        base_url=BASE,
+        model_hint="openai",
+        transport=httpx.MockTransport(handler),
+        retry_initial_delay=0.001,
+        **options,
     )
 
 
 def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
     options.setdefault("max_retries", 0)
     return liter_llm.create_async_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler),
-        retry_initial_delay=0.001, **options,
+        api_key="sk-test",
+        base_url=BASE,
+        model_hint="openai",
+        transport=httpx.MockTransport(handler),
+        retry_initial_delay=0.001,
+        **options,
     )
 
 
@@ -174,8 +191,10 @@ def test_embed_falls_back_both_clients() -> None:
         model = json.loads(request.content)["model"]
         if model == "text-embedding-3-large":
             return httpx.Response(503, json={"error": {"message": "overloaded"}})
-        return httpx.Response(200, json={"object": "list", "model": model,
-                                         "data": [{"object": "embedding", "embedding": [1.0], "index": 0}]})
+        return httpx.Response(
+            200,
+            json={"object": "list", "model": model, "data": [{"object": "embedding", "embedding": [1.0], "index": 0}]},
+        )
 
     with sync_client(handler, fallbacks=["openai/text-embedding-3-small"]) as client:
         assert client.embed(model="text-embedding-3-large", input="x").model == "text-embedding-3-small"
@@ -207,8 +226,13 @@ def test_stream_opening_falls_back_both_clients() -> None:
 
 def test_fallbacks_from_json_config() -> None:
     server = Server({"gpt-4o": "500"})
-    config = {"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "max_retries": 0,
-              "fallbacks": ["openai/gpt-4o-mini"]}
+    config = {
+        "api_key": "sk-test",
+        "base_url": BASE,
+        "model_hint": "openai",
+        "max_retries": 0,
+        "fallbacks": ["openai/gpt-4o-mini"],
+    }
     with liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(server)) as client:
         assert client.chat(model="gpt-4o", messages=MESSAGES).model == "gpt-4o-mini"
 

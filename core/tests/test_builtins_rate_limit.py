@@ -35,8 +35,11 @@ class Server:
                 "created": 1700000000,
                 "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": self.total_tokens - 2, "completion_tokens": 2,
-                          "total_tokens": self.total_tokens},
+                "usage": {
+                    "prompt_tokens": self.total_tokens - 2,
+                    "completion_tokens": 2,
+                    "total_tokens": self.total_tokens,
+                },
             },
         )
 
@@ -170,8 +173,7 @@ def test_tpm_estimates_the_prompt_before_sending_both_clients() -> None:
 
     server = SlowServer()
     with sync_client(server.handle_sync, rate_limit={"tpm": 150, "window_seconds": 0.3}) as client:
-        threads = [threading.Thread(target=client.chat, kwargs={"model": "gpt-4o", "messages": LONG})
-                   for _ in range(2)]
+        threads = [threading.Thread(target=client.chat, kwargs={"model": "gpt-4o", "messages": LONG}) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -197,8 +199,10 @@ def test_one_prompt_above_tpm_is_still_sent() -> None:
 
 def test_rate_limit_from_toml(tmp_path: Any) -> None:
     path = tmp_path / "liter-llm.toml"
-    path.write_text(f'api_key = "sk-test"\nbase_url = "{BASE}"\nmodel_hint = "openai"\n'
-                    "timeout_secs = 0.2\n\n[rate_limit]\nrpm = 1\nwindow_seconds = 30\n")
+    path.write_text(
+        f'api_key = "sk-test"\nbase_url = "{BASE}"\nmodel_hint = "openai"\n'
+        "timeout_secs = 0.2\n\n[rate_limit]\nrpm = 1\nwindow_seconds = 30\n"
+    )
     server = Server()
     with liter_llm.create_client_from_file(str(path), transport=httpx.MockTransport(server)) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)

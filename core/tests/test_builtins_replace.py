@@ -41,8 +41,9 @@ class Server:
                 "object": "chat.completion",
                 "created": 1700000000,
                 "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "network"},
-                             "finish_reason": "stop"}],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "network"}, "finish_reason": "stop"}
+                ],
                 "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
             },
         )
@@ -70,8 +71,12 @@ class MyCache:
     def cached_response(self, call: Any) -> Any:
         self.asked += 1
         return ChatCompletionResponse.from_dict(
-            {"id": "mine", "created": 0, "model": call.model,
-             "choices": [{"index": 0, "message": {"role": "assistant", "content": "from my cache"}}]}
+            {
+                "id": "mine",
+                "created": 0,
+                "model": call.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "from my cache"}}],
+            }
         )
 
 
@@ -79,16 +84,18 @@ def test_disable_the_cache_and_register_my_own_both_clients() -> None:
     server = Server()
     mine = MyCache()
     options = {"cache": {"max_entries": 10}, "disable_plugins": ["cache"], "hooks": [mine]}
-    with liter_llm.create_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                 transport=httpx.MockTransport(server), **options) as client:
+    with liter_llm.create_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server), **options
+    ) as client:
         answer = client.chat(model="gpt-4o", messages=MESSAGES)
     assert answer.choices[0].message.content == "from my cache"
     assert answer.id == "mine"
     assert server.requests == []
 
     async def main() -> None:
-        async with liter_llm.create_async_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                                 transport=httpx.MockTransport(server), **options) as client:
+        async with liter_llm.create_async_client(
+            api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server), **options
+        ) as client:
             answer = await client.chat(model="gpt-4o", messages=MESSAGES)
             assert answer.choices[0].message.content == "from my cache"
 
@@ -99,8 +106,13 @@ def test_disable_the_cache_and_register_my_own_both_clients() -> None:
 
 def test_the_builtin_cache_is_used_when_not_disabled() -> None:
     server = Server()
-    with liter_llm.create_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                 transport=httpx.MockTransport(server), cache={"max_entries": 10}) as client:
+    with liter_llm.create_client(
+        api_key="sk-test",
+        base_url=BASE,
+        model_hint="openai",
+        transport=httpx.MockTransport(server),
+        cache={"max_entries": 10},
+    ) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         assert client.chat(model="gpt-4o", messages=MESSAGES).choices[0].message.content == "network"
     assert len(server.requests) == 1
@@ -110,9 +122,15 @@ def test_the_builtin_cache_is_used_when_not_disabled() -> None:
 def test_disabling_a_builtin_by_name_turns_it_off(name: str) -> None:
     # all five on, one off: calls go through where that one would have stopped them
     server = Server()
-    with liter_llm.create_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                 transport=httpx.MockTransport(server), timeout_secs=0.5,
-                                 disable_plugins=[name], **EVERYTHING) as client:
+    with liter_llm.create_client(
+        api_key="sk-test",
+        base_url=BASE,
+        model_hint="openai",
+        transport=httpx.MockTransport(server),
+        timeout_secs=0.5,
+        disable_plugins=[name],
+        **EVERYTHING,
+    ) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         assert (first.cost is None) == (name == "cost")
         assert (client.budget is None) == (name == "budget")

@@ -7,7 +7,6 @@ import httpx
 from liter_llm.testing import ProviderConformance, openai_chat_body, openai_chunk, sse_body
 
 
-
 class TestOpenAIWireConformance(ProviderConformance):
     provider = "fake"
     model = "fake/model-1"
@@ -21,7 +20,9 @@ class TestOpenAIWireConformance(ProviderConformance):
         payloads = [openai_chunk(parts[0], role="assistant")] + [openai_chunk(p) for p in parts[1:]]
         if complete:
             payloads.append(openai_chunk(finish="stop"))
-        return httpx.Response(200, content=sse_body(*payloads, done=complete), headers={"content-type": "text/event-stream"})
+        return httpx.Response(
+            200, content=sse_body(*payloads, done=complete), headers={"content-type": "text/event-stream"}
+        )
 
     def error_reply(self, request: httpx.Request, status: int, message: str) -> httpx.Response:
         headers = {"retry-after": "2"} if status == 429 else {}

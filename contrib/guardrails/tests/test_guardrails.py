@@ -36,8 +36,14 @@ class Server:
         self.requests.append(request)
         body = json.loads(request.content)
         if request.url.path.endswith("/embeddings"):
-            return httpx.Response(200, json={"object": "list", "model": body["model"],
-                                             "data": [{"object": "embedding", "embedding": [1.0], "index": 0}]})
+            return httpx.Response(
+                200,
+                json={
+                    "object": "list",
+                    "model": body["model"],
+                    "data": [{"object": "embedding", "embedding": [1.0], "index": 0}],
+                },
+            )
         return httpx.Response(
             200,
             json={
@@ -58,16 +64,18 @@ def run_both(guards: list[Any], request: dict[str, Any], *, embed: bool = False)
     """Send ``request`` through a sync and an async client; return each outcome (answer or error)."""
     server = Server()
     outcomes: list[Any] = []
-    with liter_llm.create_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                 transport=httpx.MockTransport(server), hooks=guards) as client:
+    with liter_llm.create_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server), hooks=guards
+    ) as client:
         try:
             outcomes.append(client.embed(request) if embed else client.chat(request))
         except liter_llm.LiterLlmError as exc:
             outcomes.append(exc)
 
     async def main() -> None:
-        async with liter_llm.create_async_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                                 transport=httpx.MockTransport(server), hooks=guards) as client:
+        async with liter_llm.create_async_client(
+            api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server), hooks=guards
+        ) as client:
             try:
                 outcomes.append(await (client.embed(request) if embed else client.chat(request)))
             except liter_llm.LiterLlmError as exc:
@@ -89,8 +97,9 @@ def test_the_package_activates_nothing_by_itself() -> None:
     pm.register(liter_llm_guardrails, name="guardrails")
     assert pm.get_hookcallers(liter_llm_guardrails) == []
     server = Server()
-    with liter_llm.create_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                 transport=httpx.MockTransport(server)) as client:
+    with liter_llm.create_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server)
+    ) as client:
         client.chat(chat("sk-" + "a" * 40, model="o3-mini"))  # no guard passed: nothing refused
     assert len(server.requests) == 1
     pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
@@ -137,15 +146,19 @@ def test_max_chars() -> None:
 
 def test_max_tokens_counts_all_messages_and_embedding_input() -> None:
     guard = MaxPromptSize(max_tokens=5, counter=lambda text: len(text.split()))
-    request = {"model": "gpt-4o", "messages": [
-        {"role": "system", "content": "one two three"},
-        {"role": "user", "content": [{"type": "text", "text": "four five six"}]},
-    ]}
+    request = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "system", "content": "one two three"},
+            {"role": "user", "content": [{"type": "text", "text": "four five six"}]},
+        ],
+    }
     sync, async_, server = run_both([guard], request)
     assert_refused(sync, "max_prompt", "about 6 tokens (custom); the limit is 5")
     assert_refused(async_, "max_prompt", "6 tokens")
-    sync, async_, server = run_both([guard], {"model": "text-embedding-3-small",
-                                              "input": ["a b c", "d e f"]}, embed=True)
+    sync, async_, server = run_both(
+        [guard], {"model": "text-embedding-3-small", "input": ["a b c", "d e f"]}, embed=True
+    )
     assert_refused(sync, "max_prompt", "6 tokens")
     assert_refused(async_, "max_prompt", "6 tokens")
     assert server.requests == []
@@ -223,13 +236,23 @@ def test_ordinary_text_passes_the_default_patterns() -> None:
 
 def test_custom_patterns_and_tool_arguments() -> None:
     guards = [DenyPatterns({"internal_host": r"corp\.example\.com"})]
-    request = {"model": "gpt-4o", "messages": [
-        {"role": "user", "content": "hi"},
-        {"role": "assistant", "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "fetch", "arguments": '{"url": "corp.example.com"}'}},
-        ]},
-        {"role": "tool", "tool_call_id": "c1", "content": "done"},
-    ]}
+    request = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "fetch", "arguments": '{"url": "corp.example.com"}'},
+                    },
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "done"},
+        ],
+    }
     sync, async_, _server = run_both(guards, request)
     assert_refused(sync, "deny_patterns", "'internal_host'")
     assert_refused(async_, "deny_patterns", "'internal_host'")
@@ -248,8 +271,9 @@ def test_custom_patterns_and_tool_arguments() -> None:
 def test_user_quota_both_clients() -> None:
     server = Server()
     quota = UserQuota(max_requests=2, window_seconds=60)
-    with liter_llm.create_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                 transport=httpx.MockTransport(server), hooks=[quota]) as client:
+    with liter_llm.create_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server), hooks=[quota]
+    ) as client:
         client.chat(chat("hi", user="alice"))
         client.chat(chat("hi", user="alice"))
         with pytest.raises(HookRejectedError) as info:
@@ -261,8 +285,9 @@ def test_user_quota_both_clients() -> None:
     assert len(server.requests) == 4
 
     async def main() -> None:
-        async with liter_llm.create_async_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                                 transport=httpx.MockTransport(server), hooks=[quota]) as client:
+        async with liter_llm.create_async_client(
+            api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server), hooks=[quota]
+        ) as client:
             await client.chat(chat("hi", user="bob"))
             with pytest.raises(HookRejectedError) as info:
                 await client.chat(chat("hi", user="bob"))
@@ -276,8 +301,9 @@ def test_user_quota_window_slides_and_require_user() -> None:
     now = [0.0]
     quota = UserQuota(max_requests=1, window_seconds=10, clock=lambda: now[0])
     server = Server()
-    with liter_llm.create_client(api_key="sk-test", base_url=BASE, model_hint="openai",
-                                 transport=httpx.MockTransport(server), hooks=[quota]) as client:
+    with liter_llm.create_client(
+        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(server), hooks=[quota]
+    ) as client:
         client.chat(chat("hi", user="u"))
         now[0] = 9.9
         with pytest.raises(HookRejectedError):

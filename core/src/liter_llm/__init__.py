@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from liter_llm.hookspecs import hookimpl, hookspec
+from liter_llm.hookspecs import hookimpl as hookimpl
+from liter_llm.hookspecs import hookspec as hookspec
 
 __version__ = "0.1.0"
 

@@ -21,10 +21,10 @@ import httpx
 import pluggy
 
 from liter_llm._call import Call
+from liter_llm._deadline import deadline_scope
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
 from liter_llm._secret import SecretStr
-from liter_llm._deadline import deadline_scope
 from liter_llm._wire import OPENAI_WIRE
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
@@ -42,7 +42,18 @@ from liter_llm.errors import (
 )
 from liter_llm.providers import ProviderSpec
 
-__all__ = ["Close", "DeadlineTimeouts", "Pipeline", "Read", "Send", "Sleep", "drive_async", "drive_sync", "read_async", "read_sync"]
+__all__ = [
+    "Close",
+    "DeadlineTimeouts",
+    "Pipeline",
+    "Read",
+    "Send",
+    "Sleep",
+    "drive_async",
+    "drive_sync",
+    "read_async",
+    "read_sync",
+]
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 _ERROR_BODY_LIMIT = 1024 * 1024
@@ -288,7 +299,11 @@ class Pipeline:
         return spec, wire_model
 
     def base_url(self, spec: ProviderSpec) -> str:
-        """The address for ``spec``: the client's base_url for its hinted provider, else the environment, else the default."""
+        """The address for ``spec``.
+
+        The client's base_url for its hinted provider (or as a gateway), else
+        ``<PROVIDER>_BASE_URL``, else the provider's default.
+        """
         config = self.config
         if self.gateway or (config.base_url and self._default is not None and spec.name == self._default.name):
             assert config.base_url is not None
@@ -640,4 +655,3 @@ async def drive_async(flow: Flow, client_for: Any) -> Any:
                 await action.response.aclose()
         except Exception as exc:
             error = exc
-

@@ -191,7 +191,9 @@ class Registry:
                 self.providers[spec.name] = spec
                 names.append(spec.name)
             self._rebuild_prefixes()
-            loaded = LoadedPlugin(name=name, distribution=distribution, version=version, plugin=plugin, providers=tuple(names))
+            loaded = LoadedPlugin(
+                name=name, distribution=distribution, version=version, plugin=plugin, providers=tuple(names)
+            )
             self.plugins.append(loaded)
         return loaded
 

@@ -80,6 +80,7 @@ def build_config(
     timeout_secs: float | None = None,
     max_retries: int | None = None,
     model_hint: str | None = None,
+    *,
     config: ClientConfig | None = None,
     **fields: Any,
 ) -> ClientConfig:
@@ -197,20 +198,31 @@ class DefaultClient(_ClientBase):
         self._provider_http[provider] = client
         return client
 
-    def _run(self, operation: str, request: Any, *, model: str | None, params: dict[str, Any] | None = None,
-             provider: str | None = None) -> Any:
+    def _run(
+        self,
+        operation: str,
+        request: Any,
+        *,
+        model: str | None,
+        params: dict[str, Any] | None = None,
+        provider: str | None = None,
+    ) -> Any:
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
         return drive_sync(flow, self._client_for)
 
     # -- chat -----------------------------------------------------------------
-    def chat(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ChatCompletionResponse:
+    def chat(
+        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ChatCompletionResponse:
         """Send a chat completion request and return the whole answer."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         result: t.ChatCompletionResponse = self._run("chat", request, model=request.model)
         return result
 
-    def chat_stream(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> ChatStream:
+    def chat_stream(
+        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> ChatStream:
         """Send a chat request and stream the answer: iterate the returned :class:`ChatStream` for chunks."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         pipeline = self._pipeline
@@ -229,7 +241,9 @@ class DefaultClient(_ClientBase):
         result: t.ModelsListResponse = self._run("list_models", None, model=None, provider=provider)
         return result
 
-    def image_generate(self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ImagesResponse:
+    def image_generate(
+        self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ImagesResponse:
         """Generate images from a prompt."""
         request = _coerce(t.CreateImageRequest, req, kwargs)
         result: t.ImagesResponse = self._run("image_generate", request, model=request.model)
@@ -241,13 +255,17 @@ class DefaultClient(_ClientBase):
         result: bytes = self._run("speech", request, model=request.model)
         return result
 
-    def transcribe(self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.TranscriptionResponse:
+    def transcribe(
+        self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.TranscriptionResponse:
         """Transcribe audio (uploaded as multipart form data)."""
         request = _coerce(t.CreateTranscriptionRequest, req, kwargs)
         result: t.TranscriptionResponse = self._run("transcribe", request, model=request.model)
         return result
 
-    def moderate(self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ModerationResponse:
+    def moderate(
+        self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ModerationResponse:
         """Classify content against the provider's policies."""
         request = _coerce(t.ModerationRequest, req, kwargs)
         result: t.ModerationResponse = self._run("moderate", request, model=request.model)
@@ -272,7 +290,14 @@ class DefaultClient(_ClientBase):
         return result
 
     # -- files ------------------------------------------------------------------
-    def create_file(self, req: t.CreateFileRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileObject:
+    def create_file(
+        self,
+        req: t.CreateFileRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> t.FileObject:
         """Upload a file (multipart)."""
         request = _coerce(t.CreateFileRequest, req, kwargs)
         result: t.FileObject = self._run("create_file", request, model=None, provider=provider)
@@ -280,15 +305,21 @@ class DefaultClient(_ClientBase):
 
     def retrieve_file(self, file_id: str, *, provider: str | None = None) -> t.FileObject:
         """Fetch a file's metadata."""
-        result: t.FileObject = self._run("retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        result: t.FileObject = self._run(
+            "retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider
+        )
         return result
 
     def delete_file(self, file_id: str, *, provider: str | None = None) -> t.DeleteResponse:
         """Delete a file."""
-        result: t.DeleteResponse = self._run("delete_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        result: t.DeleteResponse = self._run(
+            "delete_file", None, model=None, params={"file_id": file_id}, provider=provider
+        )
         return result
 
-    def list_files(self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileListResponse:
+    def list_files(
+        self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any
+    ) -> t.FileListResponse:
         """List files (``purpose``, ``limit``, ``after``, ``order``)."""
         request = _coerce(t.FileListQuery, query or {}, kwargs)
         result: t.FileListResponse = self._run("list_files", request, model=None, provider=provider)
@@ -300,7 +331,14 @@ class DefaultClient(_ClientBase):
         return result
 
     # -- batches ----------------------------------------------------------------
-    def create_batch(self, req: t.CreateBatchRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.Batch:
+    def create_batch(
+        self,
+        req: t.CreateBatchRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> t.Batch:
         """Create a batch."""
         request = _coerce(t.CreateBatchRequest, req, kwargs)
         result: t.Batch = self._run("create_batch", request, model=None, provider=provider)
@@ -308,10 +346,19 @@ class DefaultClient(_ClientBase):
 
     def retrieve_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
         """Fetch a batch."""
-        result: t.Batch = self._run("retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
+        result: t.Batch = self._run(
+            "retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider
+        )
         return result
 
-    def list_batches(self, query: t.BatchListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.BatchListResponse:
+    def list_batches(
+        self,
+        query: t.BatchListQuery | Mapping[str, Any] | None = None,
+        /,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> t.BatchListResponse:
         """List batches (``limit``, ``after``)."""
         request = _coerce(t.BatchListQuery, query or {}, kwargs)
         result: t.BatchListResponse = self._run("list_batches", request, model=None, provider=provider)
@@ -323,7 +370,9 @@ class DefaultClient(_ClientBase):
         return result
 
     # -- responses ----------------------------------------------------------------
-    def create_response(self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ResponseObject:
+    def create_response(
+        self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ResponseObject:
         """Create a model response (the Responses API)."""
         request = _coerce(t.CreateResponseRequest, req, kwargs)
         result: t.ResponseObject = self._run("create_response", request, model=request.model)
@@ -331,12 +380,16 @@ class DefaultClient(_ClientBase):
 
     def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Fetch a stored response."""
-        result: t.ResponseObject = self._run("retrieve_response", None, model=None, params={"response_id": id}, provider=provider)
+        result: t.ResponseObject = self._run(
+            "retrieve_response", None, model=None, params={"response_id": id}, provider=provider
+        )
         return result
 
     def cancel_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Cancel a background response."""
-        result: t.ResponseObject = self._run("cancel_response", None, model=None, params={"response_id": id}, provider=provider)
+        result: t.ResponseObject = self._run(
+            "cancel_response", None, model=None, params={"response_id": id}, provider=provider
+        )
         return result
 
     # -- lifecycle ----------------------------------------------------------------
@@ -351,7 +404,9 @@ class DefaultClient(_ClientBase):
     def __enter__(self) -> DefaultClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -398,19 +453,30 @@ class AsyncDefaultClient(_ClientBase):
         self._provider_http[provider] = client
         return client
 
-    async def _run(self, operation: str, request: Any, *, model: str | None, params: dict[str, Any] | None = None,
-                   provider: str | None = None) -> Any:
+    async def _run(
+        self,
+        operation: str,
+        request: Any,
+        *,
+        model: str | None,
+        params: dict[str, Any] | None = None,
+        provider: str | None = None,
+    ) -> Any:
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
         return await drive_async(flow, self._client_for)
 
-    async def chat(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ChatCompletionResponse:
+    async def chat(
+        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ChatCompletionResponse:
         """Send a chat completion request and return the whole answer."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         result: t.ChatCompletionResponse = await self._run("chat", request, model=request.model)
         return result
 
-    async def chat_stream(self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> AsyncChatStream:
+    async def chat_stream(
+        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> AsyncChatStream:
         """Send a chat request and stream the answer: ``async for`` the returned stream."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         pipeline = self._pipeline
@@ -418,7 +484,9 @@ class AsyncDefaultClient(_ClientBase):
         call, response = await drive_async(flow, self._client_for)
         return AsyncChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
 
-    async def embed(self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.EmbeddingResponse:
+    async def embed(
+        self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.EmbeddingResponse:
         """Create embeddings (base64 answers are decoded to floats)."""
         request = _coerce(t.EmbeddingRequest, req, kwargs)
         result: t.EmbeddingResponse = await self._run("embed", request, model=request.model)
@@ -429,7 +497,9 @@ class AsyncDefaultClient(_ClientBase):
         result: t.ModelsListResponse = await self._run("list_models", None, model=None, provider=provider)
         return result
 
-    async def image_generate(self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ImagesResponse:
+    async def image_generate(
+        self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ImagesResponse:
         """Generate images from a prompt."""
         request = _coerce(t.CreateImageRequest, req, kwargs)
         result: t.ImagesResponse = await self._run("image_generate", request, model=request.model)
@@ -441,25 +511,33 @@ class AsyncDefaultClient(_ClientBase):
         result: bytes = await self._run("speech", request, model=request.model)
         return result
 
-    async def transcribe(self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.TranscriptionResponse:
+    async def transcribe(
+        self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.TranscriptionResponse:
         """Transcribe audio (uploaded as multipart form data)."""
         request = _coerce(t.CreateTranscriptionRequest, req, kwargs)
         result: t.TranscriptionResponse = await self._run("transcribe", request, model=request.model)
         return result
 
-    async def moderate(self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ModerationResponse:
+    async def moderate(
+        self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ModerationResponse:
         """Classify content against the provider's policies."""
         request = _coerce(t.ModerationRequest, req, kwargs)
         result: t.ModerationResponse = await self._run("moderate", request, model=request.model)
         return result
 
-    async def rerank(self, req: t.RerankRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.RerankResponse:
+    async def rerank(
+        self, req: t.RerankRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.RerankResponse:
         """Rerank documents by relevance to a query."""
         request = _coerce(t.RerankRequest, req, kwargs)
         result: t.RerankResponse = await self._run("rerank", request, model=request.model)
         return result
 
-    async def search(self, req: t.SearchRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.SearchResponse:
+    async def search(
+        self, req: t.SearchRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.SearchResponse:
         """Run a web search through a search provider."""
         request = _coerce(t.SearchRequest, req, kwargs)
         result: t.SearchResponse = await self._run("search", request, model=request.model)
@@ -471,7 +549,14 @@ class AsyncDefaultClient(_ClientBase):
         result: t.OcrResponse = await self._run("ocr", request, model=request.model)
         return result
 
-    async def create_file(self, req: t.CreateFileRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileObject:
+    async def create_file(
+        self,
+        req: t.CreateFileRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> t.FileObject:
         """Upload a file (multipart)."""
         request = _coerce(t.CreateFileRequest, req, kwargs)
         result: t.FileObject = await self._run("create_file", request, model=None, provider=provider)
@@ -479,15 +564,21 @@ class AsyncDefaultClient(_ClientBase):
 
     async def retrieve_file(self, file_id: str, *, provider: str | None = None) -> t.FileObject:
         """Fetch a file's metadata."""
-        result: t.FileObject = await self._run("retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        result: t.FileObject = await self._run(
+            "retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider
+        )
         return result
 
     async def delete_file(self, file_id: str, *, provider: str | None = None) -> t.DeleteResponse:
         """Delete a file."""
-        result: t.DeleteResponse = await self._run("delete_file", None, model=None, params={"file_id": file_id}, provider=provider)
+        result: t.DeleteResponse = await self._run(
+            "delete_file", None, model=None, params={"file_id": file_id}, provider=provider
+        )
         return result
 
-    async def list_files(self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.FileListResponse:
+    async def list_files(
+        self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any
+    ) -> t.FileListResponse:
         """List files (``purpose``, ``limit``, ``after``, ``order``)."""
         request = _coerce(t.FileListQuery, query or {}, kwargs)
         result: t.FileListResponse = await self._run("list_files", request, model=None, provider=provider)
@@ -495,10 +586,19 @@ class AsyncDefaultClient(_ClientBase):
 
     async def file_content(self, file_id: str, *, provider: str | None = None) -> bytes:
         """Download a file's content as bytes."""
-        result: bytes = await self._run("file_content", None, model=None, params={"file_id": file_id}, provider=provider)
+        result: bytes = await self._run(
+            "file_content", None, model=None, params={"file_id": file_id}, provider=provider
+        )
         return result
 
-    async def create_batch(self, req: t.CreateBatchRequest | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.Batch:
+    async def create_batch(
+        self,
+        req: t.CreateBatchRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> t.Batch:
         """Create a batch."""
         request = _coerce(t.CreateBatchRequest, req, kwargs)
         result: t.Batch = await self._run("create_batch", request, model=None, provider=provider)
@@ -506,10 +606,19 @@ class AsyncDefaultClient(_ClientBase):
 
     async def retrieve_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
         """Fetch a batch."""
-        result: t.Batch = await self._run("retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
+        result: t.Batch = await self._run(
+            "retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider
+        )
         return result
 
-    async def list_batches(self, query: t.BatchListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any) -> t.BatchListResponse:
+    async def list_batches(
+        self,
+        query: t.BatchListQuery | Mapping[str, Any] | None = None,
+        /,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> t.BatchListResponse:
         """List batches (``limit``, ``after``)."""
         request = _coerce(t.BatchListQuery, query or {}, kwargs)
         result: t.BatchListResponse = await self._run("list_batches", request, model=None, provider=provider)
@@ -517,10 +626,14 @@ class AsyncDefaultClient(_ClientBase):
 
     async def cancel_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
         """Cancel a batch."""
-        result: t.Batch = await self._run("cancel_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
+        result: t.Batch = await self._run(
+            "cancel_batch", None, model=None, params={"batch_id": batch_id}, provider=provider
+        )
         return result
 
-    async def create_response(self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.ResponseObject:
+    async def create_response(
+        self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ResponseObject:
         """Create a model response (the Responses API)."""
         request = _coerce(t.CreateResponseRequest, req, kwargs)
         result: t.ResponseObject = await self._run("create_response", request, model=request.model)
@@ -528,12 +641,16 @@ class AsyncDefaultClient(_ClientBase):
 
     async def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Fetch a stored response."""
-        result: t.ResponseObject = await self._run("retrieve_response", None, model=None, params={"response_id": id}, provider=provider)
+        result: t.ResponseObject = await self._run(
+            "retrieve_response", None, model=None, params={"response_id": id}, provider=provider
+        )
         return result
 
     async def cancel_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Cancel a background response."""
-        result: t.ResponseObject = await self._run("cancel_response", None, model=None, params={"response_id": id}, provider=provider)
+        result: t.ResponseObject = await self._run(
+            "cancel_response", None, model=None, params={"response_id": id}, provider=provider
+        )
         return result
 
     async def aclose(self) -> None:
@@ -549,7 +666,9 @@ class AsyncDefaultClient(_ClientBase):
     async def __aenter__(self) -> AsyncDefaultClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
 

@@ -213,9 +213,7 @@ class EndpointNotSupportedError(LiterLlmError):
     kind = "endpoint not supported"
 
     def __init__(self, provider: str, endpoint: str, message: str | None = None, **kwargs: Any) -> None:
-        super().__init__(
-            message or f"provider {provider} does not support {endpoint}", provider=provider, **kwargs
-        )
+        super().__init__(message or f"provider {provider} does not support {endpoint}", provider=provider, **kwargs)
         self.endpoint = endpoint
 
     def _extra_state(self) -> dict[str, Any]:

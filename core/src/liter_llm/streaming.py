@@ -119,7 +119,9 @@ def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResp
             refusal="".join(parts.refusal) if parts.refusal else None,
             tool_calls=tool_calls,
             function_call=(
-                FunctionCall(name="".join(parts.function_call["name"]), arguments="".join(parts.function_call["arguments"]))
+                FunctionCall(
+                    name="".join(parts.function_call["name"]), arguments="".join(parts.function_call["arguments"])
+                )
                 if parts.function_call
                 else None
             ),
@@ -165,7 +167,9 @@ class _StreamCore:
         self.chunks: list[ChatCompletionChunk] = []
         self.pending: deque[ChatCompletionChunk] = deque()
         self.finished = False
-        self.idle_limit = call.config.timeout_secs if call.config.timeout_secs and call.config.timeout_secs > 0 else None
+        self.idle_limit = (
+            call.config.timeout_secs if call.config.timeout_secs and call.config.timeout_secs > 0 else None
+        )
         self.last_event = time.monotonic()
 
     def _parse(self, events: Iterable[Any]) -> None:
@@ -216,7 +220,9 @@ class _StreamCore:
         if isinstance(exc, LiterLlmError):
             error = exc
         elif isinstance(exc, httpx.TimeoutException):
-            error = StreamTimeoutError(f"the stream timed out: {exc or type(exc).__name__}", provider=self.call.provider.name)
+            error = StreamTimeoutError(
+                f"the stream timed out: {exc or type(exc).__name__}", provider=self.call.provider.name
+            )
         elif isinstance(exc, httpx.HTTPError):
             mapped = _transport_error(exc, self.call.provider.name, reading=True)
             error = StreamingError(f"the stream failed: {mapped.message}", provider=self.call.provider.name)
@@ -292,7 +298,9 @@ class ChatStream:
     def __enter__(self) -> ChatStream:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -365,4 +373,3 @@ class AsyncChatStream:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-

@@ -247,7 +247,7 @@ class ProviderConformance:
         for mode in self._modes():
             answers = iter([503, 200])
 
-            def handler(request: httpx.Request) -> httpx.Response:
+            def handler(request: httpx.Request, answers: Iterator[int] = answers) -> httpx.Response:
                 status = next(answers)
                 if status == 200:
                     return self.chat_reply(request, _TEXT)
@@ -270,14 +270,13 @@ class ProviderConformance:
         transport = RecordingTransport(lambda r: self.chat_reply(r, _TEXT))
         options = self._options(transport)
         options.pop("api_key", None)
-        with self._environment():
-            with liter_llm.create_client(**options) as client:
-                try:
-                    client.chat(model=self.model, messages=[{"role": "user", "content": "hi"}])
-                except AuthenticationError:
-                    pass
-                else:
-                    raise AssertionError("a call without a key did not raise AuthenticationError")
+        with self._environment(), liter_llm.create_client(**options) as client:
+            try:
+                client.chat(model=self.model, messages=[{"role": "user", "content": "hi"}])
+            except AuthenticationError:
+                pass
+            else:
+                raise AssertionError("a call without a key did not raise AuthenticationError")
         assert transport.requests == [], "a request was sent without a key"
 
 

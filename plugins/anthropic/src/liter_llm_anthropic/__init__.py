@@ -73,7 +73,7 @@ SPEC = ProviderSpec(
     base_url="https://api.anthropic.com/v1",
     api_key_env="ANTHROPIC_API_KEY",
     auth=AuthHeaderFormat.api_key("x-api-key"),
-    model_prefixes=("claude-",),  # type: ignore[arg-type]  # attrs converter=tuple confuses mypy
+    model_prefixes=("claude-",),
     endpoints=frozenset({"chat", "models", "batches"}),
     display_name="Anthropic",
     plugin=PLUGIN,

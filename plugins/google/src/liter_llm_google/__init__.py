@@ -51,7 +51,7 @@ GEMINI = ProviderSpec(
     auth=AuthHeaderFormat.api_key("x-goog-api-key"),
     # checked by the auth hook, which also accepts GOOGLE_API_KEY
     requires_api_key=False,
-    model_prefixes=("gemini-",),  # type: ignore[arg-type]  # attrs converter=tuple
+    model_prefixes=("gemini-",),
     endpoints=frozenset({"chat", "embed", "models"}),
     display_name="Google Gemini API",
     plugin=GeminiPlugin(),
