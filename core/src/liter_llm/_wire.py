@@ -85,11 +85,49 @@ def merge_headers(call: Call, base: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
+# Parsed URLs and normalised header sets are the same for every call of a
+# client to a provider: build them once (bounded caches, cleared when full).
+_URLS: dict[str, httpx.URL] = {}
+_HEADERS: dict[tuple[Any, ...], httpx.Headers] = {}
+_CACHE_LIMIT = 512
+
+
+def cached_url(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, parsed once per distinct URL."""
+    parsed = _URLS.get(url)
+    if parsed is None:
+        if len(_URLS) >= _CACHE_LIMIT:
+            _URLS.clear()
+        parsed = _URLS[url] = httpx.URL(url)
+    return parsed
+
+
+def _cached_headers(call: Call, base: Mapping[str, str], kind: str) -> httpx.Headers:
+    extra = call.config.extra_headers
+    key = (
+        kind,
+        tuple(call.provider.extra_headers.items()) if call.provider.extra_headers else (),
+        tuple(extra.items()) if extra else (),
+    )
+    headers = _HEADERS.get(key)
+    if headers is None:
+        if len(_HEADERS) >= _CACHE_LIMIT:
+            _HEADERS.clear()
+        headers = _HEADERS[key] = httpx.Headers(merge_headers(call, base))
+    return headers
+
+
 def _json_request(
     call: Call, method: str, path: str, body: Any, *, stream: bool = False, binary: bool = False
 ) -> httpx.Request:
+    kind = "sse" if stream else "binary" if binary else "json"
     base = _SSE_HEADERS if stream else _BINARY_HEADERS if binary else _JSON_HEADERS
-    return httpx.Request(method, url_for(call, path), content=dump_json(body), headers=merge_headers(call, base))
+    return httpx.Request(
+        method,
+        cached_url(call.base_url + path),
+        content=dump_json(body),
+        headers=_cached_headers(call, base, kind),
+    )
 
 
 def _plain_request(call: Call, method: str, path: str, params: Mapping[str, Any] | None = None) -> httpx.Request:
