@@ -67,8 +67,8 @@ def wheels(session: nox.Session) -> None:
         venv = Path(tmp) / "venv"
         session.run("uv", "venv", "--quiet", str(venv))
         python = str(venv / "bin" / "python")
-        # Third-party dependencies are fetched into a folder first; the install itself uses no index.
-        deps = Path(tmp) / "deps"
+        # The third-party wheels our distributions need are fetched into the same folder first;
+        # the install itself then uses that folder alone (no index).
         # Pin our own version: the name `liter-llm` also exists on the public index.
         wanted = f"liter-llm[anthropic]=={_version()}"
         session.run(
@@ -78,7 +78,7 @@ def wheels(session: nox.Session) -> None:
             "download",
             "--quiet",
             "--dest",
-            str(deps),
+            str(dist),
             "--find-links",
             str(dist),
             wanted,
@@ -94,8 +94,6 @@ def wheels(session: nox.Session) -> None:
             "--no-index",
             "--find-links",
             str(dist),
-            "--find-links",
-            str(deps),
             wanted,
         )
         check = (
