@@ -1,0 +1,84 @@
+"""The fast path for common stream chunks gives exactly what the general lenient parser gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liter_llm import types as t
+from liter_llm._serde import structure_response
+from liter_llm._wire import fast_chunk
+
+_text = st.one_of(st.none(), st.text(max_size=8), st.integers(), st.booleans())
+_finish = st.one_of(
+    st.none(), st.sampled_from(["stop", "length", "tool_calls", "content_filter", "weird", ""]), st.integers()
+)
+_delta = st.dictionaries(
+    st.sampled_from(["role", "content", "refusal", "reasoning", "tool_calls", "extra"]), _text, max_size=4
+)
+_choice = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.one_of(st.integers(0, 3), st.booleans(), st.text(max_size=2)),
+        "delta": st.one_of(_delta, st.none(), st.integers()),
+        "finish_reason": _finish,
+        "logprobs": st.one_of(st.none(), st.just({"content": []})),
+        "other": st.integers(),
+    },
+)
+_chunk = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.text(max_size=6), st.integers(), st.none()),
+        "object": st.one_of(st.just("chat.completion.chunk"), st.integers()),
+        "created": st.one_of(st.integers(0, 2**40), st.booleans(), st.text(max_size=3)),
+        "model": st.one_of(st.text(max_size=6), st.none()),
+        "choices": st.one_of(st.lists(_choice, max_size=3), st.none(), st.text(max_size=2)),
+        "usage": st.one_of(st.none(), st.just({"prompt_tokens": 1})),
+        "system_fingerprint": st.one_of(st.none(), st.text(max_size=4), st.integers()),
+        "service_tier": st.one_of(st.none(), st.text(max_size=4)),
+        "unknown": st.integers(),
+    },
+)
+
+
+def _general(payload: Any) -> Any:
+    try:
+        return structure_response(payload, t.ChatCompletionChunk)
+    except Exception as exc:  # the general path may refuse; the fast path must then decline too
+        return exc
+
+
+@settings(max_examples=400, deadline=None)
+@given(_chunk)
+def test_fast_path_agrees_with_the_general_parser(payload: dict[str, Any]) -> None:
+    fast = fast_chunk(payload)
+    if fast is None:
+        return
+    assert fast == _general(payload)
+
+
+def test_fast_path_takes_the_common_chunk() -> None:
+    payload = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}],
+    }
+    chunk = fast_chunk(payload)
+    assert chunk is not None
+    assert chunk == structure_response(payload, t.ChatCompletionChunk)
+    payload["choices"][0]["finish_reason"] = "stop"
+    assert fast_chunk(payload) == structure_response(payload, t.ChatCompletionChunk)
+
+
+def test_fast_path_declines_what_it_does_not_handle() -> None:
+    base = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    assert fast_chunk({**base, "choices": [{"index": 0, "delta": {"tool_calls": []}}]}) is None
+    assert fast_chunk({**base, "choices": [{"index": 0, "delta": {"reasoning": "x"}}]}) is None
+    assert fast_chunk({**base, "choices": [], "usage": {"prompt_tokens": 1}}) is None
+    assert fast_chunk({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "weird"}]}) is None
+    assert fast_chunk({**base, "created": True, "choices": []}) is None
