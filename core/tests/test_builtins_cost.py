@@ -262,3 +262,16 @@ def test_cost_tracking_from_json_config() -> None:
     )
     with client:
         assert client.chat(model="openai/gpt-4o", messages=MESSAGES).cost == pytest.approx(EXPECTED)
+
+
+def test_stream_response_carries_the_cost_both_clients() -> None:
+    with sync_client(make_handler(USAGE), cost_tracking=True) as client:
+        stream = client.chat_stream(model="openai/gpt-4o", messages=MESSAGES)
+        assert stream.response().cost == pytest.approx(EXPECTED)
+
+    async def main() -> float | None:
+        async with async_client(make_handler(USAGE), cost_tracking=True) as client:
+            stream = await client.chat_stream(model="openai/gpt-4o", messages=MESSAGES)
+            return (await stream.response()).cost
+
+    assert asyncio.run(main()) == pytest.approx(EXPECTED)

@@ -167,6 +167,7 @@ class _StreamCore:
         self.chunks: list[ChatCompletionChunk] = []
         self.pending: deque[ChatCompletionChunk] = deque()
         self.finished = False
+        self.assembled: ChatCompletionResponse | None = None
         self.idle_limit = (
             call.config.timeout_secs if call.config.timeout_secs and call.config.timeout_secs > 0 else None
         )
@@ -240,7 +241,15 @@ class _StreamCore:
     def complete(self) -> None:
         self.finished = True
         if self.hook.on_response.get_hookimpls():
-            self.pipeline.notify_response(self.call, self.hook, assemble_stream(self.chunks))
+            # the response the hooks saw (with its cost, say) is the one stream.response() returns
+            self.assembled = assemble_stream(self.chunks)
+            self.pipeline.notify_response(self.call, self.hook, self.assembled)
+
+    def result(self) -> ChatCompletionResponse:
+        """The assembled response of a finished stream (what ``on_response`` saw, if it ran)."""
+        if self.assembled is not None and self.finished and self.call.stream_complete:
+            return self.assembled
+        return assemble_stream(self.chunks)
 
 
 class ChatStream:
@@ -287,7 +296,7 @@ class ChatStream:
         """Read the rest of the stream and return the assembled ``ChatCompletionResponse``."""
         for _ in self:
             pass
-        return assemble_stream(self._core.chunks)
+        return self._core.result()
 
     def close(self) -> None:
         """Close the stream and release its connection (safe to call more than once)."""
@@ -356,7 +365,7 @@ class AsyncChatStream:
         """Read the rest of the stream and return the assembled ``ChatCompletionResponse``."""
         async for _ in self:
             pass
-        return assemble_stream(self._core.chunks)
+        return self._core.result()
 
     async def aclose(self) -> None:
         """Close the stream and release its connection (safe to call more than once)."""
