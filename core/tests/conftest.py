@@ -56,3 +56,43 @@ def fake_providers() -> Iterator[None]:
     registry.add_plugin(FakeProviders(), name="core-tests-fake")
     yield
     registry.remove_plugin("core-tests-fake")
+
+
+def _load_support() -> Any:
+    """Load test_pipeline_support.py once as ``liter_llm_core_pipeline_support``.
+
+    pytest runs in importlib mode (several ``tests`` folders), so test modules
+    cannot import each other; they import the support module by this name.
+    """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "liter_llm_core_pipeline_support"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_pipeline_support.py"))
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_SUPPORT = _load_support()
+
+
+@pytest.fixture(params=_SUPPORT.MODES)
+def make(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A factory of sync or async client adapters (each test runs with both)."""
+    factory = _SUPPORT.ApiFactory(request.param)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    """A scriptable HTTP/1.1 server on 127.0.0.1."""
+    srv = _SUPPORT.LocalServer()
+    yield srv
+    srv.close()

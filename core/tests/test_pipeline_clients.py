@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
 import json
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
@@ -20,20 +17,6 @@ from liter_llm.client import AsyncDefaultClient, DefaultClient
 from liter_llm.errors import BadRequestError, LiterLlmError
 from liter_llm.testing import RecordingTransport, openai_chat_body
 
-
-def _support() -> Any:
-    name = "liter_llm_core_pipeline_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_pipeline_support.py"))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-S = _support()
 USER = S.USER
 
 #: every method of the API reference's DefaultClient
@@ -42,13 +25,6 @@ REFERENCE_METHODS = {
     "search", "ocr", "create_file", "retrieve_file", "delete_file", "list_files", "file_content", "create_batch",
     "retrieve_batch", "list_batches", "cancel_batch", "create_response", "retrieve_response", "cancel_response",
 }  # fmt: skip
-
-
-@pytest.fixture(params=S.MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[Any]:
-    factory = S.ApiFactory(request.param)
-    yield factory
-    factory.close()
 
 
 def public_methods(cls: type) -> dict[str, Any]:

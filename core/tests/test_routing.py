@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
@@ -21,28 +20,7 @@ from liter_llm.providers import ProviderSpec
 from liter_llm.testing import RecordingTransport, openai_chat_body, sse_body
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
-
-def _support() -> Any:
-    name = "liter_llm_core_pipeline_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_pipeline_support.py"))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-S = _support()
 USER = S.USER
-
-
-@pytest.fixture(params=S.MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[Any]:
-    factory = S.ApiFactory(request.param)
-    yield factory
-    factory.close()
 
 
 @pytest.fixture(autouse=True)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import pickle
-import sys
 import traceback
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 from liter_llm import hookimpl
@@ -20,36 +17,8 @@ from liter_llm.config import config_to_dict
 from liter_llm.errors import LiterLlmError
 from liter_llm.testing import RecordingTransport, openai_chat_body, openai_chunk, sse_body
 
-
-def _support() -> Any:
-    name = "liter_llm_core_pipeline_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_pipeline_support.py"))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-S = _support()
 USER = S.USER
 KEY = S.KEY
-
-
-@pytest.fixture(params=S.MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[Any]:
-    factory = S.ApiFactory(request.param)
-    yield factory
-    factory.close()
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    srv = S.LocalServer()
-    yield srv
-    srv.close()
 
 
 class CallKeeper:

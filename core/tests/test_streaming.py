@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
-import sys
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 from liter_llm import assemble_stream
@@ -21,36 +19,8 @@ from liter_llm.streaming import AsyncChatStream, ChatStream
 from liter_llm.testing import RecordingTransport, openai_chunk, sse_body
 from liter_llm.types import FinishReason
 
-
-def _support() -> Any:
-    name = "liter_llm_core_pipeline_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_pipeline_support.py"))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-S = _support()
 USER = S.USER
 chunk_event = S.chunk_event
-
-
-@pytest.fixture(params=S.MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[Any]:
-    factory = S.ApiFactory(request.param)
-    yield factory
-    factory.close()
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    srv = S.LocalServer()
-    yield srv
-    srv.close()
 
 
 def sse_response(body: bytes) -> httpx.Response:

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import email.utils
 import gzip
-import importlib.util
 import itertools
 import json
 import logging
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 from liter_llm.errors import (
@@ -34,37 +31,9 @@ from liter_llm.errors import (
     StreamingError,
 )
 
-
-def _support() -> Any:
-    name = "liter_llm_core_pipeline_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_pipeline_support.py"))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-S = _support()
 USER = S.USER
 chat_json = S.chat_json
 chunk_event = S.chunk_event
-
-
-@pytest.fixture(params=S.MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[Any]:
-    factory = S.ApiFactory(request.param)
-    yield factory
-    factory.close()
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    srv = S.LocalServer()
-    yield srv
-    srv.close()
 
 
 def client(make: Any, server: Any, **options: Any) -> Any:
