@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from liter_llm_openai import OPENAI_MODEL_PREFIXES
+
 CREDIT = "derived from liter-llm's schemas/providers.json, generated from litellm's data, MIT"
 
 #: their endpoint names -> our endpoint families
@@ -46,22 +48,8 @@ ENDPOINT_MAP: dict[str, tuple[str, ...]] = {
     "completion": (),  # the legacy text completion API is not part of liter-llm
 }
 
-#: OpenAI's own bare prefixes (kept in step with liter_llm_openai.OPENAI_MODEL_PREFIXES)
-OPENAI_PREFIXES = (
-    "gpt-",
-    "o1",
-    "o3",
-    "o4",
-    "chatgpt-",
-    "text-embedding-",
-    "text-moderation-",
-    "dall-e-",
-    "whisper-",
-    "tts-",
-    "omni-moderation",
-    "gpt-image-",
-    "ft:gpt-",
-)
+#: OpenAI's own bare prefixes: catalogue rows must not claim them.
+OPENAI_PREFIXES = OPENAI_MODEL_PREFIXES
 
 
 def _clashes(prefix: str) -> bool:
