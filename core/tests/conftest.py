@@ -9,7 +9,7 @@ import pytest
 
 from liter_llm import hookimpl
 from liter_llm._plugins import get_registry
-from liter_llm.providers import ProviderSpec
+from liter_llm.providers import ALL_ENDPOINTS, ProviderSpec
 
 
 class FakeProviders:
@@ -23,21 +23,7 @@ class FakeProviders:
                 base_url="http://127.0.0.1:9/v1",
                 api_key_env="FAKE_API_KEY",
                 model_prefixes=("fake-",),
-                endpoints={
-                    "chat",
-                    "embed",
-                    "models",
-                    "image",
-                    "speech",
-                    "transcribe",
-                    "moderate",
-                    "rerank",
-                    "search",
-                    "ocr",
-                    "files",
-                    "batches",
-                    "responses",
-                },
+                endpoints=ALL_ENDPOINTS,
             )
         )
         register(
