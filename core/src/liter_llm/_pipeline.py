@@ -43,7 +43,6 @@ from liter_llm.errors import (
 from liter_llm.providers import ProviderSpec
 
 __all__ = [
-    "Close",
     "DeadlineTimeouts",
     "Pipeline",
     "Read",
@@ -86,14 +85,7 @@ class Sleep:
     seconds: float
 
 
-@attrs.frozen(slots=True)
-class Close:
-    """Close ``response``."""
-
-    response: httpx.Response
-
-
-Action = Send | Read | Sleep | Close
+Action = Send | Read | Sleep
 Flow = Generator[Action, Any, Any]
 
 
@@ -623,8 +615,6 @@ def drive_sync(flow: Flow, client_for: Any) -> Any:
                     read_sync(action)
             elif kind is Sleep:
                 time.sleep(action.seconds)
-            elif kind is Close:
-                action.response.close()
         except Exception as exc:
             error = exc
 
@@ -651,7 +641,5 @@ async def drive_async(flow: Flow, client_for: Any) -> Any:
                 import anyio
 
                 await anyio.sleep(action.seconds)
-            elif kind is Close:
-                await action.response.aclose()
         except Exception as exc:
             error = exc

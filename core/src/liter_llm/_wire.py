@@ -528,11 +528,7 @@ _NO_AUTH = httpx.Auth()
 
 
 def header_auth(call: Call) -> httpx.Auth:
-    """The auth flow that sends ``call.api_key`` as ``call.provider.auth`` says.
-
-    Cached per call state's client cache so a fresh object is not built for
-    every request.
-    """
+    """The auth flow that sends ``call.api_key`` as ``call.provider.auth`` says (a small object per attempt)."""
     key = call.api_key
     fmt = call.provider.auth
     if key is None or not key or fmt.kind == "none":
