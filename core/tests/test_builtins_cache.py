@@ -236,16 +236,31 @@ def test_streams_bypass_the_cache_both_clients() -> None:
     asyncio.run(main())
 
 
-def test_ttl_expires_entries() -> None:
-    server = Server()
-    with sync_client(server, cache={"ttl_seconds": 0.05}) as client:
-        client.chat(model="gpt-4o", messages=MESSAGES)
-        assert client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
-        import time
+def test_ttl_expires_entries_both_clients() -> None:
+    from liter_llm.clock import ManualClock
 
-        time.sleep(0.08)
+    clock = ManualClock()
+    server = Server()
+    with sync_client(server, cache={"ttl_seconds": 0.05}, clock=clock) as client:
+        client.chat(model="gpt-4o", messages=MESSAGES)
+        clock.advance(0.049)
+        assert client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
+        clock.advance(0.001)
         assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
     assert len(server.requests) == 2
+
+    async def main() -> None:
+        clock = ManualClock()
+        server = Server()
+        async with async_client(server, cache={"ttl_seconds": 0.05}, clock=clock) as client:
+            await client.chat(model="gpt-4o", messages=MESSAGES)
+            clock.advance(0.049)
+            assert (await client.chat(model="gpt-4o", messages=MESSAGES)).cache_hit
+            clock.advance(0.001)
+            assert not (await client.chat(model="gpt-4o", messages=MESSAGES)).cache_hit
+        assert len(server.requests) == 2
+
+    asyncio.run(main())
 
 
 def test_memory_backend_is_lru_with_ttl() -> None:

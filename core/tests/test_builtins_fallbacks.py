@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
@@ -277,8 +276,11 @@ def primary_calls(server: TwoProviders) -> int:
 
 @pytest.mark.usefixtures("backup_provider")
 def test_cooldown_skips_a_failing_provider_sync() -> None:
+    from liter_llm.clock import ManualClock
+
+    clock = ManualClock()
     server = TwoProviders()
-    options = {"fallbacks": ["backup/backup-1"], "cooldown_secs": 0.3}
+    options = {"fallbacks": ["backup/backup-1"], "cooldown_secs": 0.3, "clock": clock}
     with sync_client(server, **options) as client:
         for _ in range(3):
             assert client.chat(model="gpt-4o", messages=MESSAGES).model == "backup-1"
@@ -287,7 +289,10 @@ def test_cooldown_skips_a_failing_provider_sync() -> None:
         answer = client.chat(model="gpt-4o", messages=MESSAGES)
         assert answer.model == "backup-1"
         assert primary_calls(server) == 3
-        time.sleep(0.35)
+        clock.advance(0.299)
+        assert client.chat(model="gpt-4o", messages=MESSAGES).model == "backup-1"  # still cooling down
+        assert primary_calls(server) == 3
+        clock.advance(0.001)
         server.down = False
         assert client.chat(model="gpt-4o", messages=MESSAGES).model == "gpt-4o"
         assert primary_calls(server) == 4
@@ -295,13 +300,20 @@ def test_cooldown_skips_a_failing_provider_sync() -> None:
 
 @pytest.mark.usefixtures("backup_provider")
 def test_cooldown_skips_a_failing_provider_async() -> None:
+    from liter_llm.clock import ManualClock
+
     async def main() -> None:
+        clock = ManualClock()
         server = TwoProviders()
-        options = {"fallbacks": ["backup/backup-1"], "cooldown_secs": 30}
+        options = {"fallbacks": ["backup/backup-1"], "cooldown_secs": 30, "clock": clock}
         async with async_client(server, **options) as client:
             for _ in range(5):
                 await client.chat(model="gpt-4o", messages=MESSAGES)
             assert primary_calls(server) == 3
+            clock.advance(30)
+            server.down = False
+            assert (await client.chat(model="gpt-4o", messages=MESSAGES)).model == "gpt-4o"
+            assert primary_calls(server) == 4
 
     asyncio.run(main())
 

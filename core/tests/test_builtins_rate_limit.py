@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import threading
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 
 import liter_llm
 from liter_llm.builtins.rate_limit import estimate_tokens
+from liter_llm.clock import ManualClock
 from liter_llm.errors import RateLimitedError
 from liter_llm.types import ChatCompletionRequest
 
@@ -20,12 +21,15 @@ MESSAGES = [{"role": "user", "content": "Hello"}]
 
 
 class Server:
-    def __init__(self, total_tokens: int = 12) -> None:
+    """Answers every chat call; records when each arrived on ``clock`` (the client's clock)."""
+
+    def __init__(self, total_tokens: int = 12, clock: ManualClock | None = None) -> None:
         self.times: list[float] = []
         self.total_tokens = total_tokens
+        self.clock = clock or ManualClock()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.times.append(time.monotonic())
+        self.times.append(self.clock.monotonic())
         body = json.loads(request.content)
         return httpx.Response(
             200,
@@ -56,15 +60,26 @@ def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
     )
 
 
-def test_rpm_waits_for_the_window_sync() -> None:
-    server = Server()
-    with sync_client(server, rate_limit={"rpm": 2, "window_seconds": 0.3}) as client:
-        start = time.monotonic()
-        for _ in range(3):
-            client.chat(model="gpt-4o", messages=MESSAGES)
-    assert len(server.times) == 3
-    assert server.times[1] - start < 0.2
-    assert server.times[2] - server.times[0] >= 0.29  # the third waited for the first to leave the window
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_rpm_waits_for_the_window(mode: str) -> None:
+    clock = ManualClock()
+    server = Server(clock=clock)
+    options = {"rate_limit": {"rpm": 2, "window_seconds": 0.3}, "clock": clock}
+    start = clock.monotonic()
+    if mode == "sync":
+        with sync_client(server, **options) as client:
+            for _ in range(3):
+                client.chat(model="gpt-4o", messages=MESSAGES)
+    else:
+
+        async def main() -> None:
+            async with async_client(server, **options) as client:
+                for _ in range(3):
+                    await client.chat(model="gpt-4o", messages=MESSAGES)
+
+        asyncio.run(main())
+    assert server.times == [start, start, start + 0.3]  # the third waited for the first to leave the window
+    assert clock.sleeps == [pytest.approx(0.3)]
 
 
 def test_rpm_waits_without_blocking_the_event_loop() -> None:
@@ -81,46 +96,52 @@ def test_rpm_waits_without_blocking_the_event_loop() -> None:
                 await asyncio.sleep(0.01)
 
         task = asyncio.create_task(ticker())
+        # the real clock: this test is about the event loop running during a real wait
         async with async_client(server, rate_limit={"rpm": 1, "window_seconds": 0.3}) as client:
             await client.chat(model="gpt-4o", messages=MESSAGES)
+            before = ticks
             await client.chat(model="gpt-4o", messages=MESSAGES)
+            during = ticks - before
         done = True
         await task
-        return ticks
+        return during
 
-    ticks = asyncio.run(main())
-    assert server.times[1] - server.times[0] >= 0.29
-    assert ticks >= 10  # the loop kept running while the call waited
+    during = asyncio.run(main())
+    assert len(server.times) == 2
+    assert during >= 3  # the loop kept running while the second call waited (about 30 ticks unloaded)
 
 
 def test_limits_are_per_model() -> None:
-    server = Server()
-    with sync_client(server, rate_limit={"rpm": 1, "window_seconds": 30}, timeout_secs=5) as client:
-        start = time.monotonic()
+    clock = ManualClock()
+    server = Server(clock=clock)
+    with sync_client(server, rate_limit={"rpm": 1, "window_seconds": 30}, timeout_secs=5, clock=clock) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o-mini", messages=MESSAGES)
-    assert time.monotonic() - start < 1.0
+    assert clock.sleeps == []
+    assert len(server.times) == 2
 
 
 def test_past_the_timeout_fails_with_retry_after_both_clients() -> None:
     server = Server()
-    with sync_client(server, rate_limit={"rpm": 1, "window_seconds": 30}, timeout_secs=0.2) as client:
+    clock = ManualClock()
+    with sync_client(server, rate_limit={"rpm": 1, "window_seconds": 30}, timeout_secs=0.2, clock=clock) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
-        started = time.monotonic()
         with pytest.raises(RateLimitedError) as info:
             client.chat(model="gpt-4o", messages=MESSAGES)
-        assert time.monotonic() - started < 0.5
-    assert info.value.retry_after == pytest.approx(30, abs=1)
+    assert clock.sleeps == []  # refused at once, without waiting
+    assert info.value.retry_after == pytest.approx(30)
     assert len(server.times) == 1
 
     async def main() -> None:
-        server = Server()
-        async with async_client(server, rate_limit={"rpm": 1, "window_seconds": 30}, timeout_secs=0.2) as client:
+        clock = ManualClock()
+        server = Server(clock=clock)
+        options = {"rate_limit": {"rpm": 1, "window_seconds": 30}, "timeout_secs": 0.2, "clock": clock}
+        async with async_client(server, **options) as client:
             await client.chat(model="gpt-4o", messages=MESSAGES)
             with pytest.raises(RateLimitedError) as info:
                 await client.chat(model="gpt-4o", messages=MESSAGES)
-            assert info.value.retry_after is not None
-            assert info.value.retry_after > 29
+            assert info.value.retry_after == pytest.approx(30)
+        assert clock.sleeps == []
         assert len(server.times) == 1
 
     asyncio.run(main())
@@ -128,18 +149,22 @@ def test_past_the_timeout_fails_with_retry_after_both_clients() -> None:
 
 def test_tpm_counts_reported_usage_both_clients() -> None:
     # each answer reports 100 tokens; with tpm=100 the second call must wait for the window
-    server = Server(total_tokens=100)
-    with sync_client(server, rate_limit={"tpm": 100, "window_seconds": 0.3}) as client:
+    clock = ManualClock()
+    server = Server(total_tokens=100, clock=clock)
+    with sync_client(server, rate_limit={"tpm": 100, "window_seconds": 0.3}, clock=clock) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o", messages=MESSAGES)
-    assert server.times[1] - server.times[0] >= 0.29
+    assert server.times[1] - server.times[0] == pytest.approx(0.3)
+    assert clock.sleeps == [pytest.approx(0.3)]
 
     async def main() -> None:
-        server = Server(total_tokens=100)
-        async with async_client(server, rate_limit={"tpm": 100, "window_seconds": 0.3}) as client:
+        clock = ManualClock()
+        server = Server(total_tokens=100, clock=clock)
+        async with async_client(server, rate_limit={"tpm": 100, "window_seconds": 0.3}, clock=clock) as client:
             await client.chat(model="gpt-4o", messages=MESSAGES)
             await client.chat(model="gpt-4o", messages=MESSAGES)
-        assert server.times[1] - server.times[0] >= 0.29
+        assert server.times[1] - server.times[0] == pytest.approx(0.3)
+        assert clock.sleeps == [pytest.approx(0.3)]
 
     asyncio.run(main())
 
@@ -149,19 +174,41 @@ def test_estimate_is_characters_over_four() -> None:
     assert estimate_tokens(request) == 100
 
 
-class SlowServer(Server):
-    """Answers after 50 ms, so calls overlap; reports only 2 tokens each."""
+class HeldServer(Server):
+    """Holds the first answer until the second call has been admitted, so the calls overlap.
 
-    def __init__(self) -> None:
-        super().__init__(total_tokens=2)
+    Reports only 2 tokens each: the second call can only have waited for the first one's
+    *estimate* (100 tokens), never for its usage.
+    """
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(total_tokens=2, clock=clock)
+        self.lock = threading.Lock()
+        self.second_arrived = threading.Event()
+        self.async_second_arrived: asyncio.Event | None = None
+
+    def _arrive(self, request: httpx.Request) -> tuple[bool, httpx.Response]:
+        with self.lock:
+            first = not self.times
+            return first, self(request)
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.05)
-        return self(request)
+        if self.async_second_arrived is None:
+            self.async_second_arrived = asyncio.Event()
+        first, response = self._arrive(request)
+        if first:
+            await asyncio.wait_for(self.async_second_arrived.wait(), 30)
+        else:
+            self.async_second_arrived.set()
+        return response
 
     def handle_sync(self, request: httpx.Request) -> httpx.Response:
-        time.sleep(0.05)
-        return self(request)
+        first, response = self._arrive(request)
+        if first:
+            assert self.second_arrived.wait(30)
+        else:
+            self.second_arrived.set()
+        return response
 
 
 LONG = [{"role": "user", "content": "x" * 400}]  # estimated at 100 tokens
@@ -169,23 +216,27 @@ LONG = [{"role": "user", "content": "x" * 400}]  # estimated at 100 tokens
 
 def test_tpm_estimates_the_prompt_before_sending_both_clients() -> None:
     # two overlapping 100-token prompts do not fit in tpm=150 before any answer arrives
-    import threading
-
-    server = SlowServer()
-    with sync_client(server.handle_sync, rate_limit={"tpm": 150, "window_seconds": 0.3}) as client:
+    clock = ManualClock()
+    server = HeldServer(clock)
+    options = {"rate_limit": {"tpm": 150, "window_seconds": 0.3}, "clock": clock}
+    with sync_client(server.handle_sync, **options) as client:
         threads = [threading.Thread(target=client.chat, kwargs={"model": "gpt-4o", "messages": LONG}) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(5)
+            thread.join(30)
     assert len(server.times) == 2
-    assert server.times[1] - server.times[0] >= 0.2
+    # the second call waited once, for the first one's estimate to leave the window
+    assert clock.sleeps == [pytest.approx(0.3)]
 
     async def main() -> None:
-        server = SlowServer()
-        async with async_client(server.handle_async, rate_limit={"tpm": 150, "window_seconds": 0.3}) as client:
+        clock = ManualClock()
+        server = HeldServer(clock)
+        options = {"rate_limit": {"tpm": 150, "window_seconds": 0.3}, "clock": clock}
+        async with async_client(server.handle_async, **options) as client:
             await asyncio.gather(*(client.chat(model="gpt-4o", messages=LONG) for _ in range(2)))
-        assert server.times[1] - server.times[0] >= 0.2
+        assert len(server.times) == 2
+        assert clock.sleeps == [pytest.approx(0.3)]
 
     asyncio.run(main())
 

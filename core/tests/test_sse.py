@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from liter_llm.errors import StreamingError
@@ -68,7 +68,7 @@ def test_one_byte_at_a_time_gives_the_same_events() -> None:
     assert bytewise(SAMPLE) == EXPECTED
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=0, max_value=len(SAMPLE)), max_size=40))
 def test_any_split_gives_the_same_events(cuts: list[int]) -> None:
     assert pieces(SAMPLE, cuts) == EXPECTED
@@ -100,7 +100,7 @@ def streams(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str]]]:
     return out, expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams(), st.randoms(use_true_random=False))
 def test_random_streams_split_randomly(stream: tuple[bytes, list[tuple[str, str]]], rnd: random.Random) -> None:
     data, expected = stream

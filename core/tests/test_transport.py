@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.utils
 import gzip
-import itertools
 import json
 import logging
 import time
@@ -18,6 +17,7 @@ from typing import Any
 import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
+from liter_llm.clock import ManualClock
 from liter_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -142,62 +142,64 @@ def test_a_connection_closed_before_the_answer_is_retried(make: Any, server: Any
 
 
 def test_backoff_is_exponential(make: Any, server: Any) -> None:
+    clock = ManualClock()
     server.script = statuses(503)
     with pytest.raises(ServiceUnavailableError):
-        client(make, server, max_retries=3, retry_initial_delay=0.08).chat(model="m", messages=USER)
-    times = [r.time for r in server.requests]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(gaps) == 3
-    for index, gap in enumerate(gaps):
+        client(make, server, max_retries=3, retry_initial_delay=0.08, clock=clock).chat(model="m", messages=USER)
+    assert len(server.requests) == 4
+    assert len(clock.sleeps) == 3
+    for index, wait in enumerate(clock.sleeps):
         base = 0.08 * 2**index
-        assert base * 0.75 - 0.01 <= gap <= base + 0.15, (index, gaps)
+        assert base * 0.75 <= wait <= base, (index, clock.sleeps)  # up to a quarter of jitter, never more
 
 
 def test_backoff_is_capped_by_max_retry_delay(make: Any, server: Any) -> None:
+    clock = ManualClock()
     server.script = statuses(503)
-    started = time.monotonic()
     with pytest.raises(ServiceUnavailableError):
-        client(make, server, max_retries=3, retry_initial_delay=30.0, max_retry_delay_secs=0.05).chat(
+        client(make, server, max_retries=3, retry_initial_delay=30.0, max_retry_delay_secs=0.05, clock=clock).chat(
             model="m", messages=USER
         )
     assert len(server.requests) == 4
-    assert time.monotonic() - started < 1.0
+    assert len(clock.sleeps) == 3
+    assert all(0.05 * 0.75 <= wait <= 0.05 for wait in clock.sleeps), clock.sleeps
 
 
 @pytest.mark.parametrize(
-    ("header", "value", "least"),
+    ("header", "value", "wait"),
     [
         ("retry-after-ms", "300", 0.3),
         ("retry-after", "1", 1.0),
-        ("retry-after", "http-date", 0.95),
+        ("retry-after", "http-date", 2.0),
     ],
 )
-def test_retry_after_is_honoured(make: Any, server: Any, header: str, value: str, least: float) -> None:
+def test_retry_after_is_honoured(make: Any, server: Any, header: str, value: str, wait: float) -> None:
+    clock = ManualClock()  # its wall time is a whole second, so the HTTP date is exact
     if value == "http-date":
-        value = email.utils.formatdate(time.time() + 2, usegmt=True)
+        value = email.utils.formatdate(clock.time() + 2, usegmt=True)
     server.script = statuses(429, 200, headers={header: value})
-    answer = client(make, server, max_retries=1).chat(model="m", messages=USER)
+    answer = client(make, server, max_retries=1, clock=clock).chat(model="m", messages=USER)
     assert answer.choices[0].message.content == "fine"
-    gap = server.requests[1].time - server.requests[0].time
-    assert least - 0.02 <= gap < least + 1.2
+    assert len(server.requests) == 2
+    assert clock.sleeps == [pytest.approx(wait)]
 
 
 def test_a_retry_after_beyond_the_cap_is_not_waited_for(make: Any, server: Any) -> None:
+    clock = ManualClock()
     server.script = statuses(429, 200, headers={"retry-after": "120"})
-    started = time.monotonic()
     with pytest.raises(RateLimitedError) as info:
-        client(make, server, max_retries=3, max_retry_delay_secs=5).chat(model="m", messages=USER)
-    assert time.monotonic() - started < 1.0
+        client(make, server, max_retries=3, max_retry_delay_secs=5, clock=clock).chat(model="m", messages=USER)
+    assert clock.sleeps == []
     assert info.value.retry_after == 120
     assert len(server.requests) == 1
 
 
 def test_a_retry_that_would_outlive_the_timeout_is_not_started(make: Any, server: Any) -> None:
+    clock = ManualClock()
     server.script = statuses(503, 200, headers={"retry-after": "3"})
-    started = time.monotonic()
     with pytest.raises(ServiceUnavailableError):
-        client(make, server, timeout_secs=1, max_retries=3).chat(model="m", messages=USER)
-    assert time.monotonic() - started < 1.0
+        client(make, server, timeout_secs=1, max_retries=3, clock=clock).chat(model="m", messages=USER)
+    assert clock.sleeps == []
     assert len(server.requests) == 1
 
 

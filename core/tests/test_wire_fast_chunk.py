@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from liter_llm import types as t
@@ -51,7 +51,7 @@ def _general(payload: Any) -> Any:
         return exc
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_chunk)
 def test_fast_path_agrees_with_the_general_parser(payload: dict[str, Any]) -> None:
     fast = fast_chunk(payload)

@@ -26,6 +26,7 @@ from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
 from liter_llm._secret import SecretStr
 from liter_llm._wire import OPENAI_WIRE
+from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
     AuthenticationError,
@@ -189,8 +190,12 @@ class Pipeline:
         disabled_plugins: Iterable[str] = (),
         is_async: bool = False,
         retry_initial_delay: float = _DEFAULT_INITIAL_DELAY,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
+        if clock is not None and not isinstance(clock, Clock):
+            raise BadRequestError("clock: expected a liter_llm.clock.Clock (monotonic, time, sleep, asleep)")
+        self.clock: Clock = SYSTEM_CLOCK if clock is None else clock
         self.is_async = is_async
         self.registry = get_registry()
         self.retry_initial_delay = retry_initial_delay
@@ -201,7 +206,7 @@ class Pipeline:
         from liter_llm.builtins import builtin_plugins
 
         self.builtins: list[tuple[str, Any]] = [
-            (name, plugin) for name, plugin in builtin_plugins(config) if name not in disabled
+            (name, plugin) for name, plugin in builtin_plugins(config, self.clock) if name not in disabled
         ]
         self.user_hooks = list(hooks)
         self.global_plugins = [(n, p) for n, p in self.registry.global_plugins if n not in disabled]
@@ -494,7 +499,7 @@ class Pipeline:
             except Exception:  # an unreadable error body still gives an error of the right kind
                 response._content = b""
             error = hook.parse_error(call=call, response=response) or error_from_response(
-                status, response.headers, response.content, provider=provider
+                status, response.headers, response.content, provider=provider, now=self.clock.time()
             )
             scrub_key(error, call.api_key)
             self._log_attempt(call, status, started, error)
@@ -593,7 +598,7 @@ async def read_async(action: Read) -> None:
     response._content = b"".join(parts)
 
 
-def drive_sync(flow: Flow, client_for: Any) -> Any:
+def drive_sync(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
     """Run a pipeline flow with blocking I/O; ``client_for(provider)`` gives the httpx.Client."""
     value: Any = None
     error: BaseException | None = None
@@ -614,12 +619,12 @@ def drive_sync(flow: Flow, client_for: Any) -> Any:
                 with deadline_scope(action.deadline):
                     read_sync(action)
             elif kind is Sleep:
-                time.sleep(action.seconds)
+                clock.sleep(action.seconds)
         except Exception as exc:
             error = exc
 
 
-async def drive_async(flow: Flow, client_for: Any) -> Any:
+async def drive_async(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
     """Run a pipeline flow on the event loop; ``client_for(provider)`` gives the httpx.AsyncClient."""
     value: Any = None
     error: BaseException | None = None
@@ -638,8 +643,6 @@ async def drive_async(flow: Flow, client_for: Any) -> Any:
             elif kind is Read:
                 await read_async(action)
             elif kind is Sleep:
-                import anyio
-
-                await anyio.sleep(action.seconds)
+                await clock.asleep(action.seconds)
         except Exception as exc:
             error = exc

@@ -19,6 +19,7 @@ from liter_llm._deadline import instrument
 from liter_llm._pipeline import Pipeline, drive_async, drive_sync
 from liter_llm._secret import SecretStr
 from liter_llm.builtins.fallbacks import call_flow
+from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError
 from liter_llm.streaming import AsyncChatStream, ChatStream, _StreamCore
@@ -35,7 +36,7 @@ __all__ = [
 
 R = TypeVar("R")
 
-_CLIENT_OPTIONS = frozenset({"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client"})
+_CLIENT_OPTIONS = frozenset({"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client", "clock"})
 
 
 def _plain(value: Any) -> Any:
@@ -167,6 +168,7 @@ class DefaultClient(_ClientBase):
         disable_plugins: Iterable[str] = (),
         retry_initial_delay: float = 0.5,
         http_client: httpx.Client | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._pipeline = Pipeline(
             config,
@@ -174,6 +176,7 @@ class DefaultClient(_ClientBase):
             disabled_plugins=disable_plugins,
             is_async=False,
             retry_initial_delay=retry_initial_delay,
+            clock=clock,
         )
         self._http = http_client or instrument(
             httpx.Client(
@@ -209,7 +212,7 @@ class DefaultClient(_ClientBase):
     ) -> Any:
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
-        return drive_sync(flow, self._client_for)
+        return drive_sync(flow, self._client_for, pipeline.clock)
 
     # -- chat -----------------------------------------------------------------
     def chat(
@@ -226,7 +229,9 @@ class DefaultClient(_ClientBase):
         """Send a chat request and stream the answer: iterate the returned :class:`ChatStream` for chunks."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         pipeline = self._pipeline
-        call, response = drive_sync(call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for)
+        call, response = drive_sync(
+            call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for, pipeline.clock
+        )
         return ChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
 
     # -- other endpoints ------------------------------------------------------
@@ -425,6 +430,7 @@ class AsyncDefaultClient(_ClientBase):
         disable_plugins: Iterable[str] = (),
         retry_initial_delay: float = 0.5,
         http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._pipeline = Pipeline(
             config,
@@ -432,6 +438,7 @@ class AsyncDefaultClient(_ClientBase):
             disabled_plugins=disable_plugins,
             is_async=True,
             retry_initial_delay=retry_initial_delay,
+            clock=clock,
         )
         self._http = http_client or httpx.AsyncClient(
             transport=transport if transport is not None else _default_async_transport(),
@@ -464,7 +471,7 @@ class AsyncDefaultClient(_ClientBase):
     ) -> Any:
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
-        return await drive_async(flow, self._client_for)
+        return await drive_async(flow, self._client_for, pipeline.clock)
 
     async def chat(
         self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -481,7 +488,7 @@ class AsyncDefaultClient(_ClientBase):
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
         pipeline = self._pipeline
         flow = call_flow(pipeline, "chat_stream", request, model=request.model)
-        call, response = await drive_async(flow, self._client_for)
+        call, response = await drive_async(flow, self._client_for, pipeline.clock)
         return AsyncChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
 
     async def embed(
@@ -708,7 +715,9 @@ def create_client(
             ``rate_limit``, ``extra_headers``, ``cost_tracking``, ``fallbacks``...)
             and the client options ``hooks`` (objects with ``@hookimpl``
             methods), ``transport`` (an ``httpx.BaseTransport``),
-            ``disable_plugins`` (names of plugins to leave out).
+            ``disable_plugins`` (names of plugins to leave out), ``clock`` (a
+            :class:`liter_llm.clock.Clock` to wait with, e.g. a
+            :class:`~liter_llm.clock.ManualClock` in tests).
 
     Raises:
         BadRequestError: an invalid option or an unknown ``model_hint``.

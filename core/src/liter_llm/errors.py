@@ -444,12 +444,15 @@ def error_from_response(
     content: bytes,
     *,
     provider: str | None = None,
+    now: float | None = None,
 ) -> LiterLlmError:
     """Map an HTTP error answer (status, headers, body bytes) to a :class:`LiterLlmError`.
 
     JSON bodies in the OpenAI shape and the other common shapes give the
     provider's message and code; a plain-text body becomes the message; an
-    empty body gives a message naming the status.
+    empty body gives a message naming the status.  ``now`` (seconds since the
+    epoch, default ``time.time()``) is what an HTTP-date ``retry-after`` is
+    measured from.
     """
     text = content.decode("utf-8", errors="replace")
     message: str | None = None
@@ -472,6 +475,6 @@ def error_from_response(
         provider=provider,
         code=code,
         error_type=etype,
-        retry_after=parse_retry_after(headers),
+        retry_after=parse_retry_after(headers, now=now),
         body=text or None,
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
 
 __all__ = ["BUILTIN_NAMES", "builtin_plugins"]
@@ -31,11 +32,12 @@ __all__ = ["BUILTIN_NAMES", "builtin_plugins"]
 BUILTIN_NAMES = ("cost", "budget", "cache", "rate_limit", "cooldown")
 
 
-def builtin_plugins(config: ClientConfig) -> list[tuple[str, Any]]:
+def builtin_plugins(config: ClientConfig, clock: Clock = SYSTEM_CLOCK) -> list[tuple[str, Any]]:
     """The built-in plugins a client with ``config`` registers, as ``(name, plugin)`` pairs.
 
     Only the features the configuration switches on are built; each module is
-    imported only then.
+    imported only then.  ``clock`` gives the rate limit its windows, the
+    in-memory cache its time to live and the cooldown its expiry.
     """
     plugins: list[tuple[str, Any]] = []
     if config.cost_tracking:
@@ -49,13 +51,13 @@ def builtin_plugins(config: ClientConfig) -> list[tuple[str, Any]]:
     if config.cache is not None:
         from liter_llm.builtins.cache import ResponseCache
 
-        plugins.append(("cache", ResponseCache(config.cache)))
+        plugins.append(("cache", ResponseCache(config.cache, clock=clock.monotonic)))
     if config.rate_limit is not None and (config.rate_limit.rpm is not None or config.rate_limit.tpm is not None):
         from liter_llm.builtins.rate_limit import RateLimiter
 
-        plugins.append(("rate_limit", RateLimiter(config.rate_limit)))
+        plugins.append(("rate_limit", RateLimiter(config.rate_limit, clock=clock.monotonic)))
     if config.cooldown_secs:
         from liter_llm.builtins.fallbacks import Cooldown
 
-        plugins.append(("cooldown", Cooldown(config.cooldown_secs)))
+        plugins.append(("cooldown", Cooldown(config.cooldown_secs, clock=clock.monotonic)))
     return plugins

@@ -113,7 +113,12 @@ class MemoryCache:
 
 BackendFactory = Callable[["CacheConfig"], CacheBackend]
 
-_backends: dict[str, BackendFactory] = {"memory": lambda config: MemoryCache(config.max_entries)}
+
+def _memory_backend(config: CacheConfig) -> CacheBackend:
+    return MemoryCache(config.max_entries)
+
+
+_backends: dict[str, BackendFactory] = {"memory": _memory_backend}
 _backends_lock = threading.Lock()
 
 
@@ -161,8 +166,16 @@ def _response_type(operation: str) -> Any:
 class ResponseCache:
     """The ``cache`` built-in: answers repeated chat and embed calls from a :class:`CacheBackend`."""
 
-    def __init__(self, config: CacheConfig, backend: CacheBackend | None = None) -> None:
+    def __init__(
+        self,
+        config: CacheConfig,
+        backend: CacheBackend | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl_seconds = config.ttl_seconds
+        if backend is None and config.backend == "memory" and _backends.get("memory") is _memory_backend:
+            backend = MemoryCache(config.max_entries, clock=clock)  # the built-in one, on the client's clock
         if backend is None:
             with _backends_lock:
                 factory = _backends.get(config.backend)
