@@ -164,22 +164,49 @@ def test_max_tokens_counts_all_messages_and_embedding_input() -> None:
     assert server.requests == []
 
 
-def test_max_tokens_without_tiktoken_is_characters_over_four() -> None:
-    try:
-        import tiktoken  # noqa: F401
-    except ImportError:
-        guard = MaxPromptSize(max_tokens=10)
-        assert guard.tokenizer == "characters/4"
-        assert count_tokens("x" * 41) == 11
-        sync, async_, server = run_both([guard], chat("x" * 40))
-        assert not isinstance(sync, Exception)
-        sync, async_, server = run_both([guard], chat("x" * 41))
-        assert_refused(sync, "max_prompt", "about 11 tokens (characters/4)")
-        assert_refused(async_, "max_prompt", "11 tokens")
-        assert server.requests == []
-    else:
-        guard = MaxPromptSize(max_tokens=10)
-        assert guard.tokenizer.startswith("tiktoken:") or guard.tokenizer == "characters/4"
+def test_max_tokens_by_characters_over_four() -> None:
+    guard = MaxPromptSize(max_tokens=10, encoding=None)  # the fallback rule, whether tiktoken is installed or not
+    assert guard.tokenizer == "characters/4"
+    assert count_tokens("x" * 40) == 10
+    assert count_tokens("x" * 41) == 11
+    sync, async_, server = run_both([guard], chat("x" * 40))
+    assert not isinstance(sync, Exception)
+    assert not isinstance(async_, Exception)
+    sync, async_, server = run_both([guard], chat("x" * 41))
+    assert_refused(sync, "max_prompt", "about 11 tokens (characters/4)")
+    assert_refused(async_, "max_prompt", "11 tokens")
+    assert server.requests == []
+
+
+def _local_encoding() -> Any:
+    """A real tiktoken encoding built here, with nothing fetched: bytes, plus one merge of "ab"."""
+    tiktoken = pytest.importorskip("tiktoken", reason="the tiktoken path needs tiktoken installed")
+    ranks = {bytes([i]): i for i in range(256)}
+    ranks[b"ab"] = 256
+    return tiktoken.Encoding(name="test-bytes", pat_str=r"\S+|\s+", mergeable_ranks=ranks, special_tokens={})
+
+
+def test_max_tokens_by_tiktoken() -> None:
+    encoding = _local_encoding()
+    guard = MaxPromptSize(max_tokens=12, encoding=encoding)
+    assert guard.tokenizer == "tiktoken:test-bytes"
+    # "abababab" is 4 tokens with the merge; the system message of run_both's chat adds none
+    assert guard.counter("abababab cd") == 4 + 1 + 2
+    sync, async_, server = run_both([guard], chat("ab" * 12))  # 24 characters, 12 tokens
+    assert not isinstance(sync, Exception)
+    assert not isinstance(async_, Exception)
+    sync, async_, server = run_both([guard], chat("ab" * 12 + "c"))  # 13 tokens
+    assert_refused(sync, "max_prompt", "about 13 tokens (tiktoken:test-bytes); the limit is 12")
+    assert_refused(async_, "max_prompt", "13 tokens")
+    assert server.requests == []
+
+
+def test_an_encoding_that_cannot_be_loaded_falls_back_without_the_network() -> None:
+    pytest.importorskip("tiktoken")
+    guard = MaxPromptSize(max_tokens=10, encoding="no-such-encoding")
+    assert guard.tokenizer == "characters/4"
+    with pytest.raises(BadRequestError):
+        MaxPromptSize(max_tokens=10, encoding=42)
 
 
 def test_max_prompt_rejects_bad_settings() -> None:

@@ -144,16 +144,25 @@ class AllowList:
 # ---------------------------------------------------------------------------
 
 
-def _tiktoken_counter(encoding: str) -> Callable[[str], int] | None:
-    try:
-        import tiktoken
-    except ImportError:
+def _tiktoken_counter(encoding: Any) -> tuple[Callable[[str], int], str] | None:
+    """A counter from a tiktoken encoding (an ``Encoding`` object, or a name tiktoken can load)."""
+    if encoding is None:
         return None
-    try:
-        enc = tiktoken.get_encoding(encoding)
-    except Exception:  # unknown encoding, or the BPE file cannot be fetched: fall back
-        return None
-    return lambda text: len(enc.encode(text, disallowed_special=()))
+    if not isinstance(encoding, str):
+        enc = encoding
+        if not callable(getattr(enc, "encode", None)):
+            raise BadRequestError("MaxPromptSize: encoding must be a name, a tiktoken Encoding, or None")
+    else:
+        try:
+            import tiktoken
+        except ImportError:
+            return None
+        try:
+            enc = tiktoken.get_encoding(encoding)
+        except Exception:  # unknown encoding, or the BPE file cannot be fetched: fall back
+            return None
+    name = getattr(enc, "name", None) or "custom"
+    return (lambda text: len(enc.encode(text, disallowed_special=()))), f"tiktoken:{name}"
 
 
 def count_tokens(text: str) -> int:
@@ -167,7 +176,9 @@ class MaxPromptSize:
     Tokens are counted with tiktoken (``encoding``, default ``cl100k_base``)
     when it is installed and its encoding can be loaded -- it is loaded once,
     when the guard is built -- and otherwise estimated as characters / 4.
-    ``counter`` replaces both with your own function.
+    ``encoding`` may also be a ready ``tiktoken.Encoding`` (one built from a
+    local file, say: nothing is fetched then), or ``None`` for the
+    characters / 4 rule alone.  ``counter`` replaces both with your own function.
     """
 
     name = "max_prompt"
@@ -177,7 +188,7 @@ class MaxPromptSize:
         max_chars: int | None = None,
         max_tokens: int | None = None,
         *,
-        encoding: str = "cl100k_base",
+        encoding: Any = "cl100k_base",
         counter: Callable[[str], int] | None = None,
     ) -> None:
         if max_chars is None and max_tokens is None:
@@ -194,7 +205,7 @@ class MaxPromptSize:
         elif max_tokens is not None:
             found = _tiktoken_counter(encoding)
             if found is not None:
-                self.counter, self.tokenizer = found, f"tiktoken:{encoding}"
+                self.counter, self.tokenizer = found
 
     @hookimpl
     def on_request(self, call: Call) -> None:
