@@ -162,6 +162,13 @@ def wheels(session: nox.Session) -> None:
         ours = {path.name.split("-")[0]: path for path in dist.glob("liter_llm*.whl")}
         wheels_ = [f"{ours['liter_llm']}[local]", str(ours["liter_llm_core"]), str(ours["liter_llm_openai"])]
         wheels_.append(str(ours["liter_llm_local"]))
+        # the llama-cpp-python wheel scripts/setup.sh compiled once for this machine, as a user's
+        # pip would reuse its own cache; without it this step compiles llama.cpp again
+        wheelhouse = Path(
+            os.environ.get("LITER_LLM_WHEELHOUSE")
+            or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "liter-llm" / "wheels"
+        )
+        wheels_.extend(str(path) for path in sorted(wheelhouse.glob("llama_cpp_python-*.whl"))[-1:])
         session.run("uv", "pip", "install", "--quiet", "--python", str(local / "bin" / "python"), *wheels_)
         answer = session.run(
             str(local / "bin" / "liter-llm"), "chat", "-m", "local/smollm2", "Name three colours", silent=True
