@@ -11,14 +11,14 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import types as t
-from liter_llm._wire import dump_json, header_auth, load_json, merge_headers
+from liter_llm.wire import dump_json, header_auth, load_json, merge_headers
 from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
 from liter_llm_google._translate import GeminiStreamTranslator, from_gemini_response, google_error, to_gemini_body
 from liter_llm_google._vertex_auth import BearerAuth, load_credentials, service_account_auth
 
 if TYPE_CHECKING:
-    from liter_llm._call import Call
+    from liter_llm import Call
 
 __all__ = ["GeminiPlugin", "VertexPlugin"]
 
@@ -137,7 +137,7 @@ class GeminiPlugin:
         for variable in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
             value = os.environ.get(variable)
             if value:
-                from liter_llm._secret import SecretStr
+                from liter_llm import SecretStr
 
                 call.api_key = SecretStr(value)
                 return header_auth(call)
