@@ -346,7 +346,7 @@ class ProviderConformance:
         ]
         texts = ["KIT-SYSTEM", "KIT-USER-1", "KIT-ASSISTANT-1", "KIT-USER-2"]
         numbers: list[float] = []
-        for name, value in self.parameters.items():
+        for value in self.parameters.values():
             if isinstance(value, (int, float)):
                 numbers.append(float(value))
             else:
@@ -422,7 +422,11 @@ class ProviderConformance:
                     reply = Reply(text=None, tool_calls=(call,), finish_reason=reason)
                 else:
                     reply = Reply(text=_TEXT, finish_reason=reason)
-                response, _, _ = self._run(mode, lambda r, reply=reply: self.chat_reply(r, reply), "chat")
+
+                def answer(request: httpx.Request, reply: Reply = reply) -> httpx.Response:
+                    return self.chat_reply(request, reply)
+
+                response, _, _ = self._run(mode, answer, "chat")
                 got = response.choices[0].finish_reason
                 assert got == reason, f"{mode}: the native answer for {reason.value!r} came back as {got!r}"
 
@@ -554,7 +558,7 @@ class ProviderConformance:
                             client.chat(request)
                     else:
 
-                        async def main() -> None:
+                        async def main(options: dict[str, Any] = options, request: dict[str, Any] = request) -> None:
                             async with liter_llm.create_async_client(**options) as client:
                                 await client.chat(request)
 

@@ -49,7 +49,7 @@ from liter_llm._wire import (
     stream_error,
     url_for,
 )
-from liter_llm.sse import SSEDecoder, ServerSentEvent
+from liter_llm.sse import ServerSentEvent, SSEDecoder
 
 __all__ = [
     "SSEDecoder",
@@ -94,4 +94,3 @@ class StreamDecoder(Protocol):
         inside a frame (a truncated answer).
         """
         ...
-

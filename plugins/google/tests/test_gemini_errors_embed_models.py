@@ -296,7 +296,9 @@ class GoogleNative:
     def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
         assert request.url.path.endswith(":streamGenerateContent")
         assert request.url.params["alt"] == "sse"
-        return httpx.Response(200, content=gemini_stream(reply, complete), headers={"content-type": "text/event-stream"})
+        return httpx.Response(
+            200, content=gemini_stream(reply, complete), headers={"content-type": "text/event-stream"}
+        )
 
     def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
         headers = {"retry-after": str(retry_after)} if retry_after is not None else {}

@@ -626,7 +626,9 @@ class TestVertexConformance(ProviderConformance):
 
     def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
         assert request.url.path.endswith(":streamGenerateContent")
-        return httpx.Response(200, content=gemini_stream(reply, complete), headers={"content-type": "text/event-stream"})
+        return httpx.Response(
+            200, content=gemini_stream(reply, complete), headers={"content-type": "text/event-stream"}
+        )
 
     def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
         names = {

@@ -17,9 +17,9 @@ from openai_testutil import KEY, MODES, Recorder, call, sse
 
 import liter_llm
 import liter_llm_openai
-from liter_llm.registry import get_registry
 from liter_llm.errors import AuthenticationError, EndpointNotSupportedError
 from liter_llm.providers import ALL_ENDPOINTS
+from liter_llm.registry import get_registry
 
 PLUGIN_DIR = Path(liter_llm_openai.__file__).resolve().parents[2]
 ROWS: list[dict[str, Any]] = liter_llm_openai.load_catalogue()

@@ -11,9 +11,9 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import types as t
-from liter_llm.wire import dump_json, header_auth, load_json, merge_headers
 from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
+from liter_llm.wire import dump_json, header_auth, load_json, merge_headers
 from liter_llm_google._translate import GeminiStreamTranslator, from_gemini_response, google_error, to_gemini_body
 from liter_llm_google._vertex_auth import BearerAuth, load_credentials, service_account_auth
 
