@@ -8,11 +8,11 @@ import types
 from pathlib import Path
 
 import pytest
+from liter_llm_guide_support import EXAMPLE, ROOT, blocks, files
 
 import liter_llm
 from liter_llm import wire
 from liter_llm.registry import get_registry
-from liter_llm_guide_support import EXAMPLE, ROOT, blocks, files
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,7 +64,8 @@ def test_the_sse_decoder_is_a_stream_decoder() -> None:
 
 def test_the_reference_documents_the_public_sdk() -> None:
     page = (ROOT / "docs" / "reference" / "sdk.md").read_text()
-    for target in ("liter_llm.wire", "liter_llm.Call", "liter_llm.SecretStr", "liter_llm.registry", "liter_llm.testing"):
+    targets = ("liter_llm.wire", "liter_llm.Call", "liter_llm.SecretStr", "liter_llm.registry", "liter_llm.testing")
+    for target in targets:
         assert f"::: {target}\n" in page, target
     nav = (ROOT / "mkdocs.yml").read_text()
     assert "reference/sdk.md" in nav
@@ -112,7 +113,9 @@ def test_the_data_only_provider_of_the_guide_registers_and_routes() -> None:
     assert registry.add_plugin(module, name="guide-skyline") is not None
     try:
         spec, model = registry.resolve("skyline/large")
-        assert spec is not None and spec.name == "skyline" and model == "large"
+        assert spec is not None
+        assert spec.name == "skyline"
+        assert model == "large"
         assert spec.base_url == "https://api.skyline.example/v1"
         bare, _ = registry.resolve("skyline-small")
         assert bare is spec
