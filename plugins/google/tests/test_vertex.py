@@ -187,6 +187,85 @@ def test_credentials_file_global_location(google: Google, monkeypatch: pytest.Mo
     }
 
 
+def _vertex_call(**fields: Any) -> Any:
+    from liter_llm import Call
+    from liter_llm.config import ClientConfig
+    from liter_llm.registry import get_registry
+    from liter_llm.types import ChatCompletionRequest
+
+    spec = get_registry().get("vertex_ai")
+    assert spec is not None
+    request = ChatCompletionRequest.from_dict({"model": "gemini-2.0-flash", "messages": ASK})
+    values: dict[str, Any] = {
+        "operation": "chat",
+        "provider": spec,
+        "model": "gemini-2.0-flash",
+        "requested_model": "vertex_ai/gemini-2.0-flash",
+        "request": request,
+        "base_url": spec.base_url,
+        "config": ClientConfig(),
+    }
+    values.update(fields)
+    return Call(**values)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_hooks_do_no_io_the_auth_flow_reads_the_credentials_file(
+    google: Google, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, mode: str
+) -> None:
+    """build_request and auth never open the credentials file (it does not exist yet when they run)."""
+    path = tmp_path / f"sa-{mode}.json"
+    monkeypatch.delenv("VERTEXAI_CREDENTIALS")
+    monkeypatch.delenv("VERTEXAI_PROJECT", raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    from liter_llm.registry import new_plugin_manager
+
+    call = _vertex_call()
+    pm = new_plugin_manager()  # the provider's hooks, called through pluggy as the core calls them
+    pm.register(call.provider.plugin)
+    request = pm.hook.build_request(call=call)
+    auth = pm.hook.auth(call=call, request=request)
+    assert not path.exists()
+    assert "/projects/_project_from_credentials_/" in request.url.path  # the flow fills the project in
+    path.write_text(json.dumps(google.info(project_id="from-the-file")))
+    transport = httpx.MockTransport(google.handler)
+    if mode == "sync":
+        with httpx.Client(transport=transport) as client:
+            response = client.send(request, auth=auth)
+    else:
+
+        async def main() -> httpx.Response:
+            async with httpx.AsyncClient(transport=transport) as client:
+                return await client.send(request, auth=auth)
+
+        response = asyncio.run(main())
+    assert response.status_code == 200
+    assert google.tokens_issued == 1
+    (sent,) = google.api_requests
+    assert str(sent.url) == (
+        "https://us-central1-aiplatform.googleapis.com/v1/projects/from-the-file/locations/us-central1/"
+        "publishers/google/models/gemini-2.0-flash:generateContent"
+    )
+    assert sent.headers["authorization"] == "Bearer ya29.token-1"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_credentials_file_without_a_project_fails_before_the_api_call(
+    google: Google, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, mode: str
+) -> None:
+    info = google.info()
+    del info["project_id"]
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    monkeypatch.delenv("VERTEXAI_CREDENTIALS")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    with pytest.raises(errors.BadRequestError, match="VERTEXAI_PROJECT"):
+        _one(google, mode)
+    assert google.api_requests == []
+    assert google.tokens_issued == 0
+
+
 def test_project_and_location_from_env(google: Google, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VERTEXAI_PROJECT", "env-proj")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "ignored")
