@@ -57,3 +57,33 @@ def after(block: Block, lang: str) -> Iterator[Block]:
     index = seq.index(block)
     if index + 1 < len(seq) and seq[index + 1].lang == lang:
         yield seq[index + 1]
+
+
+def sync() -> None:
+    """Rewrite the guide's file blocks from the example's files (keeping how many pieces each block shows).
+
+    Run ``python tests/guide.py`` after changing the example; then read the prose around the blocks.
+    """
+    text = GUIDE.read_text()
+    pieces: dict[str, list[str]] = {}
+    for path in files():
+        pieces[path] = (ROOT / path).read_text().rstrip("\n").split("\n\n\n")
+
+    def replace(match: re.Match[str]) -> str:
+        path = match["file"]
+        if path is None:
+            return match[0]
+        count = match["body"].count("\n\n\n") + 1
+        taken, pieces[path] = pieces[path][:count], pieces[path][count:]
+        body = "\n\n\n".join(taken)
+        return f"<!-- file: {path} -->\n```{match['lang']}\n{body}\n```"
+
+    updated = _FENCE.sub(replace, text)
+    left = {path: rest for path, rest in pieces.items() if rest}
+    if left:
+        raise SystemExit(f"the guide shows fewer pieces than the files have; add blocks for: {sorted(left)}")
+    GUIDE.write_text(updated)
+
+
+if __name__ == "__main__":
+    sync()

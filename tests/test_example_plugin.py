@@ -192,3 +192,8 @@ def test_the_plugin_command_runs_in_the_real_command_line(installed: Installed, 
         env=_env(ACME_BASE_URL=acme_server.url, ACME_API_KEY=acme_server.key),
     )
     assert chat.stdout.strip() == "You said: Hello from the command line"
+    models = _run(
+        [installed.script, "models", "-p", "acme"],
+        env=_env(ACME_BASE_URL=acme_server.url, ACME_API_KEY=acme_server.key),
+    )
+    assert models.stdout.split() == ["acme-large", "acme-mini"]
