@@ -126,10 +126,11 @@ class AcmeHooks:
         if not isinstance(data, dict):
             raise SerializationError("the ACME answer is not a JSON object", provider=call.provider.name)
         if call.operation == "list_models":
-            names = [m.get("name") for m in data.get("models", ()) if isinstance(m, dict)]
-            if not all(isinstance(name, str) for name in names):
+            names = [m.get("name") if isinstance(m, dict) else None for m in data.get("models", ())]
+            models = [t.ModelObject(id=name, owned_by="acme") for name in names if isinstance(name, str)]
+            if len(models) != len(names):
                 raise SerializationError("a model without a name in the ACME model list", provider=call.provider.name)
-            return t.ModelsListResponse(data=[t.ModelObject(id=name, owned_by="acme") for name in names])
+            return t.ModelsListResponse(data=models)
         message = t.AssistantMessage(
             content=data.get("text"), tool_calls=[_tool_call(item) for item in data.get("calls") or ()]
         )
