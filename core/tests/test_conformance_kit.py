@@ -48,6 +48,17 @@ class NeverEnds:
         return chunks
 
 
+class DropsStreamUsage:
+    """Loses the usage of a streamed answer."""
+
+    @hookimpl
+    def parse_stream_event(self, call: Call, event: Any) -> list[Any]:
+        chunks = parse_openai_stream_event(call, event.data)
+        for chunk in chunks:
+            chunk.usage = None
+        return chunks
+
+
 class EveryAnswerStops:
     """Reports ``stop`` whatever the provider said, and drops tool calls."""
 
@@ -74,6 +85,7 @@ BROKEN = {
     "kit-empty-messages": EmptyMessages(),
     "kit-drops-parameters": DropsParameters(),
     "kit-never-ends": NeverEnds(),
+    "kit-drops-stream-usage": DropsStreamUsage(),
     "kit-every-answer-stops": EveryAnswerStops(),
     "kit-loses-retry-after": LosesRetryAfter(),
 }
@@ -127,6 +139,7 @@ def kit(provider: str) -> Kit:
         ("kit-empty-messages", "test_conformance_tool_calls", "is not in the request body"),
         ("kit-drops-parameters", "test_conformance_request_translation", "the value 0.25 is not in the request body"),
         ("kit-never-ends", "test_conformance_stream", "the stream never marked its end"),
+        ("kit-drops-stream-usage", "test_conformance_stream", "the stream's usage was lost"),
         ("kit-every-answer-stops", "test_conformance_finish_reasons", "came back as"),
         ("kit-every-answer-stops", "test_conformance_tool_calls", "tool call was lost"),
         ("kit-loses-retry-after", "test_conformance_errors", "retry_after None"),
@@ -144,6 +157,7 @@ def test_each_broken_plugin_passes_the_checks_it_does_not_break(provider: str) -
         "kit-empty-messages": {"test_conformance_request_translation", "test_conformance_tool_calls"},
         "kit-drops-parameters": {"test_conformance_request_translation"},
         "kit-never-ends": {"test_conformance_stream"},
+        "kit-drops-stream-usage": {"test_conformance_stream"},
         "kit-every-answer-stops": {"test_conformance_finish_reasons", "test_conformance_tool_calls"},
         "kit-loses-retry-after": {"test_conformance_errors"},
     }[provider]
