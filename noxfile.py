@@ -81,10 +81,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def typecheck(session: nox.Session) -> None:
-    """mypy: strict on the core, checked on every plugin and contrib package."""
+    """mypy: strict on the core, checked on every plugin, contrib and example package."""
     env = {"MYPYPATH": "core/src"}
     session.run(sys.executable, "-m", "mypy", "--explicit-package-bases", "-p", "liter_llm", env=env)
-    for path in sorted(glob.glob("plugins/*/src")) + sorted(glob.glob("contrib/*/src")):
+    for path in (
+        sorted(glob.glob("plugins/*/src")) + sorted(glob.glob("contrib/*/src")) + sorted(glob.glob("examples/*/src"))
+    ):
         package = next(Path(path).iterdir()).name
         session.run(sys.executable, "-m", "mypy", "--explicit-package-bases", "-p", package, env={"MYPYPATH": path})
 
@@ -144,7 +146,7 @@ def wheels(session: nox.Session) -> None:
             "eps = {e.name: e.dist.name for e in m.entry_points(group='liter_llm')};"
             "assert eps.get('anthropic') == 'liter-llm-anthropic', eps;"
             "assert eps.get('openai') == 'liter-llm-openai', eps;"
-            "from liter_llm._plugins import get_registry;"
+            "from liter_llm.registry import get_registry;"
             "r = get_registry();"
             "assert r.get('anthropic') is not None and r.get('anthropic').plugin is not None;"
             "assert r.get('openai') is not None;"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from liter_llm.testing import ProviderConformance, openai_chat_body, openai_chunk, sse_body
+from liter_llm.testing import ProviderConformance, Reply, openai_reply_body, openai_reply_stream
 
 
 class TestOpenAIWireConformance(ProviderConformance):
@@ -13,17 +13,22 @@ class TestOpenAIWireConformance(ProviderConformance):
     key_header = "authorization"
     key_prefix = "Bearer "
 
-    def chat_reply(self, request: httpx.Request, text: str) -> httpx.Response:
-        return httpx.Response(200, json=openai_chat_body(text))
+    def chat_reply(self, request: httpx.Request, reply: Reply) -> httpx.Response:
+        return httpx.Response(200, json=openai_reply_body(reply))
 
-    def stream_reply(self, request: httpx.Request, parts: list[str], complete: bool = True) -> httpx.Response:
-        payloads = [openai_chunk(parts[0], role="assistant")] + [openai_chunk(p) for p in parts[1:]]
-        if complete:
-            payloads.append(openai_chunk(finish="stop"))
+    def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
         return httpx.Response(
-            200, content=sse_body(*payloads, done=complete), headers={"content-type": "text/event-stream"}
+            200, content=openai_reply_stream(reply, complete), headers={"content-type": "text/event-stream"}
         )
 
-    def error_reply(self, request: httpx.Request, status: int, message: str) -> httpx.Response:
-        headers = {"retry-after": "2"} if status == 429 else {}
+    def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
+        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
         return httpx.Response(status, json={"error": {"message": message, "type": "x", "code": None}}, headers=headers)
+
+
+class TestOpenAIWireConformanceChatOnly(TestOpenAIWireConformance):
+    """``fakelocal`` offers only chat and needs no key: the kit probes an operation outside its endpoints."""
+
+    provider = "fakelocal"
+    model = "fakelocal/model-1"
+    uses_api_key = False

@@ -12,8 +12,8 @@ import pytest
 
 import liter_llm
 import liter_llm_guardrails
-from liter_llm._plugins import new_plugin_manager
 from liter_llm.errors import BadRequestError, HookRejectedError
+from liter_llm.registry import new_plugin_manager
 from liter_llm_guardrails import (
     AllowList,
     DenyPatterns,

@@ -37,6 +37,7 @@ _OTHER = {
     "SecretStr": "liter_llm._secret",
     "ClientConfig": "liter_llm.config",
     "Call": "liter_llm._call",
+    "StreamDecoder": "liter_llm.wire",
     "completion_cost": "liter_llm.builtins.cost",
     "set_model_price": "liter_llm.builtins.cost",
 }
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from liter_llm.streaming import ChatStream as ChatStream
     from liter_llm.streaming import assemble_stream as assemble_stream
     from liter_llm.types import *  # noqa: F403
+    from liter_llm.wire import StreamDecoder as StreamDecoder
 
 
 def __getattr__(name: str) -> Any:

@@ -16,10 +16,18 @@ __all__ = ["Call"]
 
 @attrs.define(kw_only=True, eq=False)
 class Call:
-    """One client call on its way through the pipeline.
+    """One client call on its way through the pipeline (public as ``liter_llm.Call``).
 
-    Hooks read it and may write ``state`` (a scratchpad shared by all hooks
-    of the call) and the flags documented on each hook.
+    Every hook receives it.  What a hook may change, and nothing else:
+
+    * ``state``, by any hook: a scratchpad shared by the hooks of one call
+      (use keys named after your package);
+    * ``stream_complete``, by ``parse_stream_event``, on the provider's
+      end-of-stream event;
+    * ``api_key``, by ``auth``, to supply a key the provider finds itself
+      (its own environment variables).
+
+    Every other field is set by the core and read-only to hooks.
 
     Attributes:
         operation: the client method (``"chat"``, ``"chat_stream"``, ``"embed"``, ...).

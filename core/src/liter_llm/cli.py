@@ -7,6 +7,7 @@ Commands::
     liter-llm providers                                      installed providers and their keys
     liter-llm plugins                                        installed plugins and their hooks
     liter-llm config check [FILE]                            validate liter-llm.toml
+    liter-llm <plugin command> ...                           commands added by plugins (register_commands)
 
 The client is created from ``liter-llm.toml`` when one is found (the file
 ``LITER_LLM_CONFIG`` names, or the first one upwards from the working
@@ -85,7 +86,33 @@ def _build_parser() -> argparse.ArgumentParser:
     config_commands.required = True
     check = config_commands.add_parser("check", help="validate a configuration file and print it (keys redacted)")
     check.add_argument("file", nargs="?", metavar="FILE", help="the file (default: the one liter-llm would use)")
+    _add_plugin_commands(commands)
     return parser
+
+
+def _add_plugin_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    """Let every entry-point plugin add its subcommands (the ``register_commands`` hook)."""
+    from liter_llm.registry import get_registry, new_plugin_manager
+
+    for loaded in get_registry().plugins:
+        pm = new_plugin_manager()
+        try:
+            pm.register(loaded.plugin, name=loaded.name)
+        except Exception:  # the registry already warned about a broken plugin
+            continue
+        if not pm.hook.register_commands.get_hookimpls():
+            continue
+        taken = dict(commands.choices)
+        try:
+            pm.hook.register_commands(subparsers=commands)
+        except Exception as exc:
+            sys.stderr.write(
+                f"warning: plugin {loaded.name!r} could not add its commands: {type(exc).__name__}: {exc}\n"
+            )
+        for name, parser in taken.items():
+            if commands.choices.get(name) is not parser:  # Python 3.10 lets a second add_parser replace the first
+                commands.choices[name] = parser
+                sys.stderr.write(f"warning: plugin {loaded.name!r} may not replace the command {name!r}\n")
 
 
 # ---------------------------------------------------------------------------
@@ -280,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         _setup_logging(args.verbose)
+        handler = getattr(args, "handler", None)
+        if handler is not None:  # a plugin's command
+            status = handler(args)
+            return EXIT_OK if status is None else int(status)
         if args.command == "chat":
             return _cmd_chat(args, out, sys.stdin)
         if args.command == "models":

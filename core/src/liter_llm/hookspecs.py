@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     import httpx
 
     from liter_llm._call import Call
@@ -68,6 +70,25 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     own protocol sets ``spec.plugin`` to an object whose hooks then see only
     that provider's calls.  Return value ignored.  Raising makes the plugin
     count as broken: a warning names it and the host carries on without it.
+    """
+
+
+@hookspec
+def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add subcommands to the ``liter-llm`` command line.
+
+    Called once per run of the command line, while it builds its parser,
+    for every plugin found through the ``liter_llm`` entry point group.
+    ``subparsers`` is the argparse object that holds the commands: add one
+    with ``parser = subparsers.add_parser("name", help="...")``, give it its
+    arguments, and say what runs it with
+    ``parser.set_defaults(handler=function)``; the command line then calls
+    ``function(args)`` with the parsed ``argparse.Namespace`` and exits with
+    the ``int`` it returns (``None`` means 0).  A ``LiterLlmError`` raised by
+    the handler prints one ``error: ...`` line and exits with status 1.
+    A name that is already taken (a built-in command or another plugin's)
+    is refused with a warning on stderr, as is a plugin whose hook raises;
+    the other commands still work.  Return value ignored.
     """
 
 

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from liter_llm.testing import ProviderConformance
+from liter_llm.testing import ProviderConformance, Reply
+from liter_llm.types import FinishReason
 
 
 def _event(name: str, data: dict[str, Any]) -> str:
@@ -27,8 +28,16 @@ _ERROR_TYPES = {
 }
 
 
+_STOP_REASONS = {
+    FinishReason.STOP: "end_turn",
+    FinishReason.LENGTH: "max_tokens",
+    FinishReason.TOOL_CALLS: "tool_use",
+    FinishReason.CONTENT_FILTER: "refusal",
+}
+
+
 class _AnthropicReplies:
-    def chat_reply(self, request: httpx.Request, text: str) -> httpx.Response:
+    def chat_reply(self, request: httpx.Request, reply: Reply) -> httpx.Response:
         assert request.url.path.endswith("/messages")
         assert request.headers["anthropic-version"] == "2023-06-01"
         body = json.loads(request.content)
@@ -39,14 +48,15 @@ class _AnthropicReplies:
                 "type": "message",
                 "role": "assistant",
                 "model": body["model"],
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": "end_turn",
+                "content": ([{"type": "text", "text": reply.text}] if reply.text is not None else [])
+                + [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in reply.tool_calls],
+                "stop_reason": _STOP_REASONS[reply.finish_reason],
                 "stop_sequence": None,
-                "usage": {"input_tokens": 5, "output_tokens": 2},
+                "usage": {"input_tokens": reply.usage.prompt_tokens, "output_tokens": reply.usage.completion_tokens},
             },
         )
 
-    def stream_reply(self, request: httpx.Request, parts: list[str], complete: bool = True) -> httpx.Response:
+    def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
         body = json.loads(request.content)
         assert body["stream"] is True
         out = [
@@ -62,7 +72,7 @@ class _AnthropicReplies:
                         "model": body["model"],
                         "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {"input_tokens": 5, "output_tokens": 1},
+                        "usage": {"input_tokens": reply.usage.prompt_tokens, "output_tokens": 1},
                     },
                 },
             ),
@@ -76,7 +86,7 @@ class _AnthropicReplies:
                 "content_block_delta",
                 {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": part}},
             )
-            for part in parts
+            for part in reply.parts
         ]
         if complete:
             out += [
@@ -85,16 +95,16 @@ class _AnthropicReplies:
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                        "usage": {"output_tokens": 2},
+                        "delta": {"stop_reason": _STOP_REASONS[reply.finish_reason], "stop_sequence": None},
+                        "usage": {"output_tokens": reply.usage.completion_tokens},
                     },
                 ),
                 _event("message_stop", {"type": "message_stop"}),
             ]
         return httpx.Response(200, content="".join(out).encode(), headers={"content-type": "text/event-stream"})
 
-    def error_reply(self, request: httpx.Request, status: int, message: str) -> httpx.Response:
-        headers = {"retry-after": "2"} if status == 429 else {}
+    def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
+        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
         body = {
             "type": "error",
             "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": message},

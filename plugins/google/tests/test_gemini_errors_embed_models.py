@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from liter_llm import errors
-from liter_llm.testing import ProviderConformance
+from liter_llm.testing import ProviderConformance, Reply
+from liter_llm.types import FinishReason
 
 MODEL = "gemini-2.0-flash"
 ASK = [{"role": "user", "content": "hi"}]
@@ -246,36 +247,61 @@ _STATUS = {
 }
 
 
+_GEMINI_REASONS = {
+    FinishReason.STOP: "STOP",
+    FinishReason.LENGTH: "MAX_TOKENS",
+    FinishReason.TOOL_CALLS: "STOP",  # Gemini says STOP; the functionCall parts make it tool_calls
+    FinishReason.CONTENT_FILTER: "SAFETY",
+}
+
+
+def gemini_reply(reply: Reply) -> dict[str, Any]:
+    """The native Gemini answer of a conformance-kit reply."""
+    parts: list[dict[str, Any]] = [{"text": reply.text}] if reply.text is not None else []
+    parts += [{"functionCall": {"name": c.name, "args": c.arguments}} for c in reply.tool_calls]
+    used = reply.usage
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": parts}, "finishReason": _GEMINI_REASONS[reply.finish_reason]}
+        ],
+        "usageMetadata": {
+            "promptTokenCount": used.prompt_tokens,
+            "candidatesTokenCount": used.completion_tokens,
+            "totalTokenCount": used.prompt_tokens + used.completion_tokens,
+        },
+    }
+
+
+def gemini_stream(reply: Reply, complete: bool) -> bytes:
+    """The native Gemini SSE stream of a conformance-kit reply (cut before the finish when not complete)."""
+    events: list[dict[str, Any]] = [
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}, "index": 0}]} for p in reply.parts
+    ]
+    if complete:
+        final = gemini_reply(Reply(text="", finish_reason=reply.finish_reason, usage=reply.usage))
+        events[-1]["candidates"][0]["finishReason"] = final["candidates"][0]["finishReason"]
+        events[-1]["usageMetadata"] = final["usageMetadata"]
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\r\n\r\n" for e in events)
+
+
 class GoogleNative:
-    """Native Gemini answers for the conformance kit (shared by gemini and vertex_ai)."""
+    """Native Gemini answers for the conformance kit."""
 
-    def chat_reply(self, request: httpx.Request, text: str) -> httpx.Response:
+    tool_call_ids = False  # Gemini's functionCall parts carry no id
+
+    def chat_reply(self, request: httpx.Request, reply: Reply) -> httpx.Response:
         assert request.url.path.endswith(":generateContent")
-        return httpx.Response(
-            200,
-            json={
-                "candidates": [
-                    {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
-                ],
-                "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7},
-                "modelVersion": "gemini-2.0-flash",
-            },
-        )
+        return httpx.Response(200, json=gemini_reply(reply))
 
-    def stream_reply(self, request: httpx.Request, parts: list[str], complete: bool = True) -> httpx.Response:
+    def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
         assert request.url.path.endswith(":streamGenerateContent")
         assert request.url.params["alt"] == "sse"
-        events: list[dict[str, Any]] = [
-            {"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}, "index": 0}]} for p in parts
-        ]
-        if complete:
-            events[-1]["candidates"][0]["finishReason"] = "STOP"
-            events[-1]["usageMetadata"] = {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7}
-        body = b"".join(b"data: " + json.dumps(e).encode() + b"\r\n\r\n" for e in events)
-        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+        return httpx.Response(
+            200, content=gemini_stream(reply, complete), headers={"content-type": "text/event-stream"}
+        )
 
-    def error_reply(self, request: httpx.Request, status: int, message: str) -> httpx.Response:
-        headers = {"retry-after": "2"} if status == 429 else {}
+    def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
+        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
         return httpx.Response(status, json=google_body(status, _STATUS.get(status), message), headers=headers)
 
 

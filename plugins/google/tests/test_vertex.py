@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import liter_llm
 from liter_llm import errors
-from liter_llm.testing import ProviderConformance
+from liter_llm.testing import ProviderConformance, Reply
 from liter_llm.types import FinishReason
 
 TOKEN_URI = "http://127.0.0.1:9/token"
@@ -185,6 +185,85 @@ def test_credentials_file_global_location(google: Google, monkeypatch: pytest.Mo
         "https://aiplatform.googleapis.com/v1/projects/from-file/locations/global/publishers/google/models/"
         "gemini-2.5-pro:generateContent"
     }
+
+
+def _vertex_call(**fields: Any) -> Any:
+    from liter_llm import Call
+    from liter_llm.config import ClientConfig
+    from liter_llm.registry import get_registry
+    from liter_llm.types import ChatCompletionRequest
+
+    spec = get_registry().get("vertex_ai")
+    assert spec is not None
+    request = ChatCompletionRequest.from_dict({"model": "gemini-2.0-flash", "messages": ASK})
+    values: dict[str, Any] = {
+        "operation": "chat",
+        "provider": spec,
+        "model": "gemini-2.0-flash",
+        "requested_model": "vertex_ai/gemini-2.0-flash",
+        "request": request,
+        "base_url": spec.base_url,
+        "config": ClientConfig(),
+    }
+    values.update(fields)
+    return Call(**values)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_hooks_do_no_io_the_auth_flow_reads_the_credentials_file(
+    google: Google, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, mode: str
+) -> None:
+    """build_request and auth never open the credentials file (it does not exist yet when they run)."""
+    path = tmp_path / f"sa-{mode}.json"
+    monkeypatch.delenv("VERTEXAI_CREDENTIALS")
+    monkeypatch.delenv("VERTEXAI_PROJECT", raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    from liter_llm.registry import new_plugin_manager
+
+    call = _vertex_call()
+    pm = new_plugin_manager()  # the provider's hooks, called through pluggy as the core calls them
+    pm.register(call.provider.plugin)
+    request = pm.hook.build_request(call=call)
+    auth = pm.hook.auth(call=call, request=request)
+    assert not path.exists()
+    assert "/projects/_project_from_credentials_/" in request.url.path  # the flow fills the project in
+    path.write_text(json.dumps(google.info(project_id="from-the-file")))
+    transport = httpx.MockTransport(google.handler)
+    if mode == "sync":
+        with httpx.Client(transport=transport) as client:
+            response = client.send(request, auth=auth)
+    else:
+
+        async def main() -> httpx.Response:
+            async with httpx.AsyncClient(transport=transport) as client:
+                return await client.send(request, auth=auth)
+
+        response = asyncio.run(main())
+    assert response.status_code == 200
+    assert google.tokens_issued == 1
+    (sent,) = google.api_requests
+    assert str(sent.url) == (
+        "https://us-central1-aiplatform.googleapis.com/v1/projects/from-the-file/locations/us-central1/"
+        "publishers/google/models/gemini-2.0-flash:generateContent"
+    )
+    assert sent.headers["authorization"] == "Bearer ya29.token-1"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_credentials_file_without_a_project_fails_before_the_api_call(
+    google: Google, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, mode: str
+) -> None:
+    info = google.info()
+    del info["project_id"]
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    monkeypatch.delenv("VERTEXAI_CREDENTIALS")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    with pytest.raises(errors.BadRequestError, match="VERTEXAI_PROJECT"):
+        _one(google, mode)
+    assert google.api_requests == []
+    assert google.tokens_issued == 0
 
 
 def test_project_and_location_from_env(google: Google, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -571,38 +650,66 @@ def test_claude_without_the_anthropic_plugin(google: Google, monkeypatch: pytest
 # ---------------------------------------------------------------------------
 
 
+_GEMINI_REASONS = {
+    FinishReason.STOP: "STOP",
+    FinishReason.LENGTH: "MAX_TOKENS",
+    FinishReason.TOOL_CALLS: "STOP",  # Gemini says STOP; the functionCall parts make it tool_calls
+    FinishReason.CONTENT_FILTER: "SAFETY",
+}
+
+
+def gemini_reply(reply: Reply) -> dict[str, Any]:
+    """The native Gemini answer of a conformance-kit reply."""
+    parts: list[dict[str, Any]] = [{"text": reply.text}] if reply.text is not None else []
+    parts += [{"functionCall": {"name": c.name, "args": c.arguments}} for c in reply.tool_calls]
+    used = reply.usage
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": parts}, "finishReason": _GEMINI_REASONS[reply.finish_reason]}
+        ],
+        "usageMetadata": {
+            "promptTokenCount": used.prompt_tokens,
+            "candidatesTokenCount": used.completion_tokens,
+            "totalTokenCount": used.prompt_tokens + used.completion_tokens,
+        },
+    }
+
+
+def gemini_stream(reply: Reply, complete: bool) -> bytes:
+    """The native Gemini SSE stream of a conformance-kit reply (cut before the finish when not complete)."""
+    events: list[dict[str, Any]] = [
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}, "index": 0}]} for p in reply.parts
+    ]
+    if complete:
+        final = gemini_reply(Reply(text="", finish_reason=reply.finish_reason, usage=reply.usage))
+        events[-1]["candidates"][0]["finishReason"] = final["candidates"][0]["finishReason"]
+        events[-1]["usageMetadata"] = final["usageMetadata"]
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\r\n\r\n" for e in events)
+
+
 class TestVertexConformance(ProviderConformance):
     provider = "vertex_ai"
     model = "vertex_ai/gemini-2.0-flash"
     key_header = "authorization"
     key_prefix = "Bearer "
+    tool_call_ids = False  # Gemini's functionCall parts carry no id
 
     @pytest.fixture(autouse=True)
     def _project(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("VERTEXAI_PROJECT", "conformance")
 
-    def chat_reply(self, request: httpx.Request, text: str) -> httpx.Response:
+    def chat_reply(self, request: httpx.Request, reply: Reply) -> httpx.Response:
         assert "/projects/conformance/locations/us-central1/publishers/google/models/" in request.url.path
         assert request.url.path.endswith("gemini-2.0-flash:generateContent")
+        return httpx.Response(200, json=gemini_reply(reply))
+
+    def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
+        assert request.url.path.endswith(":streamGenerateContent")
         return httpx.Response(
-            200,
-            json={
-                "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
-                "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7},
-            },
+            200, content=gemini_stream(reply, complete), headers={"content-type": "text/event-stream"}
         )
 
-    def stream_reply(self, request: httpx.Request, parts: list[str], complete: bool = True) -> httpx.Response:
-        assert request.url.path.endswith(":streamGenerateContent")
-        events: list[dict[str, Any]] = [
-            {"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}}]} for p in parts
-        ]
-        if complete:
-            events[-1]["candidates"][0]["finishReason"] = "STOP"
-        body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
-        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
-
-    def error_reply(self, request: httpx.Request, status: int, message: str) -> httpx.Response:
+    def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
         names = {
             400: "INVALID_ARGUMENT",
             401: "UNAUTHENTICATED",
@@ -612,6 +719,6 @@ class TestVertexConformance(ProviderConformance):
             500: "INTERNAL",
             503: "UNAVAILABLE",
         }
-        headers = {"retry-after": "2"} if status == 429 else {}
+        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
         body = {"error": {"code": status, "message": message, "status": names.get(status, "UNKNOWN")}}
         return httpx.Response(status, json=body, headers=headers)

@@ -17,9 +17,9 @@ from openai_testutil import KEY, MODES, Recorder, call, sse
 
 import liter_llm
 import liter_llm_openai
-from liter_llm._plugins import get_registry
 from liter_llm.errors import AuthenticationError, EndpointNotSupportedError
 from liter_llm.providers import ALL_ENDPOINTS
+from liter_llm.registry import get_registry
 
 PLUGIN_DIR = Path(liter_llm_openai.__file__).resolve().parents[2]
 ROWS: list[dict[str, Any]] = liter_llm_openai.load_catalogue()
@@ -331,7 +331,7 @@ def test_local_server_sends_a_key_when_one_is_given(mode: str, clean_env: None) 
 def test_import_is_cheap_and_the_catalogue_is_loaded_at_registration() -> None:
     code = (
         "import sys, liter_llm_openai\n"
-        "print('httpx' in sys.modules, 'liter_llm._pipeline' in sys.modules)\n"
+        "print('httpx' in sys.modules, 'liter_llm.client' in sys.modules)\n"
         "specs = []\n"
         "liter_llm_openai.register_providers(specs.append)\n"
         "print(len(specs))\n"

@@ -6,7 +6,20 @@ import json
 
 import httpx
 
-from liter_llm.testing import ProviderConformance
+from liter_llm.testing import ProviderConformance, Reply, ReplyToolCall
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    used = reply.usage
+    return {
+        "prompt_tokens": used.prompt_tokens,
+        "completion_tokens": used.completion_tokens,
+        "total_tokens": used.prompt_tokens + used.completion_tokens,
+    }
+
+
+def _tool_call(call: ReplyToolCall) -> dict[str, object]:
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
 
 
 class TestOpenAIConformance(ProviderConformance):
@@ -15,7 +28,7 @@ class TestOpenAIConformance(ProviderConformance):
     key_header = "authorization"
     key_prefix = "Bearer "
 
-    def chat_reply(self, request: httpx.Request, text: str) -> httpx.Response:
+    def chat_reply(self, request: httpx.Request, reply: Reply) -> httpx.Response:
         assert request.url.path.endswith("/chat/completions")
         body = json.loads(request.content)
         assert body["model"] == "gpt-4o-mini"
@@ -30,35 +43,44 @@ class TestOpenAIConformance(ProviderConformance):
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
+                        "message": {
+                            "role": "assistant",
+                            "content": reply.text,
+                            "refusal": None,
+                            "annotations": [],
+                            **({"tool_calls": [_tool_call(c) for c in reply.tool_calls]} if reply.tool_calls else {}),
+                        },
                         "logprobs": None,
-                        "finish_reason": "stop",
+                        "finish_reason": reply.finish_reason.value,
                     }
                 ],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+                "usage": _usage(reply),
             },
         )
 
-    def stream_reply(self, request: httpx.Request, parts: list[str], complete: bool = True) -> httpx.Response:
+    def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
         assert json.loads(request.content)["stream"] is True
 
-        def chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
+        def chunk(delta: dict[str, object], finish: str | None = None, usage: object = None) -> bytes:
             payload = {
                 "id": "chatcmpl-conf",
                 "object": "chat.completion.chunk",
                 "created": 1694268190,
                 "model": "gpt-4o-mini",
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                "usage": usage,
             }
+            if usage is not None:  # the usage chunk (stream_options.include_usage) has no choices
+                payload["choices"] = []
             return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
         body = chunk({"role": "assistant", "content": ""})
-        body += b"".join(chunk({"content": part}) for part in parts)
+        body += b"".join(chunk({"content": part}) for part in reply.parts)
         if complete:
-            body += chunk({}, "stop") + b"data: [DONE]\n\n"
+            body += chunk({}, reply.finish_reason.value) + chunk({}, usage=_usage(reply)) + b"data: [DONE]\n\n"
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
-    def error_reply(self, request: httpx.Request, status: int, message: str) -> httpx.Response:
+    def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
         kinds = {
             400: "invalid_request_error",
             401: "invalid_request_error",
@@ -69,7 +91,7 @@ class TestOpenAIConformance(ProviderConformance):
             503: "server_error",
         }
         codes = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
-        headers = {"retry-after": "2"} if status == 429 else {}
+        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
         body = {
             "error": {
                 "message": message,

@@ -586,7 +586,7 @@ def test_rerank_search_ocr_are_not_supported_before_io(mode: str, method: str, k
 
 
 def test_openai_spec_endpoints() -> None:
-    from liter_llm._plugins import get_registry
+    from liter_llm.registry import get_registry
 
     spec = get_registry().get("openai")
     assert spec is not None
@@ -626,7 +626,7 @@ def test_openai_spec_endpoints() -> None:
     ],
 )
 def test_bare_prefixes_route_to_openai(model: str) -> None:
-    from liter_llm._plugins import get_registry
+    from liter_llm.registry import get_registry
 
     spec, wire = get_registry().resolve(model)
     assert spec is not None

@@ -40,7 +40,7 @@ from liter_llm.errors import BadRequestError, HookRejectedError
 from liter_llm.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from liter_llm._call import Call
+    from liter_llm import Call
 
 __all__ = [
     "BUILTIN_PATTERNS",

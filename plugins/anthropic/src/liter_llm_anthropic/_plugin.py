@@ -9,9 +9,9 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import types as t
-from liter_llm._wire import dump_json, load_json, merge_headers, url_for
 from liter_llm.errors import BadRequestError, EndpointNotSupportedError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
+from liter_llm.wire import dump_json, load_json, merge_headers, url_for
 from liter_llm_anthropic._batches import (
     batch_from_anthropic,
     batch_list_from_anthropic,
@@ -23,7 +23,7 @@ from liter_llm_anthropic._stream import AnthropicStreamTranslator
 from liter_llm_anthropic._translate import from_anthropic_message, to_anthropic_body
 
 if TYPE_CHECKING:
-    from liter_llm._call import Call
+    from liter_llm import Call
 
 __all__ = ["ANTHROPIC_VERSION", "MODELS_PAGE_SIZE", "AnthropicPlugin"]
 

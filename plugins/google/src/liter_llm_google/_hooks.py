@@ -11,14 +11,20 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import types as t
-from liter_llm._wire import dump_json, header_auth, load_json, merge_headers
 from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
+from liter_llm.wire import dump_json, header_auth, load_json, merge_headers
 from liter_llm_google._translate import GeminiStreamTranslator, from_gemini_response, google_error, to_gemini_body
-from liter_llm_google._vertex_auth import BearerAuth, load_credentials, service_account_auth
+from liter_llm_google._vertex_auth import (
+    PROJECT_PLACEHOLDER,
+    BearerAuth,
+    CredentialsFileAuth,
+    credentials_without_io,
+    service_account_auth,
+)
 
 if TYPE_CHECKING:
-    from liter_llm._call import Call
+    from liter_llm import Call
 
 __all__ = ["GeminiPlugin", "VertexPlugin"]
 
@@ -137,7 +143,7 @@ class GeminiPlugin:
         for variable in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
             value = os.environ.get(variable)
             if value:
-                from liter_llm._secret import SecretStr
+                from liter_llm import SecretStr
 
                 call.api_key = SecretStr(value)
                 return header_auth(call)
@@ -257,31 +263,49 @@ class VertexPlugin(GeminiPlugin):
     (``rawPredict`` / ``streamRawPredict``) with the Anthropic plugin's translation.
     """
 
-    def _credentials(self, call: Call) -> Any:
+    def _credentials(self, call: Call) -> tuple[Any, str | None]:
+        """The credentials that need no I/O, or the path of the file the auth flow will read.
+
+        ``(None, None)`` when the key is a ready access token or nothing is configured.
+        """
         key = call.api_key.get_secret_value() if call.api_key else None
         if key and key.lstrip().startswith("{"):
-            return load_credentials(key)
+            return credentials_without_io(key)
         if key:
-            return None
-        return load_credentials()
+            return None, None
+        return credentials_without_io()
 
-    def location_base(self, call: Call) -> str:
-        """``<base>/projects/<project>/locations/<location>`` for the call."""
-        creds = None
-        project = _env("VERTEXAI_PROJECT", "GOOGLE_CLOUD_PROJECT")
-        if project is None:
-            creds = self._credentials(call)
-            project = creds.project_id if creds is not None else None
+    def _project(self, call: Call, project: str | None) -> str:
         if not project:
             raise BadRequestError(
                 "no Google Cloud project for Vertex AI: set VERTEXAI_PROJECT (or GOOGLE_CLOUD_PROJECT), or use "
                 "service-account credentials that name their project_id",
                 provider=call.provider.name,
             )
+        if not _SAFE_ID.match(project):
+            raise BadRequestError(f"Vertex AI project {project!r} is not a valid id", provider=call.provider.name)
+        return project
+
+    def location_base(self, call: Call) -> str:
+        """``<base>/projects/<project>/locations/<location>`` for the call (no I/O).
+
+        Without a configured project, the project comes from the credentials;
+        when those are still in an unread file, the URL holds
+        :data:`PROJECT_PLACEHOLDER`, which the auth flow replaces once it has
+        read the file.
+        """
+        project = _env("VERTEXAI_PROJECT", "GOOGLE_CLOUD_PROJECT")
+        if project is None:
+            creds, path = self._credentials(call)
+            if creds is None and path is not None:
+                project = PROJECT_PLACEHOLDER
+            else:
+                project = self._project(call, creds.project_id if creds is not None else None)
+        else:
+            project = self._project(call, project)
         location = _env("VERTEXAI_LOCATION", "GOOGLE_CLOUD_LOCATION") or "us-central1"
-        for what, value in (("project", project), ("location", location)):
-            if not _SAFE_ID.match(value):
-                raise BadRequestError(f"Vertex AI {what} {value!r} is not a valid id", provider=call.provider.name)
+        if not _SAFE_ID.match(location):
+            raise BadRequestError(f"Vertex AI location {location!r} is not a valid id", provider=call.provider.name)
         default = (call.provider.base_url or "").rstrip("/")
         base = call.base_url
         if base == default:
@@ -359,14 +383,16 @@ class VertexPlugin(GeminiPlugin):
         key = call.api_key.get_secret_value() if call.api_key else None
         if key and not key.lstrip().startswith("{"):
             return BearerAuth(key)  # a ready OAuth access token
-        creds = self._credentials(call)
-        if creds is None:
-            raise AuthenticationError(
-                "no Vertex AI credentials: set GOOGLE_APPLICATION_CREDENTIALS (a service-account JSON file) or "
-                "VERTEXAI_CREDENTIALS (the JSON itself), or pass an access token as api_key",
-                provider=call.provider.name,
-            )
-        return service_account_auth(creds)
+        creds, path = self._credentials(call)
+        if creds is not None:
+            return service_account_auth(creds)
+        if path is not None:  # the file is read in the flow: hooks do no I/O
+            return CredentialsFileAuth(lambda found: self._project(call, found.project_id))
+        raise AuthenticationError(
+            "no Vertex AI credentials: set GOOGLE_APPLICATION_CREDENTIALS (a service-account JSON file) or "
+            "VERTEXAI_CREDENTIALS (the JSON itself), or pass an access token as api_key",
+            provider=call.provider.name,
+        )
 
     @hookimpl
     def parse_response(self, call: Call, response: httpx.Response) -> Any:

@@ -10,13 +10,14 @@ async client.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import os
 import threading
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,10 +26,13 @@ import httpx
 from liter_llm.errors import AuthenticationError
 
 __all__ = [
+    "PROJECT_PLACEHOLDER",
     "SCOPE",
     "BearerAuth",
+    "CredentialsFileAuth",
     "ServiceAccountAuth",
     "ServiceAccountCredentials",
+    "credentials_without_io",
     "load_credentials",
     "service_account_auth",
 ]
@@ -137,28 +141,64 @@ def _parse_info(text: str, source: str) -> ServiceAccountCredentials:
     return ServiceAccountCredentials(info, source=source)
 
 
+def _locate(json_text: str | None) -> tuple[str, str | None, str | None] | None:
+    """Where the credentials come from, as ``(source, json text, file path)``; no I/O."""
+    if json_text is not None:
+        return "api_key", json_text, None
+    env = os.environ.get("VERTEXAI_CREDENTIALS")
+    if env and env.lstrip().startswith("{"):
+        return "VERTEXAI_CREDENTIALS", env, None
+    if env:
+        return "VERTEXAI_CREDENTIALS", None, env
+    file = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not file:
+        return None
+    return "GOOGLE_APPLICATION_CREDENTIALS", None, file
+
+
+def _cache_key(text: str | None, path: str | None) -> str:
+    return "path:" + path if path is not None else "json:" + hashlib.sha256((text or "").encode()).hexdigest()
+
+
+def credentials_without_io(json_text: str | None = None) -> tuple[ServiceAccountCredentials | None, str | None]:
+    """The credentials, if they can be had without reading a file.
+
+    ``(credentials, None)`` when they are given as JSON (``json_text`` or
+    ``VERTEXAI_CREDENTIALS``) or their file was read before; ``(None, path)``
+    when a file still has to be read (by :class:`CredentialsFileAuth`, in the
+    auth flow); ``(None, None)`` when nothing is configured.
+    """
+    located = _locate(json_text)
+    if located is None:
+        return None, None
+    source, text, path = located
+    with _cache_lock:
+        cached = _credentials_cache.get(_cache_key(text, path))
+    if cached is not None:
+        return cached, None
+    if path is not None:
+        return None, path
+    assert text is not None
+    creds = _parse_info(text, source)
+    with _cache_lock:
+        _credentials_cache[_cache_key(text, None)] = creds
+    return creds, None
+
+
 def load_credentials(json_text: str | None = None) -> ServiceAccountCredentials | None:
-    """Find the service-account credentials.
+    """Find the service-account credentials, reading their file if need be.
 
     ``json_text`` (the key as JSON), else ``VERTEXAI_CREDENTIALS`` (the JSON
     itself, or a path to it), else the file named by
     ``GOOGLE_APPLICATION_CREDENTIALS``.  Parsed once per distinct source and
-    cached.  ``None`` when nothing is configured.
+    cached.  ``None`` when nothing is configured.  This does I/O: hooks call
+    :func:`credentials_without_io`, and the file is read in the auth flow.
     """
-    if json_text is not None:
-        source, text, path = "api_key", json_text, None
-    else:
-        env = os.environ.get("VERTEXAI_CREDENTIALS")
-        if env and env.lstrip().startswith("{"):
-            source, text, path = "VERTEXAI_CREDENTIALS", env, None
-        elif env:
-            source, text, path = "VERTEXAI_CREDENTIALS", None, env
-        else:
-            file = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-            if not file:
-                return None
-            source, text, path = "GOOGLE_APPLICATION_CREDENTIALS", None, file
-    cache_key = "path:" + path if path is not None else "json:" + hashlib.sha256((text or "").encode()).hexdigest()
+    located = _locate(json_text)
+    if located is None:
+        return None
+    source, text, path = located
+    cache_key = _cache_key(text, path)
     with _cache_lock:
         cached = _credentials_cache.get(cache_key)
     if cached is not None:
@@ -295,6 +335,61 @@ class ServiceAccountAuth(httpx.Auth):
             try:
                 outgoing = flow.send(response)
             except StopIteration:
+                break
+
+
+#: the project segment of a URL built before the credentials file that names the project was read
+#: (an underscore: never a valid Google Cloud project id, so never a real project)
+PROJECT_PLACEHOLDER = "_project_from_credentials_"
+
+
+class CredentialsFileAuth(httpx.Auth):
+    """Reads the service-account file in the auth flow (never in a hook), then signs in as that account.
+
+    The sync flow reads the file on the caller's thread, the async flow in a
+    worker thread, so the event loop never blocks on it; the credentials are
+    cached per path, so the file is read once.  A URL built with
+    :data:`PROJECT_PLACEHOLDER` (no project configured) gets the project the
+    file names, checked by ``resolve_project``.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, resolve_project: Callable[[ServiceAccountCredentials], str]) -> None:
+        self._resolve_project = resolve_project
+
+    def __repr__(self) -> str:
+        return "CredentialsFileAuth()"
+
+    def _prepare(self, request: httpx.Request, creds: ServiceAccountCredentials | None) -> ServiceAccountAuth:
+        if creds is None:
+            raise AuthenticationError(
+                "the Vertex AI credentials file is no longer configured", provider="vertex_ai"
+            )  # pragma: no cover - the environment changed between the hook and the flow
+        marker = PROJECT_PLACEHOLDER.encode()
+        if marker in request.url.raw_path:
+            project = self._resolve_project(creds).encode()
+            request.url = request.url.copy_with(raw_path=request.url.raw_path.replace(marker, project, 1))
+        return service_account_auth(creds)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        yield from self.sync_auth_flow(request)
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        auth = self._prepare(request, load_credentials())
+        yield from auth.sync_auth_flow(request)
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        creds, path = credentials_without_io()
+        if creds is None and path is not None:
+            creds = await asyncio.to_thread(load_credentials)
+        flow = self._prepare(request, creds).async_auth_flow(request)
+        outgoing = await flow.__anext__()
+        while True:
+            response = yield outgoing
+            try:
+                outgoing = await flow.asend(response)
+            except StopAsyncIteration:
                 break
 
 

@@ -31,7 +31,7 @@ from liter_llm.types import AuthHeaderFormat
 if TYPE_CHECKING:
     import httpx
 
-    from liter_llm._call import Call
+    from liter_llm import Call
 
 __all__ = [
     "LOCAL_SERVERS",
@@ -83,7 +83,7 @@ class OpenAIHooks:
         """Rename ``max_tokens`` for reasoning models; otherwise leave the core's builder alone."""
         if call.operation not in ("chat", "chat_stream") or not is_reasoning_model(call.model):
             return None
-        from liter_llm._wire import build_chat_request, chat_body
+        from liter_llm.wire import build_chat_request, chat_body
 
         body = chat_body(call)
         if "max_tokens" in body:
