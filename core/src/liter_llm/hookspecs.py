@@ -34,7 +34,7 @@ Operation names (``call.operation``): ``chat``, ``chat_stream``, ``embed``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -80,6 +80,52 @@ def create_transport(provider: ProviderSpec, is_async: bool) -> httpx.BaseTransp
     (``is_async`` true) to serve the provider in process (the ``local`` plugin
     runs a model this way), or ``None`` for the client's pooled network
     transport.  firstresult.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Around the whole call
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def wrap_call(call: Call) -> Generator[None, Any, None] | None:
+    """Wrap one whole call, from before ``on_request`` to its outcome (pytest's ``runtest_protocol`` pattern).
+
+    For tracing, metrics, timing and logging.  Write it as a generator with
+    exactly one ``yield``, or return one (or ``None`` to stay out of this
+    call).  The core calls the hook once per call, right after routing
+    (``call.provider`` and ``call.model`` are set; with ``fallbacks`` each
+    model tried is a call of its own), and runs every returned generator to
+    its ``yield`` before anything else; the call then runs -- every hook,
+    every retry (``call.attempt`` counts them), on the sync and the async
+    client alike -- and the core resumes the generators, innermost
+    (last-started) first:
+
+    * **success**: ``yield`` returns the typed response (a cache hit too,
+      with ``call.cache_hit`` true).  For ``chat_stream`` it returns when the
+      stream *ends*: the caller has read it to its normal end, and the value
+      is the assembled :class:`~liter_llm.types.ChatCompletionResponse`.
+    * **failure**: the :class:`~liter_llm.errors.LiterLlmError` the caller
+      gets is raised at the ``yield`` (a stream's failure part-way too, a
+      :class:`~liter_llm.errors.StreamingError` carrying its chunks).  Let it
+      propagate (or catch it and return: it still reaches the caller).
+    * **no outcome**: a stream the caller closes (or drops) before its end,
+      or a call that is cancelled: the generator is closed (``GeneratorExit``
+      at the ``yield``; use ``try``/``finally``).
+
+    ``on_response`` / ``on_error`` have run by then.  A wrapper observes: it
+    cannot replace the result or the error, and what it raises (or a second
+    ``yield``) after its ``yield`` is logged (``hook_failed``) and ignored.
+    Before its ``yield`` it may refuse the call by raising a LiterLlmError
+    (a :class:`~liter_llm.errors.HookRejectedError` is told its name), which
+    the caller gets with nothing sent; any other exception there is an
+    :class:`~liter_llm.errors.InternalError` naming it.  No I/O: it runs on
+    the event loop of the async client.
+
+    (A pluggy ``wrapper=True`` implementation of this hook wraps only the
+    moment the core collects the generators, like on any other hook.)
+    The core's ``logging`` built-in is written on this hook.
     """
 
 

@@ -118,6 +118,9 @@ class ProviderConformance:
         options["transport"] = transport
         if self.uses_api_key:
             options.setdefault("api_key", _KEY)
+            # the client's key is sent only to the provider it was given for
+            if "base_url" not in options:
+                options.setdefault("model_hint", self.provider)
         return options
 
     def _run(self, mode: str, handler: Callable[[httpx.Request], httpx.Response], action: str, **extra: Any) -> Any:
