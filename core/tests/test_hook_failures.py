@@ -207,8 +207,6 @@ def test_a_bug_in_stream_decoder_is_an_internal_error_and_releases_the_response(
 def test_no_bare_builtin_exception_reaches_the_caller_from_any_guarded_hook(make: Any) -> None:
     for hook in ("on_request", "check_budget", "throttle", "build_request", "auth", "stream_decoder"):
         api = make(api_key="k", transport=ok(), hooks=[Bug(hook, KeyError(hook))])
+        run = api.stream if hook == "stream_decoder" else api.chat
         with pytest.raises(LiterLlmError):
-            if hook == "stream_decoder":
-                api.stream(model="fake/m", messages=USER)
-            else:
-                api.chat(model="fake/m", messages=USER)
+            run(model="fake/m", messages=USER)

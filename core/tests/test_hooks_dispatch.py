@@ -138,7 +138,7 @@ def test_a_bug_in_a_wrapper_is_an_internal_error_naming_it(make: Any) -> None:
         @hookimpl(wrapper=True)
         def on_request(self, call: Any) -> Generator[None, Any, Any]:
             result = yield
-            {}["missing"]  # noqa: B018 - the bug
+            {}["missing"]
             return result
 
     errors: list[Any] = []

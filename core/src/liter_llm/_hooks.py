@@ -135,7 +135,7 @@ def install_guards(pm: pluggy.PluginManager) -> None:
                 index = impl.argnames.index("call") if "call" in impl.argnames else None
                 guarded = _veto_guard(impl.function, where, index)
             # pluggy calls ``impl.function(*args)``; the guard takes the same arguments
-            impl.function = guarded  # type: ignore[misc]
+            impl.function = guarded
 
 
 def _code_of(function: Any) -> types.CodeType | None:

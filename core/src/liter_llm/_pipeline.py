@@ -307,9 +307,7 @@ class Pipeline:
             parts.append(f"did you mean {' or '.join(repr(f'{name}/') for name in close)}?")
         failed = self.registry.failed
         if failed:
-            parts.append(
-                "plugins that failed to load: " + "; ".join(f"{name} ({why})" for name, why in failed)
-            )
+            parts.append("plugins that failed to load: " + "; ".join(f"{name} ({why})" for name, why in failed))
         parts.append(
             "to send the whole string to one provider as its model name, pass model_hint "
             "(or a base_url without model_hint for a gateway)"
@@ -451,9 +449,9 @@ class Pipeline:
             self.fail(call, hook, error)
             raise
         except Exception as exc:  # a plugin's bug that no guard caught (a wrapper's own)
-            error = plugin_failure(hook, exc, call)
-            self.fail(call, hook, error)
-            raise error from exc
+            failure = plugin_failure(hook, exc, call)
+            self.fail(call, hook, failure)
+            raise failure from exc
         except BaseException:  # cancelled, or the flow was closed: no outcome
             finish_wrappers(call, closed=True)
             raise
@@ -476,9 +474,9 @@ class Pipeline:
             self.fail(call, hook, error)
             raise
         except Exception as exc:
-            error = plugin_failure(hook, exc, call)
-            self.fail(call, hook, error)
-            raise error from exc
+            failure = plugin_failure(hook, exc, call)
+            self.fail(call, hook, failure)
+            raise failure from exc
         except BaseException:
             finish_wrappers(call, closed=True)
             raise

@@ -271,9 +271,9 @@ def _start_core(pipeline: Pipeline, call: Call) -> _StreamCore:
     except Exception as exc:
         from liter_llm._hooks import plugin_failure
 
-        error = plugin_failure(hook, exc, call)
-        pipeline.fail(call, hook, error)
-        raise error from exc
+        failure = plugin_failure(hook, exc, call)
+        pipeline.fail(call, hook, failure)
+        raise failure from exc
 
 
 def open_chat_stream(pipeline: Pipeline, call: Call, response: httpx.Response) -> ChatStream:

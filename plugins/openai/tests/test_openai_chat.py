@@ -403,7 +403,9 @@ def test_stream_reasoning_content_delta_is_kept(mode: str) -> None:
             chunk({}, "stop"),
         )
     )
-    chunks, full = stream(mode, rec, model="deepseek/deepseek-reasoner", messages=USER, client={"model_hint": "deepseek"})
+    chunks, full = stream(
+        mode, rec, model="deepseek/deepseek-reasoner", messages=USER, client={"model_hint": "deepseek"}
+    )
     assert str(rec.last.url) == "https://api.deepseek.com/beta/chat/completions"
     assert chunks[0].choices[0].delta.reasoning_content == "Let me"
     assert full.choices[0].message.reasoning_content == "Let me think."
