@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -203,7 +203,7 @@ def start_wrappers(call: Call, relay: Any) -> None:
     for generator in produced:
         if generator is None:
             continue
-        if not isinstance(generator, Generator):
+        if not isinstance(generator, types.GeneratorType):
             raise InternalError(
                 f"{_name_of(relay, generator)} returned {type(generator).__name__}, not a generator",
                 provider=call.provider.name,

@@ -19,6 +19,27 @@ OpenAI wire format, so a provider only implements what it does differently.
 Provider plugins are registered after global plugins, so their hooks run
 before the user's for ``firstresult`` hooks.
 
+pluggy dispatches every hook, so ``@hookimpl(wrapper=True)`` (and the
+old-style ``hookwrapper=True``) works on each of them.  To wrap a whole call
+-- every hook, every retry, a stream until it ends -- implement
+:func:`wrap_call`.
+
+Failures are contained and named (``plugin.hook``, the pluggy name of the
+plugin: ``user-hook-0``, ``provider.anthropic``, ``builtin.cache``):
+
+* an exception that is not a :class:`~liter_llm.errors.LiterLlmError` raised
+  by ``on_request``, ``check_budget``, ``throttle``, ``build_request``,
+  ``auth``, ``stream_decoder``, ``parse_error`` or ``wrap_call`` is a bug in
+  that plugin: the caller gets an :class:`~liter_llm.errors.InternalError`
+  whose ``hook`` names it, the original chained as ``__cause__`` (never a
+  BadRequestError or HookRejectedError blaming the caller); a LiterLlmError
+  passes unchanged;
+* what ``on_response``, ``on_error`` or ``cached_response`` raise is logged
+  (``hook_failed``) and counts as no answer from that implementation: the
+  others still run and the caller's result or error is unchanged;
+* what ``parse_response`` and ``parse_stream_event`` raise besides a
+  LiterLlmError is taken as an unreadable answer: SerializationError.
+
 pluggy is synchronous: hooks must not do I/O.  Anything that needs the network
 (an OAuth token fetch, request signing) is expressed as an :class:`httpx.Auth`
 flow returned by :func:`auth`; the core drives it on the sync or async
@@ -140,8 +161,10 @@ def on_request(call: Call) -> None:
 
     Runs once per call (not per retry), after routing.  Raise
     :class:`~liter_llm.errors.HookRejectedError` to refuse the call: nothing
-    goes to the network and the caller gets that error.  Any other exception
-    is wrapped in a HookRejectedError naming the hook.  Return value ignored.
+    goes to the network and the caller gets that error (its ``hook`` names
+    the implementation).  Any other LiterLlmError is raised as it is; any
+    other exception is a bug: an InternalError naming the hook.  Return
+    value ignored.
     """
 
 
@@ -160,7 +183,8 @@ def cached_response(call: Call) -> Any | None:
     Runs after the budget check.  Return the typed response to skip the
     network entirely (``on_response`` still runs, with ``call.cache_hit``
     true), or ``None`` for a miss.  Streams are never answered from a cache.
-    firstresult.
+    An implementation that raises (a cache backend's outage) is logged and
+    counts as a miss: a cache never fails a call.  firstresult.
     """
 
 
@@ -182,8 +206,12 @@ def build_request(call: Call) -> httpx.Request | None:
     Return an ``httpx.Request`` (method, URL from ``call.base_url``, headers,
     body).  Do not add credentials here: :func:`auth` does that on every
     attempt.  Raise :class:`~liter_llm.errors.BadRequestError` for a parameter
-    the provider cannot express, or EndpointNotSupportedError.  The core's
-    trylast default speaks the OpenAI wire format.  firstresult.
+    the provider cannot express, or EndpointNotSupportedError.  Return
+    ``None`` for an operation this plugin does not build: the core's trylast
+    default then builds it in the OpenAI wire format, but only for a
+    provider that speaks it (``ProviderSpec.openai_wire``, true for a
+    provider without a plugin); for any other provider the call fails with
+    EndpointNotSupportedError before anything is sent.  firstresult.
     """
 
 
