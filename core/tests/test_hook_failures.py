@@ -210,3 +210,29 @@ def test_no_bare_builtin_exception_reaches_the_caller_from_any_guarded_hook(make
         run = api.stream if hook == "stream_decoder" else api.chat
         with pytest.raises(LiterLlmError):
             run(model="fake/m", messages=USER)
+
+
+class BrokenFlow(httpx.Auth):
+    """An auth flow with a bug (a token endpoint's answer read without a check)."""
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        token: dict[str, str] = {}
+        request.headers["authorization"] = "Bearer " + token["access_token"]
+        yield request
+
+
+class ReturnsBrokenFlow:
+    @hookimpl
+    def auth(self, call: Any, request: Any) -> httpx.Auth:
+        return BrokenFlow()
+
+
+def test_a_bug_in_an_auth_flow_is_an_internal_error_naming_the_plugin(make: Any) -> None:
+    transport = ok()
+    api = make(api_key="k", transport=transport, hooks=[ReturnsBrokenFlow()], max_retries=2)
+    with pytest.raises(InternalError) as info:
+        api.chat(model="fake/m", messages=USER)
+    assert info.value.hook == "user-hook-0.auth"
+    assert "BrokenFlow" in str(info.value)
+    assert isinstance(info.value.__cause__, KeyError)
+    assert transport.requests == []

@@ -150,6 +150,34 @@ def scrub_key(error: LiterLlmError, key: SecretStr | None) -> LiterLlmError:
     return error
 
 
+def _raised_in(exc: BaseException, auth: httpx.Auth) -> bool:
+    """Whether ``exc`` is a bug of the ``auth`` flow itself (not a LiterLlmError, nor the network's)."""
+    if isinstance(exc, (LiterLlmError, httpx.HTTPError, OSError)):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_locals.get("self") is auth and tb.tb_frame.f_code.co_name.endswith("auth_flow"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _auth_flow_bug(relay: Any, auth: httpx.Auth, exc: BaseException, provider: str) -> InternalError:
+    """The InternalError for an auth flow that raised, naming the plugin whose ``auth`` hook returned it."""
+    flow = type(auth)
+    where = f"{flow.__module__}.{flow.__qualname__} (auth flow)"
+    for impl in relay.auth.get_hookimpls():
+        function = getattr(impl.function, "__wrapped__", impl.function)
+        if getattr(function, "__module__", None) == flow.__module__:
+            where = f"{impl.plugin_name}.auth"
+            break
+    return InternalError(
+        f"the auth flow {flow.__qualname__} of {where} failed: {type(exc).__name__}: {exc} (a bug in that plugin)",
+        provider=provider,
+        hook=where,
+    )
+
+
 def _retryable_transport(exc: Exception) -> bool:
     return isinstance(
         exc,
@@ -542,6 +570,8 @@ class Pipeline:
             try:
                 response = yield Send(request, auth, provider)
             except Exception as exc:
+                if auth is not None and _raised_in(exc, auth):
+                    raise _auth_flow_bug(hook, auth, exc, provider) from exc
                 error = _transport_error(exc, provider)
                 self._log_attempt(call, None, started, error)
                 if _retryable_transport(exc) and attempt < config.max_retries:
