@@ -236,3 +236,25 @@ def test_a_bug_in_an_auth_flow_is_an_internal_error_naming_the_plugin(make: Any)
     assert "BrokenFlow" in str(info.value)
     assert isinstance(info.value.__cause__, KeyError)
     assert transport.requests == []
+
+
+def test_a_decorated_hook_is_guarded_too(make: Any) -> None:
+    import functools
+
+    def traced(function: Any) -> Any:
+        @functools.wraps(function)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+        return inner
+
+    class Decorated:
+        @hookimpl
+        @traced
+        def throttle(self, call: Any) -> float:
+            raise KeyError("bucket")
+
+    api = make(api_key="k", transport=ok(), hooks=[Decorated()])
+    with pytest.raises(InternalError) as info:
+        api.chat(model="fake/m", messages=USER)
+    assert info.value.hook == "user-hook-0.throttle"

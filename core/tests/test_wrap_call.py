@@ -212,3 +212,25 @@ def test_the_logging_builtin_can_be_left_out(make: Any, caplog: pytest.LogCaptur
     with caplog.at_level(logging.INFO, logger="liter_llm"):
         api.chat(model="fake/m", messages=USER)
     assert not [r for r in caplog.records if "llm_call" in r.getMessage()]
+
+
+def test_wrap_call_is_closed_when_an_async_call_is_cancelled() -> None:
+    import asyncio
+
+    import liter_llm
+
+    span = Span()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=openai_chat_body("late"))
+
+    async def main() -> None:
+        async with liter_llm.create_async_client(
+            api_key="k", model_hint="fake", transport=httpx.MockTransport(hang), hooks=[span]
+        ) as client:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(client.chat(model="fake/m", messages=USER), 0.2)
+
+    asyncio.run(main())
+    assert [entry[0] for entry in span.log] == ["start", "on_request", "closed"]

@@ -126,7 +126,7 @@ def install_guards(pm: pluggy.PluginManager) -> None:
         if caller is None:
             continue
         for impl in caller.get_hookimpls():
-            if impl.wrapper or impl.hookwrapper or hasattr(impl.function, "__wrapped__"):
+            if impl.wrapper or impl.hookwrapper or getattr(impl.function, "_liter_llm_guard", False):
                 continue
             where = f"{impl.plugin_name}.{name}"
             if name in CONTAINED_HOOKS:
@@ -134,6 +134,7 @@ def install_guards(pm: pluggy.PluginManager) -> None:
             else:
                 index = impl.argnames.index("call") if "call" in impl.argnames else None
                 guarded = _veto_guard(impl.function, where, index)
+            guarded._liter_llm_guard = True  # type: ignore[attr-defined]
             # pluggy calls ``impl.function(*args)``; the guard takes the same arguments
             impl.function = guarded
 
