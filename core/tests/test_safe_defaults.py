@@ -147,6 +147,14 @@ def test_the_client_key_goes_to_custom_providers(make: Any) -> None:
         liter_llm.unregister_custom_provider("mycorp")
 
 
+def test_the_client_key_goes_to_providers_of_the_configuration(make: Any) -> None:
+    transport = ok()
+    entry = {"name": "cfgprov", "base_url": "http://127.0.0.1:9/cfg", "model_prefixes": ["cfgprov-"]}
+    api = make(api_key="sk-given", model_hint=None, transport=transport, providers=[entry])
+    api.chat(model="cfgprov/m", messages=USER)
+    assert transport.requests[0].headers["authorization"] == "Bearer sk-given"
+
+
 # ---------------------------------------------------------------------------
 # An unbuilt operation of a protocol plugin is refused
 # ---------------------------------------------------------------------------

@@ -371,7 +371,7 @@ class Pipeline:
         ``providers`` entries of the configuration, which have no key of their
         own); never for another provider, which uses its own variable.
         """
-        if self.gateway or spec.distribution == "custom":
+        if self.gateway or self.registry.is_custom(spec) or any(spec is p for p in self.configured_providers):
             return True
         if self._default is not None:
             return spec.name == self._default.name

@@ -249,6 +249,10 @@ class Registry:
             return removed
 
     # -- look-ups ----------------------------------------------------------
+    def is_custom(self, spec: ProviderSpec) -> bool:
+        """Whether ``spec`` is a provider added with :func:`register_custom_provider`."""
+        return self._custom.get(spec.name) is spec
+
     def get(self, name: str) -> ProviderSpec | None:
         """The provider called ``name`` (custom providers first)."""
         return self._custom.get(name) or self.providers.get(name)
