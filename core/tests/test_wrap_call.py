@@ -234,3 +234,19 @@ def test_wrap_call_is_closed_when_an_async_call_is_cancelled() -> None:
 
     asyncio.run(main())
     assert [entry[0] for entry in span.log] == ["start", "on_request", "closed"]
+
+
+def test_the_logging_builtin_stays_out_of_calls_when_info_is_off(make: Any) -> None:
+    logger = logging.getLogger("liter_llm")
+    before = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        transport = RecordingTransport(stream_reply())
+        api = make(api_key="k", transport=transport)
+        with api.stream(model="fake/m", messages=USER) as stream:
+            list(stream)
+            core = stream.stream._core
+            assert core.call._wrappers == []
+            assert core.assembled is None  # nothing needed the assembled response
+    finally:
+        logger.setLevel(before)

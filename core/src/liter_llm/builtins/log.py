@@ -11,8 +11,10 @@ At the end of each call it logs, through structlog on the standard library's
 with ``provider``, ``model``, ``operation``, ``outcome``, ``attempts``,
 ``latency_ms``, ``cache_hit`` and, where the answer has usage, ``prompt_tokens``
 and ``completion_tokens``.  Each attempt is still logged by the core as
-``llm_attempt`` (DEBUG, WARNING when it failed).  When the logger is off for
-WARNING the plugin takes no part in the call at all.
+``llm_attempt`` (DEBUG, WARNING when it failed).  The plugin takes part in a
+call only when the ``liter_llm`` logger is on for INFO (it is off by default,
+like any logger under a WARNING root): then a call costs nothing extra and a
+stream is not assembled for it.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ class CallLogger:
 
     @hookimpl
     def wrap_call(self, call: Call) -> Generator[None, Any, None] | None:
-        """Time the call and log its outcome; ``None`` (no part in the call) when the logger is off."""
-        if not is_enabled(logging.WARNING):
+        """Time the call and log its outcome; ``None`` (no part in the call) unless the logger is on for INFO."""
+        if not is_enabled(logging.INFO):
             return None
         return self._span(call)
 
