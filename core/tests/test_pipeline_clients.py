@@ -103,7 +103,7 @@ def test_bad_requests_are_refused_before_any_io(make: Any) -> None:
 
 def test_sync_client_context_manager_and_close() -> None:
     transport = RecordingTransport(lambda r: httpx.Response(200, json=openai_chat_body()))
-    with liter_llm.create_client(api_key="k", transport=transport) as client:
+    with liter_llm.create_client(api_key="k", model_hint="fake", transport=transport) as client:
         assert isinstance(client, DefaultClient)
         client.chat(model="fake/m", messages=USER)
     client.close()  # closing twice is harmless
@@ -116,7 +116,7 @@ def test_async_client_context_manager_and_close() -> None:
     transport = RecordingTransport(lambda r: httpx.Response(200, json=openai_chat_body()))
 
     async def main() -> AsyncDefaultClient:
-        async with liter_llm.create_async_client(api_key="k", transport=transport) as client:
+        async with liter_llm.create_async_client(api_key="k", model_hint="fake", transport=transport) as client:
             assert isinstance(client, AsyncDefaultClient)
             await client.chat(model="fake/m", messages=USER)
         await client.close()  # closing twice is harmless

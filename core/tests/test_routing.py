@@ -80,9 +80,10 @@ def test_a_real_bare_prefix_claude_routes_to_anthropic(make: Any, monkeypatch: p
     if get_registry().get("anthropic") is None:
         pytest.skip("the anthropic plugin is not installed")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/anthropic")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
     transport = RecordingTransport(lambda r: httpx.Response(400, json={"error": {"message": "stop here"}}))
     with pytest.raises(BadRequestError):
-        make(api_key="k", transport=transport, max_retries=0).chat(model="claude-x-1", messages=USER)
+        make(transport=transport, max_retries=0).chat(model="claude-x-1", messages=USER)
     assert str(transport.requests[0].url).startswith("http://127.0.0.1:9/anthropic/")
     assert sent_model(transport.requests[0]) == "claude-x-1"
 
@@ -112,17 +113,19 @@ def test_custom_providers_come_first(make: Any, custom: list[str]) -> None:
     assert str(transport.requests[-1].url) == "http://127.0.0.1:9/v1/chat/completions"
 
 
-def test_model_hint_routes_models_without_a_prefix(make: Any) -> None:
+def test_model_hint_routes_models_without_a_prefix(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     transport = ok()
     api = make(transport=transport, model_hint="fakelocal")
     api.chat(model="plain-model", messages=USER)
     assert str(transport.requests[0].url) == "http://127.0.0.1:9/local/v1/chat/completions"
     assert sent_model(transport.requests[0]) == "plain-model"
     assert "authorization" not in transport.requests[0].headers
-    # a prefixed model still goes to its own provider
+    # a prefixed model still goes to its own provider, with that provider's own key
+    monkeypatch.setenv("FAKE_API_KEY", "fake-env-key")
     keyed = make(transport=transport, model_hint="fakelocal", api_key="k")
     keyed.chat(model="fake/m", messages=USER)
     assert str(transport.requests[-1].url) == "http://127.0.0.1:9/v1/chat/completions"
+    assert transport.requests[-1].headers["authorization"] == "Bearer fake-env-key"
 
 
 def test_an_unknown_model_hint_is_refused(make: Any) -> None:
@@ -135,7 +138,7 @@ def test_the_default_provider_is_openai(make: Any, monkeypatch: pytest.MonkeyPat
         pytest.skip("the openai plugin is not installed")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/openai/v1/")
     transport = ok()
-    make(api_key="k", transport=transport).chat(model="some-unheard-of-model", messages=USER)
+    make(api_key="k", model_hint=None, transport=transport).chat(model="some-unheard-of-model", messages=USER)
     assert str(transport.requests[0].url) == "http://127.0.0.1:9/openai/v1/chat/completions"
     assert sent_model(transport.requests[0]) == "some-unheard-of-model"
 

@@ -69,6 +69,8 @@ class Call:
     stream_complete: bool = False
     started: float = 0.0
     deadline: float | None = None
+    #: the running ``wrap_call`` generators (the core's, not for plugins)
+    _wrappers: list[Any] = attrs.field(factory=list, init=False, repr=False)
 
     @property
     def stream(self) -> bool:

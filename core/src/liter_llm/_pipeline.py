@@ -9,6 +9,7 @@ decision: routing, hooks, retries, error mapping and parsing.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import random
@@ -22,6 +23,14 @@ import pluggy
 
 from liter_llm._call import Call
 from liter_llm._deadline import deadline_scope
+from liter_llm._hooks import (
+    culprit,
+    finish_wrappers,
+    install_guards,
+    log_hook_failure,
+    plugin_failure,
+    start_wrappers,
+)
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
 from liter_llm._secret import SecretStr
@@ -90,26 +99,21 @@ Action = Send | Read | Sleep
 Flow = Generator[Action, Any, Any]
 
 
-def _call_each(hook: Any, name: str, call: Call) -> None:
-    """Run every implementation of a veto hook, naming the one that raised."""
-    for impl in reversed(hook.get_hookimpls()):
-        try:
-            impl.function(*[{"call": call}[arg] for arg in impl.argnames])
-        except LiterLlmError as exc:
-            if isinstance(exc, HookRejectedError) and exc.hook is None:
-                exc.hook = f"{impl.plugin_name}.{name}"
-            raise
-        except Exception as exc:
-            raise _hook_error(impl.plugin_name, name, call, exc) from exc
+def _veto(relay: Any, name: str, call: Call) -> None:
+    """Run a veto hook (``on_request``, ``check_budget``) through pluggy.
 
-
-def _hook_error(plugin: str, name: str, call: Call, exc: Exception) -> HookRejectedError:
-    return HookRejectedError(
-        f"{plugin}.{name} refused the call: {type(exc).__name__}: {exc}",
-        hook=f"{plugin}.{name}",
-        reason=str(exc),
-        provider=call.provider.name,
-    )
+    The guards (:mod:`liter_llm._hooks`) name the plain implementation that
+    vetoed; a HookRejectedError raised by a wrapper is named here.
+    """
+    caller = getattr(relay, name)
+    if not caller.get_hookimpls():
+        return
+    try:
+        caller(call=call)
+    except HookRejectedError as exc:
+        if exc.hook is None:
+            exc.hook = culprit(relay, exc) or name
+        raise
 
 
 def _transport_error(exc: Exception, provider: str, *, reading: bool = False) -> LiterLlmError:
@@ -145,6 +149,34 @@ def scrub_key(error: LiterLlmError, key: SecretStr | None) -> LiterLlmError:
         if error.body and secret in error.body:
             error.body = error.body.replace(secret, "***")
     return error
+
+
+def _raised_in(exc: BaseException, auth: httpx.Auth) -> bool:
+    """Whether ``exc`` is a bug of the ``auth`` flow itself (not a LiterLlmError, nor the network's)."""
+    if isinstance(exc, (LiterLlmError, httpx.HTTPError, OSError)):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_locals.get("self") is auth and tb.tb_frame.f_code.co_name.endswith("auth_flow"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _auth_flow_bug(relay: Any, auth: httpx.Auth, exc: BaseException, provider: str) -> InternalError:
+    """The InternalError for an auth flow that raised, naming the plugin whose ``auth`` hook returned it."""
+    flow = type(auth)
+    where = f"{flow.__module__}.{flow.__qualname__} (auth flow)"
+    for impl in relay.auth.get_hookimpls():
+        function = getattr(impl.function, "__wrapped__", impl.function)
+        if getattr(function, "__module__", None) == flow.__module__:
+            where = f"{impl.plugin_name}.auth"
+            break
+    return InternalError(
+        f"the auth flow {flow.__qualname__} of {where} failed: {type(exc).__name__}: {exc} (a bug in that plugin)",
+        provider=provider,
+        hook=where,
+    )
 
 
 def _retryable_transport(exc: Exception) -> bool:
@@ -257,6 +289,7 @@ class Pipeline:
             pm.register(hook, name=f"user-hook-{index}")
         if provider.plugin is not None and not pm.is_registered(provider.plugin):
             pm.register(provider.plugin, name=f"provider.{provider.name}")
+        install_guards(pm)
         self._relays[provider.name] = (id(provider.plugin), pm)
         return pm.hook
 
@@ -290,10 +323,29 @@ class Pipeline:
             raise BadRequestError("model: a non-empty model name is required")
         spec, wire_model = self.registry.resolve(model, self.configured_providers)
         if spec is None:
+            if self._default is None and "/" in model:
+                raise self._unknown_prefix(model)
             return self.default_provider(), model
         if not wire_model:
             raise BadRequestError(f"model: {model!r} names the provider {spec.name!r} but no model")
         return spec, wire_model
+
+    def _unknown_prefix(self, model: str) -> BadRequestError:
+        """An unknown ``name/`` prefix without a model_hint: never sent to the default provider."""
+        prefix = model.partition("/")[0]
+        names = {spec.name for spec in self.configured_providers} | set(self.registry.all_providers())
+        close = difflib.get_close_matches(prefix, sorted(names), n=3, cutoff=0.6)
+        parts = [f"model {model!r}: unknown provider prefix {prefix!r}"]
+        if close:
+            parts.append(f"did you mean {' or '.join(repr(f'{name}/') for name in close)}?")
+        failed = self.registry.failed
+        if failed:
+            parts.append("plugins that failed to load: " + "; ".join(f"{name} ({why})" for name, why in failed))
+        parts.append(
+            "to send the whole string to one provider as its model name, pass model_hint "
+            "(or a base_url without model_hint for a gateway)"
+        )
+        return BadRequestError("; ".join(parts))
 
     def base_url(self, spec: ProviderSpec) -> str:
         """The address for ``spec``.
@@ -316,10 +368,24 @@ class Pipeline:
             provider=spec.name,
         )
 
+    def owns_client_key(self, spec: ProviderSpec) -> bool:
+        """Whether the client's ``api_key`` was given for ``spec``.
+
+        It was for the gateway, the hinted provider (else the default one,
+        OpenAI) and custom providers (``register_custom_provider`` and the
+        ``providers`` entries of the configuration, which have no key of their
+        own); never for another provider, which uses its own variable.
+        """
+        if self.gateway or self.registry.is_custom(spec) or any(spec is p for p in self.configured_providers):
+            return True
+        if self._default is not None:
+            return spec.name == self._default.name
+        return spec.name == "openai"
+
     def api_key(self, spec: ProviderSpec) -> SecretStr | None:
-        """The client's key, else the provider's environment variable; None if neither."""
+        """The client's key for the provider it was given for, else the provider's variable; None if neither."""
         key = self.config.api_key
-        if key:
+        if key and self.owns_client_key(spec):
             return key
         if spec.api_key_env:
             value = os.environ.get(spec.api_key_env)
@@ -342,10 +408,18 @@ class Pipeline:
             raise EndpointNotSupportedError(spec.name, operation)
         key = self.api_key(spec)
         if key is None and spec.requires_api_key:
-            variable = f" (set {spec.api_key_env})" if spec.api_key_env else ""
-            raise AuthenticationError(
-                f"no API key for provider {spec.name!r}: pass api_key to the client{variable}", provider=spec.name
-            )
+            if self.config.api_key and spec.api_key_env:
+                # the client's key belongs to another provider: never sent here
+                hint = (
+                    f"set {spec.api_key_env} (the client's api_key is for "
+                    f"{self._default.name if self._default is not None else 'openai'!r} only), or create a client with "
+                    f"model_hint={spec.name!r}"
+                )
+            elif spec.api_key_env:
+                hint = f"set {spec.api_key_env} or pass api_key to the client"
+            else:
+                hint = "pass api_key to the client"
+            raise AuthenticationError(f"no API key for provider {spec.name!r}: {hint}", provider=spec.name)
         now = time.monotonic()
         timeout = self.config.timeout_secs
         return Call(
@@ -367,8 +441,8 @@ class Pipeline:
     # -- the flow -----------------------------------------------------------
     def before_send(self, call: Call, hook: Any) -> Any:
         """on_request, check_budget and the cache; returns a cached response or None."""
-        _call_each(hook.on_request, "on_request", call)
-        _call_each(hook.check_budget, "check_budget", call)
+        _veto(hook, "on_request", call)
+        _veto(hook, "check_budget", call)
         if call.operation != "chat_stream":
             cached = hook.cached_response(call=call)
             if cached is not None:
@@ -377,12 +451,14 @@ class Pipeline:
         return None
 
     def run(self, call: Call) -> Flow:
-        """The whole non-streaming call: hooks, send with retries, parse, on_response."""
+        """The whole non-streaming call: wrap_call, hooks, send with retries, parse, on_response."""
         hook = self.relay(call.provider)
         try:
+            start_wrappers(call, hook)
             cached = self.before_send(call, hook)
             if cached is not None:
                 self.notify_response(call, hook, cached)
+                finish_wrappers(call, result=cached)
                 return cached
             response = yield from self.send_with_retries(call, hook)
             try:
@@ -403,21 +479,46 @@ class Pipeline:
             if result is None:
                 raise InternalError(f"no plugin parsed the {call.operation} answer", provider=call.provider.name)
         except LiterLlmError as error:
-            self.notify_error(call, hook, error)
+            self.fail(call, hook, error)
+            raise
+        except Exception as exc:  # a plugin's bug that no guard caught (a wrapper's own)
+            failure = plugin_failure(hook, exc, call)
+            self.fail(call, hook, failure)
+            raise failure from exc
+        except BaseException:  # cancelled, or the flow was closed: no outcome
+            finish_wrappers(call, closed=True)
             raise
         self.notify_response(call, hook, result)
+        finish_wrappers(call, result=result)
         return result
 
     def open_stream(self, call: Call) -> Flow:
-        """Hooks and the retried send of a streaming call; returns the open response."""
+        """wrap_call, hooks and the retried send of a streaming call; returns the open response.
+
+        The stream object then owns the call: it ends the wrappers when the
+        stream ends, fails or is closed.
+        """
         hook = self.relay(call.provider)
         try:
+            start_wrappers(call, hook)
             self.before_send(call, hook)
             response = yield from self.send_with_retries(call, hook)
         except LiterLlmError as error:
-            self.notify_error(call, hook, error)
+            self.fail(call, hook, error)
+            raise
+        except Exception as exc:
+            failure = plugin_failure(hook, exc, call)
+            self.fail(call, hook, failure)
+            raise failure from exc
+        except BaseException:
+            finish_wrappers(call, closed=True)
             raise
         return response
+
+    def fail(self, call: Call, hook: Any, error: LiterLlmError) -> None:
+        """A call failed with ``error``: on_error, then the wrappers see it."""
+        self.notify_error(call, hook, error)
+        finish_wrappers(call, error=error)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -465,22 +566,17 @@ class Pipeline:
         attempt = 0
         while True:
             call.attempt = attempt
-            try:
-                request = hook.build_request(call=call)
-            except LiterLlmError:
-                raise
-            except Exception as exc:
-                raise BadRequestError(
-                    f"the request could not be built for {provider}: {type(exc).__name__}: {exc}", provider=provider
-                ) from exc
+            request = hook.build_request(call=call)
             if request is None:
-                raise InternalError(f"no plugin built the {call.operation} request", provider=provider)
+                raise EndpointNotSupportedError(provider, call.operation)
             auth = hook.auth(call=call, request=request)
             request.extensions["timeout"] = self._timeout(call)
             started = time.monotonic()
             try:
                 response = yield Send(request, auth, provider)
             except Exception as exc:
+                if auth is not None and _raised_in(exc, auth):
+                    raise _auth_flow_bug(hook, auth, exc, provider) from exc
                 error = _transport_error(exc, provider)
                 self._log_attempt(call, None, started, error)
                 if _retryable_transport(exc) and attempt < config.max_retries:
@@ -513,24 +609,27 @@ class Pipeline:
 
     # -- notifications -----------------------------------------------------
     def notify_response(self, call: Call, hook: Any, response: Any) -> None:
-        """Run on_response; a failing hook is logged and does not change the result."""
-        for impl in reversed(hook.on_response.get_hookimpls()):
+        """Run on_response through pluggy; a failing hook is logged and does not change the result.
+
+        Each plain implementation is guarded (the others still run); what a
+        wrapper raises is logged here.
+        """
+        caller = hook.on_response
+        if caller.get_hookimpls():
             try:
-                impl.function(*[{"call": call, "response": response}[a] for a in impl.argnames])
+                caller(call=call, response=response)
             except Exception as exc:
-                get_logger().warning(
-                    "hook_failed", hook=f"{impl.plugin_name}.on_response", error=f"{type(exc).__name__}: {exc}"
-                )
+                log_hook_failure(culprit(hook, exc) or "on_response", exc)
 
     def notify_error(self, call: Call, hook: Any, error: LiterLlmError) -> None:
-        """Run on_error; a failing hook is logged and never masks ``error``."""
-        for impl in reversed(hook.on_error.get_hookimpls()):
+        """Run on_error through pluggy; a failing hook is logged and never masks ``error``."""
+        caller = hook.on_error
+        if caller.get_hookimpls():
             try:
-                impl.function(*[{"call": call, "error": error}[a] for a in impl.argnames])
+                caller(call=call, error=error)
             except Exception as exc:
-                get_logger().warning(
-                    "hook_failed", hook=f"{impl.plugin_name}.on_error", error=f"{type(exc).__name__}: {exc}"
-                )
+                if exc is not error:
+                    log_hook_failure(culprit(hook, exc) or "on_error", exc)
 
     def _log_attempt(self, call: Call, status: int | None, started: float, error: LiterLlmError | None) -> None:
         level = logging.WARNING if error is not None else logging.DEBUG

@@ -91,6 +91,8 @@ class Registry:
         self._lock = threading.RLock()
         self._loaded = False
         self.plugins: list[LoadedPlugin] = []
+        #: plugins that failed to import or register: (name, why), for routing errors
+        self.failed: list[tuple[str, str]] = []
         self.providers: dict[str, ProviderSpec] = {}
         self._custom: dict[str, ProviderSpec] = {}
         # (prefix, provider), longest prefix first; replaced whole (never mutated) so that
@@ -135,6 +137,7 @@ class Registry:
                     PluginLoadWarning,
                     stacklevel=2,
                 )
+                self.failed.append((ep.name, f"failed to import: {type(exc).__name__}: {exc}"))
                 continue
             self.add_plugin(module, name=ep.name, distribution=dist, version=ep.dist.version if ep.dist else None)
 
@@ -156,6 +159,7 @@ class Registry:
                 PluginLoadWarning,
                 stacklevel=3,
             )
+            self.failed.append((name, f"is not a valid plugin: {type(exc).__name__}: {exc}"))
             return None
         collected: list[ProviderSpec] = []
 
@@ -173,6 +177,7 @@ class Registry:
                 PluginLoadWarning,
                 stacklevel=3,
             )
+            self.failed.append((name, f"failed to register its providers: {type(exc).__name__}: {exc}"))
             return None
         names: list[str] = []
         with self._lock:
@@ -208,6 +213,10 @@ class Registry:
                     self._rebuild_prefixes()
                     self.version += 1
                     return True
+            before = len(self.failed)
+            self.failed = [entry for entry in self.failed if entry[0] != name]
+            if len(self.failed) != before:
+                return True
         return False
 
     def _rebuild_prefixes(self) -> None:
@@ -240,6 +249,10 @@ class Registry:
             return removed
 
     # -- look-ups ----------------------------------------------------------
+    def is_custom(self, spec: ProviderSpec) -> bool:
+        """Whether ``spec`` is a provider added with :func:`register_custom_provider`."""
+        return self._custom.get(spec.name) is spec
+
     def get(self, name: str) -> ProviderSpec | None:
         """The provider called ``name`` (custom providers first)."""
         return self._custom.get(name) or self.providers.get(name)

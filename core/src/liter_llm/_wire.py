@@ -543,7 +543,11 @@ class OpenAIWire:
     """The trylast default implementation of every request/response hook."""
 
     @hookimpl(trylast=True)
-    def build_request(self, call: Call) -> httpx.Request:
+    def build_request(self, call: Call) -> httpx.Request | None:
+        # only for providers that speak the OpenAI wire: a protocol plugin's unbuilt
+        # operation is EndpointNotSupportedError (the core's answer to None), never sent as OpenAI
+        if not call.provider.speaks_openai:
+            return None
         return build_openai_request(call)
 
     @hookimpl(trylast=True)

@@ -22,7 +22,7 @@ from liter_llm.builtins.fallbacks import call_flow
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError
-from liter_llm.streaming import AsyncChatStream, ChatStream, _StreamCore
+from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 
 __all__ = [
     "AsyncDefaultClient",
@@ -232,7 +232,7 @@ class DefaultClient(_ClientBase):
         call, response = drive_sync(
             call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for, pipeline.clock
         )
-        return ChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
+        return open_chat_stream(pipeline, call, response)
 
     # -- other endpoints ------------------------------------------------------
     def embed(self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.EmbeddingResponse:
@@ -489,7 +489,7 @@ class AsyncDefaultClient(_ClientBase):
         pipeline = self._pipeline
         flow = call_flow(pipeline, "chat_stream", request, model=request.model)
         call, response = await drive_async(flow, self._client_for, pipeline.clock)
-        return AsyncChatStream(_StreamCore(pipeline, call, pipeline.relay(call.provider)), response)
+        return await open_async_chat_stream(pipeline, call, response)
 
     async def embed(
         self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any

@@ -282,9 +282,21 @@ class HookRejectedError(LiterLlmError):
 
 
 class InternalError(LiterLlmError):
-    """A bug in liter-llm or in a plugin; please report it."""
+    """A bug in liter-llm or in a plugin; please report it.
+
+    Attributes:
+        hook: ``plugin.hook`` when a plugin's hook raised something other than
+            a LiterLlmError (the original exception is chained as ``__cause__``).
+    """
 
     kind = "internal error"
+
+    def __init__(self, message: str, *, hook: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.hook = hook
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"hook": self.hook}
 
 
 # ---------------------------------------------------------------------------

@@ -19,6 +19,27 @@ OpenAI wire format, so a provider only implements what it does differently.
 Provider plugins are registered after global plugins, so their hooks run
 before the user's for ``firstresult`` hooks.
 
+pluggy dispatches every hook, so ``@hookimpl(wrapper=True)`` (and the
+old-style ``hookwrapper=True``) works on each of them.  To wrap a whole call
+-- every hook, every retry, a stream until it ends -- implement
+:func:`wrap_call`.
+
+Failures are contained and named (``plugin.hook``, the pluggy name of the
+plugin: ``user-hook-0``, ``provider.anthropic``, ``builtin.cache``):
+
+* an exception that is not a :class:`~liter_llm.errors.LiterLlmError` raised
+  by ``on_request``, ``check_budget``, ``throttle``, ``build_request``,
+  ``auth``, ``stream_decoder``, ``parse_error`` or ``wrap_call`` is a bug in
+  that plugin: the caller gets an :class:`~liter_llm.errors.InternalError`
+  whose ``hook`` names it, the original chained as ``__cause__`` (never a
+  BadRequestError or HookRejectedError blaming the caller); a LiterLlmError
+  passes unchanged;
+* what ``on_response``, ``on_error`` or ``cached_response`` raise is logged
+  (``hook_failed``) and counts as no answer from that implementation: the
+  others still run and the caller's result or error is unchanged;
+* what ``parse_response`` and ``parse_stream_event`` raise besides a
+  LiterLlmError is taken as an unreadable answer: SerializationError.
+
 pluggy is synchronous: hooks must not do I/O.  Anything that needs the network
 (an OAuth token fetch, request signing) is expressed as an :class:`httpx.Auth`
 flow returned by :func:`auth`; the core drives it on the sync or async
@@ -34,7 +55,7 @@ Operation names (``call.operation``): ``chat``, ``chat_stream``, ``embed``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -105,6 +126,52 @@ def create_transport(provider: ProviderSpec, is_async: bool) -> httpx.BaseTransp
 
 
 # ---------------------------------------------------------------------------
+# Around the whole call
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def wrap_call(call: Call) -> Generator[None, Any, None] | None:
+    """Wrap one whole call, from before ``on_request`` to its outcome (pytest's ``runtest_protocol`` pattern).
+
+    For tracing, metrics, timing and logging.  Write it as a generator with
+    exactly one ``yield``, or return one (or ``None`` to stay out of this
+    call).  The core calls the hook once per call, right after routing
+    (``call.provider`` and ``call.model`` are set; with ``fallbacks`` each
+    model tried is a call of its own), and runs every returned generator to
+    its ``yield`` before anything else; the call then runs -- every hook,
+    every retry (``call.attempt`` counts them), on the sync and the async
+    client alike -- and the core resumes the generators, innermost
+    (last-started) first:
+
+    * **success**: ``yield`` returns the typed response (a cache hit too,
+      with ``call.cache_hit`` true).  For ``chat_stream`` it returns when the
+      stream *ends*: the caller has read it to its normal end, and the value
+      is the assembled :class:`~liter_llm.types.ChatCompletionResponse`.
+    * **failure**: the :class:`~liter_llm.errors.LiterLlmError` the caller
+      gets is raised at the ``yield`` (a stream's failure part-way too, a
+      :class:`~liter_llm.errors.StreamingError` carrying its chunks).  Let it
+      propagate (or catch it and return: it still reaches the caller).
+    * **no outcome**: a stream the caller closes (or drops) before its end,
+      or a call that is cancelled: the generator is closed (``GeneratorExit``
+      at the ``yield``; use ``try``/``finally``).
+
+    ``on_response`` / ``on_error`` have run by then.  A wrapper observes: it
+    cannot replace the result or the error, and what it raises (or a second
+    ``yield``) after its ``yield`` is logged (``hook_failed``) and ignored.
+    Before its ``yield`` it may refuse the call by raising a LiterLlmError
+    (a :class:`~liter_llm.errors.HookRejectedError` is told its name), which
+    the caller gets with nothing sent; any other exception there is an
+    :class:`~liter_llm.errors.InternalError` naming it.  No I/O: it runs on
+    the event loop of the async client.
+
+    (A pluggy ``wrapper=True`` implementation of this hook wraps only the
+    moment the core collects the generators, like on any other hook.)
+    The core's ``logging`` built-in is written on this hook.
+    """
+
+
+# ---------------------------------------------------------------------------
 # Before the request is sent
 # ---------------------------------------------------------------------------
 
@@ -115,8 +182,10 @@ def on_request(call: Call) -> None:
 
     Runs once per call (not per retry), after routing.  Raise
     :class:`~liter_llm.errors.HookRejectedError` to refuse the call: nothing
-    goes to the network and the caller gets that error.  Any other exception
-    is wrapped in a HookRejectedError naming the hook.  Return value ignored.
+    goes to the network and the caller gets that error (its ``hook`` names
+    the implementation).  Any other LiterLlmError is raised as it is; any
+    other exception is a bug: an InternalError naming the hook.  Return
+    value ignored.
     """
 
 
@@ -135,7 +204,8 @@ def cached_response(call: Call) -> Any | None:
     Runs after the budget check.  Return the typed response to skip the
     network entirely (``on_response`` still runs, with ``call.cache_hit``
     true), or ``None`` for a miss.  Streams are never answered from a cache.
-    firstresult.
+    An implementation that raises (a cache backend's outage) is logged and
+    counts as a miss: a cache never fails a call.  firstresult.
     """
 
 
@@ -157,8 +227,12 @@ def build_request(call: Call) -> httpx.Request | None:
     Return an ``httpx.Request`` (method, URL from ``call.base_url``, headers,
     body).  Do not add credentials here: :func:`auth` does that on every
     attempt.  Raise :class:`~liter_llm.errors.BadRequestError` for a parameter
-    the provider cannot express, or EndpointNotSupportedError.  The core's
-    trylast default speaks the OpenAI wire format.  firstresult.
+    the provider cannot express, or EndpointNotSupportedError.  Return
+    ``None`` for an operation this plugin does not build: the core's trylast
+    default then builds it in the OpenAI wire format, but only for a
+    provider that speaks it (``ProviderSpec.openai_wire``, true for a
+    provider without a plugin); for any other provider the call fails with
+    EndpointNotSupportedError before anything is sent.  firstresult.
     """
 
 

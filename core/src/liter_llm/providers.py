@@ -104,6 +104,13 @@ class ProviderSpec:
         extra_headers: headers sent on every request to this provider.
         param_mappings: request field renames on the wire (``{"max_completion_tokens": "max_tokens"}``).
         distribution: the distribution that registered it (filled in by the core).
+        openai_wire: whether the core's OpenAI wire format builds the requests
+            this provider's plugin does not build itself.  ``None`` (the
+            default): true for a provider without a ``plugin`` (pure data),
+            false for one with a plugin -- an operation its ``build_request``
+            does not build is then ``EndpointNotSupportedError``, never sent in
+            OpenAI format.  Set it ``True`` for a plugin that only adjusts the
+            OpenAI format (an auth flow, a renamed parameter, a local transport).
     """
 
     name: str
@@ -119,6 +126,12 @@ class ProviderSpec:
     extra_headers: Mapping[str, str] = attrs.field(factory=dict, converter=dict, eq=False)
     param_mappings: Mapping[str, str] = attrs.field(factory=dict, converter=dict, eq=False)
     distribution: str | None = attrs.field(default=None, eq=False)
+    openai_wire: bool | None = attrs.field(default=None, eq=False)
+
+    @property
+    def speaks_openai(self) -> bool:
+        """Whether the core's OpenAI-format defaults build this provider's requests (see ``openai_wire``)."""
+        return self.plugin is None if self.openai_wire is None else self.openai_wire
 
     @property
     def base_url_variable(self) -> str:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from liter_llm._hooks import finish_wrappers
 from liter_llm.errors import (
     LiterLlmError,
     SerializationError,
@@ -235,21 +236,64 @@ class _StreamCore:
             error.chunks = list(self.chunks)  # type: ignore[attr-defined]
         scrub_key(error, self.call.api_key)
         self.finished = True
-        self.pipeline.notify_error(self.call, self.hook, error)
+        self.pipeline.fail(self.call, self.hook, error)
         return error
 
     def complete(self) -> None:
         self.finished = True
-        if self.hook.on_response.get_hookimpls():
+        if self.call._wrappers or self.hook.on_response.get_hookimpls():
             # the response the hooks saw (with its cost, say) is the one stream.response() returns
             self.assembled = assemble_stream(self.chunks)
             self.pipeline.notify_response(self.call, self.hook, self.assembled)
+            finish_wrappers(self.call, result=self.assembled)
+
+    def abandon(self) -> None:
+        """The caller closed (or dropped) the stream before its end: the wrappers end without an outcome."""
+        if not self.finished:
+            self.finished = True
+            finish_wrappers(self.call, closed=True)
 
     def result(self) -> ChatCompletionResponse:
         """The assembled response of a finished stream (what ``on_response`` saw, if it ran)."""
         if self.assembled is not None and self.finished and self.call.stream_complete:
             return self.assembled
         return assemble_stream(self.chunks)
+
+
+def _start_core(pipeline: Pipeline, call: Call) -> _StreamCore:
+    """The stream core of an opened stream; a failure (a broken ``stream_decoder``) is reported like any other."""
+    hook = pipeline.relay(call.provider)
+    try:
+        return _StreamCore(pipeline, call, hook)
+    except LiterLlmError as error:
+        pipeline.fail(call, hook, error)
+        raise
+    except Exception as exc:
+        from liter_llm._hooks import plugin_failure
+
+        failure = plugin_failure(hook, exc, call)
+        pipeline.fail(call, hook, failure)
+        raise failure from exc
+
+
+def open_chat_stream(pipeline: Pipeline, call: Call, response: httpx.Response) -> ChatStream:
+    """The :class:`ChatStream` over an open response; the response is released if the stream cannot start."""
+    try:
+        core = _start_core(pipeline, call)
+    except BaseException:
+        response.close()
+        raise
+    return ChatStream(core, response)
+
+
+async def open_async_chat_stream(pipeline: Pipeline, call: Call, response: httpx.Response) -> AsyncChatStream:
+    """The :class:`AsyncChatStream` over an open response; released if the stream cannot start."""
+    try:
+        core = _start_core(pipeline, call)
+    except BaseException:
+        await response.aclose()
+        raise
+    return AsyncChatStream(core, response)
 
 
 class ChatStream:
@@ -282,13 +326,14 @@ class ChatStream:
                 data = next(self._bytes, None)
                 if data is None:
                     core.end_of_input()
-                    self.close()
+                    self._release()
                     core.complete()
                     continue
                 core.feed(data)
             except BaseException as exc:
-                self.close()
+                self._release()
                 if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                    core.abandon()
                     raise
                 raise core.fail(exc) from (exc if not isinstance(exc, LiterLlmError) else None)
 
@@ -300,6 +345,10 @@ class ChatStream:
 
     def close(self) -> None:
         """Close the stream and release its connection (safe to call more than once)."""
+        self._release()
+        self._core.abandon()
+
+    def _release(self) -> None:
         if not self._closed:
             self._closed = True
             self._response.close()
@@ -316,6 +365,7 @@ class ChatStream:
         if not getattr(self, "_closed", True):
             try:
                 self._response.close()
+                self._core.abandon()
             except Exception:
                 pass
 
@@ -351,13 +401,14 @@ class AsyncChatStream:
                     data = await self._bytes.__anext__()
                 except StopAsyncIteration:
                     core.end_of_input()
-                    await self.aclose()
+                    await self._release()
                     core.complete()
                     continue
                 core.feed(data)
             except BaseException as exc:
-                await self.aclose()
+                await self._release()
                 if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                    core.abandon()
                     raise
                 raise core.fail(exc) from (exc if not isinstance(exc, LiterLlmError) else None)
 
@@ -369,6 +420,10 @@ class AsyncChatStream:
 
     async def aclose(self) -> None:
         """Close the stream and release its connection (safe to call more than once)."""
+        await self._release()
+        self._core.abandon()
+
+    async def _release(self) -> None:
         if not self._closed:
             self._closed = True
             await self._response.aclose()

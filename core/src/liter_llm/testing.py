@@ -239,6 +239,9 @@ class ProviderConformance:
         options["transport"] = transport
         if self.uses_api_key:
             options.setdefault("api_key", _KEY)
+            # the client's key is sent only to the provider it was given for
+            if "base_url" not in options:
+                options.setdefault("model_hint", self.provider)
         return options
 
     def _request(self, **fields: Any) -> dict[str, Any]:

@@ -50,11 +50,15 @@ NO_HINT = {"model_hint": None, "base_url": None}
     ],
 )
 def test_prefix_and_bare_claude_route_to_anthropic(run: Runner, op: str, env: Any, model: str, wire: str) -> None:
-    run(op, _answer, {"model": model, "messages": [{"role": "user", "content": "Hi"}]}, client_options=NO_HINT)
+    # without a hint the client's key is OpenAI's: Anthropic gets ANTHROPIC_API_KEY, never the client's key
+    env.setenv("ANTHROPIC_API_KEY", API_KEY)
+    options = {**NO_HINT, "api_key": "sk-openai-not-for-anthropic"}
+    run(op, _answer, {"model": model, "messages": [{"role": "user", "content": "Hi"}]}, client_options=options)
     request = run.requests[0]
     assert str(request.url) == ENV_URL + "/messages"
     assert run.body["model"] == wire
     assert request.headers["x-api-key"] == API_KEY
+    assert "sk-openai-not-for-anthropic" not in str(request.headers)
     assert "authorization" not in request.headers
     assert API_KEY not in str(request.url)
 

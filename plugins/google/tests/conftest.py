@@ -72,7 +72,8 @@ class Runner:
             return handler(request)
 
         options: dict[str, Any] = {"max_retries": 0, "transport": httpx.MockTransport(record)}
-        options.update(client if client is not None else {"api_key": KEY})
+        # the client's key goes only to the provider it was given for: gemini here
+        options.update(client if client is not None else {"api_key": KEY, "model_hint": "gemini"})
         if self.mode == "sync":
             with liter_llm.create_client(**options) as c:
                 if method == "chat_stream":

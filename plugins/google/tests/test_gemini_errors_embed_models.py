@@ -92,7 +92,11 @@ def test_retry_info_drives_the_retry(run: Any, g: Any) -> None:
         ]
     )
     response = run(
-        lambda r: next(answers), "chat", model=MODEL, messages=ASK, client={"api_key": g.KEY, "max_retries": 1}
+        lambda r: next(answers),
+        "chat",
+        model=MODEL,
+        messages=ASK,
+        client={"api_key": g.KEY, "model_hint": "gemini", "max_retries": 1},
     )
     assert response.choices[0].message.content == "done"
     assert len(run.requests) == 2

@@ -303,7 +303,11 @@ def test_model_hint_with_base_url(google: Google) -> None:
 def test_service_account_json_as_api_key(google: Google, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VERTEXAI_CREDENTIALS")
     run_both(
-        google, "chat", model="vertex_ai/gemini-2.0-flash", messages=ASK, client={"api_key": json.dumps(google.info())}
+        google,
+        "chat",
+        model="vertex_ai/gemini-2.0-flash",
+        messages=ASK,
+        client={"api_key": json.dumps(google.info()), "model_hint": "vertex_ai"},
     )
     assert google.tokens_issued == 1
     assert {r.headers["authorization"] for r in google.api_requests} == {"Bearer ya29.token-1"}
@@ -312,7 +316,13 @@ def test_service_account_json_as_api_key(google: Google, monkeypatch: pytest.Mon
 def test_access_token_as_api_key(google: Google, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VERTEXAI_CREDENTIALS")
     monkeypatch.setenv("VERTEXAI_PROJECT", "p2")
-    run_both(google, "chat", model="vertex_ai/gemini-2.0-flash", messages=ASK, client={"api_key": "ya29.ready"})
+    run_both(
+        google,
+        "chat",
+        model="vertex_ai/gemini-2.0-flash",
+        messages=ASK,
+        client={"api_key": "ya29.ready", "model_hint": "vertex_ai"},
+    )
     assert google.tokens_issued == 0
     assert {r.headers["authorization"] for r in google.api_requests} == {"Bearer ya29.ready"}
     assert {r.url.path.split("/")[3] for r in google.api_requests} == {"p2"}

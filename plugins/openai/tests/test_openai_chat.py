@@ -403,7 +403,9 @@ def test_stream_reasoning_content_delta_is_kept(mode: str) -> None:
             chunk({}, "stop"),
         )
     )
-    chunks, full = stream(mode, rec, model="deepseek/deepseek-reasoner", messages=USER)
+    chunks, full = stream(
+        mode, rec, model="deepseek/deepseek-reasoner", messages=USER, client={"model_hint": "deepseek"}
+    )
     assert str(rec.last.url) == "https://api.deepseek.com/beta/chat/completions"
     assert chunks[0].choices[0].delta.reasoning_content == "Let me"
     assert full.choices[0].message.reasoning_content == "Let me think."
@@ -414,13 +416,16 @@ def test_stream_reasoning_content_delta_is_kept(mode: str) -> None:
 def test_reasoning_field_is_kept_as_reasoning_content(mode: str) -> None:
     # OpenRouter and others name it "reasoning".
     rec = Recorder(sse(chunk({"role": "assistant", "reasoning": "hmm"}), chunk({"content": "ok"}, "stop")))
-    _, full = stream(mode, rec, model="openrouter/deepseek/deepseek-r1", messages=USER)
+    hint = {"model_hint": "openrouter"}  # the client's key is for the provider it was given for
+    _, full = stream(mode, rec, model="openrouter/deepseek/deepseek-r1", messages=USER, client=hint)
     assert full.choices[0].message.reasoning_content == "hmm"
     body = dict(CHAT_COMPLETION)
     body["choices"] = [
         {"index": 0, "message": {"role": "assistant", "content": "ok", "reasoning": "why"}, "finish_reason": "stop"}
     ]
-    answer = call(mode, Recorder(httpx.Response(200, json=body)), "chat", model="openrouter/x/y", messages=USER)
+    answer = call(
+        mode, Recorder(httpx.Response(200, json=body)), "chat", model="openrouter/x/y", messages=USER, client=hint
+    )
     assert answer.choices[0].message.reasoning_content == "why"
 
 

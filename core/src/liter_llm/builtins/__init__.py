@@ -1,4 +1,4 @@
-"""The core's built-in plugins (cost, budget, cache, rate limit, cooldown), registered per client.
+"""The core's built-in plugins (cost, budget, cache, rate limit, cooldown, logging), registered per client.
 
 Each built-in is an ordinary plugin object built from the client's
 configuration and registered on every hook relay of that client, so a user
@@ -13,6 +13,7 @@ budget     ``budget = {...}``                      check_budget, on_response
 cache      ``cache = {...}``                       cached_response, on_response (trylast)
 rate_limit ``rate_limit = {...}``                  throttle, on_response
 cooldown   ``cooldown_secs = N``                   on_request (tryfirst), on_error, on_response
+logging    always (off with ``disable_plugins``)   wrap_call: one ``llm_call`` event per call
 ========== ======================================= ===============================================
 
 Fallbacks (``fallbacks = [...]``) are not a hook: the client tries the next
@@ -29,7 +30,7 @@ from liter_llm.config import ClientConfig
 __all__ = ["BUILTIN_NAMES", "builtin_plugins"]
 
 #: The names of the built-in plugins, for ``disable_plugins``.
-BUILTIN_NAMES = ("cost", "budget", "cache", "rate_limit", "cooldown")
+BUILTIN_NAMES = ("cost", "budget", "cache", "rate_limit", "cooldown", "logging")
 
 
 def builtin_plugins(config: ClientConfig, clock: Clock = SYSTEM_CLOCK) -> list[tuple[str, Any]]:
@@ -60,4 +61,7 @@ def builtin_plugins(config: ClientConfig, clock: Clock = SYSTEM_CLOCK) -> list[t
         from liter_llm.builtins.fallbacks import Cooldown
 
         plugins.append(("cooldown", Cooldown(config.cooldown_secs, clock=clock.monotonic)))
+    from liter_llm.builtins.log import CallLogger
+
+    plugins.append(("logging", CallLogger()))
     return plugins

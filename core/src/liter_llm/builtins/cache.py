@@ -4,7 +4,9 @@
 the canonical request: the operation, the provider, the model as it goes on
 the wire and the request's ``to_dict()`` with sorted keys -- every parameter
 that changes the answer, never the API key.  Errors are never stored;
-streams bypass the cache.  A hit makes no network call, comes back with
+streams bypass the cache.  A backend that fails (a Redis outage) never
+fails a call: the failure is logged once (``cache_backend_failed``) and calls
+are served uncached until it works again.  A hit makes no network call, comes back with
 ``cache_hit = True`` (and ``cost = 0.0`` when costs are tracked), and is
 logged as a ``cache_hit`` event.  Entries are stored as JSON, so a caller
 that changes a response it got cannot change what the cache holds.
@@ -185,10 +187,31 @@ class ResponseCache:
                 )
             backend = factory(config)
         self.backend: CacheBackend = backend
+        self._failing = False  # a backend outage is logged once, until the backend works again
 
     def clear(self) -> None:
         """Empty the cache."""
         self.backend.clear()
+
+    def _backend(self, operation: str, *args: Any) -> Any:
+        """Run one backend operation; a failure (a Redis outage) is logged once and counts as a miss."""
+        try:
+            result = getattr(self.backend, operation)(*args)
+        except Exception as exc:
+            if not self._failing:
+                self._failing = True
+                get_logger().warning(
+                    "cache_backend_failed",
+                    operation=operation,
+                    backend=type(self.backend).__name__,
+                    error=f"{type(exc).__name__}: {exc}",
+                    note="calls are served uncached until the backend works again",
+                )
+            return None
+        if self._failing:
+            self._failing = False
+            get_logger().warning("cache_backend_recovered", backend=type(self.backend).__name__)
+        return result
 
     @hookimpl
     def cached_response(self, call: Call) -> Any | None:
@@ -197,13 +220,13 @@ class ResponseCache:
             return None
         key = cache_key(call)
         call.state["cache_key"] = key
-        stored = self.backend.get(key)
+        stored = self._backend("get", key)
         if stored is None:
             return None
         try:
             response = _response_type(call.operation).from_json(stored)
         except Exception:  # a corrupt entry is a miss, and goes
-            self.backend.delete(key)
+            self._backend("delete", key)
             return None
         response.cache_hit = True
         if is_enabled(20):
@@ -226,4 +249,4 @@ class ResponseCache:
         if stored_cost is not None:
             data["cost"] = stored_cost
         encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        self.backend.set(key, encoded, self.ttl_seconds)
+        self._backend("set", key, encoded, self.ttl_seconds)

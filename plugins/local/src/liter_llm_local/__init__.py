@@ -53,6 +53,7 @@ PROVIDER = ProviderSpec(
     endpoints={"chat", "models"},
     display_name="Local (llama.cpp, in process)",
     plugin=LocalHooks(),
+    openai_wire=True,  # the OpenAI wire format, served in process
 )
 
 

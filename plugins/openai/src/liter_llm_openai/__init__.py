@@ -103,6 +103,7 @@ def openai_spec() -> ProviderSpec:
         model_prefixes=cast(Any, OPENAI_MODEL_PREFIXES),  # attrs' tuple converter confuses mypy
         endpoints=ALL_ENDPOINTS - _OPENAI_UNSUPPORTED,
         plugin=OpenAIHooks(),
+        openai_wire=True,  # the hooks only rename a parameter
     )
 
 
