@@ -11,6 +11,7 @@ that fails part-way raises :class:`~liter_llm.errors.StreamingError` whose
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -271,6 +272,7 @@ class _StreamCore:
         self.chunks: list[ChatCompletionChunk] = []
         self.pending: deque[ChatCompletionChunk] = deque()
         self.finished = False
+        self.done = False  # [DONE] arrived: read nothing more
         self.assembled: ChatCompletionResponse | None = None
         self.idle_limit = (
             call.config.timeout_secs if call.config.timeout_secs and call.config.timeout_secs > 0 else None
@@ -281,8 +283,8 @@ class _StreamCore:
         parse = self.parse_event
         call = self.call
         for event in events:
-            if call.stream_complete:
-                return  # after the end marker ([DONE]) nothing more is read
+            if self.done:
+                return  # after [DONE] nothing more is parsed
             try:
                 produced = parse(call=call, event=event)
             except LiterLlmError as exc:
@@ -296,6 +298,8 @@ class _StreamCore:
             if produced:
                 self.pending.extend(produced)
                 self.chunks.extend(produced)
+            if call.stream_complete and getattr(event, "data", None) == "[DONE]":
+                self.done = True
 
     def feed(self, data: bytes) -> None:
         now = time.monotonic()
@@ -334,7 +338,15 @@ class _StreamCore:
         """Turn a whole (already read) chat answer to a stream request into chunks."""
         import attrs
 
+        from liter_llm._wire import stream_error
+
         call = self.call
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and payload.get("error") is not None and "choices" not in payload:
+            raise stream_error(call, payload)  # an error sent as a 200, as inside a stream
         view = attrs.evolve(call, operation="chat")
         try:
             result = self.hook.parse_response(call=view, response=response)
@@ -347,7 +359,7 @@ class _StreamCore:
                 f"the JSON answer to a stream request could not be read: {type(exc).__name__}: {exc}",
                 provider=call.provider.name,
             ) from exc
-        if not isinstance(result, ChatCompletionResponse):
+        if not isinstance(result, ChatCompletionResponse) or not (result.choices or result.id):
             raise SerializationError(
                 "the JSON answer to a stream request is not a chat completion", provider=call.provider.name
             )
@@ -448,7 +460,7 @@ class ChatStream:
                     core.complete()
                     continue
                 core.feed(data)
-                if core.call.stream_complete:  # [DONE]: read nothing more, release the connection
+                if core.done:  # [DONE]: read nothing more, release the connection
                     self._drain()
                     self.close()
                     core.complete()
@@ -552,7 +564,7 @@ class AsyncChatStream:
                     core.complete()
                     continue
                 core.feed(data)
-                if core.call.stream_complete:  # [DONE]: read nothing more, release the connection
+                if core.done:  # [DONE]: read nothing more, release the connection
                     await self._drain()
                     await self.aclose()
                     core.complete()
