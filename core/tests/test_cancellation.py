@@ -90,12 +90,14 @@ async def cancel(how: str, op: Callable[[], Awaitable[None]], started: asyncio.E
             await task
         assert task.cancelled()
     elif how == "wait_for":
-        with pytest.raises(asyncio.TimeoutError):
+        with pytest.raises(asyncio.TimeoutError) as info:
             await asyncio.wait_for(op(), CANCEL_AFTER)
+        assert type(info.value) is asyncio.TimeoutError  # not LiterLlmTimeoutError (a TimeoutError too)
     elif how == "timeout":
-        with pytest.raises(TimeoutError):
+        with pytest.raises(TimeoutError) as info:
             async with asyncio.timeout(CANCEL_AFTER):  # type: ignore[attr-defined]
                 await op()
+        assert type(info.value) is TimeoutError
     elif how == "taskgroup":
 
         class SiblingFailedError(Exception):
