@@ -338,7 +338,7 @@ def hold_open(out: Out, seconds: float = 30.0) -> bool:
                 if not out.sock.recv(65536):
                     out.closed = True
                     return True
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 out.closed = True
@@ -426,7 +426,9 @@ class ForwardingProxy:
                     buffer += data
                 body, buffer = buffer[:length], buffer[length:]
                 url = urlsplit(target)
-                assert url.scheme == "http" and url.hostname == "127.0.0.1", target  # nothing leaves 127.0.0.1
+                # nothing leaves 127.0.0.1
+                assert url.scheme == "http", target
+                assert url.hostname == "127.0.0.1", target
                 with self._lock:
                     self.forwarded.append(target)
                     self.proxy_authorization.append(

@@ -373,7 +373,8 @@ JSON_ANSWER = {
                 "role": "assistant",
                 "content": "Let me look.",
                 "tool_calls": [
-                    {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                    {"id": "call_a", "type": "function",
+                     "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
                     {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
                 ],
             },
@@ -430,7 +431,7 @@ def test_another_non_event_stream_answer_is_a_serialization_error_naming_its_typ
     api = make(base_url=server.url + "/v1", hooks=[recorder])
     with pytest.raises(SerializationError) as info:
         api.collect(model="m", messages=USER)
-    assert content_type.split(";")[0] in str(info.value)
+    assert content_type.split(";", maxsplit=1)[0] in str(info.value)
     assert "text/event-stream" in str(info.value)
     assert recorder.errors == [info.value]
     # the connection is usable afterwards

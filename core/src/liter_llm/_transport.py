@@ -34,7 +34,6 @@ import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
 
 import aiohttp
 import httpx

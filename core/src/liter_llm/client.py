@@ -688,9 +688,7 @@ def _proxy_errors(build: Callable[[], R]) -> R:
         raise BadRequestError(f"proxy: the proxy cannot be used ({type(exc).__name__}: {text})") from None
 
 
-_PROXY_VARIABLES = tuple(
-    name for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for name in (base, base.lower())
-)
+_PROXY_VARIABLES = tuple(name for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for name in (base, base.lower()))
 
 
 def _async_http(config: ClientConfig, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
@@ -748,7 +746,9 @@ def create_client(
         max_retries: retries after the first attempt (default 2).
         model_hint: the provider for models without a prefix.
         **options: any configuration field (``cache``, ``budget``,
-            ``rate_limit``, ``extra_headers``, ``cost_tracking``, ``fallbacks``...)
+            ``rate_limit``, ``extra_headers``, ``cost_tracking``, ``fallbacks``,
+            ``proxy`` (every request through this proxy), ``trust_env``
+            (read ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``, default true)...)
             and the client options ``hooks`` (objects with ``@hookimpl``
             methods), ``transport`` (an ``httpx.BaseTransport``),
             ``disable_plugins`` (names of plugins to leave out).

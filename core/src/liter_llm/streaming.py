@@ -447,7 +447,9 @@ class ChatStream:
                         from liter_llm._pipeline import Read, read_sync
 
                         call = core.call
-                        read_sync(Read(self._response, call.config.max_response_bytes, call.deadline, call.provider.name))
+                        read_sync(
+                            Read(self._response, call.config.max_response_bytes, call.deadline, call.provider.name)
+                        )
                         core.serve_json(self._response)
                         self.close()
                         core.complete()

@@ -638,24 +638,27 @@ def test_a_token_endpoint_that_never_answers_times_out_with_the_call(
         monkeypatch.setenv("VERTEXAI_CREDENTIALS", json.dumps(info))
         monkeypatch.setenv("VERTEX_AI_BASE_URL", "http://127.0.0.1:9/vertex/v1/")
         options: dict[str, Any] = {"timeout_secs": 1, "max_retries": 0}
-        began = time.monotonic()
-        with pytest.raises(errors.LiterLlmTimeoutError):
+
+        async def main() -> None:
+            async with liter_llm.create_async_client(**options) as client:
+                await client.chat(model="vertex_ai/gemini-2.0-flash", messages=ASK)
+
+        async def guarded() -> None:
+            try:
+                await asyncio.wait_for(main(), 20)
+            except errors.LiterLlmTimeoutError:  # a TimeoutError too: the one expected
+                raise
+            except asyncio.TimeoutError:
+                pytest.fail("the token request was not bounded by the call's timeout")
+
+        def call() -> None:
             if mode == "sync":
                 with liter_llm.create_client(**options) as client:
                     client.chat(model="vertex_ai/gemini-2.0-flash", messages=ASK)
             else:
-
-                async def main() -> None:
-                    async with liter_llm.create_async_client(**options) as client:
-                        await client.chat(model="vertex_ai/gemini-2.0-flash", messages=ASK)
-
-                async def guarded() -> None:
-                    try:
-                        await asyncio.wait_for(main(), 20)
-                    except errors.LiterLlmTimeoutError:  # a TimeoutError too: the one expected
-                        raise
-                    except asyncio.TimeoutError:
-                        pytest.fail("the token request was not bounded by the call's timeout")
-
                 asyncio.run(guarded())
+
+        began = time.monotonic()
+        with pytest.raises(errors.LiterLlmTimeoutError):
+            call()
         assert time.monotonic() - began < 8
