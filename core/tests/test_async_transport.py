@@ -322,6 +322,10 @@ async def main():
     assert answer.choices[0].message.content == "hi"
     stream = await client.chat_stream(model="m", messages=[{"role": "user", "content": "hi"}])
     assert [chunk async for chunk in stream]
+    if KIND == "abandoned-stream":  # a stream neither read to its end nor closed
+        long = await client.chat_stream(model="m", messages=[{"role": "user", "content": "long"}])
+        await long.__anext__()
+        KEPT.append(long)
     if KIND != "dropped":
         KEPT.append(client)  # outlives its event loop
 
@@ -339,7 +343,7 @@ print("done")
 """
 
 
-@pytest.mark.parametrize("kind", ["dropped", "kept-to-exit", "collected", "sync"])
+@pytest.mark.parametrize("kind", ["dropped", "kept-to-exit", "collected", "abandoned-stream", "sync"])
 def test_an_async_client_never_closed_leaves_stderr_empty(kind: str) -> None:
     import os
     import subprocess
@@ -347,7 +351,14 @@ def test_an_async_client_never_closed_leaves_stderr_empty(kind: str) -> None:
     server = S.LocalServer()
 
     def script(req: Any, out: Any) -> None:
-        if req.json().get("stream"):
+        body = req.json()
+        if body.get("stream") and body["messages"][0]["content"] == "long":
+            out.chunked_head()
+            for _ in range(200):
+                if not out.chunk(S.chunk_event("more")):
+                    return
+                time.sleep(0.05)
+        elif body.get("stream"):
             out.chunked_head()
             out.chunk(S.chunk_event("hi", role="assistant") + b"data: [DONE]\n\n")
             out.end_chunks()

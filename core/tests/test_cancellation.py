@@ -28,7 +28,7 @@ from liter_llm import hookimpl
 
 USER = S.USER
 HOWS = ["task.cancel", "wait_for", "timeout", "taskgroup", "anyio"]
-WHERE = ["stream", "headers", "body", "retry-sleep"]
+WHERE = ["stream", "stream-open", "headers", "body", "retry-sleep"]
 #: when the time-based cancellations fire (the server holds everything open for 30 s)
 CANCEL_AFTER = 1.0
 
@@ -74,6 +74,9 @@ async def operation(client: Any, where: str, started: asyncio.Event) -> None:
         stream = await client.chat_stream(model="m", messages=USER)
         async for _ in stream:
             started.set()
+    elif where == "stream-open":  # the stream's headers never come
+        started.set()
+        await client.chat_stream(model="m", messages=USER)
     else:
         started.set()
         await client.chat(model="m", messages=USER)
@@ -191,7 +194,7 @@ def interrupt_after() -> Iterator[Callable[[float], None]]:
     signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.mark.parametrize("where", ["stream", "headers", "body", "retry-sleep"])
+@pytest.mark.parametrize("where", WHERE)
 def test_an_interrupted_sync_call_raises_the_interrupt_and_releases_its_connection(
     server: Any, interrupt_after: Callable[[float], None], where: str
 ) -> None:
@@ -202,7 +205,10 @@ def test_an_interrupted_sync_call_raises_the_interrupt_and_releases_its_connecti
     ) as client:
 
         def interrupted() -> None:
-            if where == "stream":
+            if where == "stream-open":
+                interrupt_after(CANCEL_AFTER)
+                client.chat_stream(model="m", messages=USER)
+            elif where == "stream":
                 stream = client.chat_stream(model="m", messages=USER)
                 assert next(stream).choices[0].delta.content == "first"
                 interrupt_after(0.5)

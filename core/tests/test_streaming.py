@@ -503,3 +503,14 @@ def test_the_assembler_splits_calls_by_id_even_when_chunks_share_an_index() -> N
         ("call_f", "f", '{"x":1}'),
         ("call_g", "g", '{"y":2}'),
     ]
+
+
+def test_the_assembler_orders_tool_calls_by_index() -> None:
+    from liter_llm.types import ChatCompletionChunk
+
+    payloads = [
+        openai_chunk(tool_calls=[tool_delta(1, call_id="call_b", name="b", args="{}")]),
+        openai_chunk(tool_calls=[tool_delta(0, call_id="call_a", name="a", args="{}")]),
+    ]
+    response = assemble_stream([ChatCompletionChunk.from_dict(p) for p in payloads])
+    assert [c.id for c in response.choices[0].message.tool_calls] == ["call_a", "call_b"]

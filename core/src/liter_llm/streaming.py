@@ -73,7 +73,7 @@ class _ChoiceParts:
         self.refusal: list[str] = []
         self.role: str | None = None
         self.finish_reason: Any = None
-        self.tools: dict[Any, dict[str, Any]] = {}  # in order of first appearance
+        self.tools: dict[Any, dict[str, Any]] = {}  # by index, then in order of first appearance
         self.current: dict[int, Any] = {}  # index -> the key of the call last seen at that index
         self.by_id: dict[str, Any] = {}  # tool call id -> key
         self.function_call: dict[str, list[str]] | None = None
@@ -96,7 +96,7 @@ class _ChoiceParts:
             key = index
         slot = self.tools.get(key)
         if slot is None:
-            slot = self.tools[key] = {"id": None, "name": [], "arguments": []}
+            slot = self.tools[key] = {"id": None, "name": [], "arguments": [], "index": index}
         if ident:
             slot["id"] = ident
             self.by_id[ident] = key
@@ -173,7 +173,7 @@ def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResp
                 call_type=ToolType.FUNCTION,
                 function=FunctionCall(name="".join(slot["name"]), arguments="".join(slot["arguments"])),
             )
-            for tool_index, slot in enumerate(parts.tools.values())
+            for tool_index, slot in enumerate(sorted(parts.tools.values(), key=lambda slot: slot["index"]))
         ]
         message = AssistantMessage(
             content="".join(parts.content) if parts.content else None,
