@@ -30,7 +30,7 @@ USER = S.USER
 HOWS = ["task.cancel", "wait_for", "timeout", "taskgroup", "anyio"]
 WHERE = ["stream", "stream-open", "headers", "body", "retry-sleep"]
 #: when the time-based cancellations fire (the server holds everything open for 30 s)
-CANCEL_AFTER = 1.0
+CANCEL_AFTER = 1.5
 
 
 class Recorder:
@@ -60,7 +60,7 @@ def scripted(server: Any, where: str) -> threading.Event:
             out.head(200, {"content-type": "application/json", "content-length": "1000"})
             out.send(b'{"id": "chatcmpl-1", ')
         elif where == "retry-sleep":
-            out.reply(503, b'{"error": {"message": "busy"}}', {"retry-after": "5"})
+            out.reply(503, b'{"error": {"message": "busy"}}', {"retry-after": "10"})
             return  # the answer is whole: the connection stays open, idle in the pool
         if S.hold_open(out):
             closed.set()
@@ -142,7 +142,7 @@ def test_a_cancelled_async_call_raises_the_cancellation_and_releases_its_connect
             started = asyncio.Event()
             began = time.monotonic()
             await cancel(how, lambda: operation(client, where, started), started)
-            assert time.monotonic() - began < 4  # not the 5 s Retry-After, not the 30 s hold
+            assert time.monotonic() - began < 6  # not the 10 s Retry-After, not the 30 s hold
             # the client still works, and (after a whole answer) on the connection it had
             answer = await client.chat(model="m", messages=[{"role": "user", "content": "after"}])
             assert answer.choices[0].message.content == "after"
@@ -220,7 +220,7 @@ def test_an_interrupted_sync_call_raises_the_interrupt_and_releases_its_connecti
         began = time.monotonic()
         with pytest.raises(InterruptError):
             interrupted()
-        assert time.monotonic() - began < 4
+        assert time.monotonic() - began < 6
         answer = client.chat(model="m", messages=[{"role": "user", "content": "after"}])
         assert answer.choices[0].message.content == "after"
     assert recorder.errors == []

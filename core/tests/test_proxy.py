@@ -182,3 +182,21 @@ def test_a_proxy_variable_httpx_refuses_is_a_bad_request(make: Any, monkeypatch:
     with pytest.raises(BadRequestError) as info:
         make(base_url="http://127.0.0.1:9/v1")
     assert PASSWORD not in str(info.value)
+
+
+def test_the_async_clients_proxy_pool_works_across_event_loops(
+    server: Any, proxy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    client = liter_llm.create_async_client(base_url=server.url + "/v1")
+
+    async def once() -> str | None:
+        answer = await client.chat(model="m", messages=USER)
+        return answer.choices[0].message.content
+
+    assert asyncio.run(once()) == "hi"
+    assert asyncio.run(once()) == "hi"  # a new loop: the proxy's pool is opened anew
+    asyncio.run(client.aclose())
+    assert len(proxy.forwarded) == 2

@@ -155,7 +155,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another async library (trio): httpx's own pool
             if self._fallback is None:
-                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits)
+                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits, proxy=self._proxy)
             return await self._fallback.handle_async_request(request)
         inner = self._inner if self._loop is loop and self._inner is not None else self._for_loop(loop)
         deadline = getattr(request.extensions.get("timeout"), "deadline", None)
