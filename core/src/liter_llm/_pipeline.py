@@ -601,8 +601,10 @@ async def read_async(action: Read) -> None:
             parts.append(piece)
             if _past(action.deadline):
                 raise LiterLlmTimeoutError("the answer did not arrive within the timeout", provider=action.provider)
-    finally:
-        await release_async(response)  # also when the call is cancelled
+    except BaseException:
+        await release_async(response)  # shielded: also when the call is cancelled
+        raise
+    await response.aclose()
     response._content = b"".join(parts)
 
 
