@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
@@ -300,3 +302,82 @@ def test_one_client_works_across_two_event_loops(serve: Callable[..., Server]) -
     with liter_llm.create_client(api_key="sk-test", base_url=server.url) as client:  # the sync twin
         for _ in range(2):
             assert client.chat(model="m", messages=MESSAGES).choices[0].message.content == "hi"
+
+
+# ---------------------------------------------------------------------------
+# A client never closed: no "Unclosed client session / connector" noise at exit
+# ---------------------------------------------------------------------------
+
+UNCLOSED = """
+import asyncio, gc, sys
+import liter_llm
+
+URL, KIND = sys.argv[1], sys.argv[2]
+KEPT = []
+
+
+async def main():
+    client = liter_llm.create_async_client(base_url=URL, api_key="k", max_retries=0)
+    answer = await client.chat(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert answer.choices[0].message.content == "hi"
+    stream = await client.chat_stream(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert [chunk async for chunk in stream]
+    if KIND == "abandoned-stream":  # a stream neither read to its end nor closed
+        long = await client.chat_stream(model="m", messages=[{"role": "user", "content": "long"}])
+        await long.__anext__()
+        KEPT.append(long)
+    if KIND != "dropped":
+        KEPT.append(client)  # outlives its event loop
+
+
+if KIND == "sync":  # the twin: a sync client never closed
+    client = liter_llm.create_client(base_url=URL, api_key="k", max_retries=0)
+    client.chat(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert list(client.chat_stream(model="m", messages=[{"role": "user", "content": "hi"}]))
+else:
+    asyncio.run(main())
+if KIND == "collected":
+    KEPT.clear()
+    gc.collect()
+print("done")
+"""
+
+
+@pytest.mark.parametrize("kind", ["dropped", "kept-to-exit", "collected", "abandoned-stream", "sync"])
+def test_an_async_client_never_closed_leaves_stderr_empty(kind: str) -> None:
+    import os
+    import subprocess
+
+    server = S.LocalServer()
+
+    def script(req: Any, out: Any) -> None:
+        body = req.json()
+        if body.get("stream") and body["messages"][0]["content"] == "long":
+            out.chunked_head()
+            for _ in range(200):
+                if not out.chunk(S.chunk_event("more")):
+                    return
+                time.sleep(0.05)
+        elif body.get("stream"):
+            out.chunked_head()
+            out.chunk(S.chunk_event("hi", role="assistant") + b"data: [DONE]\n\n")
+            out.end_chunks()
+        else:
+            out.reply(200, S.chat_json("hi"))
+
+    server.script = script
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONWARNINGS", "PYTHONDEVMODE"))}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", UNCLOSED, server.url + "/v1", kind],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "done"
+    assert done.stderr == ""

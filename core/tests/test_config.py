@@ -47,6 +47,8 @@ cooldown_secs = 15
 health_check_secs = 60
 cost_tracking = true
 tracing = true
+proxy = "http://proxy.example.test:3128"
+trust_env = false
 
 [extra_headers]
 X-Team = "research"
@@ -100,6 +102,8 @@ FULL_DATA: dict[str, Any] = {
     "health_check_secs": 60,
     "cost_tracking": True,
     "tracing": True,
+    "proxy": "http://proxy.example.test:3128",
+    "trust_env": False,
     "providers": [
         {
             "name": "my-provider",
@@ -134,6 +138,8 @@ EXPECTED = ClientConfig(
     health_check_secs=60.0,
     cost_tracking=True,
     tracing=True,
+    proxy="http://proxy.example.test:3128",
+    trust_env=False,
     providers=[
         ProviderConfig(
             name="my-provider",
@@ -870,3 +876,17 @@ def test_config_with_key_does_not_pickle_the_key() -> None:
 def test_messages_are_single_line() -> None:
     message = bad({"cache": {"max_entrys": 1}})
     assert not re.search(r"[\r\n]", message)
+
+
+def test_a_proxy_with_credentials_is_never_shown() -> None:
+    cfg = parse_config({"proxy": "http://user:pw-SECRET-1@proxy.example.test:3128"})
+    assert cfg.proxy == "http://user:pw-SECRET-1@proxy.example.test:3128"  # kept whole for the transport
+    assert "pw-SECRET-1" not in repr(cfg)
+    assert "user" not in repr(cfg)
+    assert config_to_dict(cfg)["proxy"] == "http://***@proxy.example.test:3128"
+    for value in ("http://user:pw-SECRET-1@", "ftp://user:pw-SECRET-1@h:1", "http://user:pw-SECRET-1@h:port"):
+        message = bad({"proxy": value})
+        assert "proxy" in message
+        assert "pw-SECRET-1" not in message
+    assert parse_config({"proxy": "socks5://127.0.0.1:1080"}).proxy == "socks5://127.0.0.1:1080"
+    assert "trust_env" in bad({"trust_env": "yes"})

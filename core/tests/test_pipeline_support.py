@@ -319,3 +319,177 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass; return whether it held."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def hold_open(out: Out, seconds: float = 30.0) -> bool:
+    """Keep the connection open, sending nothing, until the client closes it; true if it did."""
+    deadline = time.monotonic() + seconds
+    out.sock.settimeout(0.05)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if not out.sock.recv(65536):
+                    out.closed = True
+                    return True
+            except TimeoutError:
+                continue
+            except OSError:
+                out.closed = True
+                return True
+    finally:
+        with contextlib.suppress(OSError):
+            out.sock.settimeout(None)
+    return False
+
+
+# ---------------------------------------------------------------------------
+# A forwarding HTTP proxy on 127.0.0.1
+# ---------------------------------------------------------------------------
+
+
+def _read_head(sock: socket.socket, buffer: bytes) -> tuple[bytes, bytes] | None:
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        if not data:
+            return None
+        buffer += data
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def _parse_headers(lines: list[str]) -> list[tuple[str, str]]:
+    headers = []
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.append((name.strip(), value.strip()))
+    return headers
+
+
+class ForwardingProxy:
+    """A plain-HTTP forwarding proxy: takes absolute-form requests, forwards them, relays the answers.
+
+    ``forwarded`` lists the absolute URL of every request it forwarded;
+    ``proxy_authorization`` the ``Proxy-Authorization`` header each came with.
+    Answers are relayed as they arrive (streams flow), with keep-alive on
+    the client's side; each request gets its own upstream connection.
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.forwarded: list[str] = []
+        self.proxy_authorization: list[str | None] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._sockets.append(sock)
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        from urllib.parse import urlsplit
+
+        buffer = b""
+        try:
+            while not self._stop.is_set():
+                got = _read_head(sock, buffer)
+                if got is None:
+                    return
+                head, buffer = got
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = _parse_headers(lines[1:])
+                length = int(next((v for k, v in headers if k.lower() == "content-length"), "0"))
+                while len(buffer) < length:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                body, buffer = buffer[:length], buffer[length:]
+                url = urlsplit(target)
+                # nothing leaves 127.0.0.1
+                assert url.scheme == "http", target
+                assert url.hostname == "127.0.0.1", target
+                with self._lock:
+                    self.forwarded.append(target)
+                    self.proxy_authorization.append(
+                        next((v for k, v in headers if k.lower() == "proxy-authorization"), None)
+                    )
+                path = url.path or "/"
+                if url.query:
+                    path += "?" + url.query
+                kept = [(k, v) for k, v in headers if not k.lower().startswith("proxy-") and k.lower() != "connection"]
+                request = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in kept) + "\r\n"
+                with socket.create_connection(("127.0.0.1", url.port or 80)) as upstream:
+                    upstream.sendall(request.encode("latin-1") + body)
+                    if not self._relay(upstream, sock):
+                        return
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _relay(self, upstream: socket.socket, client: socket.socket) -> bool:
+        """Relay one answer (Content-Length or chunked) as it arrives; false if either side closed."""
+        got = _read_head(upstream, b"")
+        if got is None:
+            return False
+        head, rest = got
+        client.sendall(head + b"\r\n\r\n")
+        headers = {k.lower(): v for k, v in _parse_headers(head.decode("latin-1").split("\r\n")[1:])}
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            data = rest
+            tail = b"\r\n"  # the end is "\r\n0\r\n\r\n" (the first chunk-size line follows the head)
+            while True:
+                if data:
+                    client.sendall(data)
+                    tail = (tail + data)[-16:]
+                    if tail.endswith(b"\r\n0\r\n\r\n"):
+                        return True
+                data = upstream.recv(65536)
+                if not data:
+                    return False
+        left = int(headers.get("content-length", "0")) - len(rest)
+        if rest:
+            client.sendall(rest)
+        while left > 0:
+            data = upstream.recv(65536)
+            if not data:
+                return False
+            client.sendall(data)
+            left -= len(data)
+        return True
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    sock.close()

@@ -13,8 +13,8 @@ import httpx
 import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
-from liter_llm import assemble_stream
-from liter_llm.errors import RateLimitedError, StreamingError
+from liter_llm import assemble_stream, hookimpl
+from liter_llm.errors import RateLimitedError, SerializationError, StreamingError
 from liter_llm.streaming import AsyncChatStream, ChatStream
 from liter_llm.testing import RecordingTransport, openai_chunk, sse_body
 from liter_llm.types import FinishReason
@@ -290,3 +290,227 @@ def test_a_long_stream_keeps_only_the_chunk_list(make: Any) -> None:
     assert with_chunks / N_CHUNKS < 4000, with_chunks
     # once the stream is gone, nothing of it stays behind
     assert after < 300_000, after
+
+
+# ---------------------------------------------------------------------------
+# [DONE] ends the stream
+# ---------------------------------------------------------------------------
+
+
+def test_done_ends_the_stream_reads_nothing_more_and_releases_the_connection(make: Any, server: Any) -> None:
+    closed = []
+
+    def script(req: Any, out: Any) -> None:
+        out.chunked_head()
+        # [DONE], then more events in the same piece and in a later one, then the body stays open
+        out.chunk(chunk_event("a", role="assistant") + b"data: [DONE]\n\n" + chunk_event("after-done"))
+        time.sleep(0.1)
+        out.chunk(chunk_event("later"))
+        if S.hold_open(out, 20):
+            closed.append(True)
+
+    server.script = script
+    recorder = Recorder()
+    api = make(base_url=server.url + "/v1", timeout_secs=30, hooks=[recorder])
+    began = time.monotonic()
+    with api.stream(model="m", messages=USER) as stream:
+        chunks = list(stream)
+    assert time.monotonic() - began < 5  # not the 20 s the server holds the body open
+    assert text_of(chunks) == "a"
+    assert text_of(stream.chunks) == "a"  # nothing after [DONE] was parsed either
+    assert S.wait_until(lambda: bool(closed))  # the connection was released (closed: its body never ended)
+    assert len(recorder.responses) == 1
+    assert recorder.errors == []
+
+
+def test_done_followed_by_the_end_of_the_body_keeps_the_connection_for_the_next_call(make: Any, server: Any) -> None:
+    def script(req: Any, out: Any) -> None:
+        if req.json().get("stream"):
+            out.chunked_head()
+            out.chunk(chunk_event("a") + b"data: [DONE]\n\n")
+            out.end_chunks()
+        else:
+            out.reply(200, S.chat_json("after"))
+
+    server.script = script
+    api = make(base_url=server.url + "/v1", timeout_secs=30)
+    for _ in range(3):
+        assert text_of(api.collect(model="m", messages=USER)) == "a"
+    assert api.chat(model="m", messages=USER).choices[0].message.content == "after"
+    assert len({r.connection for r in server.requests}) == 1
+
+
+class Recorder:
+    """A hook recording what on_response and on_error saw."""
+
+    def __init__(self) -> None:
+        self.responses: list[Any] = []
+        self.errors: list[Any] = []
+
+    @hookimpl
+    def on_response(self, call: Any, response: Any) -> None:
+        self.responses.append(response)
+
+    @hookimpl
+    def on_error(self, call: Any, error: Any) -> None:
+        self.errors.append(error)
+
+
+# ---------------------------------------------------------------------------
+# A JSON answer (or another non-event-stream answer) to a stream request
+# ---------------------------------------------------------------------------
+
+JSON_ANSWER = {
+    "id": "chatcmpl-json",
+    "object": "chat.completion",
+    "created": 1700000000,
+    "model": "m-1",
+    "system_fingerprint": "fp_1",
+    "choices": [
+        {
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": "Let me look.",
+                "tool_calls": [
+                    {"id": "call_a", "type": "function",
+                     "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                    {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
+                ],
+            },
+            "finish_reason": "tool_calls",
+        }
+    ],
+    "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+def test_a_json_answer_to_a_stream_request_is_served_as_chunks(make: Any, server: Any, content_type: str) -> None:
+    server.script = lambda req, out: out.reply(200, json.dumps(JSON_ANSWER).encode(), {"content-type": content_type})
+    recorder = Recorder()
+    api = make(base_url=server.url + "/v1", hooks=[recorder])
+    with api.stream(model="m", messages=USER) as stream:
+        chunks = list(stream)
+    assert chunks, "the answer came as chunks"
+    assert all(c.object == "chat.completion.chunk" and c.id == "chatcmpl-json" for c in chunks)
+    assert text_of(chunks) == "Let me look."
+    response = stream.response()
+    assert response.id == "chatcmpl-json"
+    assert response.model == "m-1"
+    assert response.system_fingerprint == "fp_1"
+    message = response.choices[0].message
+    assert message.content == "Let me look."
+    assert [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls] == [
+        ("call_a", "get_weather", '{"city": "Paris"}'),
+        ("call_b", "get_time", "{}"),
+    ]
+    assert response.choices[0].finish_reason == FinishReason.TOOL_CALLS
+    assert response.usage is not None
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens, response.usage.total_tokens) == (9, 4, 13)
+    assert recorder.errors == []
+    assert recorder.responses == [response]
+    assert server.requests[0].json()["stream"] is True
+
+
+def test_a_json_error_answer_to_a_stream_request_is_that_error(make: Any, server: Any) -> None:
+    body = b'{"error": {"message": "slow down", "type": "rate_limit_error"}}'
+    server.script = lambda req, out: out.reply(200, body)
+    api = make(base_url=server.url + "/v1")
+    with pytest.raises(RateLimitedError, match="slow down"):
+        api.collect(model="m", messages=USER)
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain", "application/octet-stream"])
+def test_another_non_event_stream_answer_is_a_serialization_error_naming_its_type(
+    make: Any, server: Any, content_type: str
+) -> None:
+    page = b"<html><body>Welcome to the captive portal</body></html>"
+    server.script = lambda req, out: out.reply(200, page, {"content-type": content_type})
+    recorder = Recorder()
+    api = make(base_url=server.url + "/v1", hooks=[recorder])
+    with pytest.raises(SerializationError) as info:
+        api.collect(model="m", messages=USER)
+    assert content_type.split(";", maxsplit=1)[0] in str(info.value)
+    assert "text/event-stream" in str(info.value)
+    assert recorder.errors == [info.value]
+    # the connection is usable afterwards
+    server.script = lambda req, out: out.reply(200, S.chat_json("after"))
+    assert api.chat(model="m", messages=USER).choices[0].message.content == "after"
+
+
+# ---------------------------------------------------------------------------
+# Tool-call deltas without index
+# ---------------------------------------------------------------------------
+
+
+def no_index_delta(call_id: str | None = None, *, name: str | None = None, args: str | None = None) -> dict[str, Any]:
+    delta = tool_delta(0, call_id=call_id, name=name, args=args)
+    del delta["index"]
+    return delta
+
+
+def test_parallel_tool_calls_without_index_stay_apart(make: Any) -> None:
+    body = sse_body(
+        openai_chunk(role="assistant"),
+        openai_chunk(tool_calls=[no_index_delta("call_f", name="f", args="")]),
+        openai_chunk(tool_calls=[no_index_delta(args='{"x":')]),  # neither id nor index: the last call
+        openai_chunk(tool_calls=[no_index_delta(args="1}")]),
+        openai_chunk(tool_calls=[no_index_delta("call_g", name="g", args='{"y":2}')]),
+        openai_chunk(finish="tool_calls"),
+    )
+    api = make(api_key="k", transport=RecordingTransport(lambda r: sse_response(body)))
+    stream = api.stream(model="fake/m", messages=USER)
+    response = stream.response()
+    calls = response.choices[0].message.tool_calls
+    assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [
+        ("call_f", "f", '{"x":1}'),
+        ("call_g", "g", '{"y":2}'),
+    ]
+    # the chunks themselves carry each call's own index
+    indexes = [tc.index for chunk in stream.chunks for choice in chunk.choices for tc in choice.delta.tool_calls]
+    assert indexes == [0, 0, 0, 1]
+    assert assemble_stream(stream.chunks) == response
+
+
+def test_a_repeated_function_name_is_not_doubled(make: Any) -> None:
+    body = sse_body(
+        openai_chunk(tool_calls=[tool_delta(0, call_id="call_1", name="get_weather", args='{"city":')]),
+        openai_chunk(tool_calls=[tool_delta(0, call_id="call_1", name="get_weather", args=' "Oslo"}')]),
+        openai_chunk(tool_calls=[no_index_delta("call_2", name="get_time", args="{")]),
+        openai_chunk(tool_calls=[no_index_delta("call_2", name="get_time", args="}")]),
+        openai_chunk(finish="tool_calls"),
+    )
+    api = make(api_key="k", transport=RecordingTransport(lambda r: sse_response(body)))
+    response = api.stream(model="fake/m", messages=USER).response()
+    assert [(c.id, c.function.name, c.function.arguments) for c in response.choices[0].message.tool_calls] == [
+        ("call_1", "get_weather", '{"city": "Oslo"}'),
+        ("call_2", "get_time", "{}"),
+    ]
+
+
+def test_the_assembler_splits_calls_by_id_even_when_chunks_share_an_index() -> None:
+    from liter_llm.types import ChatCompletionChunk
+
+    payloads = [
+        openai_chunk(tool_calls=[tool_delta(0, call_id="call_f", name="f", args='{"x":1}')]),
+        openai_chunk(tool_calls=[tool_delta(0, call_id="call_g", name="g", args='{"y":2}')]),
+        openai_chunk(tool_calls=[tool_delta(0, call_id="call_f", args="")]),
+        openai_chunk(finish="tool_calls"),
+    ]
+    response = assemble_stream([ChatCompletionChunk.from_dict(p) for p in payloads])
+    assert [(c.id, c.function.name, c.function.arguments) for c in response.choices[0].message.tool_calls] == [
+        ("call_f", "f", '{"x":1}'),
+        ("call_g", "g", '{"y":2}'),
+    ]
+
+
+def test_the_assembler_orders_tool_calls_by_index() -> None:
+    from liter_llm.types import ChatCompletionChunk
+
+    payloads = [
+        openai_chunk(tool_calls=[tool_delta(1, call_id="call_b", name="b", args="{}")]),
+        openai_chunk(tool_calls=[tool_delta(0, call_id="call_a", name="a", args="{}")]),
+    ]
+    response = assemble_stream([ChatCompletionChunk.from_dict(p) for p in payloads])
+    assert [c.id for c in response.choices[0].message.tool_calls] == ["call_a", "call_b"]

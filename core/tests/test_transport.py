@@ -7,6 +7,7 @@ bytes, so it can drip, drop the connection, send broken gzip and so on.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import gzip
 import json
@@ -14,9 +15,11 @@ import logging
 import time
 from typing import Any
 
+import httpx
 import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
+from liter_llm import hookimpl
 from liter_llm.clock import ManualClock
 from liter_llm.errors import (
     AuthenticationError,
@@ -389,3 +392,77 @@ def test_each_attempt_is_logged(make: Any, server: Any, caplog: pytest.LogCaptur
     levels = [r.levelno for r in caplog.records if "llm_attempt" in r.getMessage()]
     assert levels == [logging.WARNING, logging.DEBUG]
     assert not any("sk-log-secret-42" in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------
+# Requests made by an httpx.Auth flow (a token fetch) are bounded by the call's deadline
+# ---------------------------------------------------------------------------
+
+
+class TokenAuth(httpx.Auth):
+    """An auth flow that fetches a token from ``url`` first (as an OAuth or service-account flow does)."""
+
+    requires_response_body = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        response = yield httpx.Request("POST", self.url, content=b"grant_type=client_credentials")
+        request.headers["authorization"] = "Bearer " + response.json()["access_token"]
+        yield request
+
+
+class TokenHook:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @hookimpl
+    def auth(self, call: Any, request: Any) -> httpx.Auth:
+        return TokenAuth(self.url)
+
+
+def run_guarded(api: Any, method: str, **kwargs: Any) -> Any:
+    """Call ``method``; on the async client a hang fails the test after 20 s instead of blocking it."""
+    if api.mode == "sync":
+        return getattr(api, method)(**kwargs)
+
+    async def guarded() -> Any:
+        try:
+            return await asyncio.wait_for(getattr(api.client, method)(**kwargs), 20)
+        except LiterLlmTimeoutError:  # a TimeoutError too: the one expected
+            raise
+        except asyncio.TimeoutError:
+            pytest.fail(f"{method} was not bounded by the call's timeout")
+
+    return api.run(guarded())
+
+
+def test_a_token_request_that_never_answers_is_cut_at_the_calls_deadline(make: Any, server: Any) -> None:
+    def script(req: Any, out: Any) -> None:
+        if req.path == "/token":
+            S.hold_open(out, 30)
+        else:
+            out.reply(200, S.chat_json("ok"))
+
+    server.script = script
+    api = make(base_url=server.url + "/v1", timeout_secs=1, max_retries=0, hooks=[TokenHook(server.url + "/token")])
+    began = time.monotonic()
+    with pytest.raises(LiterLlmTimeoutError):
+        run_guarded(api, "chat", model="m", messages=USER)
+    assert time.monotonic() - began < 8
+    assert [r.path for r in server.requests] == ["/token"]
+
+
+def test_a_token_request_that_answers_is_used(make: Any, server: Any) -> None:
+    def script(req: Any, out: Any) -> None:
+        if req.path == "/token":
+            out.reply(200, b'{"access_token": "tok-1"}')
+        else:
+            out.reply(200, S.chat_json("ok"))
+
+    server.script = script
+    api = make(base_url=server.url + "/v1", timeout_secs=5, hooks=[TokenHook(server.url + "/token")])
+    assert api.chat(model="m", messages=USER).choices[0].message.content == "ok"
+    assert [r.path for r in server.requests] == ["/token", "/v1/chat/completions"]
+    assert server.requests[1].headers["authorization"] == "Bearer tok-1"

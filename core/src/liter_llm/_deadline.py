@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import httpcore
 import httpx
 
-__all__ = ["deadline_scope", "instrument"]
+__all__ = ["BoundedAuth", "deadline_scope", "instrument"]
 
 _local = threading.local()
 
@@ -110,3 +111,52 @@ def instrument(client: httpx.Client) -> httpx.Client:
         if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _DeadlineBackend):
             pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
     return client
+
+
+class BoundedAuth(httpx.Auth):
+    """Wraps an ``httpx.Auth`` flow so that every request it makes carries the call's timeouts.
+
+    A flow that fetches a token (Vertex AI's service-account exchange, an
+    OAuth refresh) sends requests httpx built without the call's timeout
+    extension; on the async transport nothing else would bound them.  Each
+    request the flow yields without a ``timeout`` extension gets ``timeouts``
+    (a ``DeadlineTimeouts``, shrinking to the call's deadline).
+    """
+
+    def __init__(self, inner: httpx.Auth, timeouts: Any) -> None:
+        self.inner = inner
+        self.timeouts = timeouts
+        self.requires_request_body = inner.requires_request_body
+        self.requires_response_body = inner.requires_response_body
+
+    def __repr__(self) -> str:
+        return f"BoundedAuth({self.inner!r})"
+
+    def _bound(self, request: httpx.Request) -> httpx.Request:
+        if "timeout" not in request.extensions:
+            request.extensions["timeout"] = self.timeouts
+        return request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        flow = self.inner.sync_auth_flow(request)
+        try:
+            outgoing = next(flow)
+            while True:
+                response = yield self._bound(outgoing)
+                outgoing = flow.send(response)
+        except StopIteration:
+            return
+        finally:
+            flow.close()
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.inner.async_auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                response = yield self._bound(outgoing)
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()

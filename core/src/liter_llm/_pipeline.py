@@ -22,7 +22,7 @@ import httpx
 import pluggy
 
 from liter_llm._call import Call
-from liter_llm._deadline import deadline_scope
+from liter_llm._deadline import BoundedAuth, deadline_scope
 from liter_llm._hooks import (
     culprit,
     finish_wrappers,
@@ -34,7 +34,7 @@ from liter_llm._hooks import (
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
 from liter_llm._secret import SecretStr
-from liter_llm._wire import OPENAI_WIRE
+from liter_llm._wire import OPENAI_WIRE, _HeaderAuth
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
@@ -62,11 +62,14 @@ __all__ = [
     "drive_sync",
     "read_async",
     "read_sync",
+    "release_async",
 ]
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 _ERROR_BODY_LIMIT = 1024 * 1024
 _DEFAULT_INITIAL_DELAY = 0.5
+#: auth flows known to send no request of their own (every other one is bounded by the call's deadline)
+_PLAIN_AUTHS = (httpx.Auth, _HeaderAuth, httpx.BasicAuth)
 
 
 @attrs.frozen(slots=True)
@@ -570,7 +573,9 @@ class Pipeline:
             if request is None:
                 raise EndpointNotSupportedError(provider, call.operation)
             auth = hook.auth(call=call, request=request)
-            request.extensions["timeout"] = self._timeout(call)
+            timeouts = request.extensions["timeout"] = self._timeout(call)
+            if auth is not None and type(auth) not in _PLAIN_AUTHS:  # it may send requests of its own
+                auth = BoundedAuth(auth, timeouts)
             started = time.monotonic()
             try:
                 response = yield Send(request, auth, provider)
@@ -679,6 +684,14 @@ def read_sync(action: Read) -> None:
     response._content = b"".join(parts)
 
 
+async def release_async(response: httpx.Response) -> None:
+    """Close ``response`` (give its connection back), even inside a cancelled task or cancel scope."""
+    import anyio
+
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
+
+
 async def read_async(action: Read) -> None:
     """Read a body fully, within the size limit and the deadline."""
     response = action.response
@@ -692,8 +705,10 @@ async def read_async(action: Read) -> None:
             parts.append(piece)
             if _past(action.deadline):
                 raise LiterLlmTimeoutError("the answer did not arrive within the timeout", provider=action.provider)
-    finally:
-        await response.aclose()
+    except BaseException:
+        await release_async(response)  # shielded: also when the call is cancelled
+        raise
+    await response.aclose()
     response._content = b"".join(parts)
 
 

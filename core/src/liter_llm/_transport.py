@@ -17,6 +17,14 @@ module wraps it to keep the behaviour the rest of the client relies on:
 
 Timeouts come from ``request.extensions["timeout"]`` as with httpx (connect,
 read, pool); closing a response early releases (closes) its connection.
+
+A client dropped without ``aclose()`` does not leave aiohttp's "Unclosed client
+session" / "Unclosed connector" complaints on stderr: when the transport is
+garbage-collected (or at interpreter exit) its connection pool is closed.
+
+Proxies: :func:`proxy_mounts` gives the ``mounts`` of an ``httpx.AsyncClient``
+that route requests through an explicit proxy or the environment's
+(``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), by httpx's rules.
 """
 
 from __future__ import annotations
@@ -24,14 +32,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+import weakref
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport as _BaseAiohttpTransport
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "proxy_mounts"]
 
 
 def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
@@ -91,32 +99,54 @@ class _MappedStream(httpx.AsyncByteStream):
             raise error from exc
 
 
+def _close_now(inner: _BaseAiohttpTransport) -> None:
+    """Close an aiohttp pool without awaiting (its loop may be gone); the session then counts as closed."""
+    connector = getattr(inner.client, "connector", None)
+    if connector is not None and not connector.closed:
+        try:
+            connector._close()
+        except Exception:
+            pass
+
+
+def _close_all(pools: list[_BaseAiohttpTransport]) -> None:
+    """The finalizer of a transport dropped without ``aclose()``."""
+    for inner in pools:
+        _close_now(inner)
+    pools.clear()
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An ``httpx.AsyncBaseTransport`` over aiohttp, with httpx's error behaviour.
 
     Args:
         limits: the connection pool's limits (``max_connections`` and
             ``keepalive_expiry`` are used).
+        proxy: send every request through this HTTP(S) proxy.
     """
 
-    def __init__(self, limits: httpx.Limits | None = None) -> None:
+    def __init__(self, limits: httpx.Limits | None = None, *, proxy: httpx.Proxy | None = None) -> None:
         self._limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._proxy = proxy
         self._inner: _BaseAiohttpTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fallback: httpx.AsyncHTTPTransport | None = None
+        # the pools to close if this transport is dropped unclosed (the finalizer must not hold self)
+        self._pools: list[_BaseAiohttpTransport] = []
+        weakref.finalize(self, _close_all, self._pools)
+
+    def __repr__(self) -> str:
+        return "AiohttpTransport(proxy=...)" if self._proxy is not None else "AiohttpTransport()"
 
     def _for_loop(self, loop: asyncio.AbstractEventLoop) -> _BaseAiohttpTransport:
         old = self._inner
         if old is not None:
             # a new event loop: the old pool's sockets belong to the old loop
-            session: Any = old.client
-            connector = getattr(session, "connector", None)
-            if connector is not None and not connector.closed:
-                try:
-                    connector._close()
-                except Exception:
-                    pass
-        self._inner = _BaseAiohttpTransport(limits=self._limits)
+            _close_now(old)
+            if old in self._pools:
+                self._pools.remove(old)
+        self._inner = _BaseAiohttpTransport(limits=self._limits, proxy=self._proxy)
+        self._pools.append(self._inner)
         self._loop = loop
         return self._inner
 
@@ -125,7 +155,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another async library (trio): httpx's own pool
             if self._fallback is None:
-                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits)
+                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits, proxy=self._proxy)
             return await self._fallback.handle_async_request(request)
         inner = self._inner if self._loop is loop and self._inner is not None else self._for_loop(loop)
         deadline = getattr(request.extensions.get("timeout"), "deadline", None)
@@ -157,6 +187,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         inner, loop, self._inner, self._loop = self._inner, self._loop, None, None
         if inner is not None:
+            if inner in self._pools:
+                self._pools.remove(inner)
             try:
                 running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
             except RuntimeError:
@@ -164,11 +196,41 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if running is loop:
                 await inner.aclose()
             else:  # the pool's loop is gone or another: close its sockets without awaiting
-                connector = getattr(inner.client, "connector", None)
-                if connector is not None and not connector.closed:
-                    try:
-                        connector._close()
-                    except Exception:
-                        pass
+                _close_now(inner)
         if self._fallback is not None:
             await self._fallback.aclose()
+
+
+def proxy_mounts(
+    proxy: str | None, *, trust_env: bool, limits: httpx.Limits | None = None
+) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """The ``mounts`` that send an async client's requests through a proxy, as httpx would.
+
+    An explicit ``proxy`` carries every request; else, with ``trust_env``,
+    the environment's proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``
+    and ``NO_PROXY``, upper or lower case) read by httpx's own function, so
+    the sync client (httpx's transport) and the async one follow the same
+    rules.  A pattern mapped to ``None`` goes direct (the client's default
+    transport).  HTTP(S) proxies use the aiohttp pool; a proxy with credentials
+    (aiohttp's proxy authentication is deprecated) or another kind (SOCKS)
+    uses httpx's own pool.
+    """
+    if proxy is not None:
+        proxies: Mapping[str, str | None] = {"all://": proxy}
+    elif trust_env:
+        from httpx._utils import get_environment_proxies
+
+        proxies = get_environment_proxies()
+    else:
+        return {}
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for pattern, url in proxies.items():
+        if url is None:
+            mounts[pattern] = None
+            continue
+        target = httpx.Proxy(url)
+        if target.url.scheme in ("http", "https") and target.auth is None:
+            mounts[pattern] = AiohttpTransport(limits, proxy=target)
+        else:
+            mounts[pattern] = httpx.AsyncHTTPTransport(proxy=target, limits=limits or httpx.Limits())
+    return mounts

@@ -428,8 +428,47 @@ def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChu
     chunk = fast_chunk(payload)
     if chunk is None:
         _normalize_choices(payload, "delta")
+        _index_tool_calls(call, payload)
         chunk = structure_response(payload, t.ChatCompletionChunk)
     return [chunk]
+
+
+_TOOL_INDEXES = "liter_llm.tool_call_indexes"
+
+
+def _index_tool_calls(call: Call, payload: Any) -> None:
+    """Give tool-call deltas without ``index`` the index of their call, found by ``id``.
+
+    Some servers stream parallel tool calls without ``index``, each with its
+    own ``id``; a delta without either continues the last call of its choice.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
+        return
+    for choice in payload["choices"]:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+        if not isinstance(calls, list):
+            continue
+        state = call.state.setdefault(_TOOL_INDEXES, {})
+        seen = state.setdefault(choice.get("index", 0), {"ids": {}, "last": 0, "next": 0})
+        for item in calls:
+            if not isinstance(item, dict):
+                continue
+            ident = item.get("id")
+            index = item.get("index")
+            if isinstance(index, int) and not isinstance(index, bool):
+                seen["next"] = max(seen["next"], index + 1)
+            elif isinstance(ident, str) and ident:
+                index = seen["ids"].get(ident)
+                if index is None:
+                    index = seen["next"]
+                    seen["next"] += 1
+                item["index"] = index
+            else:
+                index = item["index"] = seen["last"]
+            if isinstance(ident, str) and ident:
+                seen["ids"][ident] = index
+            seen["last"] = index
 
 
 _CHUNK_KEYS = frozenset({"id", "object", "created", "model", "choices", "system_fingerprint", "service_tier", "usage"})

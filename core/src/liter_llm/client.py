@@ -7,7 +7,8 @@ client keeps one pooled httpx client and is a context manager.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -179,11 +180,16 @@ class DefaultClient(_ClientBase):
             clock=clock,
         )
         self._http = http_client or instrument(
-            httpx.Client(
-                transport=transport,
-                timeout=None,
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            _proxy_errors(
+                lambda: httpx.Client(
+                    transport=transport,
+                    timeout=None,
+                    follow_redirects=False,
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                    # a transport given by the caller is used as it is; else the proxy, else the environment's
+                    proxy=config.proxy if transport is None else None,
+                    trust_env=config.trust_env,
+                )
             )
         )
         self._own_http = http_client is None
@@ -440,11 +446,7 @@ class AsyncDefaultClient(_ClientBase):
             retry_initial_delay=retry_initial_delay,
             clock=clock,
         )
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport if transport is not None else _default_async_transport(),
-            timeout=None,
-            follow_redirects=False,
-        )
+        self._http = http_client or _proxy_errors(lambda: _async_http(config, transport))
         self._own_http = http_client is None
         self._provider_http: dict[str, httpx.AsyncClient] = {}
 
@@ -679,6 +681,45 @@ class AsyncDefaultClient(_ClientBase):
         await self.aclose()
 
 
+def _proxy_errors(build: Callable[[], R]) -> R:
+    """Build an httpx client; a proxy URL httpx refuses (from ``proxy`` or the environment) is a BadRequestError."""
+    try:
+        return build()
+    except (ValueError, TypeError, httpx.InvalidURL) as exc:
+        from liter_llm.config import redact_url
+
+        text = str(exc)
+        for url in (os.environ.get(name) for name in _PROXY_VARIABLES):
+            if url:
+                text = text.replace(url, redact_url(url) or "")
+        raise BadRequestError(f"proxy: the proxy cannot be used ({type(exc).__name__}: {text})") from None
+
+
+_PROXY_VARIABLES = tuple(name for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for name in (base, base.lower()))
+
+
+def _async_http(config: ClientConfig, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    """The async client's httpx client: aiohttp's pool, and the proxies of ``config`` or the environment.
+
+    A transport given by the caller is used as it is (no proxy), as httpx does
+    on the sync side for the environment's proxies.
+    """
+    if transport is not None:
+        return httpx.AsyncClient(transport=transport, timeout=None, follow_redirects=False, trust_env=config.trust_env)
+    default = _default_async_transport()
+    if default is None:  # httpx's own transport: httpx applies the proxies itself
+        return httpx.AsyncClient(timeout=None, follow_redirects=False, proxy=config.proxy, trust_env=config.trust_env)
+    from liter_llm._transport import proxy_mounts
+
+    return httpx.AsyncClient(
+        transport=default,
+        mounts=proxy_mounts(config.proxy, trust_env=config.trust_env) or None,
+        timeout=None,
+        follow_redirects=False,
+        trust_env=config.trust_env,
+    )
+
+
 def _default_async_transport() -> httpx.AsyncBaseTransport | None:
     """The async transport: aiohttp's pool behind the httpx API, else httpx's own.
 
@@ -712,7 +753,9 @@ def create_client(
         max_retries: retries after the first attempt (default 2).
         model_hint: the provider for models without a prefix.
         **options: any configuration field (``cache``, ``budget``,
-            ``rate_limit``, ``extra_headers``, ``cost_tracking``, ``fallbacks``...)
+            ``rate_limit``, ``extra_headers``, ``cost_tracking``, ``fallbacks``,
+            ``proxy`` (every request through this proxy), ``trust_env``
+            (read ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``, default true)...)
             and the client options ``hooks`` (objects with ``@hookimpl``
             methods), ``transport`` (an ``httpx.BaseTransport``),
             ``disable_plugins`` (names of plugins to leave out), ``clock`` (a

@@ -100,6 +100,27 @@ def _headers_repr(headers: Mapping[str, str]) -> str:
     return repr(_redact_headers(headers))
 
 
+def redact_url(url: str | None) -> str | None:
+    """``url`` with any user name and password replaced by ``***`` (a proxy URL may carry credentials)."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{_REDACTED}@{host}" + (f":{parts.port}" if parts.port is not None else "")
+        return parts._replace(netloc=netloc).geturl()
+    except ValueError:
+        return _REDACTED
+
+
+def _proxy_repr(url: str | None) -> str:
+    return repr(redact_url(url))
+
+
 @attrs.define(kw_only=True)
 class CacheConfig:
     """Response cache settings (``cache`` table)."""
@@ -163,6 +184,8 @@ class ClientConfig:
     cost_tracking: bool = False
     tracing: bool = False
     providers: list[ProviderConfig] = attrs.field(factory=list)
+    proxy: str | None = attrs.field(default=None, repr=_proxy_repr)
+    trust_env: bool = True
 
 
 # ---------------------------------------------------------------------------
@@ -497,6 +520,23 @@ def _api_key(ctx: _Ctx, value: Any, path: _Path) -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def _proxy(ctx: _Ctx, value: Any, path: _Path) -> str:
+    # the message never shows the value: a proxy URL may hold a password
+    text = _string(ctx, value, path).strip()
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a malformed port raises here
+        valid = parts.scheme.lower() in _PROXY_SCHEMES and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid or any(ord(c) < 33 or ord(c) == 127 for c in text):
+        ctx.fail(path, f"expected a proxy URL with a host ({', '.join(s + '://' for s in _PROXY_SCHEMES)})")
+    return text
+
+
 def _positive_number(ctx: _Ctx, value: Any, path: _Path) -> float:
     return _number(ctx, value, path, positive=True)
 
@@ -535,6 +575,8 @@ _FIELDS: dict[str, _FieldParser] = {
     "cost_tracking": _boolean,
     "tracing": _boolean,
     "providers": _providers,
+    "proxy": _optional(_proxy),
+    "trust_env": _boolean,
 }
 
 assert set(_FIELDS) == {field.name for field in attrs.fields(ClientConfig)}
@@ -777,7 +819,8 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
     """Return a JSON-ready dict of ``config`` (for ``liter-llm config check``).
 
     The API key is shown as ``"***"`` when set (``None`` otherwise), and the
-    values of credential-bearing ``extra_headers`` are shown as ``"***"``.
+    values of credential-bearing ``extra_headers`` are shown as ``"***"``, and
+    so are the user name and password of a ``proxy`` URL.
     Apart from those, the result read back with :func:`parse_config` gives an
     equal configuration.
     """
@@ -821,4 +864,6 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
             }
             for provider in config.providers
         ],
+        "proxy": redact_url(config.proxy),
+        "trust_env": config.trust_env,
     }

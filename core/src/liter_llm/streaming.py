@@ -11,6 +11,7 @@ that fails part-way raises :class:`~liter_llm.errors.StreamingError` whose
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -26,12 +27,17 @@ from liter_llm.errors import (
     StreamingError,
     StreamTimeoutError,
 )
+from liter_llm.sse import SSEDecoder
 from liter_llm.types import (
     AssistantMessage,
     ChatCompletionChunk,
     ChatCompletionResponse,
     Choice,
     FunctionCall,
+    StreamChoice,
+    StreamDelta,
+    StreamFunctionCall,
+    StreamToolCall,
     ToolCall,
     ToolType,
     Usage,
@@ -43,9 +49,24 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncChatStream", "ChatStream", "assemble_stream"]
 
+#: After ``[DONE]``, how long (seconds) and how much (bytes) is waited for the end of the body
+#: so that the connection can go back to the pool; a longer tail is cut by closing the connection.
+DRAIN_SECS = 0.05
+DRAIN_BYTES = 64 * 1024
+
 
 class _ChoiceParts:
-    __slots__ = ("content", "finish_reason", "function_call", "reasoning", "refusal", "role", "tools")
+    __slots__ = (
+        "by_id",
+        "content",
+        "current",
+        "finish_reason",
+        "function_call",
+        "reasoning",
+        "refusal",
+        "role",
+        "tools",
+    )
 
     def __init__(self) -> None:
         self.content: list[str] = []
@@ -53,16 +74,58 @@ class _ChoiceParts:
         self.refusal: list[str] = []
         self.role: str | None = None
         self.finish_reason: Any = None
-        self.tools: dict[int, dict[str, Any]] = {}
+        self.tools: dict[Any, dict[str, Any]] = {}  # by index, then in order of first appearance
+        self.current: dict[int, Any] = {}  # index -> the key of the call last seen at that index
+        self.by_id: dict[str, Any] = {}  # tool call id -> key
         self.function_call: dict[str, list[str]] | None = None
+
+    def tool_slot(self, index: int, ident: str | None) -> dict[str, Any]:
+        """The tool call a delta belongs to: by ``id`` when it has one, else by ``index``.
+
+        A delta whose ``id`` differs from the call already at its index (a
+        provider that sends parallel calls without ``index``) starts a call of
+        its own; a delta without ``id`` continues the call at its index.
+        """
+        key = self.current.get(index)
+        if ident:
+            known = self.by_id.get(ident)
+            if known is not None:
+                key = known
+            elif key is None or self.tools[key]["id"] not in (None, ident):
+                key = (index, ident)
+        if key is None:
+            key = index
+        slot = self.tools.get(key)
+        if slot is None:
+            slot = self.tools[key] = {"id": None, "name": [], "arguments": [], "index": index}
+        if ident:
+            slot["id"] = ident
+            self.by_id[ident] = key
+        self.current[index] = key
+        return slot
+
+
+def _add_name(parts: list[str], name: str) -> None:
+    """Add a function-name delta: a name sent again whole (some providers repeat it) is not doubled."""
+    so_far = "".join(parts)
+    if not so_far:
+        parts.append(name)
+    elif name == so_far:
+        return
+    elif name.startswith(so_far):  # the whole name so far, sent again with more
+        parts[:] = [name]
+    else:
+        parts.append(name)
 
 
 def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResponse:
     """Build the ``ChatCompletionResponse`` a stream of chunks amounts to.
 
     Content, refusal and reasoning deltas are joined; tool calls are assembled
-    from their argument deltas by ``index`` (parallel tool calls stay apart);
-    the last finish_reason and the last usage win.
+    from their argument deltas by ``index``, or by ``id`` where deltas with
+    different ids share an index (parallel tool calls stay apart), and a
+    function name repeated in several deltas is kept once; the last
+    finish_reason and the last usage win.
     """
     choices: dict[int, _ChoiceParts] = {}
     first: ChatCompletionChunk | None = None
@@ -87,19 +150,17 @@ def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResp
             if reasoning:
                 parts.reasoning.append(reasoning)
             for call in delta.tool_calls or ():
-                slot = parts.tools.setdefault(call.index, {"id": None, "name": [], "arguments": []})
-                if call.id:
-                    slot["id"] = call.id
+                slot = parts.tool_slot(call.index, call.id)
                 if call.function is not None:
                     if call.function.name:
-                        slot["name"].append(call.function.name)
+                        _add_name(slot["name"], call.function.name)
                     if call.function.arguments:
                         slot["arguments"].append(call.function.arguments)
             if delta.function_call is not None:
                 fc = parts.function_call or {"name": [], "arguments": []}
                 parts.function_call = fc
                 if delta.function_call.name:
-                    fc["name"].append(delta.function_call.name)
+                    _add_name(fc["name"], delta.function_call.name)
                 if delta.function_call.arguments:
                     fc["arguments"].append(delta.function_call.arguments)
             if choice.finish_reason is not None:
@@ -113,7 +174,7 @@ def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResp
                 call_type=ToolType.FUNCTION,
                 function=FunctionCall(name="".join(slot["name"]), arguments="".join(slot["arguments"])),
             )
-            for tool_index, slot in sorted(parts.tools.items())
+            for tool_index, slot in enumerate(sorted(parts.tools.values(), key=lambda slot: slot["index"]))
         ]
         message = AssistantMessage(
             content="".join(parts.content) if parts.content else None,
@@ -139,6 +200,50 @@ def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResp
         system_fingerprint=first.system_fingerprint if first else None,
         service_tier=first.service_tier if first else None,
     )
+
+
+def chunks_of(response: ChatCompletionResponse) -> list[ChatCompletionChunk]:
+    """The chunks a stream of ``response`` would have been: one per choice, then one with the usage."""
+    chunks: list[ChatCompletionChunk] = []
+
+    def chunk(choices: list[StreamChoice], usage: Usage | None = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=response.id,
+            created=response.created,
+            model=response.model,
+            choices=choices,
+            usage=usage,
+            system_fingerprint=response.system_fingerprint,
+            service_tier=response.service_tier,
+        )
+
+    for choice in response.choices:
+        message = choice.message
+        function_call = message.function_call
+        delta = StreamDelta(
+            role="assistant",
+            content=message.content,
+            refusal=message.refusal,
+            reasoning_content=message.reasoning_content,
+            tool_calls=[
+                StreamToolCall(
+                    index=index,
+                    id=call.id,
+                    call_type=call.call_type,
+                    function=StreamFunctionCall(name=call.function.name, arguments=call.function.arguments),
+                )
+                for index, call in enumerate(message.tool_calls)
+            ],
+            function_call=(
+                StreamFunctionCall(name=function_call.name, arguments=function_call.arguments)
+                if function_call is not None
+                else None
+            ),
+        )
+        chunks.append(chunk([StreamChoice(index=choice.index, delta=delta, finish_reason=choice.finish_reason)]))
+    if response.usage is not None:
+        chunks.append(chunk([], response.usage))
+    return chunks
 
 
 def _direct(caller: Any, argnames: tuple[str, ...]) -> Any:
@@ -168,6 +273,7 @@ class _StreamCore:
         self.chunks: list[ChatCompletionChunk] = []
         self.pending: deque[ChatCompletionChunk] = deque()
         self.finished = False
+        self.done = False  # [DONE] arrived: read nothing more
         self.assembled: ChatCompletionResponse | None = None
         self.idle_limit = (
             call.config.timeout_secs if call.config.timeout_secs and call.config.timeout_secs > 0 else None
@@ -178,6 +284,8 @@ class _StreamCore:
         parse = self.parse_event
         call = self.call
         for event in events:
+            if self.done:
+                return  # after [DONE] nothing more is parsed
             try:
                 produced = parse(call=call, event=event)
             except LiterLlmError as exc:
@@ -191,6 +299,8 @@ class _StreamCore:
             if produced:
                 self.pending.extend(produced)
                 self.chunks.extend(produced)
+            if call.stream_complete and getattr(event, "data", None) == "[DONE]":
+                self.done = True
 
     def feed(self, data: bytes) -> None:
         now = time.monotonic()
@@ -203,6 +313,61 @@ class _StreamCore:
                 f"the stream produced nothing for more than {self.idle_limit} s",
                 provider=self.call.provider.name,
             )
+
+    def opening(self, response: httpx.Response) -> bool:
+        """Check what the provider answered a stream request with; true for a whole JSON answer.
+
+        An event stream (or an answer without a content type) is decoded as
+        one; a JSON body (a server that ignored ``stream: true``) is served as
+        chunks by :meth:`serve_json`; anything else (an HTML page) is a
+        ``SerializationError`` naming its content type.  Only for the core's
+        SSE decoder: a provider with its own ``stream_decoder`` knows its format.
+        """
+        if not isinstance(self.decoder, SSEDecoder):
+            return False
+        media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if not media or media == "text/event-stream":
+            return False
+        if media == "application/json" or media.endswith("+json"):
+            return True
+        raise SerializationError(
+            f"the stream answer has content type {media!r}, not an event stream (text/event-stream)",
+            provider=self.call.provider.name,
+        )
+
+    def serve_json(self, response: httpx.Response) -> None:
+        """Turn a whole (already read) chat answer to a stream request into chunks."""
+        import attrs
+
+        from liter_llm._wire import stream_error
+
+        call = self.call
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and payload.get("error") is not None and "choices" not in payload:
+            raise stream_error(call, payload)  # an error sent as a 200, as inside a stream
+        view = attrs.evolve(call, operation="chat")
+        try:
+            result = self.hook.parse_response(call=view, response=response)
+        except LiterLlmError as exc:
+            if exc.provider is None:
+                exc.provider = call.provider.name
+            raise
+        except Exception as exc:
+            raise SerializationError(
+                f"the JSON answer to a stream request could not be read: {type(exc).__name__}: {exc}",
+                provider=call.provider.name,
+            ) from exc
+        if not isinstance(result, ChatCompletionResponse) or not (result.choices or result.id):
+            raise SerializationError(
+                "the JSON answer to a stream request is not a chat completion", provider=call.provider.name
+            )
+        produced = chunks_of(result)
+        self.pending.extend(produced)
+        self.chunks.extend(produced)
+        call.stream_complete = True
 
     def end_of_input(self) -> None:
         self._parse(self.decoder.close())
@@ -320,9 +485,20 @@ class ChatStream:
                 return core.pending.popleft()
             if core.finished or self._closed:
                 raise StopIteration
-            if self._bytes is None:
-                self._bytes = self._response.iter_bytes()
             try:
+                if self._bytes is None:
+                    if core.opening(self._response):
+                        from liter_llm._pipeline import Read, read_sync
+
+                        call = core.call
+                        read_sync(
+                            Read(self._response, call.config.max_response_bytes, call.deadline, call.provider.name)
+                        )
+                        core.serve_json(self._response)
+                        self._release()
+                        core.complete()
+                        continue
+                    self._bytes = self._response.iter_bytes()
                 data = next(self._bytes, None)
                 if data is None:
                     core.end_of_input()
@@ -330,12 +506,36 @@ class ChatStream:
                     core.complete()
                     continue
                 core.feed(data)
+                if core.done:  # [DONE]: read nothing more, release the connection
+                    self._drain()
+                    self._release()
+                    core.complete()
             except BaseException as exc:
                 self._release()
-                if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit, GeneratorExit...
                     core.abandon()
                     raise
                 raise core.fail(exc) from (exc if not isinstance(exc, LiterLlmError) else None)
+
+    def _drain(self) -> None:
+        """After the end marker: let the end of the body, usually already here, return the connection to the pool.
+
+        Nothing read here is parsed; the wait is bounded (:data:`DRAIN_SECS`,
+        :data:`DRAIN_BYTES`), and a body that goes on is cut by closing the connection.
+        """
+        from liter_llm._deadline import deadline_scope
+
+        if self._bytes is None:
+            return
+        left = DRAIN_BYTES
+        try:
+            with deadline_scope(time.monotonic() + DRAIN_SECS):
+                for piece in self._bytes:
+                    left -= len(piece)
+                    if left < 0:
+                        break
+        except Exception:  # a slow or broken tail: closing the response cuts it
+            pass
 
     def response(self) -> ChatCompletionResponse:
         """Read the rest of the stream and return the assembled ``ChatCompletionResponse``."""
@@ -394,9 +594,20 @@ class AsyncChatStream:
                 return core.pending.popleft()
             if core.finished or self._closed:
                 raise StopAsyncIteration
-            if self._bytes is None:
-                self._bytes = self._response.aiter_bytes()
             try:
+                if self._bytes is None:
+                    if core.opening(self._response):
+                        from liter_llm._pipeline import Read, read_async
+
+                        call = core.call
+                        await read_async(
+                            Read(self._response, call.config.max_response_bytes, call.deadline, call.provider.name)
+                        )
+                        core.serve_json(self._response)
+                        await self._release()
+                        core.complete()
+                        continue
+                    self._bytes = self._response.aiter_bytes()
                 try:
                     data = await self._bytes.__anext__()
                 except StopAsyncIteration:
@@ -405,12 +616,32 @@ class AsyncChatStream:
                     core.complete()
                     continue
                 core.feed(data)
+                if core.done:  # [DONE]: read nothing more, release the connection
+                    await self._drain()
+                    await self._release()
+                    core.complete()
             except BaseException as exc:
                 await self._release()
-                if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                if not isinstance(exc, Exception):  # cancellation (CancelledError, a cancel scope), GeneratorExit...
                     core.abandon()
                     raise
                 raise core.fail(exc) from (exc if not isinstance(exc, LiterLlmError) else None)
+
+    async def _drain(self) -> None:
+        """The async twin of :meth:`ChatStream._drain`."""
+        import anyio
+
+        if self._bytes is None:
+            return
+        left = DRAIN_BYTES
+        try:
+            with anyio.move_on_after(DRAIN_SECS):
+                async for piece in self._bytes:
+                    left -= len(piece)
+                    if left < 0:
+                        break
+        except Exception:  # a slow or broken tail: closing the response cuts it
+            pass
 
     async def response(self) -> ChatCompletionResponse:
         """Read the rest of the stream and return the assembled ``ChatCompletionResponse``."""
@@ -419,14 +650,20 @@ class AsyncChatStream:
         return self._core.result()
 
     async def aclose(self) -> None:
-        """Close the stream and release its connection (safe to call more than once)."""
+        """Close the stream and release its connection (safe to call more than once).
+
+        The release is shielded from cancellation: closing a stream in a
+        cancelled task (or cancel scope) still gives its connection back.
+        """
         await self._release()
         self._core.abandon()
 
     async def _release(self) -> None:
         if not self._closed:
             self._closed = True
-            await self._response.aclose()
+            from liter_llm._pipeline import release_async
+
+            await release_async(self._response)
 
     close = aclose
 

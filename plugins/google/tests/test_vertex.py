@@ -732,3 +732,50 @@ class TestVertexConformance(ProviderConformance):
         headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
         body = {"error": {"code": status, "message": message, "status": names.get(status, "UNKNOWN")}}
         return httpx.Response(status, json=body, headers=headers)
+
+
+# ---------------------------------------------------------------------------
+# The token request is bounded by the call's deadline
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_token_endpoint_that_never_answers_times_out_with_the_call(
+    rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    import socket
+    import time
+
+    # a listening socket that is never accepted from: connections open, requests go unanswered
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        google = Google(rsa_key)
+        info = google.info(token_uri=f"http://127.0.0.1:{silent.getsockname()[1]}/token")
+        monkeypatch.setenv("VERTEXAI_CREDENTIALS", json.dumps(info))
+        monkeypatch.setenv("VERTEX_AI_BASE_URL", "http://127.0.0.1:9/vertex/v1/")
+        options: dict[str, Any] = {"timeout_secs": 1, "max_retries": 0}
+
+        async def main() -> None:
+            async with liter_llm.create_async_client(**options) as client:
+                await client.chat(model="vertex_ai/gemini-2.0-flash", messages=ASK)
+
+        async def guarded() -> None:
+            try:
+                await asyncio.wait_for(main(), 20)
+            except errors.LiterLlmTimeoutError:  # a TimeoutError too: the one expected
+                raise
+            except asyncio.TimeoutError:
+                pytest.fail("the token request was not bounded by the call's timeout")
+
+        def call() -> None:
+            if mode == "sync":
+                with liter_llm.create_client(**options) as client:
+                    client.chat(model="vertex_ai/gemini-2.0-flash", messages=ASK)
+            else:
+                asyncio.run(guarded())
+
+        began = time.monotonic()
+        with pytest.raises(errors.LiterLlmTimeoutError):
+            call()
+        assert time.monotonic() - began < 8
