@@ -10,7 +10,9 @@ decision: routing, hooks, retries, error mapping and parsing.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 import random
 import time
 from collections.abc import Generator, Iterable
@@ -24,7 +26,7 @@ from liter_llm._call import Call
 from liter_llm._deadline import deadline_scope
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
-from liter_llm._secret import SecretStr
+from liter_llm._secret import SecretStr, clean_header_value, clean_secret, scrub_text, secret_forms
 from liter_llm._wire import OPENAI_WIRE
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
@@ -125,6 +127,8 @@ def _transport_error(exc: Exception, provider: str, *, reading: bool = False) ->
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
         where = "while reading the answer" if reading else "before answering"
         return ServiceUnavailableError(f"the connection was closed {where}: {exc}", provider=provider)
+    if isinstance(exc, httpx.LocalProtocolError):  # our own request is not valid HTTP: never retried
+        return BadRequestError(f"the request was not sent: it is not valid HTTP ({_header_problem(exc)})", provider=provider)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return BadRequestError(f"unsupported URL: {exc}", provider=provider)
     if isinstance(exc, httpx.InvalidURL):
@@ -135,15 +139,63 @@ def _transport_error(exc: Exception, provider: str, *, reading: bool = False) ->
 
 
 def scrub_key(error: LiterLlmError, key: SecretStr | None) -> LiterLlmError:
-    """Remove the call's API key from an error's text: some providers echo the key they were sent."""
+    """Remove the call's API key from an error's text, in its plain, ``repr`` and bytes-``repr`` forms.
+
+    Some providers echo the key they were sent, and a transport error may
+    quote the header that carried it.
+    """
     secret = key.get_secret_value() if key is not None else ""
     if len(secret) >= 4:
-        if error.message and secret in error.message:
-            error.message = error.message.replace(secret, "***")
-            error.args = (error.message,)
-        if error.body and secret in error.body:
-            error.body = error.body.replace(secret, "***")
+        forms = secret_forms(secret)
+        if error.message:
+            message = scrub_text(error.message, forms)
+            if message != error.message:
+                error.message = message
+                error.args = (message,)
+        if error.body:
+            error.body = scrub_text(error.body, forms)
     return error
+
+
+def _header_problem(exc: httpx.LocalProtocolError) -> str:
+    """h11's complaint about a request, without the offending bytes (they may hold a key)."""
+    text = str(exc)
+    for quote in (" b'", ' b"', " '", ' "'):
+        text = text.split(quote, 1)[0]
+    return text or type(exc).__name__
+
+
+def check_request_headers(request: httpx.Request) -> None:
+    """Refuse a built request whose header values cannot be sent; strip surrounding whitespace.
+
+    Catches header values from a plugin (``ProviderSpec.extra_headers``, a
+    ``build_request`` hook) before anything is sent; the error names the
+    header, never its value.
+    """
+    headers = request.headers
+    fixed: list[tuple[str, str]] = []
+    for raw_name, raw_value in headers.raw:
+        if _HEADER_VALUE_OK.fullmatch(raw_value) is None:
+            name = raw_name.decode("latin-1")
+            fixed.append((name, clean_header_value(name, raw_value.decode("latin-1"))))
+    for name, value in fixed:
+        headers[name] = value
+
+
+def usable_retry_after(value: Any) -> float | None:
+    """``value`` as a wait in seconds, or ``None`` when it is not one (negative, NaN, infinite, not a number).
+
+    A ``retry_after`` comes from any ``parse_error`` hook; one that is not a
+    usable wait falls back to the backoff instead of reaching ``sleep``.
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+#: a header value as h11 sends it: visible ASCII, with single spaces or tabs inside only
+_HEADER_VALUE_OK = re.compile(rb"(?:[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?)?")
 
 
 def _retryable_transport(exc: Exception) -> bool:
@@ -178,6 +230,22 @@ class DeadlineTimeouts(dict[str, "float | None"]):
         return left if value is None or value > left else value
 
 
+def _checked_config(config: ClientConfig) -> ClientConfig:
+    """The configuration with its key and extra header values stripped and checked (at client creation)."""
+    changes: dict[str, Any] = {}
+    key = config.api_key
+    if key is not None:
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else str(key)
+        cleaned = clean_secret(secret, "api_key")
+        if cleaned != secret or not isinstance(key, SecretStr):
+            changes["api_key"] = SecretStr(cleaned) if cleaned else None
+    if config.extra_headers:
+        headers = {name: clean_header_value(name, value) for name, value in config.extra_headers.items()}
+        if headers != config.extra_headers:
+            changes["extra_headers"] = headers
+    return attrs.evolve(config, **changes) if changes else config
+
+
 class Pipeline:
     """Routing, hooks and the retry loop, shared by ``DefaultClient`` and ``AsyncDefaultClient``."""
 
@@ -190,7 +258,7 @@ class Pipeline:
         is_async: bool = False,
         retry_initial_delay: float = _DEFAULT_INITIAL_DELAY,
     ) -> None:
-        self.config = config
+        self.config = config = _checked_config(config)
         self.is_async = is_async
         self.registry = get_registry()
         self.retry_initial_delay = retry_initial_delay
@@ -319,7 +387,8 @@ class Pipeline:
         if spec.api_key_env:
             value = os.environ.get(spec.api_key_env)
             if value:
-                return SecretStr(value)
+                cleaned = clean_secret(value, spec.api_key_env, provider=spec.name)
+                return SecretStr(cleaned) if cleaned else None
         return None
 
     def prepare(
@@ -383,7 +452,7 @@ class Pipeline:
             try:
                 yield Read(response, call.config.max_response_bytes, call.deadline, call.provider.name)
             except Exception as exc:
-                raise _transport_error(exc, call.provider.name, reading=True) from None
+                raise scrub_key(_transport_error(exc, call.provider.name, reading=True), call.api_key) from None
             try:
                 result = hook.parse_response(call=call, response=response)
             except LiterLlmError as exc:
@@ -415,8 +484,9 @@ class Pipeline:
         return response
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return float(retry_after)
+        wait = usable_retry_after(retry_after)
+        if wait is not None:
+            return wait
         base = self.retry_initial_delay * (2.0**attempt)
         return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * random.random())
 
@@ -470,13 +540,14 @@ class Pipeline:
                 ) from exc
             if request is None:
                 raise InternalError(f"no plugin built the {call.operation} request", provider=provider)
+            check_request_headers(request)
             auth = hook.auth(call=call, request=request)
             request.extensions["timeout"] = self._timeout(call)
             started = time.monotonic()
             try:
                 response = yield Send(request, auth, provider)
             except Exception as exc:
-                error = _transport_error(exc, provider)
+                error = scrub_key(_transport_error(exc, provider), call.api_key)
                 self._log_attempt(call, None, started, error)
                 if _retryable_transport(exc) and attempt < config.max_retries:
                     wait = self._delay(attempt, None)
@@ -497,6 +568,8 @@ class Pipeline:
                 status, response.headers, response.content, provider=provider
             )
             scrub_key(error, call.api_key)
+            if error.retry_after is not None and usable_retry_after(error.retry_after) is None:
+                error.retry_after = None  # negative, NaN or infinite: not a wait anyone can use
             self._log_attempt(call, status, started, error)
             if status in RETRY_STATUSES and attempt < config.max_retries:
                 wait = self._delay(attempt, error.retry_after)

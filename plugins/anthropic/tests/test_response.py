@@ -84,7 +84,7 @@ def test_cache_usage(run: Runner) -> None:
         prompt_tokens=21 + 2048 + 188086,
         completion_tokens=393,
         total_tokens=21 + 2048 + 188086 + 393,
-        prompt_tokens_details=PromptTokensDetails(cached_tokens=2048),
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=2048, cache_creation_tokens=188086),
     )
 
 

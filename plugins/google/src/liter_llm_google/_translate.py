@@ -8,6 +8,7 @@ Pure functions, no I/O: :func:`to_gemini_body` (request), :func:`from_gemini_res
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
 import re
 import time
@@ -623,9 +624,10 @@ def retry_delay(details: Any) -> float | None:
                     return float(match.group(1))
             elif isinstance(delay, dict):  # {"seconds": 2, "nanos": 0}
                 try:
-                    return float(delay.get("seconds", 0)) + float(delay.get("nanos", 0)) / 1e9
+                    seconds = float(delay.get("seconds", 0)) + float(delay.get("nanos", 0)) / 1e9
                 except (TypeError, ValueError):
                     return None
+                return seconds if math.isfinite(seconds) and seconds >= 0 else None
     return None
 
 
