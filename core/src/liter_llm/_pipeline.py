@@ -135,6 +135,11 @@ def _transport_error(exc: Exception, provider: str, *, reading: bool = False) ->
         return BadRequestError(f"invalid URL: {exc}", provider=provider)
     if isinstance(exc, httpx.HTTPError):
         return ServiceUnavailableError(f"{type(exc).__name__}: {exc}", provider=provider)
+    if isinstance(exc, ValueError) and "header" in str(exc).lower():  # aiohttp refusing a header value
+        return BadRequestError(
+            "the request was not sent: a header value is not valid HTTP (it has a control character)",
+            provider=provider,
+        )
     return InternalError(f"unexpected {type(exc).__name__} in the transport: {exc}", provider=provider)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from collections.abc import Iterable
@@ -106,12 +107,16 @@ def clean_header_value(name: str, value: str) -> str:
 def secret_forms(secret: str) -> tuple[str, ...]:
     """The ways ``secret`` can appear in a message: plain, stripped, ``repr`` and bytes ``repr`` forms.
 
+    Each also as it appears inside a JSON string (an error body quoting it).
+
     Longest first, so that a longer form is replaced before a shorter one inside it.
     """
     forms = {secret, secret.strip()}
     for text in tuple(forms):
         forms.add(repr(text)[1:-1])
         forms.add(repr(text.encode("utf-8", "backslashreplace"))[2:-1])
+    for text in tuple(forms):  # each of them inside a JSON string (an error body that quotes it)
+        forms.add(json.dumps(text)[1:-1])
     return tuple(sorted((form for form in forms if len(form) >= 4), key=len, reverse=True))
 
 

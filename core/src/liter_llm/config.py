@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from liter_llm._secret import SecretStr, clean_secret
+from liter_llm._secret import SecretStr, clean_header_value, clean_secret
 from liter_llm.errors import BadRequestError, LiterLlmError
 from liter_llm.types import AuthHeaderFormat
 
@@ -367,9 +367,10 @@ def _headers(ctx: _Ctx, value: Any, path: _Path) -> dict[str, str]:
             ctx.fail(where, "not a valid HTTP header name")
         if not isinstance(header_value, str):
             ctx.fail(where, f"expected a string, got {_type_name(header_value)}")
-        if any(char in header_value for char in "\r\n\0"):
-            ctx.fail(where, "a header value must not contain CR, LF or NUL")
-        result[name] = header_value
+        try:  # surrounding whitespace (a trailing line end) is stripped
+            result[name] = clean_header_value(name, header_value)
+        except LiterLlmError:
+            ctx.fail(where, "a header value must not contain a control character (CR, LF, NUL...) or a non-ASCII one")
     return result
 
 
