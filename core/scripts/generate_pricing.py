@@ -21,7 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-FIELDS = ("input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost")
+FIELDS = (
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+)
 CREDIT = (
     "USD per token: [input, output, cache_read (optional), cache_write (optional)]. "
     "Model prices derived from liter-llm's schemas/pricing.json, generated from models.dev, MIT "
@@ -47,8 +52,15 @@ def convert(source: dict[str, Any]) -> str:
     """The text of the shipped table (one model per line, as the package has always shipped it)."""
     models = source["models"]
     lines = [
-        "{" + json.dumps("$comment") + ":" + json.dumps(CREDIT) + "," + json.dumps("fields") + ":"
-        + json.dumps(list(FIELDS), separators=(",", ":")) + ",",
+        "{"
+        + json.dumps("$comment")
+        + ":"
+        + json.dumps(CREDIT)
+        + ","
+        + json.dumps("fields")
+        + ":"
+        + json.dumps(list(FIELDS), separators=(",", ":"))
+        + ",",
         json.dumps("models") + ":{",
     ]
     rows = [

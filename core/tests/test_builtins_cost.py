@@ -327,7 +327,9 @@ def test_set_model_price_takes_a_cache_write_price() -> None:
     expected = 300 * 1e-6 + 200 * 1e-7 + 500 * 1.25e-6 + 100 * 2e-6
     assert liter_llm.completion_cost(Usage.from_dict(CACHE_USAGE), "test-write/model") == pytest.approx(expected)
     with pytest.raises(BadRequestError):
-        liter_llm.set_model_price("x", input_cost_per_token=0, output_cost_per_token=0, cache_creation_input_token_cost=-1)
+        liter_llm.set_model_price(
+            "x", input_cost_per_token=0, output_cost_per_token=0, cache_creation_input_token_cost=-1
+        )
 
 
 def test_counts_beyond_the_prompt_are_clamped() -> None:

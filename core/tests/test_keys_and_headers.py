@@ -130,21 +130,23 @@ def test_the_stripped_key_is_the_one_the_client_holds(make: Any) -> None:
 def test_a_key_with_an_inner_control_character_is_refused_at_creation(
     make: Any, server: Any, caplog: pytest.LogCaptureFixture, source: str
 ) -> None:
+    entry = {"name": "mine", "base_url": server.url + "/v1", "model_prefixes": ["mine-"]}
+    attempts = {
+        "option": lambda: create(make, api_key=BAD_KEY, base_url=server.url + "/v1"),
+        "json config": lambda: create_from_json(make, {"api_key": BAD_KEY, "base_url": server.url + "/v1"}),
+        "provider entry": lambda: create(make, api_key=BAD_KEY, providers=[entry]),
+    }
     with caplog.at_level(logging.DEBUG, logger="liter_llm"), pytest.raises(AuthenticationError) as info:
-        if source == "option":
-            create(make, api_key=BAD_KEY, base_url=server.url + "/v1")
-        elif source == "json config":
-            create_from_json(make, {"api_key": BAD_KEY, "base_url": server.url + "/v1"})
-        else:
-            entry = {"name": "mine", "base_url": server.url + "/v1", "model_prefixes": ["mine-"]}
-            create(make, api_key=BAD_KEY, providers=[entry])
+        attempts[source]()
     assert "api_key" in info.value.message
     assert "control" in info.value.message
     assert_no_key(BAD_KEY, info.value, caplog)
     assert server.requests == []
 
 
-@pytest.mark.parametrize("bad", [BAD_KEY, "sk-test-SECRET\n-0123456789abcdef", "sk-test-SECRET\x7f0123", "sk-SECRET-é-0123"])
+@pytest.mark.parametrize(
+    "bad", [BAD_KEY, "sk-test-SECRET\n-0123456789abcdef", "sk-test-SECRET\x7f0123", "sk-SECRET-é-0123"]
+)
 def test_a_key_from_the_environment_with_a_bad_character_is_refused_per_call(
     make: Any, server: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, bad: str
 ) -> None:

@@ -51,7 +51,12 @@ OPERATIONS: list[tuple[str, tuple[Any, ...], dict[str, Any], Any]] = [
     ("moderate", (), {"model": MODEL, "input": "x"}, {"results": []}),
     ("rerank", (), {"model": MODEL, "query": "q", "documents": ["a"]}, {"results": []}),
     ("search", (), {"model": MODEL, "query": "q"}, {"results": []}),
-    ("ocr", (), {"model": MODEL, "document": {"type": "document_url", "url": "https://x.invalid/a.pdf"}}, {"pages": []}),
+    (
+        "ocr",
+        (),
+        {"model": MODEL, "document": {"type": "document_url", "url": "https://x.invalid/a.pdf"}},
+        {"pages": []},
+    ),
     ("create_file", (), {"file": b"data", "purpose": "batch", "provider": "fake"}, {"id": "f"}),
     ("retrieve_file", ("f",), {"provider": "fake"}, {"id": "f"}),
     ("delete_file", ("f",), {"provider": "fake"}, {"id": "f"}),
@@ -163,7 +168,7 @@ def test_ocr_document_variants_follow_the_reference() -> None:
         {"model": "m", "document": {"type": "base64", "data": "QQ==", "media_type": "application/pdf"}}
     )
     assert b64.document == t.OcrDocumentBase64(data="QQ==", media_type="application/pdf")
-    with pytest.raises(BadRequestError, match="document.url"):  # the old field name is not the reference's
+    with pytest.raises(BadRequestError, match=r"document\.url"):  # the old field name is not the reference's
         t.OcrRequest.from_dict({"model": "m", "document": {"type": "document_url", "document_url": "https://x/a"}})
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import random
+import re
 import time
 from collections.abc import Generator, Iterable
 from typing import Any
@@ -128,7 +128,9 @@ def _transport_error(exc: Exception, provider: str, *, reading: bool = False) ->
         where = "while reading the answer" if reading else "before answering"
         return ServiceUnavailableError(f"the connection was closed {where}: {exc}", provider=provider)
     if isinstance(exc, httpx.LocalProtocolError):  # our own request is not valid HTTP: never retried
-        return BadRequestError(f"the request was not sent: it is not valid HTTP ({_header_problem(exc)})", provider=provider)
+        return BadRequestError(
+            f"the request was not sent: it is not valid HTTP ({_header_problem(exc)})", provider=provider
+        )
     if isinstance(exc, httpx.UnsupportedProtocol):
         return BadRequestError(f"unsupported URL: {exc}", provider=provider)
     if isinstance(exc, httpx.InvalidURL):

@@ -106,7 +106,9 @@ def build_config(
             or not isinstance(timeout_secs, (int, float))
             or not 0 < timeout_secs <= MAX_TIMEOUT_SECS
         ):
-            raise BadRequestError(f"timeout_secs: must be a positive number of at most {MAX_TIMEOUT_SECS:.0f} (one year)")
+            raise BadRequestError(
+                f"timeout_secs: must be a positive number of at most {MAX_TIMEOUT_SECS:.0f} (one year)"
+            )
         changes["timeout_secs"] = float(timeout_secs)
     if max_retries is not None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:

@@ -16,7 +16,12 @@ from .conftest import Runner, sse_response
 MODEL = "claude-sonnet-4-5"
 #: the shipped table's price for anthropic/claude-sonnet-4-5 (USD per token)
 INPUT, OUTPUT, CACHE_READ, CACHE_WRITE = 3e-06, 1.5e-05, 3e-07, 3.75e-06
-USAGE = {"input_tokens": 21, "cache_creation_input_tokens": 188086, "cache_read_input_tokens": 2048, "output_tokens": 393}
+USAGE = {
+    "input_tokens": 21,
+    "cache_creation_input_tokens": 188086,
+    "cache_read_input_tokens": 2048,
+    "output_tokens": 393,
+}
 EXPECTED = 21 * INPUT + 2048 * CACHE_READ + 188086 * CACHE_WRITE + 393 * OUTPUT
 
 

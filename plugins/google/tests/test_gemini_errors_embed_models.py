@@ -320,7 +320,10 @@ def test_an_unusable_retry_info_falls_back_to_the_backoff(run: Any, g: Any, dela
 @pytest.mark.parametrize("delay", [{"seconds": -5}, {"seconds": "nan"}])
 def test_an_unusable_retry_info_is_not_the_errors_retry_after(run: Any, delay: Any) -> None:
     body = google_body(
-        429, "RESOURCE_EXHAUSTED", "slow down", [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}]
+        429,
+        "RESOURCE_EXHAUSTED",
+        "slow down",
+        [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}],
     )
     with pytest.raises(errors.RateLimitedError) as info:
         run(lambda r: httpx.Response(429, json=body), "chat", model=MODEL, messages=ASK)
