@@ -166,3 +166,9 @@ def test_malformed_messages_raise_serialization_error(run: Runner, answer: Any, 
         chat(run, answer)
     assert words in info.value.message
     assert info.value.provider == "anthropic"
+
+
+@pytest.mark.parametrize("body", [{}, {"id": "msg_1", "type": "message"}])
+def test_an_answer_that_is_not_a_message_is_a_serialization_error(run: Runner, body: Any) -> None:
+    with pytest.raises(SerializationError, match="content"):
+        chat(run, body)

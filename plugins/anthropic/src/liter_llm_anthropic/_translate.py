@@ -461,6 +461,11 @@ def from_anthropic_message(
         raise SerializationError(f"the message is not an object: {type(data).__name__}", provider="anthropic")
     if data.get("type") == "error":
         raise SerializationError("the answer is an error object, not a message", provider="anthropic")
+    if "content" not in data:  # ``{}`` is not an empty message
+        shown = ", ".join(sorted(map(str, data))[:10]) or "none"
+        raise SerializationError(
+            f"the answer is not a message: it has no 'content' field (fields: {shown})", provider="anthropic"
+        )
     blocks = data.get("content")
     if blocks is None:
         blocks = []

@@ -480,6 +480,12 @@ def from_gemini_response(data: Any, model: str, provider: str | None = None) -> 
     """
     body = _obj(data, "response", provider)
     _check_blocked(body, provider)
+    if not {"candidates", "promptFeedback", "usageMetadata"} & body.keys():  # ``{}`` is not an empty answer
+        shown = ", ".join(sorted(map(str, body))[:10]) or "none"
+        raise SerializationError(
+            f"the answer is not a GenerateContentResponse: it has no 'candidates' (fields: {shown})",
+            provider=provider,
+        )
     choices = []
     for position, raw in enumerate(_list(body.get("candidates"), "candidates", provider)):
         where = f"candidates[{position}]"
