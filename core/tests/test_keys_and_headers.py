@@ -30,6 +30,7 @@ from liter_llm.errors import (
     AuthenticationError,
     BadRequestError,
     InvalidHeaderError,
+    LiterLlmError,
     ServiceUnavailableError,
 )
 from liter_llm.providers import ProviderSpec
@@ -330,3 +331,21 @@ def test_an_invalid_request_the_transport_refuses_is_a_bad_request_without_the_v
     assert "not valid HTTP" in info.value.message
     assert "SECRET" not in texts(info.value)
     assert server.requests == []
+
+
+class QuotingVeto:
+    """An on_request hook whose refusal quotes the key."""
+
+    @hookimpl
+    def on_request(self, call: Any) -> None:
+        raise ValueError(f"refusing key {call.api_key.get_secret_value()!r}")
+
+
+def test_the_key_is_scrubbed_from_a_hooks_refusal(make: Any, caplog: pytest.LogCaptureFixture) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=liter_llm.testing.openai_chat_body()))
+    api = make(api_key=ODD_KEY, transport=transport, hooks=[QuotingVeto()], max_retries=0)
+    with caplog.at_level(logging.DEBUG, logger="liter_llm"), pytest.raises(LiterLlmError) as info:
+        api.chat(model="fake/m", messages=USER)
+    assert "refusing key" in info.value.message
+    assert_no_key(ODD_KEY, info.value, caplog)
+    assert ODD_KEY not in repr(getattr(info.value, "reason", ""))

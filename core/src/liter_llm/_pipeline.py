@@ -161,7 +161,29 @@ def scrub_key(error: LiterLlmError, key: SecretStr | None) -> LiterLlmError:
                 error.args = (message,)
         if error.body:
             error.body = scrub_text(error.body, forms)
+        reason = getattr(error, "reason", None)
+        if isinstance(reason, str):
+            error.reason = scrub_text(reason, forms)  # type: ignore[attr-defined]
+        _scrub_chain(error, forms)
     return error
+
+
+def _scrub_chain(error: BaseException, forms: tuple[str, ...]) -> None:
+    """Scrub the text of the exceptions ``error`` was raised from (a traceback prints them too)."""
+    seen = {id(error)}
+    link = error.__cause__ or error.__context__
+    while link is not None and id(link) not in seen and len(seen) < 16:
+        seen.add(id(link))
+        if isinstance(link, LiterLlmError):
+            link.message = scrub_text(link.message, forms)
+            if link.body:
+                link.body = scrub_text(link.body, forms)
+        if any(isinstance(arg, str) for arg in link.args):
+            try:
+                link.args = tuple(scrub_text(arg, forms) if isinstance(arg, str) else arg for arg in link.args)
+            except Exception:  # an exception type whose args cannot be set: leave it
+                pass
+        link = link.__cause__ or link.__context__
 
 
 def _header_problem(exc: httpx.LocalProtocolError) -> str:
@@ -474,6 +496,7 @@ class Pipeline:
             if result is None:
                 raise InternalError(f"no plugin parsed the {call.operation} answer", provider=call.provider.name)
         except LiterLlmError as error:
+            scrub_key(error, call.api_key)  # whatever raised it (a hook quoting the key), the key never leaves
             self.notify_error(call, hook, error)
             raise
         self.notify_response(call, hook, result)
@@ -486,6 +509,7 @@ class Pipeline:
             self.before_send(call, hook)
             response = yield from self.send_with_retries(call, hook)
         except LiterLlmError as error:
+            scrub_key(error, call.api_key)  # whatever raised it (a hook quoting the key), the key never leaves
             self.notify_error(call, hook, error)
             raise
         return response
