@@ -21,6 +21,7 @@ import pytest
 import liter_llm
 from liter_llm.builtins.cost import lookup_price
 from liter_llm.errors import BadRequestError
+from liter_llm.testing import openai_chat_body
 from liter_llm.types import Usage
 
 BASE = "http://127.0.0.1:9/v1"
@@ -275,3 +276,93 @@ def test_stream_response_carries_the_cost_both_clients() -> None:
             return (await stream.response()).cost
 
     assert asyncio.run(main()) == pytest.approx(EXPECTED)
+
+
+# ---------------------------------------------------------------------------
+# Cache writes (prompt_tokens_details.cache_creation_tokens) at the cache-write price
+# ---------------------------------------------------------------------------
+
+CACHE_USAGE = {
+    "prompt_tokens": 1000,
+    "completion_tokens": 100,
+    "total_tokens": 1100,
+    "prompt_tokens_details": {"cached_tokens": 200, "cache_creation_tokens": 500},
+}
+
+
+def test_the_table_has_the_cache_write_column() -> None:
+    price = lookup_price("anthropic/claude-sonnet-4-5")
+    assert price is not None
+    assert price.cache_read_input_token_cost == pytest.approx(3e-07)
+    assert price.cache_creation_input_token_cost == pytest.approx(3.75e-06)
+    assert json.loads((Path(liter_llm.__file__).parent / "data" / "pricing.json").read_text("utf-8"))["fields"][3] == (
+        "cache_creation_input_token_cost"
+    )
+
+
+def test_cache_writes_are_priced_at_the_cache_write_price() -> None:
+    usage = Usage.from_dict(CACHE_USAGE)
+    assert usage.prompt_tokens_details is not None
+    assert usage.prompt_tokens_details.cache_creation_tokens == 500
+    expected = 300 * 3e-06 + 200 * 3e-07 + 500 * 3.75e-06 + 100 * 1.5e-05
+    assert liter_llm.completion_cost(usage, "anthropic/claude-sonnet-4-5") == pytest.approx(expected)
+
+
+def test_cache_writes_without_a_cache_write_price_are_priced_as_input() -> None:
+    liter_llm.set_model_price(
+        "test-nowrite/model", input_cost_per_token=1e-6, output_cost_per_token=2e-6, cache_read_input_token_cost=1e-7
+    )
+    expected = 800 * 1e-6 + 200 * 1e-7 + 100 * 2e-6
+    assert liter_llm.completion_cost(Usage.from_dict(CACHE_USAGE), "test-nowrite/model") == pytest.approx(expected)
+
+
+def test_set_model_price_takes_a_cache_write_price() -> None:
+    liter_llm.set_model_price(
+        "test-write/model",
+        input_cost_per_token=1e-6,
+        output_cost_per_token=2e-6,
+        cache_read_input_token_cost=1e-7,
+        cache_creation_input_token_cost=1.25e-6,
+    )
+    expected = 300 * 1e-6 + 200 * 1e-7 + 500 * 1.25e-6 + 100 * 2e-6
+    assert liter_llm.completion_cost(Usage.from_dict(CACHE_USAGE), "test-write/model") == pytest.approx(expected)
+    with pytest.raises(BadRequestError):
+        liter_llm.set_model_price(
+            "x", input_cost_per_token=0, output_cost_per_token=0, cache_creation_input_token_cost=-1
+        )
+
+
+def test_counts_beyond_the_prompt_are_clamped() -> None:
+    usage = Usage.from_dict(
+        {"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 80, "cache_creation_tokens": 500}}
+    )
+    liter_llm.set_model_price(
+        "test-clamp/model",
+        input_cost_per_token=1.0,
+        output_cost_per_token=1.0,
+        cache_read_input_token_cost=0.1,
+        cache_creation_input_token_cost=2.0,
+    )
+    assert liter_llm.completion_cost(usage, "test-clamp/model") == pytest.approx(80 * 0.1 + 20 * 2.0)
+
+
+def test_cache_creation_tokens_from_an_openai_format_answer_are_priced_both_clients() -> None:
+    """A gateway that reports ``prompt_tokens_details.cache_creation_tokens`` gets cache writes priced too."""
+    body = openai_chat_body("hi", model="anthropic/claude-sonnet-4-5")
+    body["usage"] = CACHE_USAGE
+    expected = 300 * 3e-06 + 200 * 3e-07 + 500 * 3.75e-06 + 100 * 1.5e-05
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    def options() -> dict[str, Any]:  # a gateway: the model string is priced as given
+        return {"api_key": "k", "base_url": BASE, "transport": httpx.MockTransport(handler), "cost_tracking": True}
+
+    with liter_llm.create_client(**options()) as client:
+        assert client.chat(model="anthropic/claude-sonnet-4-5", messages=MESSAGES).cost == pytest.approx(expected)
+
+    async def main() -> Any:
+        async with liter_llm.create_async_client(**options()) as client:
+            return await client.chat(model="anthropic/claude-sonnet-4-5", messages=MESSAGES)
+
+    assert asyncio.run(main()).cost == pytest.approx(expected)

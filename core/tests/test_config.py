@@ -840,7 +840,7 @@ def test_key_never_in_exception_text() -> None:
         {"api_key": SECRET, "budget": {"enforcement": SECRET}},
         {"api_key": SECRET, "budget": {"model_limits": {SECRET: -1}}},
         {"api_key": SECRET, SECRET: 1},
-        {"api_key": SECRET, "extra_headers": {"Authorization": f"Bearer {SECRET}\n"}},
+        {"api_key": SECRET, "extra_headers": {"Authorization": f"Bearer {SECRET}\nX-Injected: 1"}},
         {"api_key": SECRET, "providers": [good_provider(auth_header=f"Bearer {SECRET}")]},
         {"api_key": SECRET, "providers": [good_provider(auth_header={"api_key": SECRET, "x": 1})]},
         {"api_key": SECRET, "providers": [good_provider(name=SECRET), good_provider(name=SECRET)]},

@@ -95,7 +95,11 @@ class BrokenProviders:
     @hookimpl
     def register_providers(self, register: Any) -> None:
         for name, plugin in BROKEN.items():
-            register(ProviderSpec(name=name, base_url="http://127.0.0.1:9/v1", endpoints={"chat"}, plugin=plugin))
+            register(
+                ProviderSpec(
+                    name=name, base_url="http://127.0.0.1:9/v1", endpoints={"chat"}, plugin=plugin, openai_wire=True
+                )
+            )
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -248,7 +248,7 @@ GATEWAY_CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], Any, str, str]] 
     (
         "ocr",
         (),
-        {"model": MODEL, "document": {"type": "document_url", "document_url": "http://127.0.0.1:9/d.pdf"}},
+        {"model": MODEL, "document": {"type": "document_url", "url": "http://127.0.0.1:9/d.pdf"}},
         {"pages": []},
         "POST",
         "/ocr",

@@ -81,7 +81,7 @@ def attempt_logs(caplog: pytest.LogCaptureFixture) -> list[str]:
         (500, ServerError),
         (502, ServiceUnavailableError),
         (503, ServiceUnavailableError),
-        (504, LiterLlmTimeoutError),
+        (504, ServiceUnavailableError),
     ],
 )
 def test_retryable_statuses_are_retried_then_succeed(make: Any, server: Any, status: int, kind: type) -> None:

@@ -205,7 +205,7 @@ def test_moderation_category_wire_names() -> None:
 
 def test_ocr_document_shapes() -> None:
     url = t.OcrRequest(model="mistral/ocr", document=t.OcrDocumentUrl(url="https://x/a.pdf"))
-    assert url.to_dict()["document"] == {"type": "document_url", "document_url": "https://x/a.pdf"}
+    assert url.to_dict()["document"] == {"type": "document_url", "url": "https://x/a.pdf"}
     b64 = t.OcrRequest(model="m", document=t.OcrDocumentBase64(data="QQ==", media_type="application/pdf"))
     assert b64.to_dict()["document"] == {"type": "base64", "data": "QQ==", "media_type": "application/pdf"}
     assert t.OcrRequest.from_dict(url.to_dict()) == url

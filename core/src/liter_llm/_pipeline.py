@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import os
 import random
+import re
 import time
 from collections.abc import Generator, Iterable
 from typing import Any
@@ -33,7 +35,7 @@ from liter_llm._hooks import (
 )
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
-from liter_llm._secret import SecretStr
+from liter_llm._secret import SecretStr, clean_header_value, clean_secret, scrub_text, secret_forms
 from liter_llm._wire import OPENAI_WIRE, _HeaderAuth
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
@@ -133,24 +135,44 @@ def _transport_error(exc: Exception, provider: str, *, reading: bool = False) ->
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
         where = "while reading the answer" if reading else "before answering"
         return ServiceUnavailableError(f"the connection was closed {where}: {exc}", provider=provider)
+    if isinstance(exc, httpx.LocalProtocolError):  # our own request is not valid HTTP: never retried
+        return BadRequestError(
+            f"the request was not sent: it is not valid HTTP ({_header_problem(exc)})", provider=provider
+        )
     if isinstance(exc, httpx.UnsupportedProtocol):
         return BadRequestError(f"unsupported URL: {exc}", provider=provider)
     if isinstance(exc, httpx.InvalidURL):
         return BadRequestError(f"invalid URL: {exc}", provider=provider)
     if isinstance(exc, httpx.HTTPError):
         return ServiceUnavailableError(f"{type(exc).__name__}: {exc}", provider=provider)
+    if isinstance(exc, ValueError) and "header" in str(exc).lower():  # aiohttp refusing a header value
+        return BadRequestError(
+            "the request was not sent: a header value is not valid HTTP (it has a control character)",
+            provider=provider,
+        )
     return InternalError(f"unexpected {type(exc).__name__} in the transport: {exc}", provider=provider)
 
 
 def scrub_key(error: LiterLlmError, key: SecretStr | None) -> LiterLlmError:
-    """Remove the call's API key from an error's text: some providers echo the key they were sent."""
+    """Remove the call's API key from an error's text, in its plain, ``repr`` and bytes-``repr`` forms.
+
+    Some providers echo the key they were sent, and a transport error may
+    quote the header that carried it.
+    """
     secret = key.get_secret_value() if key is not None else ""
     if len(secret) >= 4:
-        if error.message and secret in error.message:
-            error.message = error.message.replace(secret, "***")
-            error.args = (error.message,)
-        if error.body and secret in error.body:
-            error.body = error.body.replace(secret, "***")
+        forms = secret_forms(secret)
+        if error.message:
+            message = scrub_text(error.message, forms)
+            if message != error.message:
+                error.message = message
+                error.args = (message,)
+        if error.body:
+            error.body = scrub_text(error.body, forms)
+        reason = getattr(error, "reason", None)
+        if isinstance(reason, str):
+            error.reason = scrub_text(reason, forms)  # type: ignore[attr-defined]
+        _scrub_chain(error, forms)
     return error
 
 
@@ -180,6 +202,65 @@ def _auth_flow_bug(relay: Any, auth: httpx.Auth, exc: BaseException, provider: s
         provider=provider,
         hook=where,
     )
+
+
+def _scrub_chain(error: BaseException, forms: tuple[str, ...]) -> None:
+    """Scrub the text of the exceptions ``error`` was raised from (a traceback prints them too)."""
+    seen = {id(error)}
+    link = error.__cause__ or error.__context__
+    while link is not None and id(link) not in seen and len(seen) < 16:
+        seen.add(id(link))
+        if isinstance(link, LiterLlmError):
+            link.message = scrub_text(link.message, forms)
+            if link.body:
+                link.body = scrub_text(link.body, forms)
+        if any(isinstance(arg, str) for arg in link.args):
+            try:
+                link.args = tuple(scrub_text(arg, forms) if isinstance(arg, str) else arg for arg in link.args)
+            except Exception:  # an exception type whose args cannot be set: leave it
+                pass
+        link = link.__cause__ or link.__context__
+
+
+def _header_problem(exc: httpx.LocalProtocolError) -> str:
+    """h11's complaint about a request, without the offending bytes (they may hold a key)."""
+    text = str(exc)
+    for quote in (" b'", ' b"', " '", ' "'):
+        text = text.split(quote, 1)[0]
+    return text or type(exc).__name__
+
+
+def check_request_headers(request: httpx.Request) -> None:
+    """Refuse a built request whose header values cannot be sent; strip surrounding whitespace.
+
+    Catches header values from a plugin (``ProviderSpec.extra_headers``, a
+    ``build_request`` hook) before anything is sent; the error names the
+    header, never its value.
+    """
+    headers = request.headers
+    fixed: list[tuple[str, str]] = []
+    for raw_name, raw_value in headers.raw:
+        if _HEADER_VALUE_OK.fullmatch(raw_value) is None:
+            name = raw_name.decode("latin-1")
+            fixed.append((name, clean_header_value(name, raw_value.decode("latin-1"))))
+    for name, value in fixed:
+        headers[name] = value
+
+
+def usable_retry_after(value: Any) -> float | None:
+    """``value`` as a wait in seconds, or ``None`` when it is not one (negative, NaN, infinite, not a number).
+
+    A ``retry_after`` comes from any ``parse_error`` hook; one that is not a
+    usable wait falls back to the backoff instead of reaching ``sleep``.
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+#: a header value as h11 sends it: visible ASCII, with single spaces or tabs inside only
+_HEADER_VALUE_OK = re.compile(rb"(?:[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?)?")
 
 
 def _retryable_transport(exc: Exception) -> bool:
@@ -214,6 +295,22 @@ class DeadlineTimeouts(dict[str, "float | None"]):
         return left if value is None or value > left else value
 
 
+def _checked_config(config: ClientConfig) -> ClientConfig:
+    """The configuration with its key and extra header values stripped and checked (at client creation)."""
+    changes: dict[str, Any] = {}
+    key = config.api_key
+    if key is not None:
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else str(key)
+        cleaned = clean_secret(secret, "api_key")
+        if cleaned != secret or not isinstance(key, SecretStr):
+            changes["api_key"] = SecretStr(cleaned) if cleaned else None
+    if config.extra_headers:
+        headers = {name: clean_header_value(name, value) for name, value in config.extra_headers.items()}
+        if headers != config.extra_headers:
+            changes["extra_headers"] = headers
+    return attrs.evolve(config, **changes) if changes else config
+
+
 class Pipeline:
     """Routing, hooks and the retry loop, shared by ``DefaultClient`` and ``AsyncDefaultClient``."""
 
@@ -227,7 +324,7 @@ class Pipeline:
         retry_initial_delay: float = _DEFAULT_INITIAL_DELAY,
         clock: Clock | None = None,
     ) -> None:
-        self.config = config
+        self.config = config = _checked_config(config)
         if clock is not None and not isinstance(clock, Clock):
             raise BadRequestError("clock: expected a liter_llm.clock.Clock (monotonic, time, sleep, asleep)")
         self.clock: Clock = SYSTEM_CLOCK if clock is None else clock
@@ -393,7 +490,8 @@ class Pipeline:
         if spec.api_key_env:
             value = os.environ.get(spec.api_key_env)
             if value:
-                return SecretStr(value)
+                cleaned = clean_secret(value, spec.api_key_env, provider=spec.name)
+                return SecretStr(cleaned) if cleaned else None
         return None
 
     def prepare(
@@ -467,7 +565,7 @@ class Pipeline:
             try:
                 yield Read(response, call.config.max_response_bytes, call.deadline, call.provider.name)
             except Exception as exc:
-                raise _transport_error(exc, call.provider.name, reading=True) from None
+                raise scrub_key(_transport_error(exc, call.provider.name, reading=True), call.api_key) from None
             try:
                 result = hook.parse_response(call=call, response=response)
             except LiterLlmError as exc:
@@ -482,10 +580,11 @@ class Pipeline:
             if result is None:
                 raise InternalError(f"no plugin parsed the {call.operation} answer", provider=call.provider.name)
         except LiterLlmError as error:
+            scrub_key(error, call.api_key)  # whatever raised it (a hook quoting the key), the key never leaves
             self.fail(call, hook, error)
             raise
         except Exception as exc:  # a plugin's bug that no guard caught (a wrapper's own)
-            failure = plugin_failure(hook, exc, call)
+            failure = scrub_key(plugin_failure(hook, exc, call), call.api_key)
             self.fail(call, hook, failure)
             raise failure from exc
         except BaseException:  # cancelled, or the flow was closed: no outcome
@@ -507,10 +606,11 @@ class Pipeline:
             self.before_send(call, hook)
             response = yield from self.send_with_retries(call, hook)
         except LiterLlmError as error:
+            scrub_key(error, call.api_key)  # whatever raised it (a hook quoting the key), the key never leaves
             self.fail(call, hook, error)
             raise
         except Exception as exc:
-            failure = plugin_failure(hook, exc, call)
+            failure = scrub_key(plugin_failure(hook, exc, call), call.api_key)
             self.fail(call, hook, failure)
             raise failure from exc
         except BaseException:
@@ -524,8 +624,9 @@ class Pipeline:
         finish_wrappers(call, error=error)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return float(retry_after)
+        wait = usable_retry_after(retry_after)
+        if wait is not None:
+            return wait
         base = self.retry_initial_delay * (2.0**attempt)
         return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * random.random())
 
@@ -572,7 +673,8 @@ class Pipeline:
             request = hook.build_request(call=call)
             if request is None:
                 raise EndpointNotSupportedError(provider, call.operation)
-            auth = hook.auth(call=call, request=request)
+            check_request_headers(request)
+            auth = flow_auth = hook.auth(call=call, request=request)
             timeouts = request.extensions["timeout"] = self._timeout(call)
             if auth is not None and type(auth) not in _PLAIN_AUTHS:  # it may send requests of its own
                 auth = BoundedAuth(auth, timeouts)
@@ -580,9 +682,9 @@ class Pipeline:
             try:
                 response = yield Send(request, auth, provider)
             except Exception as exc:
-                if auth is not None and _raised_in(exc, auth):
-                    raise _auth_flow_bug(hook, auth, exc, provider) from exc
-                error = _transport_error(exc, provider)
+                if flow_auth is not None and _raised_in(exc, flow_auth):
+                    raise _auth_flow_bug(hook, flow_auth, exc, provider) from exc
+                error = scrub_key(_transport_error(exc, provider), call.api_key)
                 self._log_attempt(call, None, started, error)
                 if _retryable_transport(exc) and attempt < config.max_retries:
                     wait = self._delay(attempt, None)
@@ -603,6 +705,8 @@ class Pipeline:
                 status, response.headers, response.content, provider=provider, now=self.clock.time()
             )
             scrub_key(error, call.api_key)
+            if error.retry_after is not None and usable_retry_after(error.retry_after) is None:
+                error.retry_after = None  # negative, NaN or infinite: not a wait anyone can use
             self._log_attempt(call, status, started, error)
             if status in RETRY_STATUSES and attempt < config.max_retries:
                 wait = self._delay(attempt, error.retry_after)

@@ -1,24 +1,42 @@
-"""A holder for API keys whose repr and str never show the key."""
+"""A holder for API keys whose repr and str never show the key, and the checks keys pass before use."""
 
 from __future__ import annotations
 
+import json
+import re
+import weakref
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["SecretStr"]
+__all__ = ["SecretStr", "clean_header_value", "clean_secret", "live_secret_forms", "scrub_text", "secret_forms"]
+
+#: what may not appear in a key or a header value once surrounding whitespace is stripped:
+#: control characters (a tab is allowed inside a header value, never in a key) and non-ASCII
+#: characters (httpx sends header text as ASCII)
+_UNSAFE_IN_KEY = re.compile(r"[^\x20-\x7e]")
+_UNSAFE_IN_HEADER = re.compile(r"[^\t\x20-\x7e]")
+#: the shortest secret scrubbed from every log line (shorter ones would blank out ordinary words)
+_MIN_LOGGED_SECRET = 8
+
+_live: weakref.WeakValueDictionary[int, SecretStr] = weakref.WeakValueDictionary()
 
 
 class SecretStr:
     """An API key or other secret. ``repr``, ``str`` and pickling never reveal it.
 
     Call :meth:`get_secret_value` at the one place the key is put on the wire.
+    While a ``SecretStr`` is alive, the library's log lines are scrubbed of
+    its value (see :mod:`liter_llm._log`).
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         self._value = value
+        if len(value) >= _MIN_LOGGED_SECRET:
+            _live[id(self)] = self
 
     def get_secret_value(self) -> str:
         """Return the secret itself."""
@@ -43,3 +61,76 @@ class SecretStr:
 
     def __format__(self, spec: str) -> str:
         return repr(self)
+
+
+def clean_secret(value: str, what: str, *, provider: str | None = None) -> str:
+    """``value`` without surrounding whitespace; refuse a key that cannot be sent in a header.
+
+    A key read from a file or a CRLF ``.env`` keeps its line end; that is
+    stripped (as is any surrounding whitespace).  Any other control character
+    or a non-ASCII character is refused with an
+    :class:`~liter_llm.errors.AuthenticationError` that names ``what`` (the
+    option or the environment variable) and the position, never the key.
+    """
+    stripped = value.strip()
+    bad = _UNSAFE_IN_KEY.search(stripped)
+    if bad is not None:
+        from liter_llm.errors import AuthenticationError
+
+        raise AuthenticationError(
+            f"{what}: the API key has a character that cannot be sent in an HTTP header "
+            f"(a control or non-ASCII character at position {bad.start() + 1} of {len(stripped)}); it was not sent",
+            provider=provider,
+        )
+    return stripped
+
+
+def clean_header_value(name: str, value: str) -> str:
+    """A header value without surrounding whitespace; refuse control and non-ASCII characters.
+
+    Raises:
+        InvalidHeaderError: naming the header, never quoting its value.
+    """
+    from liter_llm.errors import InvalidHeaderError
+
+    if not isinstance(value, str):
+        raise InvalidHeaderError(name, f"the value must be a string, not {type(value).__name__}")
+    stripped = value.strip()
+    bad = _UNSAFE_IN_HEADER.search(stripped)
+    if bad is not None:
+        raise InvalidHeaderError(
+            name, f"the value has a control or non-ASCII character at position {bad.start() + 1}; it was not sent"
+        )
+    return stripped
+
+
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """The ways ``secret`` can appear in a message: plain, stripped, ``repr`` and bytes ``repr`` forms.
+
+    Each also as it appears inside a JSON string (an error body quoting it).
+
+    Longest first, so that a longer form is replaced before a shorter one inside it.
+    """
+    forms = {secret, secret.strip()}
+    for text in tuple(forms):
+        forms.add(repr(text)[1:-1])
+        forms.add(repr(text.encode("utf-8", "backslashreplace"))[2:-1])
+    for text in tuple(forms):  # each of them inside a JSON string (an error body that quotes it)
+        forms.add(json.dumps(text)[1:-1])
+    return tuple(sorted((form for form in forms if len(form) >= 4), key=len, reverse=True))
+
+
+def scrub_text(text: str, forms: Iterable[str], replacement: str = "***") -> str:
+    """``text`` with every form of a secret replaced."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, replacement)
+    return text
+
+
+def live_secret_forms() -> tuple[str, ...]:
+    """Every form of every secret alive in the process (for scrubbing log lines)."""
+    forms: set[str] = set()
+    for holder in list(_live.values()):
+        forms.update(secret_forms(holder._value))
+    return tuple(sorted(forms, key=len, reverse=True))

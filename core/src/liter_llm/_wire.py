@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import struct
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import types as t
+from liter_llm._secret import clean_secret
 from liter_llm._serde import request_body, structure_response
 from liter_llm.errors import BadRequestError, LiterLlmError, SerializationError, error_from_status, extract_error_fields
 from liter_llm.hookspecs import hookimpl
@@ -33,6 +35,7 @@ __all__ = [
     "header_auth",
     "load_json",
     "merge_headers",
+    "ocr_body",
     "parse_openai_response",
     "parse_openai_stream_event",
     "stream_error",
@@ -185,10 +188,30 @@ _SIMPLE_POST = {
     "moderate": "/moderations",
     "rerank": "/rerank",
     "search": "/search",
-    "ocr": "/ocr",
     "create_batch": "/batches",
     "create_response": "/responses",
 }
+
+
+def ocr_body(call: Call) -> dict[str, Any]:
+    """The JSON body of an ``ocr`` call in the ``POST /ocr`` format (Mistral's).
+
+    The typed document (``{"type": "document_url", "url": ...}`` or
+    ``{"type": "base64", "data": ..., "media_type": ...}``) becomes
+    ``{"type": "document_url", "document_url": <url>}``; inline data goes as a
+    ``data:`` URL, an image (``image/*``) as ``{"type": "image_url", "image_url": <data URL>}``.
+    """
+    body = _model_body(call)
+    document = getattr(call.request, "document", None)
+    if isinstance(document, t.OcrDocumentUrl):
+        body["document"] = {"type": "document_url", "document_url": document.url}
+    elif isinstance(document, t.OcrDocumentBase64):
+        data_url = f"data:{document.media_type};base64,{document.data}"
+        if document.media_type.lower().startswith("image/"):
+            body["document"] = {"type": "image_url", "image_url": data_url}
+        else:
+            body["document"] = {"type": "document_url", "document_url": data_url}
+    return body
 
 
 def build_openai_request(call: Call) -> httpx.Request:
@@ -198,6 +221,8 @@ def build_openai_request(call: Call) -> httpx.Request:
         return build_chat_request(call, chat_body(call))
     if op == "speech":
         return _json_request(call, "POST", "/audio/speech", _model_body(call), binary=True)
+    if op == "ocr":
+        return _json_request(call, "POST", "/ocr", ocr_body(call))
     path = _SIMPLE_POST.get(op)
     if path is not None:
         return _json_request(call, "POST", path, _model_body(call))
@@ -288,6 +313,59 @@ _RESPONSE_TYPES: dict[str, type[Any]] = {
 
 _BINARY_OPERATIONS = frozenset({"speech", "file_content"})
 
+#: the one field without which a JSON answer is not a response of the operation at all
+#: (``{}`` is not an empty chat completion); every other field may be missing
+REQUIRED_FIELDS: dict[str, str] = {
+    "chat": "choices",
+    "embed": "data",
+    "list_models": "data",
+    "image_generate": "data",
+    "transcribe": "text",
+    "moderate": "results",
+    "rerank": "results",
+    "search": "results",
+    "ocr": "pages",
+    "create_file": "id",
+    "retrieve_file": "id",
+    "delete_file": "id",
+    "list_files": "data",
+    "create_batch": "id",
+    "retrieve_batch": "id",
+    "list_batches": "data",
+    "cancel_batch": "id",
+    "create_response": "id",
+    "retrieve_response": "id",
+    "cancel_response": "id",
+}
+
+
+def check_response_shape(call: Call, data: Any) -> None:
+    """Refuse a decoded success answer that is not a response of ``call.operation``.
+
+    The answer must be a JSON object holding the operation's one required
+    field (:data:`REQUIRED_FIELDS`: ``choices`` for a chat, ``data`` for
+    embeddings, ...).  Unknown fields and a missing ``usage`` stay fine.  An
+    ``{"error": ...}`` object sent with a 2xx status is the error it describes.
+
+    Raises:
+        SerializationError: the answer is not an object, or lacks the field.
+    """
+    op = call.operation
+    if not isinstance(data, dict):
+        raise SerializationError(
+            f"the {op} answer is not a JSON object (got {type(data).__name__})", provider=call.provider.name
+        )
+    field = REQUIRED_FIELDS.get(op)
+    if field is None or field in data:
+        return
+    if data.get("error") is not None:
+        raise stream_error(call, data)
+    shown = ", ".join(sorted(map(str, data))[:10]) or "none"
+    raise SerializationError(
+        f"the {op} answer is not a {op} response: it has no {field!r} field (fields: {shown})",
+        provider=call.provider.name,
+    )
+
 
 def _decode_base64_embeddings(call: Call, data: Any) -> None:
     if not isinstance(data, dict):
@@ -355,6 +433,7 @@ def parse_openai_response(call: Call, response: httpx.Response) -> Any:
     data = load_json(call, response.content)
     if op == "transcribe" and isinstance(data, str):
         data = {"text": data}
+    check_response_shape(call, data)
     if op == "embed":
         _decode_base64_embeddings(call, data)
     elif op == "chat":
@@ -564,6 +643,8 @@ class _HeaderAuth(httpx.Auth):
 
 
 _NO_AUTH = httpx.Auth()
+#: a key that can go in a header as it is (visible ASCII, no surrounding whitespace)
+_KEY_OK = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
 def header_auth(call: Call) -> httpx.Auth:
@@ -573,6 +654,8 @@ def header_auth(call: Call) -> httpx.Auth:
     if key is None or not key or fmt.kind == "none":
         return _NO_AUTH
     secret = key.get_secret_value()
+    if _KEY_OK.fullmatch(secret) is None:  # a key from a plugin or set on the call: checked where it is sent
+        secret = clean_secret(secret, f"the API key for {call.provider.name}", provider=call.provider.name)
     if fmt.kind == "bearer":
         return _HeaderAuth("authorization", "Bearer " + secret)
     return _HeaderAuth(fmt.header or "authorization", secret)

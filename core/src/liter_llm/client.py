@@ -87,7 +87,7 @@ def build_config(
     **fields: Any,
 ) -> ClientConfig:
     """Combine explicit arguments (None = not given) with a base configuration."""
-    from liter_llm.config import parse_config
+    from liter_llm.config import MAX_TIMEOUT_SECS, parse_config
 
     base = config if config is not None else ClientConfig()
     if fields:
@@ -103,8 +103,14 @@ def build_config(
             raise BadRequestError(f"base_url: {base_url!r} is not an http(s) URL")
         changes["base_url"] = base_url
     if timeout_secs is not None:
-        if isinstance(timeout_secs, bool) or not isinstance(timeout_secs, (int, float)) or timeout_secs <= 0:
-            raise BadRequestError("timeout_secs: must be a positive number")
+        if (
+            isinstance(timeout_secs, bool)
+            or not isinstance(timeout_secs, (int, float))
+            or not 0 < timeout_secs <= MAX_TIMEOUT_SECS
+        ):
+            raise BadRequestError(
+                f"timeout_secs: must be a positive number of at most {MAX_TIMEOUT_SECS:.0f} (one year)"
+            )
         changes["timeout_secs"] = float(timeout_secs)
     if max_retries is not None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -118,7 +124,10 @@ def build_config(
 
 
 def _parse_fields(parse_config: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    plain = {k: _plain(v) for k, v in fields.items()}
+    try:
+        plain = {k: _plain(v) for k, v in fields.items()}
+    except RecursionError:
+        raise BadRequestError("create_client: the configuration is nested too deeply") from None
     parsed = parse_config(plain, source="create_client")
     return {k: getattr(parsed, k) for k in fields}
 
@@ -127,6 +136,8 @@ class _ClientBase:
     """What the two clients share: the pipeline and request coercion."""
 
     _pipeline: Pipeline
+    #: set by ``close()``/``aclose()``: every later call raises :func:`_closed_error`
+    _closed = False
 
     @property
     def config(self) -> ClientConfig:
@@ -147,6 +158,13 @@ class _ClientBase:
             f"{type(self).__name__}(base_url={cfg.base_url!r}, model_hint={cfg.model_hint!r}, "
             f"api_key={'***' if cfg.api_key else None})"
         )
+
+
+def _closed_error() -> BadRequestError:
+    """The error for a call on a closed client: the caller's mistake, refused before anything is sent."""
+    return BadRequestError(
+        "the client is closed: create a new client (or make the call inside its `with` block); nothing was sent"
+    )
 
 
 def _client_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -216,6 +234,8 @@ class DefaultClient(_ClientBase):
         params: dict[str, Any] | None = None,
         provider: str | None = None,
     ) -> Any:
+        if self._closed:
+            raise _closed_error()
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
         return drive_sync(flow, self._client_for, pipeline.clock)
@@ -234,6 +254,8 @@ class DefaultClient(_ClientBase):
     ) -> ChatStream:
         """Send a chat request and stream the answer: iterate the returned :class:`ChatStream` for chunks."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
+        if self._closed:
+            raise _closed_error()
         pipeline = self._pipeline
         call, response = drive_sync(
             call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for, pipeline.clock
@@ -405,7 +427,8 @@ class DefaultClient(_ClientBase):
 
     # -- lifecycle ----------------------------------------------------------------
     def close(self) -> None:
-        """Close the connection pools."""
+        """Close the connection pools; a call after this raises ``BadRequestError`` ("the client is closed")."""
+        self._closed = True
         for client in self._provider_http.values():
             if client is not self._http:
                 client.close()
@@ -471,6 +494,8 @@ class AsyncDefaultClient(_ClientBase):
         params: dict[str, Any] | None = None,
         provider: str | None = None,
     ) -> Any:
+        if self._closed:
+            raise _closed_error()
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
         return await drive_async(flow, self._client_for, pipeline.clock)
@@ -488,6 +513,8 @@ class AsyncDefaultClient(_ClientBase):
     ) -> AsyncChatStream:
         """Send a chat request and stream the answer: ``async for`` the returned stream."""
         request = _coerce(t.ChatCompletionRequest, req, kwargs)
+        if self._closed:
+            raise _closed_error()
         pipeline = self._pipeline
         flow = call_flow(pipeline, "chat_stream", request, model=request.model)
         call, response = await drive_async(flow, self._client_for, pipeline.clock)
@@ -663,7 +690,8 @@ class AsyncDefaultClient(_ClientBase):
         return result
 
     async def aclose(self) -> None:
-        """Close the connection pools."""
+        """Close the connection pools; a call after this raises ``BadRequestError`` ("the client is closed")."""
+        self._closed = True
         for client in self._provider_http.values():
             if client is not self._http:
                 await client.aclose()

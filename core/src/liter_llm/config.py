@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from liter_llm._secret import SecretStr
+from liter_llm._secret import SecretStr, clean_header_value, clean_secret
 from liter_llm.errors import BadRequestError, LiterLlmError
 from liter_llm.types import AuthHeaderFormat
 
@@ -52,6 +52,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "CONFIG_ENV_VAR",
     "CONFIG_FILE_NAME",
+    "MAX_TIMEOUT_SECS",
     "BudgetConfig",
     "CacheConfig",
     "ClientConfig",
@@ -389,9 +390,10 @@ def _headers(ctx: _Ctx, value: Any, path: _Path) -> dict[str, str]:
             ctx.fail(where, "not a valid HTTP header name")
         if not isinstance(header_value, str):
             ctx.fail(where, f"expected a string, got {_type_name(header_value)}")
-        if any(char in header_value for char in "\r\n\0"):
-            ctx.fail(where, "a header value must not contain CR, LF or NUL")
-        result[name] = header_value
+        try:  # surrounding whitespace (a trailing line end) is stripped
+            result[name] = clean_header_value(name, header_value)
+        except LiterLlmError:
+            ctx.fail(where, "a header value must not contain a control character (CR, LF, NUL...) or a non-ASCII one")
     return result
 
 
@@ -517,7 +519,8 @@ def _api_key(ctx: _Ctx, value: Any, path: _Path) -> SecretStr | None:
         return value if value else None
     if not isinstance(value, str):
         ctx.fail(path, f"expected a string, got {_type_name(value)}")
-    return SecretStr(value) if value else None
+    cleaned = clean_secret(value, f"{ctx.source}: {_format_path(path)}")  # a trailing line end is stripped
+    return SecretStr(cleaned) if cleaned else None
 
 
 _PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
@@ -541,6 +544,17 @@ def _positive_number(ctx: _Ctx, value: Any, path: _Path) -> float:
     return _number(ctx, value, path, positive=True)
 
 
+#: the longest timeout accepted (one year): beyond it the operating system's timers overflow
+MAX_TIMEOUT_SECS = 365 * 24 * 3600.0
+
+
+def _timeout(ctx: _Ctx, value: Any, path: _Path) -> float:
+    number = _number(ctx, value, path, positive=True)
+    if number > MAX_TIMEOUT_SECS:
+        ctx.fail(path, f"must be at most {MAX_TIMEOUT_SECS:.0f} seconds (one year), got {value}")
+    return number
+
+
 def _positive_integer(ctx: _Ctx, value: Any, path: _Path) -> int:
     return _integer(ctx, value, path, minimum=1)
 
@@ -560,8 +574,8 @@ _FIELDS: dict[str, _FieldParser] = {
     "api_key": _api_key,
     "base_url": _optional(_url),
     "model_hint": _optional_string,
-    "timeout_secs": _positive_number,
-    "connect_timeout_secs": _positive_number,
+    "timeout_secs": _timeout,
+    "connect_timeout_secs": _timeout,
     "max_retries": _integer,
     "max_retry_delay_secs": _number,
     "max_response_bytes": _positive_integer,
@@ -588,6 +602,8 @@ def _parse_fields(ctx: _Ctx, table: Mapping[str, Any]) -> dict[str, Any]:
         return {name: _FIELDS[name](ctx, value, (name,)) for name, value in table.items()}
     except LiterLlmError:
         raise
+    except RecursionError:
+        raise BadRequestError(f"{ctx.source}: the configuration is nested too deeply") from None
     except Exception as exc:  # a bug in a validator must still surface as a config error
         raise BadRequestError(f"{ctx.source}: invalid configuration ({type(exc).__name__})") from None
 
@@ -636,7 +652,10 @@ def parse_config(
         ctx.secret = raw_key
     table = _mapping(ctx, data, ())
     _check_fields(ctx, table, _FIELDS, ())
-    expanded = _expand(ctx, table, (), os.environ if env is None else env)
+    try:
+        expanded = _expand(ctx, table, (), os.environ if env is None else env)
+    except RecursionError:
+        raise BadRequestError(f"{source}: the configuration is nested too deeply") from None
     key = expanded.get("api_key")
     if isinstance(key, str) and key:
         ctx.secret = key

@@ -169,13 +169,13 @@ class ServerError(LiterLlmError):
 
 
 class ServiceUnavailableError(ServerError):
-    """The provider is overloaded or down (HTTP 502, 503, 529), or could not be reached."""
+    """The provider is overloaded or down (HTTP 502, 503, 504, 529), or could not be reached."""
 
     kind = "service unavailable"
 
 
 class LiterLlmTimeoutError(LiterLlmError, TimeoutError):
-    """The call did not complete within its timeout (also HTTP 408/504)."""
+    """The call did not complete within its timeout (also HTTP 408; a 504 is a :class:`ServiceUnavailableError`)."""
 
     kind = "request timeout"
 
@@ -371,11 +371,11 @@ def _classify(status: int, text: str) -> type[LiterLlmError]:
         return AuthenticationError
     if status == 404:
         return NotFoundError
-    if status in (408, 504):
+    if status == 408:
         return LiterLlmTimeoutError
     if status == 429:
         return RateLimitedError
-    if status in (502, 503, 529):
+    if status in (502, 503, 504, 529):  # 504: a gateway's upstream did not answer, as the reference maps it
         return ServiceUnavailableError
     if status >= 500:
         return ServerError

@@ -4,7 +4,9 @@ Bytes go in as they arrive, in pieces of any size (a piece may end in the
 middle of a line, or of a UTF-8 character); whole events come out.  Handles
 comments, ``event:``/``data:``/``id:``/``retry:`` fields, multi-line data, and
 CR, LF and CRLF line ends (a CR at the end of one piece and an LF at the start
-of the next are one line end).
+of the next are one line end).  As the specification says, one UTF-8 byte
+order mark at the very start of the stream is skipped, and a ``retry:`` field
+is used only when its value is ASCII digits.
 """
 
 from __future__ import annotations
@@ -41,7 +43,19 @@ class SSEDecoder:
     allows servers to omit the final blank line in practice.
     """
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_last_id", "_max", "_pending_cr", "_retry", "_size", "_utf8")
+    __slots__ = (
+        "_buffer",
+        "_data",
+        "_event",
+        "_id",
+        "_last_id",
+        "_max",
+        "_pending_cr",
+        "_retry",
+        "_size",
+        "_started",
+        "_utf8",
+    )
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
@@ -54,6 +68,7 @@ class SSEDecoder:
         self._retry: int | None = None
         self._max = max_event_bytes
         self._size = 0
+        self._started = False
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Decode one piece of the stream; return the events it completes."""
@@ -63,6 +78,12 @@ class SSEDecoder:
             raise StreamingError(f"the stream is not valid UTF-8: {exc}") from None
         if not text:
             return []
+        if not self._started:
+            self._started = True
+            if text[0] == "\ufeff":  # a byte order mark before the first field
+                text = text[1:]
+                if not text:
+                    return []
         if self._pending_cr:
             self._pending_cr = False
             if text[0] == "\n":
@@ -140,7 +161,7 @@ class SSEDecoder:
             self._event = value
         elif name == "id" and "\0" not in value:
             self._id = value
-        elif name == "retry" and value.isdigit():
+        elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
         return None
 

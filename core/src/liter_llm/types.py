@@ -27,8 +27,10 @@ Wire shapes worth knowing:
   ``{"type": "function", "function": {"name": ...}}``;
 * ``ResponseFormat``: ``{"type": "text"}``, ``{"type": "json_object"}``,
   ``{"type": "json_schema", "json_schema": {...}}``;
-* ``OcrDocument``: ``{"type": "document_url", "document_url": "<url>"}`` or
-  ``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``;
+* ``OcrDocument``: ``{"type": "document_url", "url": "<url>"}`` or
+  ``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``,
+  as the reference names them (the OCR endpoint's own wire shape, Mistral's
+  ``document_url``/``image_url``, is made by the request builder);
 * ``bytes`` fields (``CreateFileRequest.file``, ``CreateTranscriptionRequest.file``)
   are base64 strings in ``to_dict``; ``from_dict`` accepts bytes or base64 text.
 """
@@ -656,10 +658,20 @@ class ChatCompletionRequest(_Model):
 @_response
 @attrs.define(kw_only=True, slots=True)
 class PromptTokensDetails(_Model):
-    """Breakdown of prompt tokens; ``cached_tokens`` is included in ``prompt_tokens``."""
+    """Breakdown of prompt tokens; each count is included in ``prompt_tokens``.
+
+    Attributes:
+        cached_tokens: prompt tokens read from the provider's prompt cache
+            (billed at the cache-read price).
+        audio_tokens: audio input tokens.
+        cache_creation_tokens: prompt tokens written to the provider's prompt
+            cache by this call (Anthropic's ``cache_creation_input_tokens``),
+            billed at the cache-write price; omitted from ``to_dict`` when 0.
+    """
 
     cached_tokens: int = 0
     audio_tokens: int = 0
+    cache_creation_tokens: int = attrs.field(default=0, metadata={"omit_default": True})
 
 
 @_response
@@ -1072,16 +1084,16 @@ class SearchResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class OcrDocumentUrl(_Model):
-    """``{"type": "document_url", "document_url": "<url>"}``"""
+    """A document at a URL: ``{"type": "document_url", "url": "<url>"}``."""
 
     _tag_key: ClassVar[str | None] = "type"
     type: ClassVar[str] = "document_url"
-    url: str = attrs.field(metadata=_wire("document_url"))
+    url: str
 
 
 @attrs.define(kw_only=True, slots=True)
 class OcrDocumentBase64(_Model):
-    """``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``"""
+    """An inline document: ``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``."""
 
     _tag_key: ClassVar[str | None] = "type"
     type: ClassVar[str] = "base64"

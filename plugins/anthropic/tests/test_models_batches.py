@@ -241,7 +241,7 @@ def test_malformed_batches(run: Runner, data: Any, words: str) -> None:
         ("moderate", ({"model": "claude-x", "input": "hi"},), {}),
         ("rerank", ({"model": "claude-x", "query": "q", "documents": ["a"]},), {}),
         ("search", ({"model": "claude-x", "query": "q"},), {}),
-        ("ocr", ({"model": "claude-x", "document": {"type": "document_url", "document_url": "https://x"}},), {}),
+        ("ocr", ({"model": "claude-x", "document": {"type": "document_url", "url": "https://x"}},), {}),
         ("create_response", ({"model": "claude-x", "input": "hi"},), {}),
         ("retrieve_file", ("file-1",), {"provider": "anthropic"}),
         ("list_files", (), {"provider": "anthropic"}),

@@ -84,7 +84,7 @@ def test_cache_usage(run: Runner) -> None:
         prompt_tokens=21 + 2048 + 188086,
         completion_tokens=393,
         total_tokens=21 + 2048 + 188086 + 393,
-        prompt_tokens_details=PromptTokensDetails(cached_tokens=2048),
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=2048, cache_creation_tokens=188086),
     )
 
 
@@ -166,3 +166,9 @@ def test_malformed_messages_raise_serialization_error(run: Runner, answer: Any, 
         chat(run, answer)
     assert words in info.value.message
     assert info.value.provider == "anthropic"
+
+
+@pytest.mark.parametrize("body", [{}, {"id": "msg_1", "type": "message"}])
+def test_an_answer_that_is_not_a_message_is_a_serialization_error(run: Runner, body: Any) -> None:
+    with pytest.raises(SerializationError, match="content"):
+        chat(run, body)

@@ -162,7 +162,7 @@ def test_cache_usage_in_stream(run: Runner) -> None:
         prompt_tokens=21 + 100 + 2048,
         completion_tokens=393,
         total_tokens=21 + 100 + 2048 + 393,
-        prompt_tokens_details=PromptTokensDetails(cached_tokens=2048),
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=2048, cache_creation_tokens=100),
     )
 
 

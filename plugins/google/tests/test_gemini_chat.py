@@ -668,3 +668,9 @@ def test_unknown_fields_are_tolerated(run: Any) -> None:
     response = run(reply(data), "chat", model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert response.choices[0].message.content == "hi"
     assert response.usage.prompt_tokens == 3  # int64 counts may arrive as strings
+
+
+@pytest.mark.parametrize("body", [{}, {"responseId": "r", "modelVersion": "m"}])
+def test_an_answer_that_is_not_a_generate_content_response_is_a_serialization_error(run: Any, body: Any) -> None:
+    with pytest.raises(errors.SerializationError, match="candidates"):
+        run(reply(body), "chat", model=MODEL, messages=[{"role": "user", "content": "x"}])

@@ -320,3 +320,41 @@ class TestGeminiConformanceModelHint(GoogleNative, ProviderConformance):
     model = "some-model"
     key_header = "x-goog-api-key"
     client_options: ClassVar[dict[str, Any]] = {"model_hint": "gemini", "base_url": "http://127.0.0.1:9/v1beta"}
+
+
+@pytest.mark.parametrize("delay", [{"seconds": -5}, {"seconds": "nan"}, {"seconds": "inf"}, "-5s"])
+def test_an_unusable_retry_info_falls_back_to_the_backoff(run: Any, g: Any, delay: Any) -> None:
+    """A negative, NaN or infinite RetryInfo is no wait: the retry uses the backoff (no bare ValueError)."""
+    answers = iter(
+        [
+            httpx.Response(
+                429,
+                json=google_body(
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    "slow down",
+                    [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}],
+                ),
+            ),
+            httpx.Response(
+                200, json={"candidates": [{"content": {"parts": [{"text": "done"}]}, "finishReason": "STOP"}]}
+            ),
+        ]
+    )
+    client = {"api_key": g.KEY, "max_retries": 1, "retry_initial_delay": 0.01}
+    response = run(lambda r: next(answers), "chat", model=MODEL, messages=ASK, client=client)
+    assert response.choices[0].message.content == "done"
+    assert len(run.requests) == 2
+
+
+@pytest.mark.parametrize("delay", [{"seconds": -5}, {"seconds": "nan"}])
+def test_an_unusable_retry_info_is_not_the_errors_retry_after(run: Any, delay: Any) -> None:
+    body = google_body(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "slow down",
+        [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}],
+    )
+    with pytest.raises(errors.RateLimitedError) as info:
+        run(lambda r: httpx.Response(429, json=body), "chat", model=MODEL, messages=ASK)
+    assert info.value.retry_after is None

@@ -82,7 +82,7 @@ def _probe(row: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         return (
             "ocr",
             "/ocr",
-            {"model": model, "document": {"type": "document_url", "document_url": "https://x.invalid"}},
+            {"model": model, "document": {"type": "document_url", "url": "https://x.invalid"}},
         )
     raise AssertionError(f"{row['name']}: no endpoint to probe")
 

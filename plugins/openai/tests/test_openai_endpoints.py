@@ -574,7 +574,7 @@ def test_responses(mode: str) -> None:
     [
         ("rerank", {"model": "gpt-4o", "query": "q", "documents": ["a"]}),
         ("search", {"model": "gpt-4o", "query": "q"}),
-        ("ocr", {"model": "gpt-4o", "document": {"type": "document_url", "document_url": "https://x.invalid/a.pdf"}}),
+        ("ocr", {"model": "gpt-4o", "document": {"type": "document_url", "url": "https://x.invalid/a.pdf"}}),
     ],
 )
 def test_rerank_search_ocr_are_not_supported_before_io(mode: str, method: str, kwargs: dict[str, object]) -> None:

@@ -7,10 +7,14 @@ never at import.  Prices can be added or overridden at run time with
 
 How a cost is computed from a :class:`~liter_llm.types.Usage`:
 
-* ``prompt_tokens`` minus the cached ones at the input price;
+* ``prompt_tokens`` minus the cached and the cache-write ones at the input price;
 * ``prompt_tokens_details.cached_tokens`` (which are *included* in
   ``prompt_tokens``) at the cache-read price, or at the input price when the
   model has no cache-read price;
+* ``prompt_tokens_details.cache_creation_tokens`` (prompt tokens written to
+  the provider's cache, also included in ``prompt_tokens``; Anthropic bills
+  them at 1.25x input for the 5-minute cache) at the cache-write price, or at
+  the input price when the model has no cache-write price;
 * ``completion_tokens`` at the output price (reasoning tokens are part of
   ``completion_tokens``, so they are counted as output).
 
@@ -40,11 +44,12 @@ __all__ = ["CostTracker", "ModelPrice", "call_cost", "completion_cost", "lookup_
 
 @attrs.frozen(slots=True)
 class ModelPrice:
-    """USD per token for one model."""
+    """USD per token for one model (cache read and cache write where the model has them)."""
 
     input_cost_per_token: float
     output_cost_per_token: float
     cache_read_input_token_cost: float | None = None
+    cache_creation_input_token_cost: float | None = None
 
 
 _lock = threading.Lock()
@@ -67,6 +72,7 @@ def _load_table() -> dict[str, ModelPrice]:
                     input_cost_per_token=float(row[0]),
                     output_cost_per_token=float(row[1]),
                     cache_read_input_token_cost=float(row[2]) if len(row) > 2 and row[2] is not None else None,
+                    cache_creation_input_token_cost=float(row[3]) if len(row) > 3 and row[3] is not None else None,
                 )
             _table = loaded
         return _table
@@ -88,8 +94,13 @@ def set_model_price(
     input_cost_per_token: float,
     output_cost_per_token: float,
     cache_read_input_token_cost: float | None = None,
+    cache_creation_input_token_cost: float | None = None,
 ) -> None:
     """Add or override the price of ``model`` (USD per token) for this process.
+
+    ``cache_read_input_token_cost`` prices cached prompt tokens and
+    ``cache_creation_input_token_cost`` prompt tokens written to the cache;
+    either defaults to the input price when not given.
 
     ``model`` is matched like the shipped table: the model string as called
     (``"openai/gpt-4o"``), then ``provider/model``, then the bare model name.
@@ -107,6 +118,9 @@ def set_model_price(
         output_cost_per_token=_price_number("output_cost_per_token", output_cost_per_token) or 0.0,
         cache_read_input_token_cost=_price_number(
             "cache_read_input_token_cost", cache_read_input_token_cost, optional=True
+        ),
+        cache_creation_input_token_cost=_price_number(
+            "cache_creation_input_token_cost", cache_creation_input_token_cost, optional=True
         ),
     )
     with _lock:
@@ -136,11 +150,20 @@ def price_usage(usage: Usage, price: ModelPrice) -> float:
     prompt = max(int(usage.prompt_tokens or 0), 0)
     details = usage.prompt_tokens_details
     cached = min(max(int(details.cached_tokens or 0), 0), prompt) if details is not None else 0
-    cache_price = price.cache_read_input_token_cost
-    if cache_price is None:
-        cache_price = price.input_cost_per_token
+    written = min(max(int(details.cache_creation_tokens or 0), 0), prompt - cached) if details is not None else 0
+    read_price = price.cache_read_input_token_cost
+    if read_price is None:
+        read_price = price.input_cost_per_token
+    write_price = price.cache_creation_input_token_cost
+    if write_price is None:
+        write_price = price.input_cost_per_token
     output = max(int(usage.completion_tokens or 0), 0)
-    return (prompt - cached) * price.input_cost_per_token + cached * cache_price + output * price.output_cost_per_token
+    return (
+        (prompt - cached - written) * price.input_cost_per_token
+        + cached * read_price
+        + written * write_price
+        + output * price.output_cost_per_token
+    )
 
 
 def _warn_missing(model: str) -> None:

@@ -404,7 +404,9 @@ def usage_from_anthropic(usage: Any, where: str = "usage") -> t.Usage | None:
 
     ``prompt_tokens`` = input + cache_read + cache_creation,
     ``completion_tokens`` = output, ``prompt_tokens_details.cached_tokens`` =
-    cache_read (details only when the answer reports cache counts).
+    cache_read and ``prompt_tokens_details.cache_creation_tokens`` =
+    cache_creation (details only when the answer reports cache counts), so
+    the cost built-in prices cache writes at the cache-write price.
     """
     if usage is None:
         return None
@@ -417,7 +419,7 @@ def usage_from_anthropic(usage: Any, where: str = "usage") -> t.Usage | None:
     prompt = input_tokens + cache_read + cache_creation
     details = None
     if usage.get("cache_read_input_tokens") is not None or usage.get("cache_creation_input_tokens") is not None:
-        details = t.PromptTokensDetails(cached_tokens=cache_read)
+        details = t.PromptTokensDetails(cached_tokens=cache_read, cache_creation_tokens=cache_creation)
     return t.Usage(
         prompt_tokens=prompt,
         completion_tokens=output_tokens,
@@ -459,6 +461,11 @@ def from_anthropic_message(
         raise SerializationError(f"the message is not an object: {type(data).__name__}", provider="anthropic")
     if data.get("type") == "error":
         raise SerializationError("the answer is an error object, not a message", provider="anthropic")
+    if "content" not in data:  # ``{}`` is not an empty message
+        shown = ", ".join(sorted(map(str, data))[:10]) or "none"
+        raise SerializationError(
+            f"the answer is not a message: it has no 'content' field (fields: {shown})", provider="anthropic"
+        )
     blocks = data.get("content")
     if blocks is None:
         blocks = []

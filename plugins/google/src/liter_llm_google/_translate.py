@@ -8,6 +8,7 @@ Pure functions, no I/O: :func:`to_gemini_body` (request), :func:`from_gemini_res
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
 import re
 import time
@@ -479,6 +480,12 @@ def from_gemini_response(data: Any, model: str, provider: str | None = None) -> 
     """
     body = _obj(data, "response", provider)
     _check_blocked(body, provider)
+    if not {"candidates", "promptFeedback", "usageMetadata"} & body.keys():  # ``{}`` is not an empty answer
+        shown = ", ".join(sorted(map(str, body))[:10]) or "none"
+        raise SerializationError(
+            f"the answer is not a GenerateContentResponse: it has no 'candidates' (fields: {shown})",
+            provider=provider,
+        )
     choices = []
     for position, raw in enumerate(_list(body.get("candidates"), "candidates", provider)):
         where = f"candidates[{position}]"
@@ -623,9 +630,10 @@ def retry_delay(details: Any) -> float | None:
                     return float(match.group(1))
             elif isinstance(delay, dict):  # {"seconds": 2, "nanos": 0}
                 try:
-                    return float(delay.get("seconds", 0)) + float(delay.get("nanos", 0)) / 1e9
+                    seconds = float(delay.get("seconds", 0)) + float(delay.get("nanos", 0)) / 1e9
                 except (TypeError, ValueError):
                     return None
+                return seconds if math.isfinite(seconds) and seconds >= 0 else None
     return None
 
 
