@@ -469,6 +469,7 @@ class ChatStream:
         self._response = response
         self._bytes: Iterator[bytes] | None = None
         self._closed = False
+        self._ending = False
 
     @property
     def chunks(self) -> list[ChatCompletionChunk]:
@@ -483,6 +484,9 @@ class ChatStream:
         while True:
             if core.pending:
                 return core.pending.popleft()
+            if self._ending:
+                self._ending = False
+                core.complete()
             if core.finished or self._closed:
                 raise StopIteration
             try:
@@ -496,7 +500,7 @@ class ChatStream:
                         )
                         core.serve_json(self._response)
                         self._release()
-                        core.complete()
+                        self._ending = True  # completed once the caller has read what is pending
                         continue
                     self._bytes = self._response.iter_bytes()
                 data = next(self._bytes, None)
@@ -509,7 +513,7 @@ class ChatStream:
                 if core.done:  # [DONE]: read nothing more, release the connection
                     self._drain()
                     self._release()
-                    core.complete()
+                    self._ending = True  # completed once the caller has read what is pending
             except BaseException as exc:
                 self._release()
                 if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit, GeneratorExit...
@@ -578,6 +582,7 @@ class AsyncChatStream:
         self._response = response
         self._bytes: AsyncIterator[bytes] | None = None
         self._closed = False
+        self._ending = False
 
     @property
     def chunks(self) -> list[ChatCompletionChunk]:
@@ -592,6 +597,9 @@ class AsyncChatStream:
         while True:
             if core.pending:
                 return core.pending.popleft()
+            if self._ending:
+                self._ending = False
+                core.complete()
             if core.finished or self._closed:
                 raise StopAsyncIteration
             try:
@@ -605,7 +613,7 @@ class AsyncChatStream:
                         )
                         core.serve_json(self._response)
                         await self._release()
-                        core.complete()
+                        self._ending = True  # completed once the caller has read what is pending
                         continue
                     self._bytes = self._response.aiter_bytes()
                 try:
@@ -619,7 +627,7 @@ class AsyncChatStream:
                 if core.done:  # [DONE]: read nothing more, release the connection
                     await self._drain()
                     await self._release()
-                    core.complete()
+                    self._ending = True  # completed once the caller has read what is pending
             except BaseException as exc:
                 await self._release()
                 if not isinstance(exc, Exception):  # cancellation (CancelledError, a cancel scope), GeneratorExit...

@@ -341,7 +341,7 @@ def test_an_unusable_retry_info_falls_back_to_the_backoff(run: Any, g: Any, dela
             ),
         ]
     )
-    client = {"api_key": g.KEY, "max_retries": 1, "retry_initial_delay": 0.01}
+    client = {"api_key": g.KEY, "model_hint": "gemini", "max_retries": 1, "retry_initial_delay": 0.01}
     response = run(lambda r: next(answers), "chat", model=MODEL, messages=ASK, client=client)
     assert response.choices[0].message.content == "done"
     assert len(run.requests) == 2
