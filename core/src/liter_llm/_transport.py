@@ -70,6 +70,17 @@ def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
     return kind(message, request=request)
 
 
+def _buffered(stream: object) -> bytes:
+    """The bytes aiohttp has received for ``stream`` but not handed out yet (private attributes: see the caps)."""
+    reader = getattr(getattr(stream, "_aiohttp_response", None), "content", None)
+    if reader is None or not getattr(reader, "_buffer", None):
+        return b""
+    try:
+        return bytes(reader._read_nowait(-1))
+    except Exception:  # another aiohttp: nothing to recover
+        return b""
+
+
 class _MappedStream(httpx.AsyncByteStream):
     """The response body, with aiohttp errors raised as httpx errors."""
 
@@ -84,6 +95,11 @@ class _MappedStream(httpx.AsyncByteStream):
             async for chunk in self._inner:
                 yield chunk
         except Exception as exc:
+            # aiohttp raises a dropped connection's error before the bytes that arrived with it
+            # (its reader checks for an error first): hand those over, then the error
+            tail = _buffered(self._inner)
+            if tail:
+                yield tail
             error = _mapped(exc, self._request)
             if error is exc:
                 raise
