@@ -39,7 +39,8 @@ for interpreter in "${interpreters[@]}"; do
         continue
     fi
     out="$work/answer.txt"
-    if ! (cd "$clone" && env -i HOME="$HOME" PATH="$path" LANG=C.UTF-8 ${UV_CACHE_DIR:+UV_CACHE_DIR="$UV_CACHE_DIR"} \
+    # the machine's environment (its registry and certificate settings), less PATH and any venv
+    if ! (cd "$clone" && env -u VIRTUAL_ENV -u PYTHONPATH -u PYTHONHOME -u CONDA_PREFIX PATH="$path" \
         bash -c 'bash scripts/setup.sh && .venv/bin/liter-llm chat "Name three colours"') >"$out" 2>"$work/err.txt"; then
         echo "FAIL ($label): the README's main command failed"
         tail -n 30 "$work/err.txt"
