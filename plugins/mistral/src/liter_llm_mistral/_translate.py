@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import string
 from collections.abc import Mapping
@@ -215,10 +216,23 @@ def _chunks_text(content: Any, where: str) -> tuple[str | None, str | None]:
     return ("".join(texts) if texts else None), ("".join(thoughts) if thoughts else None)
 
 
+def _arguments_as_text(calls: Any) -> None:
+    """Mistral may send a tool call's ``arguments`` as a JSON object; liter-llm carries JSON text."""
+    if not isinstance(calls, list):
+        return
+    for item in calls:
+        function = item.get("function") if isinstance(item, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("arguments"), (dict, list)):
+            function["arguments"] = json.dumps(function["arguments"], ensure_ascii=False)
+
+
 def _normalize_message(message: Any, where: str) -> None:
     if not isinstance(message, dict):
         return
+    _arguments_as_text(message.get("tool_calls"))
     content = message.get("content")
+    if content is not None and not isinstance(content, (str, list)):
+        raise SerializationError(f"{where}.content is neither text nor a list of chunks", provider=PROVIDER)
     if isinstance(content, list):
         text, reasoning = _chunks_text(content, where)
         message["content"] = text
@@ -281,12 +295,15 @@ def normalize_chunk(call: Call, payload: dict[str, Any]) -> t.ChatCompletionChun
         if not isinstance(delta, dict):
             continue
         content = delta.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise SerializationError(f"choices[{position}].delta.content is not text", provider=PROVIDER)
         if isinstance(content, list):
             text, reasoning = _chunks_text(content, f"choices[{position}].delta")
             delta["content"] = text
             if reasoning is not None:
                 delta["reasoning_content"] = reasoning
         calls = delta.get("tool_calls")
+        _arguments_as_text(calls)
         if isinstance(calls, list):
             seen = call.state.setdefault(_STREAM_TOOLS, {}).setdefault(choice.get("index", 0), {})
             for item in calls:
