@@ -67,13 +67,16 @@ def test_parameters_are_renamed_and_dropped(run: Runner) -> None:
         response_format={"type": "json_object"},
     )
     body = run.body
-    assert body["random_seed"] == 42 and "seed" not in body
-    assert body["max_tokens"] == 64 and "max_completion_tokens" not in body
+    assert body["random_seed"] == 42
+    assert "seed" not in body
+    assert body["max_tokens"] == 64
+    assert "max_completion_tokens" not in body
     assert body["tool_choice"] == "any"
     assert body["tools"] == [
         {"type": "function", "function": {"name": "ping", "parameters": {"type": "object", "properties": {}}}}
     ]
-    assert "user" not in body and "service_tier" not in body
+    assert "user" not in body
+    assert "service_tier" not in body
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
     assert body["temperature"] == 0.3
     assert body["presence_penalty"] == 0.1
@@ -187,7 +190,8 @@ def test_tool_calls_in_the_answer_with_object_arguments(run: Runner) -> None:
     assert [c.id for c in calls] == ["D681PevKs", "A9wQ2zX7p"]
     assert json.loads(calls[0].function.arguments) == {"transaction_id": "T1001"}
     assert json.loads(calls[1].function.arguments) == {"transaction_id": "T1001"}
-    assert response.usage is not None and response.usage.total_tokens == 50
+    assert response.usage is not None
+    assert response.usage.total_tokens == 50
     assert response.model == "mistral-large-latest"
 
 
@@ -235,7 +239,8 @@ def test_stream_parallel_tool_calls_keep_apart(run: Runner) -> None:
     assert [c.function.name for c in calls] == ["retrieve_payment_status", "retrieve_payment_date"]
     assert all(json.loads(c.function.arguments) == {"transaction_id": "T1001"} for c in calls)
     assert assembled.choices[0].finish_reason == FinishReason.TOOL_CALLS
-    assert assembled.usage is not None and assembled.usage.total_tokens == 90
+    assert assembled.usage is not None
+    assert assembled.usage.total_tokens == 90
 
 
 def test_stream_reasoning_and_model_length(run: Runner) -> None:
@@ -247,7 +252,8 @@ def test_stream_reasoning_and_model_length(run: Runner) -> None:
     assert message.content == "The answer is 4."
     assert message.reasoning_content == "Let me think. Four."
     assert assembled.choices[0].finish_reason == FinishReason.LENGTH
-    assert assembled.usage is not None and assembled.usage.completion_tokens == 20
+    assert assembled.usage is not None
+    assert assembled.usage.completion_tokens == 20
 
 
 def test_stream_error_event_raises_the_mapped_error(run: Runner) -> None:

@@ -82,7 +82,8 @@ def test_embeddings(run: Runner) -> None:
     }
     assert [item.index for item in response.data] == [0, 1]
     assert response.data[0].embedding[:2] == [-0.016632080078125, 0.0701904296875]
-    assert response.usage is not None and response.usage.prompt_tokens == 15
+    assert response.usage is not None
+    assert response.usage.prompt_tokens == 15
 
 
 def test_embeddings_of_token_ids_are_refused(run: Runner) -> None:
@@ -140,7 +141,8 @@ def test_ocr_pages_images_dimensions(run: Runner) -> None:
     assert [page.index for page in response.pages] == [0, 1]
     first = response.pages[0]
     assert first.markdown.startswith("# LEVERAGING UNLABELED DATA")
-    assert first.images is not None and first.images[0].id == "img-0.jpeg"
+    assert first.images is not None
+    assert first.images[0].id == "img-0.jpeg"
     assert first.images[0].image_base64 == "data:image/jpeg;base64,/9j/4AAQSkZJRg=="
     assert first.dimensions is not None
     assert (first.dimensions.width, first.dimensions.height) == (1700, 2200)
@@ -224,9 +226,7 @@ def test_transcription(run: Runner) -> None:
     assert [(s.id, s.start, s.end) for s in response.segments] == [(0, 0.8, 3.1), (1, 3.1, 5.9)]
 
 
-@pytest.mark.parametrize(
-    ("field", "value"), [("prompt", "Chicago"), ("response_format", "srt")], ids=["prompt", "srt"]
-)
+@pytest.mark.parametrize(("field", "value"), [("prompt", "Chicago"), ("response_format", "srt")], ids=["prompt", "srt"])
 def test_transcription_options_mistral_lacks_are_refused(run: Runner, field: str, value: str) -> None:
     with pytest.raises(BadRequestError):
         run(
@@ -306,13 +306,14 @@ def test_tool_call_id_error_keeps_mistral_code(run: Runner) -> None:
     ],
 )
 def test_error_kinds(run: Runner, status: int, body: dict[str, Any], kind: type[Exception] | None) -> None:
-    with pytest.raises((kind or ServiceUnavailableError)) as info:
+    with pytest.raises(kind or ServiceUnavailableError) as info:
         _chat(run, httpx.Response(status, json=body, headers={"retry-after": "3"}))
     error = info.value
     assert getattr(error, "provider", None) == "mistral"
     assert getattr(error, "retry_after", None) == 3
     assert body["message"] in str(error)
-    assert API_KEY not in str(error) and API_KEY not in repr(error)
+    assert API_KEY not in str(error)
+    assert API_KEY not in repr(error)
 
 
 def test_plain_text_error_is_mapped_by_status(run: Runner) -> None:
@@ -321,9 +322,7 @@ def test_plain_text_error_is_mapped_by_status(run: Runner) -> None:
     assert "Bad gateway" in info.value.message
 
 
-def test_key_comes_from_mistral_api_key_and_goes_only_to_mistral(
-    monkeypatch: pytest.MonkeyPatch, run: Runner
-) -> None:
+def test_key_comes_from_mistral_api_key_and_goes_only_to_mistral(monkeypatch: pytest.MonkeyPatch, run: Runner) -> None:
     monkeypatch.setenv("MISTRAL_API_KEY", "env-mistral-key-42")
     monkeypatch.setenv("MISTRAL_BASE_URL", "http://127.0.0.1:9/v1")
     run(

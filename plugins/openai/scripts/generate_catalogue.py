@@ -6,7 +6,8 @@ Usage::
 
 The input is liter-llm's schemas/providers.json (generated from litellm's
 data, MIT).  Kept: every provider with a base URL that is not listed in
-``complex_providers`` or served by a plugin of its own (``OWN_PLUGINS``).  For each row the script keeps the name, display name,
+``complex_providers`` nor served by a plugin of its own (``OWN_PLUGINS``).
+For each row the script keeps the name, display name,
 base URL, key variable, auth style and ``param_mappings``; maps the endpoint
 names to liter-llm's families; and keeps only the *bare* model prefixes
 (``deepseek-``): ``name/`` always routes to a provider, and prefixes that

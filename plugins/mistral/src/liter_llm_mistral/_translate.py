@@ -362,9 +362,10 @@ def ocr_document(document: Any) -> dict[str, Any]:
         url = f"data:{document.media_type};base64,{document.data}"
         image = document.media_type.lower().startswith("image/")
     else:
-        url = getattr(document, "url", None)
-        if not isinstance(url, str) or not url:
+        given = getattr(document, "url", None)
+        if not isinstance(given, str) or not given:
             raise _bad("the OCR document has neither a URL nor base64 data")
+        url = given
         image = _is_image_url(url)
     if image:
         return {"type": "image_url", "image_url": url}
@@ -497,7 +498,8 @@ def transcription_response(data: Any) -> t.TranscriptionResponse:
             start = float(segment.get("start", 0.0))
             end = float(segment.get("end", 0.0))
         except (TypeError, ValueError):
-            raise SerializationError(f"segments[{index}] has a start or end that is not a number", provider=PROVIDER) from None
+            message = f"segments[{index}] has a start or end that is not a number"
+            raise SerializationError(message, provider=PROVIDER) from None
         text = segment.get("text", "")
         if not isinstance(text, str):
             raise SerializationError(f"segments[{index}].text is not text", provider=PROVIDER)
