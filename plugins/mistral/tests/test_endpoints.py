@@ -39,7 +39,7 @@ def test_provider_is_registered_by_this_distribution() -> None:
     assert spec.plugin is not None
     assert spec.base_url == "https://api.mistral.ai/v1"
     assert spec.api_key_env == "MISTRAL_API_KEY"
-    assert spec.endpoints == {"chat", "embed", "models", "ocr", "transcribe"}
+    assert spec.endpoints == {"chat", "embed", "models", "ocr", "speech", "transcribe"}
 
 
 @pytest.mark.parametrize(
@@ -246,6 +246,57 @@ def test_transcription_malformed_answer(run: Runner) -> None:
             lambda r: httpx.Response(200, json={"model": "v", "segments": []}),
             model="mistral/voxtral-mini-latest",
             file=base64.b64encode(b"RIFF").decode(),
+        )
+
+
+# -- speech -------------------------------------------------------------------------------
+
+
+def test_speech(run: Runner) -> None:
+    audio = b"ID3\x04\x00fake-mp3-frames"
+    answer = {"audio_data": base64.b64encode(audio).decode()}
+    result = run(
+        "speech",
+        lambda r: httpx.Response(200, json=answer),
+        model="mistral/voxtral-mini-tts-latest",
+        input="Bonjour tout le monde",
+        voice="en_paul_neutral",
+        response_format="mp3",
+    )
+    request = run.requests[0]
+    assert str(request.url) == "http://127.0.0.1:9/v1/audio/speech"
+    assert run.body == {
+        "model": "voxtral-mini-tts-latest",
+        "input": "Bonjour tout le monde",
+        "voice_id": "en_paul_neutral",
+        "response_format": "mp3",
+    }
+    assert result == audio
+
+
+@pytest.mark.parametrize(("field", "value"), [("speed", 1.5), ("response_format", "aac")])
+def test_speech_options_mistral_lacks_are_refused(run: Runner, field: str, value: object) -> None:
+    with pytest.raises(BadRequestError):
+        run(
+            "speech",
+            lambda r: httpx.Response(200, json={"audio_data": ""}),
+            model="mistral/voxtral-mini-tts-latest",
+            input="hi",
+            voice="v",
+            **{field: value},
+        )
+    assert run.requests == []
+
+
+@pytest.mark.parametrize("answer", [{"audio_data": "not base64!"}, {"audio": "AAAA"}, ["AAAA"]])
+def test_speech_malformed_answers(run: Runner, answer: object) -> None:
+    with pytest.raises(SerializationError):
+        run(
+            "speech",
+            lambda r: httpx.Response(200, json=answer),
+            model="mistral/voxtral-mini-tts-latest",
+            input="hi",
+            voice="v",
         )
 
 

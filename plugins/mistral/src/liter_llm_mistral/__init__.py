@@ -4,8 +4,8 @@ Installing this distribution makes ``mistral/<model>`` go to Mistral's API
 (``https://api.mistral.ai/v1``, key from ``MISTRAL_API_KEY``) with Mistral's
 differences from the OpenAI format: its tool call ids, ``tool_choice``
 values, ``random_seed``, the parameters it rejects, content chunks and
-reasoning in answers; embeddings, OCR (``/v1/ocr``), transcription and the
-model list.  The translation functions are public for reuse (Mistral models
+reasoning in answers; embeddings, OCR (``/v1/ocr``), speech, transcription
+and the model list.  The translation functions are public for reuse (Mistral models
 served elsewhere speak the same format).
 """
 
@@ -32,6 +32,8 @@ from liter_llm_mistral._translate import (
     ocr_document,
     ocr_pages_processed,
     ocr_response,
+    speech_audio,
+    speech_body,
     transcription_form,
     transcription_response,
 )
@@ -54,6 +56,8 @@ __all__ = [
     "ocr_pages_processed",
     "ocr_response",
     "register_providers",
+    "speech_audio",
+    "speech_body",
     "transcription_form",
     "transcription_response",
 ]
@@ -65,7 +69,7 @@ SPEC = ProviderSpec(
     base_url="https://api.mistral.ai/v1",
     api_key_env="MISTRAL_API_KEY",
     auth=AuthHeaderFormat.BEARER,
-    endpoints=frozenset({"chat", "embed", "models", "ocr", "transcribe"}),
+    endpoints=frozenset({"chat", "embed", "models", "ocr", "speech", "transcribe"}),
     plugin=PLUGIN,
     openai_wire=True,  # list_models is the OpenAI shape; every other operation is built by the hooks
 )

@@ -28,6 +28,8 @@ from liter_llm_mistral._translate import (
     normalize_chunk,
     ocr_body,
     ocr_response,
+    speech_audio,
+    speech_body,
     transcription_form,
     transcription_response,
 )
@@ -52,7 +54,7 @@ class MistralHooks:
 
     @hookimpl
     def build_request(self, call: Call) -> httpx.Request | None:
-        """Build chat, embeddings, OCR and transcription requests in Mistral's format."""
+        """Build chat, embeddings, OCR, speech and transcription requests in Mistral's format."""
         op = call.operation
         if op in ("chat", "chat_stream"):
             return build_chat_request(call, mistral_chat_body(call))
@@ -60,6 +62,8 @@ class MistralHooks:
             return _post_json(call, "/embeddings", embed_body(call))
         if op == "ocr":
             return _post_json(call, "/ocr", ocr_body(call))
+        if op == "speech":
+            return _post_json(call, "/audio/speech", speech_body(call))
         if op == "transcribe":
             fields, files = transcription_form(call)
             return httpx.Request(
@@ -73,7 +77,7 @@ class MistralHooks:
 
     @hookimpl
     def parse_response(self, call: Call, response: httpx.Response) -> Any:
-        """Read chat, OCR and transcription answers; the rest is the OpenAI shape."""
+        """Read chat, OCR, speech and transcription answers; the rest is the OpenAI shape."""
         op = call.operation
         if op == "chat":
             return chat_response(load_json(call, response.content))
@@ -81,6 +85,8 @@ class MistralHooks:
             return ocr_response(load_json(call, response.content))
         if op == "transcribe":
             return transcription_response(load_json(call, response.content))
+        if op == "speech":
+            return speech_audio(load_json(call, response.content))
         return None
 
     @hookimpl

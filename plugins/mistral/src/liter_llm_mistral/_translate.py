@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -515,6 +517,38 @@ def transcription_response(data: Any) -> t.TranscriptionResponse:
         duration=duration,
         segments=segments,
     )
+
+
+# ---------------------------------------------------------------------------
+# Speech
+# ---------------------------------------------------------------------------
+
+#: the audio formats Mistral's speech endpoint writes
+SPEECH_FORMATS: tuple[str, ...] = ("pcm", "wav", "mp3", "flac", "opus")
+
+
+def speech_body(call: Call) -> dict[str, Any]:
+    """The body of ``POST /v1/audio/speech``: ``voice`` is Mistral's ``voice_id``; no ``speed``."""
+    req: t.CreateSpeechRequest = call.request
+    if req.speed is not None:
+        raise _bad("Mistral's speech endpoint has no speed setting")
+    if req.response_format is not None and req.response_format not in SPEECH_FORMATS:
+        raise _bad(f"Mistral writes speech as {', '.join(SPEECH_FORMATS)}, not {req.response_format!r}")
+    body: dict[str, Any] = {"model": call.model or req.model, "input": req.input, "voice_id": req.voice}
+    if req.response_format is not None:
+        body["response_format"] = req.response_format
+    return body
+
+
+def speech_audio(data: Any) -> bytes:
+    """The audio bytes of Mistral's speech answer (``{"audio_data": "<base64>"}``)."""
+    audio = data.get("audio_data") if isinstance(data, dict) else None
+    if not isinstance(audio, str):
+        raise SerializationError("the Mistral speech answer has no audio_data", provider=PROVIDER)
+    try:
+        return base64.b64decode(audio, validate=True)
+    except (binascii.Error, ValueError):
+        raise SerializationError("the Mistral speech answer's audio_data is not base64", provider=PROVIDER) from None
 
 
 # ---------------------------------------------------------------------------
