@@ -279,3 +279,30 @@ def test_stream_without_done_is_a_streaming_error(run: Runner) -> None:
     cut = text[: text.rindex("data: ")]
     with pytest.raises(StreamingError):
         run("chat_stream", lambda r: sse_response(cut), model=MODEL, messages=USER)
+
+
+def test_system_message_with_an_image_is_refused(run: Runner) -> None:
+    content = [{"type": "image_url", "image_url": {"url": "https://example.invalid/cat.png"}}]
+    with pytest.raises(BadRequestError, match="text only"):
+        run("chat", lambda r: _text_answer(), model=MODEL, messages=[{"role": "system", "content": content}, *USER])
+    assert run.requests == []
+
+
+def test_message_names_and_earlier_reasoning_are_not_sent(run: Runner) -> None:
+    messages = [
+        {"role": "user", "content": "hi", "name": "alice"},
+        {"role": "assistant", "content": "hello", "name": "bot", "reasoning_content": "greet back"},
+        {"role": "user", "content": "again"},
+    ]
+    run("chat", lambda r: _text_answer(), model=MODEL, messages=messages)
+    assert run.body["messages"] == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "again"},
+    ]
+
+
+def test_messages_in_extra_body_are_sent_as_given(run: Runner) -> None:
+    native = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Sure:", "prefix": True}]
+    run("chat", lambda r: _text_answer(), model=MODEL, messages=USER, extra_body={"messages": native})
+    assert run.body["messages"] == native
