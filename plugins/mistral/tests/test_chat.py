@@ -306,3 +306,20 @@ def test_messages_in_extra_body_are_sent_as_given(run: Runner) -> None:
     native = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Sure:", "prefix": True}]
     run("chat", lambda r: _text_answer(), model=MODEL, messages=USER, extra_body={"messages": native})
     assert run.body["messages"] == native
+
+
+def test_stream_chunks_without_created_or_object(run: Runner) -> None:
+    # Mistral's CompletionChunk makes ``object`` and ``created`` optional
+    first = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "Bon"}, "finish_reason": None}]}
+    last = {
+        "id": "c",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "jour"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4},
+    }
+    body = f"data: {json.dumps(first)}\n\ndata: {json.dumps(last)}\n\ndata: [DONE]\n\n"
+    chunks = run("chat_stream", lambda r: sse_response(body), model=MODEL, messages=USER)
+    assembled = assemble_stream(chunks)
+    assert assembled.choices[0].message.content == "Bonjour"
+    assert assembled.usage is not None
+    assert assembled.usage.total_tokens == 4
