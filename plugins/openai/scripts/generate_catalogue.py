@@ -6,7 +6,8 @@ Usage::
 
 The input is liter-llm's schemas/providers.json (generated from litellm's
 data, MIT).  Kept: every provider with a base URL that is not listed in
-``complex_providers``.  For each row the script keeps the name, display name,
+``complex_providers`` nor served by a plugin of its own (``OWN_PLUGINS``).
+For each row the script keeps the name, display name,
 base URL, key variable, auth style and ``param_mappings``; maps the endpoint
 names to liter-llm's families; and keeps only the *bare* model prefixes
 (``deepseek-``): ``name/`` always routes to a provider, and prefixes that
@@ -48,6 +49,9 @@ ENDPOINT_MAP: dict[str, tuple[str, ...]] = {
     "completion": (),  # the legacy text completion API is not part of liter-llm
 }
 
+#: Providers served by a plugin of their own in this repository: no catalogue row.
+OWN_PLUGINS = frozenset({"mistral"})
+
 #: OpenAI's own bare prefixes: catalogue rows must not claim them.
 OPENAI_PREFIXES = OPENAI_MODEL_PREFIXES
 
@@ -64,7 +68,7 @@ def convert(registry: dict[str, Any]) -> dict[str, Any]:
     for provider in registry["providers"]:
         name = provider["name"]
         base_url = provider.get("base_url")
-        if not base_url or name in complex_names:
+        if not base_url or name in complex_names or name in OWN_PLUGINS:
             continue
         endpoints: set[str] = set()
         unknown = []

@@ -1,0 +1,150 @@
+"""The hooks of the ``mistral`` provider: they see only the calls routed to it."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from liter_llm.errors import LiterLlmError, SerializationError, error_from_status, parse_retry_after
+from liter_llm.hookspecs import hookimpl
+from liter_llm.wire import (
+    build_chat_request,
+    dump_json,
+    load_json,
+    merge_headers,
+    parse_openai_stream_event,
+    stream_error,
+    url_for,
+)
+from liter_llm_mistral._translate import (
+    PROVIDER,
+    chat_response,
+    embed_body,
+    error_fields,
+    mistral_chat_body,
+    needs_normalizing,
+    normalize_chunk,
+    ocr_body,
+    ocr_response,
+    speech_audio,
+    speech_body,
+    transcription_form,
+    transcription_response,
+)
+
+if TYPE_CHECKING:
+    from liter_llm import Call
+    from liter_llm.types import ChatCompletionChunk
+
+_JSON = {"content-type": "application/json", "accept": "application/json"}
+
+
+def _post_json(call: Call, path: str, body: Any) -> httpx.Request:
+    return httpx.Request("POST", url_for(call, path), content=dump_json(body), headers=merge_headers(call, _JSON))
+
+
+class MistralHooks:
+    """Mistral speaks the OpenAI format with differences; these hooks carry them.
+
+    ``list_models`` is left to the core's OpenAI-format builder and parser
+    (``openai_wire=True``): Mistral's ``GET /v1/models`` answers in that shape.
+    """
+
+    @hookimpl
+    def build_request(self, call: Call) -> httpx.Request | None:
+        """Build chat, embeddings, OCR, speech and transcription requests in Mistral's format."""
+        op = call.operation
+        if op in ("chat", "chat_stream"):
+            return build_chat_request(call, mistral_chat_body(call))
+        if op == "embed":
+            return _post_json(call, "/embeddings", embed_body(call))
+        if op == "ocr":
+            return _post_json(call, "/ocr", ocr_body(call))
+        if op == "speech":
+            return _post_json(call, "/audio/speech", speech_body(call))
+        if op == "transcribe":
+            fields, files = transcription_form(call)
+            return httpx.Request(
+                "POST",
+                url_for(call, "/audio/transcriptions"),
+                data=_form(fields),
+                files=files,
+                headers=merge_headers(call, {"accept": "application/json"}),
+            )
+        return None  # list_models: the core's OpenAI-format request
+
+    @hookimpl
+    def parse_response(self, call: Call, response: httpx.Response) -> Any:
+        """Read chat, OCR, speech and transcription answers; the rest is the OpenAI shape."""
+        op = call.operation
+        if op == "chat":
+            return chat_response(load_json(call, response.content))
+        if op == "ocr":
+            return ocr_response(load_json(call, response.content))
+        if op == "transcribe":
+            return transcription_response(load_json(call, response.content))
+        if op == "speech":
+            return speech_audio(load_json(call, response.content))
+        return None
+
+    @hookimpl
+    def parse_stream_event(self, call: Call, event: Any) -> list[ChatCompletionChunk] | None:
+        """Mistral's SSE chunks: content chunk lists, ``model_length``, whole tool calls; ``[DONE]`` ends."""
+        data = getattr(event, "data", event)
+        if not isinstance(data, str):
+            raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=PROVIDER)
+        if data == "[DONE]" or not data.strip():
+            return parse_openai_stream_event(call, data)
+        try:
+            payload = json.loads(data)
+        except ValueError as exc:
+            raise SerializationError(
+                f"a stream event is not valid JSON ({exc}): {data[:200]!r}", provider=PROVIDER
+            ) from None
+        if isinstance(payload, dict) and payload.get("object") == "error" and "choices" not in payload:
+            message, code, etype = error_fields(payload)
+            raise stream_error(call, {"error": {"message": message or "error", "code": code, "type": etype}})
+        if not needs_normalizing(payload):
+            return parse_openai_stream_event(call, data)
+        return [normalize_chunk(call, payload)]
+
+    @hookimpl
+    def parse_error(self, call: Call, response: httpx.Response) -> LiterLlmError | None:
+        """Mistral's error bodies, validation errors (422) included."""
+        try:
+            data = json.loads(response.content)
+        except (ValueError, RecursionError):
+            return None  # not JSON: the core maps the status and the text
+        if isinstance(data, dict) and "error" in data:
+            return None  # the OpenAI shape (some gateways in front of Mistral): the core reads it
+        message, code, etype = error_fields(data)
+        if message is None:
+            return None
+        return error_from_status(
+            response.status_code,
+            message,
+            provider=call.provider.name,
+            code=code,
+            error_type=etype,
+            retry_after=parse_retry_after(response.headers),
+            body=response.text[:2000],
+        )
+
+
+def _form(fields: list[tuple[str, str]]) -> dict[str, Any]:
+    """httpx form data: a field given more than once becomes a list (sent as repeated fields)."""
+    form: dict[str, Any] = {}
+    for name, value in fields:
+        if name in form:
+            current = form[name]
+            form[name] = [*current, value] if isinstance(current, list) else [current, value]
+        elif name == "timestamp_granularities":
+            form[name] = [value]
+        else:
+            form[name] = value
+    return form
+
+
+PLUGIN = MistralHooks()
