@@ -189,7 +189,7 @@ def _message(data: Any) -> tuple[str | None, str | None]:
     error = data.get("error")
     if isinstance(error, dict):  # Brave {"error": {"code", "detail"}}, Perplexity {"error": {"message", "type"}}
         text = error.get("detail") or error.get("message")
-        code = error.get("code") or error.get("type")
+        code = error.get("code") if isinstance(error.get("code"), str) else error.get("type")
         return (str(text) if text else None), (str(code) if code is not None else None)
     if isinstance(error, str):  # Exa: {"error": ..., "tag": ...}
         tag = data.get("tag")
