@@ -30,7 +30,7 @@ def test_providers_shows_the_search_providers_and_their_endpoints(tmp_path: Path
         assert rows[name][-2] == "liter-llm-search"
     assert rows["searxng"][1] == "http://127.0.0.1:8888"
     assert rows["searxng"][-1] == "search"
-    assert rows["perplexity"][-1] == "chat,models,search"
+    assert rows["perplexity"][-1] == "chat,search"
     assert rows["perplexity"][-2] == "liter-llm-search"
     assert "exa_ai" not in rows
     assert "b-secret" not in result.stdout

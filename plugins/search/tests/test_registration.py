@@ -31,7 +31,7 @@ def test_the_plugin_registers_six_providers_from_its_distribution() -> None:
         assert spec is not None, name
         assert spec.distribution == "liter-llm-search"
         assert "search" in spec.endpoints
-    assert registry.get("perplexity").endpoints == {"chat", "models", "search"}  # type: ignore[union-attr]
+    assert registry.get("perplexity").endpoints == {"chat", "search"}  # type: ignore[union-attr]
     assert registry.get("exa_ai") is None  # the catalogue's made-up row is gone
 
 
@@ -122,3 +122,9 @@ def test_perplexity_chat_still_speaks_the_openai_format(run: Runner) -> None:
     reply = run("chat", handler, model="perplexity/sonar", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content == "hi"
     assert run.last.headers["authorization"] == f"Bearer {KEYS['PERPLEXITYAI_API_KEY']}"
+
+
+def test_perplexity_offers_no_model_list(run: Runner) -> None:
+    with pytest.raises(EndpointNotSupportedError):
+        run("list_models", never, provider="perplexity")
+    assert run.requests == []

@@ -135,6 +135,8 @@ def register_providers(register: Any) -> None:
             display_name="Perplexity AI",
             base_url="https://api.perplexity.ai",
             api_key_env="PERPLEXITYAI_API_KEY",
-            endpoints={"chat", "models", "search"},
+            # chat (and its stream) in the OpenAI format, search natively; Perplexity documents no
+            # model list on this base URL, so "models" (which the catalogue inferred from chat) is not offered
+            endpoints={"chat", "search"},
         )
     )
