@@ -7,8 +7,9 @@ Usage::
 The input is liter-llm's schemas/providers.json (generated from litellm's
 data, MIT).  Kept: every provider with a base URL that is not listed in
 ``complex_providers`` and is not a search API (``search`` maps to nothing: the
-liter-llm-search plugin speaks each search provider's own protocol).  For each row the script keeps the name, display name,
-base URL, key variable, auth style and ``param_mappings``; maps the endpoint
+liter-llm-search plugin speaks each search provider's own protocol).  For
+each row the script keeps the name, display name, base URL, key variable,
+auth style and ``param_mappings``; maps the endpoint
 names to liter-llm's families; and keeps only the *bare* model prefixes
 (``deepseek-``): ``name/`` always routes to a provider, and prefixes that
 would steal OpenAI's own models (``gpt-``, ``text-``) are dropped.

@@ -10,7 +10,9 @@ from pathlib import Path
 
 def test_providers_shows_the_search_providers_and_their_endpoints(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITER_LLM_")}
-    env.update(LITER_LLM_LOAD_PLUGINS="openai,search", SEARXNG_BASE_URL="http://127.0.0.1:8888", BRAVE_API_KEY="b-secret")
+    env.update(
+        LITER_LLM_LOAD_PLUGINS="openai,search", SEARXNG_BASE_URL="http://127.0.0.1:8888", BRAVE_API_KEY="b-secret"
+    )
     env.pop("TAVILY_API_KEY", None)
     result = subprocess.run(
         [sys.executable, "-m", "liter_llm.cli", "providers"],

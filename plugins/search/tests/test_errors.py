@@ -136,7 +136,9 @@ def test_brave_refuses_a_query_over_its_limit(run: Runner) -> None:
 
 def test_perplexity_refuses_more_than_twenty_domains(run: Runner) -> None:
     with pytest.raises(BadRequestError, match="at most 20 domains"):
-        run("search", never, model="perplexity/search", query="q", search_domain_filter=[f"d{i}.com" for i in range(21)])
+        run(
+            "search", never, model="perplexity/search", query="q", search_domain_filter=[f"d{i}.com" for i in range(21)]
+        )
 
 
 def test_unknown_request_field_is_refused(run: Runner) -> None:

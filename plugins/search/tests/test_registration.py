@@ -82,7 +82,13 @@ def test_each_key_goes_only_to_its_own_provider(run: Runner, provider: str) -> N
     }[provider]
     model = SEARCH_ONLY.get(provider, "perplexity/search")
     client_key = "sk-openai-client-key-should-stay-home"
-    run("search", answer(fixture), model=model, query="q", client_options={"api_key": client_key, "model_hint": "openai"})
+    run(
+        "search",
+        answer(fixture),
+        model=model,
+        query="q",
+        client_options={"api_key": client_key, "model_hint": "openai"},
+    )
     variable, header = KEY_OF[provider]
     sent = run.last.headers
     own = KEYS[variable]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from .conftest import KEYS, SEARXNG_URL, Runner, answer
 
 FULL = {"query": "hello world", "max_results": 5, "search_domain_filter": ["example.com"], "country": "de"}

@@ -20,14 +20,13 @@ import liter_llm
 from liter_llm import types as t
 from liter_llm.errors import EndpointNotSupportedError, LiterLlmError
 from liter_llm.providers import ProviderSpec
-
 from liter_llm_search._common import parse_error as _parse_error
-from liter_llm_search._providers import TRANSLATIONS, Translation
+from liter_llm_search._providers import TAVILY_COUNTRIES, TRANSLATIONS, Translation
 
 if TYPE_CHECKING:
     from liter_llm import Call
 
-__all__ = ["PROVIDERS", "SearchHooks", "register_providers"]
+__all__ = ["PROVIDERS", "TAVILY_COUNTRIES", "SearchHooks", "register_providers"]
 
 
 class SearchHooks:

@@ -16,7 +16,6 @@ import httpx
 from liter_llm import types as t
 from liter_llm.errors import SerializationError
 from liter_llm.wire import dump_json, merge_headers, url_for
-
 from liter_llm_search._common import (
     Domains,
     answer_object,
@@ -258,9 +257,7 @@ def searxng_build(call: Call) -> httpx.Request:
     """``GET /search?format=json`` (docs.searxng.org: Search API)."""
     req = request_of(call)
     if req.country is not None:
-        raise bad_request(
-            call, "SearXNG has no country parameter (only a language); leave country unset for searxng"
-        )
+        raise bad_request(call, "SearXNG has no country parameter (only a language); leave country unset for searxng")
     max_results(call, req, None)  # no limit in the API: we cut the answer to max_results ourselves
     query = _approximate(call, req.query, domains(call, req))
     return _get(call, "/search", {"q": query, "format": "json"})
