@@ -134,3 +134,25 @@ def test_perplexity_offers_no_model_list(run: Runner) -> None:
     with pytest.raises(EndpointNotSupportedError):
         run("list_models", never, provider="perplexity")
     assert run.requests == []
+
+
+@pytest.mark.parametrize("provider", sorted(KEY_OF))
+def test_keys_never_reach_the_logs(run: Runner, provider: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    fixture = {
+        "tavily": "tavily_search.json",
+        "brave": "brave_web_search.json",
+        "exa": "exa_search.json",
+        "serper": "serper_search.json",
+        "perplexity": "perplexity_search.json",
+    }[provider]
+    model = SEARCH_ONLY.get(provider, "perplexity/search")
+    with caplog.at_level(logging.DEBUG, logger="liter_llm"):
+        run("search", answer(fixture), model=model, query="q")
+        with pytest.raises(LiterLlmError):
+            run("search", lambda r: httpx.Response(401, json={"error": "bad key"}), model=model, query="q")
+    assert caplog.records, "debug logging produced nothing to check"
+    text = "\n".join(record.getMessage() + repr(record.__dict__) for record in caplog.records)
+    for key in KEYS.values():
+        assert key not in text
