@@ -141,6 +141,12 @@ def test_perplexity_refuses_more_than_twenty_domains(run: Runner) -> None:
         )
 
 
+def test_perplexity_refuses_an_allowlist_mixed_with_a_denylist(run: Runner) -> None:
+    with pytest.raises(BadRequestError, match="allowlist or a denylist"):
+        run("search", never, model="perplexity/search", query="q", search_domain_filter=["reuters.com", "-reddit.com"])
+    assert run.requests == []
+
+
 def test_unknown_request_field_is_refused(run: Runner) -> None:
     with pytest.raises(BadRequestError, match="freshness"):
         run("search", never, model="brave/web", query="q", freshness="pd")

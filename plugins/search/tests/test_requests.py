@@ -154,9 +154,9 @@ def test_perplexity_search_type_and_denylist(run: Runner) -> None:
         answer("perplexity_search.json"),
         model="perplexity/fast",
         query="q",
-        search_domain_filter=["nature.com", "-pinterest.com"],
+        search_domain_filter=["-reddit.com", "-pinterest.com"],
     )
-    assert run.body == {"query": "q", "search_domain_filter": ["nature.com", "-pinterest.com"], "search_type": "fast"}
+    assert run.body == {"query": "q", "search_domain_filter": ["-reddit.com", "-pinterest.com"], "search_type": "fast"}
 
 
 def test_a_request_as_a_typed_object_or_a_dict(run: Runner) -> None:

@@ -292,6 +292,10 @@ def perplexity_build(call: Call) -> httpx.Request:
     if count is not None:
         body["max_results"] = count
     filters = domains(call, req, limit=20)
+    if filters.include and filters.exclude:
+        raise bad_request(
+            call, "Perplexity takes an allowlist or a denylist ('-domain'), never both in one search_domain_filter"
+        )
     if filters.include or filters.exclude:
         body["search_domain_filter"] = [*filters.include, *(f"-{d}" for d in filters.exclude)]
     country = country_code(call, req)
