@@ -147,6 +147,23 @@ def test_perplexity_refuses_an_allowlist_mixed_with_a_denylist(run: Runner) -> N
     assert run.requests == []
 
 
+def test_an_unparsable_url_in_the_filter_is_a_bad_request(run: Runner) -> None:
+    with pytest.raises(BadRequestError, match="not a domain name"):
+        run("search", never, model="tavily/search", query="q", search_domain_filter=["http://[::1"])
+
+
+def test_an_unparsable_result_url_is_dropped_by_our_filter(run: Runner) -> None:
+    data = {"organic": [{"title": "bad", "link": "http://[::1"}, {"title": "ok", "link": "https://apple.com/x"}]}
+    found = run(
+        "search",
+        lambda r: httpx.Response(200, json=data),
+        model="serper/google",
+        query="q",
+        search_domain_filter=["apple.com"],
+    )
+    assert [r.title for r in found.results] == ["ok"]
+
+
 def test_unknown_request_field_is_refused(run: Runner) -> None:
     with pytest.raises(BadRequestError, match="freshness"):
         run("search", never, model="brave/web", query="q", freshness="pd")

@@ -63,7 +63,10 @@ def country_code(call: Call, req: t.SearchRequest) -> str | None:
 def _clean_domain(call: Call, raw: str) -> str:
     domain = raw.strip().lower()
     if "://" in domain:
-        domain = urlsplit(domain).hostname or ""
+        try:
+            domain = urlsplit(domain).hostname or ""
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            domain = ""
     domain = domain.rstrip("/")
     if not domain or any(c.isspace() for c in domain) or "/" in domain:
         raise bad_request(call, f"{raw!r} in search_domain_filter is not a domain name")
@@ -102,7 +105,10 @@ def _host_matches(host: str, domain: str) -> bool:
 
 def keep_result(url: str, filters: Domains) -> bool:
     """Whether a result's URL passes the domain filter (checked on our side where the provider has no filter)."""
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a URL that cannot be parsed cannot be shown to be inside the filter
+        return False
     if filters.include and not any(_host_matches(host, d) for d in filters.include):
         return False
     return not any(_host_matches(host, d) for d in filters.exclude)
