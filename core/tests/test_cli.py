@@ -327,6 +327,21 @@ def test_providers_lists_keys_without_values(how: str, env: dict[str, str], tmp_
     assert "gsk-very-secret" not in result.stdout
 
 
+def test_providers_lists_each_providers_endpoints(how: str, env: dict[str, str], tmp_path: Path) -> None:
+    result = run(how, ["providers"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[-1] == "ENDPOINTS"
+    endpoints = {row.split()[0]: row.split()[-1] for row in rows}
+    assert endpoints["openai"] == "batches,chat,embed,files,image,models,moderate,responses,speech,transcribe"
+    assert endpoints["groq"] == "chat,models"
+    assert endpoints["ollama"] == "chat,embed,models"
+    assert endpoints["perplexity"] == "chat,models"  # search comes with liter-llm-search, not loaded here
+    from liter_llm.providers import ALL_ENDPOINTS
+
+    assert all(value == "-" or set(value.split(",")) <= ALL_ENDPOINTS for value in endpoints.values())
+
+
 def test_plugins_lists_distributions_and_hooks(how: str, env: dict[str, str], tmp_path: Path) -> None:
     result = run(how, ["plugins"], env, tmp_path)
     assert result.returncode == 0, result.stderr

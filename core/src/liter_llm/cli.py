@@ -4,7 +4,7 @@ Commands::
 
     liter-llm chat [-m MODEL] [--system S] [--json] PROMPT   stream an answer ('-' reads stdin)
     liter-llm models [-p PROVIDER]                           list a provider's models
-    liter-llm providers                                      installed providers and their keys
+    liter-llm providers                                      installed providers, their keys and endpoints
     liter-llm plugins                                        installed plugins and their hooks
     liter-llm config check [FILE]                            validate liter-llm.toml
     liter-llm <plugin command> ...                           commands added by plugins (register_commands)
@@ -78,7 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the models a provider offers")
     models.add_argument("-p", "--provider", help="the provider (default: the client's default provider)")
 
-    commands.add_parser("providers", help="list the installed providers and whether their key is set")
+    commands.add_parser("providers", help="list the installed providers, whether their key is set, and their endpoints")
     commands.add_parser("plugins", help="list the installed plugins and the hooks they implement")
 
     config = commands.add_parser("config", help="configuration commands")
@@ -221,11 +221,12 @@ def _cmd_providers(out: IO[str]) -> int:
     from liter_llm._plugins import get_registry
 
     registry = get_registry()
-    rows = [("NAME", "BASE URL", "KEY VARIABLE", "KEY", "FROM")]
+    rows = [("NAME", "BASE URL", "KEY VARIABLE", "KEY", "FROM", "ENDPOINTS")]
     for name, spec in sorted(registry.all_providers().items()):
         base_url = os.environ.get(spec.base_url_variable) or spec.base_url or f"(set {spec.base_url_variable})"
         variable, status = _key_status(spec)
-        rows.append((name, base_url, variable, status, spec.distribution or "-"))
+        endpoints = ",".join(sorted(spec.endpoints)) or "-"
+        rows.append((name, base_url, variable, status, spec.distribution or "-", endpoints))
     _table(rows, out)
     return EXIT_OK
 

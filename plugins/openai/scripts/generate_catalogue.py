@@ -6,9 +6,11 @@ Usage::
 
 The input is liter-llm's schemas/providers.json (generated from litellm's
 data, MIT).  Kept: every provider with a base URL that is not listed in
-``complex_providers`` nor served by a plugin of its own (``OWN_PLUGINS``).
-For each row the script keeps the name, display name,
-base URL, key variable, auth style and ``param_mappings``; maps the endpoint
+``complex_providers``, not served by a plugin of its own (``OWN_PLUGINS``), and
+not a search API (``search`` maps to nothing: the liter-llm-search plugin
+speaks each search provider's own protocol).  For each row the script keeps
+the name, display name, base URL, key variable, auth style and
+``param_mappings``; maps the endpoint
 names to liter-llm's families; and keeps only the *bare* model prefixes
 (``deepseek-``): ``name/`` always routes to a provider, and prefixes that
 would steal OpenAI's own models (``gpt-``, ``text-``) are dropped.
@@ -40,7 +42,9 @@ ENDPOINT_MAP: dict[str, tuple[str, ...]] = {
     "moderations": ("moderate",),
     "rerank": ("rerank",),
     "ocr": ("ocr",),
-    "search": ("search",),
+    # Web search is no OpenAI-format endpoint: every search API has its own protocol, and
+    # liter-llm-search translates each one natively.  A row that offered search alone is dropped.
+    "search": (),
     "files": ("files",),
     "batch": ("batches", "files"),
     "batches": ("batches", "files"),
@@ -79,6 +83,8 @@ def convert(registry: dict[str, Any]) -> dict[str, Any]:
             endpoints.update(ENDPOINT_MAP[endpoint])
         if unknown:
             print(f"warning: {name}: unknown endpoint names {unknown} ignored", file=sys.stderr)
+        if not endpoints and "search" in (provider.get("endpoints") or ()):
+            continue  # a search API: served by the liter-llm-search plugin, not the OpenAI wire format
         prefixes = []
         for prefix in provider.get("model_prefixes") or ():
             if "/" in prefix or _clashes(prefix) or prefix in taken:

@@ -55,8 +55,6 @@ def _answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"ID3audio")
     if path.endswith("/rerank"):
         return httpx.Response(200, json={"results": [{"index": 0, "relevance_score": 0.5}]})
-    if path.endswith("/search"):
-        return httpx.Response(200, json={"results": [{"title": "t", "url": "https://x.invalid", "snippet": "s"}]})
     if path.endswith("/ocr"):
         return httpx.Response(200, json={"pages": [{"index": 0, "markdown": "# doc"}]})
     return httpx.Response(404, json={"error": {"message": f"unexpected {path}"}})
@@ -76,8 +74,6 @@ def _probe(row: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         return "speech", "/audio/speech", {"model": model, "input": "hi", "voice": "v"}
     if "rerank" in endpoints:
         return "rerank", "/rerank", {"model": model, "query": "q", "documents": ["a"]}
-    if "search" in endpoints:
-        return "search", "/search", {"model": model, "query": "q"}
     if "ocr" in endpoints:
         return (
             "ocr",
@@ -96,7 +92,10 @@ def test_catalogue_shape_and_credit() -> None:
     assert "MIT" in data["$comment"]
     assert "providers.json" in data["$comment"]
     names = [row["name"] for row in ROWS]
-    assert len(names) == len(set(names)) >= 90
+    assert len(names) == len(set(names)) >= 85
+    # search APIs are not OpenAI-compatible: liter-llm-search serves them natively
+    assert not [row["name"] for row in ROWS if "search" in row["endpoints"]]
+    assert not {"brave", "tavily", "exa_ai", "serper", "duckduckgo"} & set(names)
     for expected in (
         "groq",
         "together_ai",
@@ -404,6 +403,7 @@ def test_generator_script(tmp_path: Path) -> None:
                 "auth": {"type": "none"},
                 "endpoints": ["rerank", "search", "ocr", "image"],
             },
+            {"name": "seeker", "display_name": "Seeker", "base_url": "https://seeker.invalid", "endpoints": ["search"]},
             {"name": "gamma", "display_name": "Gamma", "base_url": "https://gamma.invalid", "endpoints": ["chat"]},
             {"name": "nourl", "display_name": "No URL", "endpoints": ["chat"]},
         ],
@@ -435,7 +435,7 @@ def test_generator_script(tmp_path: Path) -> None:
             "base_url": "http://localhost:1/v1",
             "auth": "none",
             "api_key_env": None,
-            "endpoints": ["image", "ocr", "rerank", "search"],
+            "endpoints": ["image", "ocr", "rerank"],
             "model_prefixes": [],
         },
     ]

@@ -1,0 +1,337 @@
+"""One native translation per search provider: ``SearchRequest`` out, ``SearchResponse`` back.
+
+Each translation is a pair of functions: ``build(call) -> httpx.Request`` (every check that can fail
+runs here, before anything is sent) and ``parse(call, response) -> SearchResponse``.  The pages each
+follows are listed in ``docs/providers/search.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import httpx
+
+from liter_llm import types as t
+from liter_llm.errors import SerializationError
+from liter_llm.wire import dump_json, merge_headers, url_for
+from liter_llm_search._common import (
+    Domains,
+    answer_object,
+    bad_request,
+    country_code,
+    domains,
+    max_results,
+    request_of,
+    result_list,
+    search_response,
+    site_operators,
+    text_field,
+)
+
+if TYPE_CHECKING:
+    from liter_llm import Call
+
+_JSON = {"content-type": "application/json", "accept": "application/json"}
+_STATE = "liter_llm_search.filters"  # call.state: the domain filter we apply to the answer ourselves
+
+
+def _post(call: Call, path: str, body: dict[str, Any]) -> httpx.Request:
+    return httpx.Request("POST", url_for(call, path), content=dump_json(body), headers=merge_headers(call, _JSON))
+
+
+def _get(call: Call, path: str, params: dict[str, Any]) -> httpx.Request:
+    headers = merge_headers(call, {"accept": "application/json"})
+    return httpx.Request("GET", url_for(call, path), params=params, headers=headers)
+
+
+def _approximate(call: Call, query: str, filters: Domains) -> str:
+    """Add ``site:`` operators for a provider without a domain filter; the answer is filtered too."""
+    if not filters.include and not filters.exclude:
+        return query
+    call.state[_STATE] = filters
+    return f"{query} {site_operators(filters)}"
+
+
+def _filters(call: Call) -> Domains | None:
+    value = call.state.get(_STATE)
+    return value if isinstance(value, Domains) else None
+
+
+# ---------------------------------------------------------------------------
+# Tavily: POST /search, bearer key, JSON body
+# ---------------------------------------------------------------------------
+
+#: Tavily's ``country`` takes an English country name; the ISO codes we map (others: pass the name).
+TAVILY_COUNTRIES: dict[str, str] = {
+    "AE": "united arab emirates", "AR": "argentina", "AT": "austria", "AU": "australia", "BD": "bangladesh",
+    "BE": "belgium", "BG": "bulgaria", "BR": "brazil", "CA": "canada", "CH": "switzerland", "CL": "chile",
+    "CN": "china", "CO": "colombia", "CZ": "czech republic", "DE": "germany", "DK": "denmark", "EG": "egypt",
+    "ES": "spain", "FI": "finland", "FR": "france", "GB": "united kingdom", "GR": "greece", "HU": "hungary",
+    "ID": "indonesia", "IE": "ireland", "IL": "israel", "IN": "india", "IT": "italy", "JP": "japan",
+    "KE": "kenya", "KR": "south korea", "MX": "mexico", "MY": "malaysia", "NG": "nigeria", "NL": "netherlands",
+    "NO": "norway", "NZ": "new zealand", "PE": "peru", "PH": "philippines", "PK": "pakistan", "PL": "poland",
+    "PT": "portugal", "RO": "romania", "RU": "russia", "SA": "saudi arabia", "SE": "sweden", "SG": "singapore",
+    "TH": "thailand", "TR": "turkey", "TW": "taiwan", "UA": "ukraine", "US": "united states", "VN": "vietnam",
+    "ZA": "south africa",
+}  # fmt: skip
+TAVILY_DEPTHS = frozenset({"basic", "advanced", "fast", "ultra-fast"})
+
+
+def _tavily_country(call: Call, req: t.SearchRequest) -> str | None:
+    if req.country is None:
+        return None
+    given = req.country.strip()
+    if len(given) > 2 and all(c.isalpha() or c == " " for c in given):
+        return given.lower()  # already a country name, as Tavily takes it
+    code = country_code(call, req)
+    assert code is not None
+    name = TAVILY_COUNTRIES.get(code)
+    if name is None:
+        raise bad_request(
+            call, f"country {given!r} has no Tavily country name here; pass the English name (e.g. 'united states')"
+        )
+    return name
+
+
+def tavily_build(call: Call) -> httpx.Request:
+    """``POST /search`` (docs.tavily.com: API reference, Search)."""
+    req = request_of(call)
+    body: dict[str, Any] = {"query": req.query}
+    count = max_results(call, req, 20, minimum=0)
+    if count is not None:
+        body["max_results"] = count
+    filters = domains(call, req)
+    if filters.include:
+        body["include_domains"] = list(filters.include)
+    if filters.exclude:
+        body["exclude_domains"] = list(filters.exclude)
+    country = _tavily_country(call, req)
+    if country is not None:
+        body["topic"] = "general"  # Tavily honours country only for the general topic
+        body["country"] = country
+    if call.model in TAVILY_DEPTHS:
+        body["search_depth"] = call.model
+    return _post(call, "/search", body)
+
+
+def tavily_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"query", "results": [{"title", "url", "content", "score", "published_date"?}], ...}``."""
+    data = answer_object(call, response)
+    items = result_list(call, data.get("results"), "results")
+    return search_response(
+        call,
+        items,
+        url="url",
+        snippet=lambda item: text_field(call, item, "content"),
+        date=lambda item: text_field(call, item, "published_date"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Brave: GET /web/search?q=..., X-Subscription-Token
+# ---------------------------------------------------------------------------
+
+BRAVE_QUERY_LIMIT = 400  # characters (and 50 words), from Brave's API reference
+
+
+def brave_build(call: Call) -> httpx.Request:
+    """``GET /res/v1/web/search`` (api-dashboard.search.brave.com: Web search)."""
+    req = request_of(call)
+    query = _approximate(call, req.query, domains(call, req))
+    if len(query) > BRAVE_QUERY_LIMIT or len(query.split()) > 50:
+        raise bad_request(call, f"the query (with its site: operators) is over Brave's {BRAVE_QUERY_LIMIT} characters")
+    params: dict[str, Any] = {"q": query}
+    count = max_results(call, req, 20)
+    if count is not None:
+        params["count"] = count
+    country = country_code(call, req)
+    if country is not None:
+        params["country"] = country
+    return _get(call, "/web/search", params)
+
+
+def brave_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"type": "search", "web": {"results": [{"title", "url", "description", "page_age"?, "age"?}]}}``."""
+    data = answer_object(call, response)
+    web = data.get("web")
+    if web is not None and not isinstance(web, dict):
+        raise SerializationError("'web' in the brave search answer is not an object", provider=call.provider.name)
+    items = result_list(call, (web or {}).get("results"), "web.results")
+    return search_response(
+        call,
+        items,
+        url="url",
+        snippet=lambda item: text_field(call, item, "description"),
+        date=lambda item: text_field(call, item, "page_age") or text_field(call, item, "age"),
+        filters=_filters(call),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Exa: POST /search, x-api-key, camelCase JSON
+# ---------------------------------------------------------------------------
+
+EXA_TYPES = frozenset({"auto", "neural", "fast", "deep", "deep-reasoning", "instant"})
+
+
+def exa_build(call: Call) -> httpx.Request:
+    """``POST /search`` (docs.exa.ai: API reference, Search)."""
+    req = request_of(call)
+    body: dict[str, Any] = {"query": req.query, "contents": {"highlights": True}}
+    count = max_results(call, req, 100)
+    if count is not None:
+        body["numResults"] = count
+    filters = domains(call, req, limit=1200)
+    if filters.include:
+        body["includeDomains"] = list(filters.include)
+    if filters.exclude:
+        body["excludeDomains"] = list(filters.exclude)
+    country = country_code(call, req)
+    if country is not None:
+        body["userLocation"] = country
+    if call.model in EXA_TYPES:
+        body["type"] = call.model
+    return _post(call, "/search", body)
+
+
+def _exa_snippet(call: Call, item: dict[str, Any]) -> str | None:
+    highlights = item.get("highlights")
+    if isinstance(highlights, list) and all(isinstance(h, str) for h in highlights) and highlights:
+        return " … ".join(highlights)
+    return text_field(call, item, "summary") or text_field(call, item, "text")
+
+
+def exa_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"requestId", "results": [{"id", "title", "url", "publishedDate", "highlights", ...}]}``."""
+    data = answer_object(call, response)
+    items = result_list(call, data.get("results"), "results")
+    return search_response(
+        call,
+        items,
+        url="url",
+        snippet=lambda item: _exa_snippet(call, item),
+        date=lambda item: text_field(call, item, "publishedDate"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Serper: POST /search, X-API-KEY, Google's parameters
+# ---------------------------------------------------------------------------
+
+
+def serper_build(call: Call) -> httpx.Request:
+    """``POST /search`` on google.serper.dev (serper.dev playground and API examples)."""
+    req = request_of(call)
+    body: dict[str, Any] = {"q": _approximate(call, req.query, domains(call, req))}
+    count = max_results(call, req, 100)
+    if count is not None:
+        body["num"] = count
+    country = country_code(call, req)
+    if country is not None:
+        body["gl"] = country.lower()
+    return _post(call, "/search", body)
+
+
+def serper_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"searchParameters", "organic": [{"title", "link", "snippet", "date"?, "position"}], ...}``."""
+    data = answer_object(call, response)
+    items = result_list(call, data.get("organic"), "organic")
+    return search_response(
+        call,
+        items,
+        url="link",
+        snippet=lambda item: text_field(call, item, "snippet"),
+        date=lambda item: text_field(call, item, "date"),
+        filters=_filters(call),
+    )
+
+
+# ---------------------------------------------------------------------------
+# SearXNG: GET /search?q=...&format=json, self-hosted, no key
+# ---------------------------------------------------------------------------
+
+
+def searxng_build(call: Call) -> httpx.Request:
+    """``GET /search?format=json`` (docs.searxng.org: Search API)."""
+    req = request_of(call)
+    if req.country is not None:
+        raise bad_request(call, "SearXNG has no country parameter (only a language); leave country unset for searxng")
+    max_results(call, req, None)  # no limit in the API: we cut the answer to max_results ourselves
+    query = _approximate(call, req.query, domains(call, req))
+    return _get(call, "/search", {"q": query, "format": "json"})
+
+
+def searxng_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"query", "number_of_results", "results": [{"url", "title", "content", "publishedDate"?, ...}]}``."""
+    data = answer_object(call, response)
+    items = result_list(call, data.get("results"), "results")
+    return search_response(
+        call,
+        items,
+        url="url",
+        snippet=lambda item: text_field(call, item, "content"),
+        date=lambda item: text_field(call, item, "publishedDate"),
+        filters=_filters(call),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Perplexity: POST /search, bearer key (its chat stays in the OpenAI format)
+# ---------------------------------------------------------------------------
+
+PERPLEXITY_TYPES = frozenset({"web", "fast"})
+
+
+def perplexity_build(call: Call) -> httpx.Request:
+    """``POST /search`` (docs.perplexity.ai: API reference, Search)."""
+    req = request_of(call)
+    body: dict[str, Any] = {"query": req.query}
+    count = max_results(call, req, 20)
+    if count is not None:
+        body["max_results"] = count
+    filters = domains(call, req, limit=20)
+    if filters.include and filters.exclude:
+        raise bad_request(
+            call, "Perplexity takes an allowlist or a denylist ('-domain'), never both in one search_domain_filter"
+        )
+    if filters.include or filters.exclude:
+        body["search_domain_filter"] = [*filters.include, *(f"-{d}" for d in filters.exclude)]
+    country = country_code(call, req)
+    if country is not None:
+        body["country"] = country
+    if call.model in PERPLEXITY_TYPES:
+        body["search_type"] = call.model
+    return _post(call, "/search", body)
+
+
+def perplexity_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"id", "results": [{"title", "url", "snippet", "date"?, "last_updated"?}]}``."""
+    data = answer_object(call, response)
+    items = result_list(call, data.get("results"), "results")
+    return search_response(
+        call,
+        items,
+        url="url",
+        snippet=lambda item: text_field(call, item, "snippet"),
+        date=lambda item: text_field(call, item, "date") or text_field(call, item, "last_updated"),
+    )
+
+
+@attrs.frozen
+class Translation:
+    """How one provider's search goes out and comes back."""
+
+    build: Callable[[Call], httpx.Request]
+    parse: Callable[[Call, httpx.Response], t.SearchResponse]
+
+
+TRANSLATIONS: dict[str, Translation] = {
+    "tavily": Translation(tavily_build, tavily_parse),
+    "brave": Translation(brave_build, brave_parse),
+    "exa": Translation(exa_build, exa_parse),
+    "serper": Translation(serper_build, serper_parse),
+    "searxng": Translation(searxng_build, searxng_parse),
+    "perplexity": Translation(perplexity_build, perplexity_parse),
+}
