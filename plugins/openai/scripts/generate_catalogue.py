@@ -6,7 +6,8 @@ Usage::
 
 The input is liter-llm's schemas/providers.json (generated from litellm's
 data, MIT).  Kept: every provider with a base URL that is not listed in
-``complex_providers``.  For each row the script keeps the name, display name,
+``complex_providers`` or in :data:`PLUGIN_PROVIDERS` (served by a plugin
+with its own protocol).  For each row the script keeps the name, display name,
 base URL, key variable, auth style and ``param_mappings``; maps the endpoint
 names to liter-llm's families; and keeps only the *bare* model prefixes
 (``deepseek-``): ``name/`` always routes to a provider, and prefixes that
@@ -48,6 +49,12 @@ ENDPOINT_MAP: dict[str, tuple[str, ...]] = {
     "completion": (),  # the legacy text completion API is not part of liter-llm
 }
 
+#: Providers the registry lists as OpenAI-compatible that are not: a plugin of their own serves
+#: them, so they get no row.  ``cohere`` / ``cohere_chat``: the registry's rows point at ``/v1`` and
+#: ``/v2`` and would append ``/chat/completions``, which is not a Cohere endpoint (Cohere's native
+#: API is ``/v2/chat``, served by liter-llm-cohere).
+PLUGIN_PROVIDERS = frozenset({"cohere", "cohere_chat"})
+
 #: OpenAI's own bare prefixes: catalogue rows must not claim them.
 OPENAI_PREFIXES = OPENAI_MODEL_PREFIXES
 
@@ -58,7 +65,7 @@ def _clashes(prefix: str) -> bool:
 
 def convert(registry: dict[str, Any]) -> dict[str, Any]:
     """Turn the registry into the catalogue's JSON document."""
-    complex_names = set(registry.get("complex_providers") or ())
+    complex_names = set(registry.get("complex_providers") or ()) | PLUGIN_PROVIDERS
     rows: list[dict[str, Any]] = []
     taken: set[str] = set()
     for provider in registry["providers"]:
