@@ -2,8 +2,8 @@
 
 Installing this distribution makes ``cohere/<model>`` (and bare ``command-``, ``embed-``,
 ``rerank-`` and ``c4ai-aya-`` models) go to Cohere: chat and streams (``/v2/chat``), tools,
-documents (``extra_body={"documents": [...]}``) and citations (on the returned
-:class:`CohereAssistantMessage`), ``response_format`` JSON, embeddings (``/v2/embed``, with
+documents (``extra_body={"documents": [...]}``) and citations (kept by a
+:class:`CitationCollector` hook), ``response_format`` JSON, embeddings (``/v2/embed``, with
 :class:`CohereEmbeddingRequest` for ``input_type`` and ``embedding_types``), rerank
 (``/v2/rerank``) and the model list (``/v1/models``).  The translation functions are public so
 another plugin speaking Cohere's API elsewhere can reuse them.
@@ -16,13 +16,20 @@ from collections.abc import Callable
 from liter_llm.hookspecs import hookimpl
 from liter_llm.providers import ProviderSpec
 from liter_llm_cohere._errors import STATUS_ALIASES, parse_cohere_error
-from liter_llm_cohere._plugin import MODELS_PAGE_SIZE, PLUGIN, STREAM_STATE, CoherePlugin
+from liter_llm_cohere._plugin import (
+    EXTRAS_STATE,
+    MODELS_PAGE_SIZE,
+    PLUGIN,
+    STREAM_STATE,
+    CitationCollector,
+    CoherePlugin,
+)
 from liter_llm_cohere._stream import CohereStreamTranslator
 from liter_llm_cohere._translate import (
     DEFAULT_INPUT_TYPE,
     FINISH_REASONS,
-    CohereAssistantMessage,
     CohereEmbeddingRequest,
+    CohereExtras,
     document_texts,
     embed_body,
     finish_reason,
@@ -43,7 +50,9 @@ __all__ = [
     "SPEC",
     "STATUS_ALIASES",
     "STREAM_STATE",
-    "CohereAssistantMessage",
+    "EXTRAS_STATE",
+    "CitationCollector",
+    "CohereExtras",
     "CohereEmbeddingRequest",
     "CoherePlugin",
     "CohereStreamTranslator",

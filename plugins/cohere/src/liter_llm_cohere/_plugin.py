@@ -13,6 +13,7 @@ from liter_llm.wire import dump_json, load_json, merge_headers, url_for
 from liter_llm_cohere._errors import parse_cohere_error
 from liter_llm_cohere._stream import CohereStreamTranslator
 from liter_llm_cohere._translate import (
+    CohereExtras,
     embed_body,
     from_cohere_chat,
     from_cohere_embed,
@@ -25,12 +26,14 @@ from liter_llm_cohere._translate import (
 if TYPE_CHECKING:
     from liter_llm import Call
 
-__all__ = ["MODELS_PAGE_SIZE", "PLUGIN", "STREAM_STATE", "CoherePlugin"]
+__all__ = ["EXTRAS_STATE", "MODELS_PAGE_SIZE", "PLUGIN", "STREAM_STATE", "CitationCollector", "CoherePlugin"]
 
 #: ``page_size`` of ``GET /v1/models`` (the API's maximum), so one call lists every model.
 MODELS_PAGE_SIZE = 1000
 #: the ``call.state`` key of a stream's translator (its ``citations`` and ``tool_plan``)
 STREAM_STATE = "liter_llm_cohere.stream"
+#: the ``call.state`` key of a chat's :class:`CohereExtras` (citations, tool plan), streamed or not
+EXTRAS_STATE = "liter_llm_cohere.extras"
 
 
 def _post(call: Call, path: str, body: Any, *, stream: bool = False) -> httpx.Request:
@@ -74,7 +77,8 @@ class CoherePlugin:
         data = load_json(call, response.content)
         model = call.model or ""
         if op == "chat":
-            return from_cohere_chat(data, model=model)
+            result, call.state[EXTRAS_STATE] = from_cohere_chat(data, model=model)
+            return result
         if op == "embed":
             return from_cohere_embed(data, call.request, model=model)
         if op == "rerank":
@@ -95,6 +99,7 @@ class CoherePlugin:
         if translator is None:
             translator = CohereStreamTranslator(call.model or "", provider=call.provider.name)
             call.state[STREAM_STATE] = translator
+            call.state[EXTRAS_STATE] = translator.extras
         data = getattr(event, "data", None)
         if not isinstance(data, str):
             raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
@@ -102,6 +107,25 @@ class CoherePlugin:
         if translator.complete:
             call.stream_complete = True
         return chunks
+
+
+class CitationCollector:
+    """A global hook that hands Cohere's citations and tool plan to the caller.
+
+    Pass it to the client (``create_client(hooks=[collector])``); after each Cohere chat (a
+    stream: when it ends) ``collector.last`` holds that answer's :class:`CohereExtras`.  The
+    common response types have no field for citations, so this is where they are kept.
+    """
+
+    def __init__(self) -> None:
+        self.last: CohereExtras | None = None
+
+    @hookimpl
+    def on_response(self, call: Call, response: Any) -> None:
+        """Record the extras of a Cohere chat answer."""
+        extras = call.state.get(EXTRAS_STATE)
+        if isinstance(extras, CohereExtras):
+            self.last = extras
 
 
 PLUGIN = CoherePlugin()

@@ -8,7 +8,7 @@ from typing import Any
 
 from liter_llm import types as t
 from liter_llm.errors import SerializationError, error_from_status
-from liter_llm_cohere._translate import finish_reason, usage_from_cohere
+from liter_llm_cohere._translate import CohereExtras, finish_reason, usage_from_cohere
 
 __all__ = ["CohereStreamTranslator"]
 
@@ -24,7 +24,7 @@ class CohereStreamTranslator:
 
     Events: ``message-start``, ``content-start`` / ``content-delta`` / ``content-end`` (text, or
     ``thinking``), ``tool-plan-delta``, ``tool-call-start`` / ``tool-call-delta`` /
-    ``tool-call-end``, ``citation-start`` / ``citation-end`` (kept in ``citations``),
+    ``tool-call-end``, ``citation-start`` / ``citation-end`` (kept in ``extras``),
     ``message-end`` (finish reason and usage), ``debug`` (skipped).
     """
 
@@ -33,10 +33,8 @@ class CohereStreamTranslator:
         self.provider = provider
         self.id = ""
         self.complete = False
-        #: the citations the stream carried (Cohere's objects, as sent)
-        self.citations: list[dict[str, Any]] = []
-        #: the tool plan the stream carried
-        self.tool_plan = ""
+        #: the citations and the tool plan the stream carried
+        self.extras = CohereExtras()
 
     def _chunk(
         self, delta: t.StreamDelta, finish: t.FinishReason | None = None, usage: t.Usage | None = None
@@ -79,7 +77,7 @@ class CohereStreamTranslator:
         if kind == "tool-plan-delta":
             plan = message.get("tool_plan")
             if isinstance(plan, str):
-                self.tool_plan += plan
+                self.extras.tool_plan += plan
             return []
         if kind in ("tool-call-start", "tool-call-delta"):
             call = message.get("tool_calls")
@@ -102,7 +100,7 @@ class CohereStreamTranslator:
         if kind == "citation-start":
             citation = message.get("citations")
             if isinstance(citation, Mapping):
-                self.citations.append(dict(citation))
+                self.extras.citations.append(dict(citation))
             return []
         if kind == "message-end":
             delta = data.get("delta") if isinstance(data.get("delta"), Mapping) else {}

@@ -22,8 +22,9 @@ from liter_llm.errors import BadRequestError, SerializationError
 __all__ = [
     "DEFAULT_INPUT_TYPE",
     "FINISH_REASONS",
-    "CohereAssistantMessage",
+    "CohereExtras",
     "CohereEmbeddingRequest",
+    "document_texts",
     "embed_body",
     "finish_reason",
     "from_cohere_chat",
@@ -31,6 +32,7 @@ __all__ = [
     "from_cohere_models",
     "from_cohere_rerank",
     "rerank_body",
+    "rerank_results",
     "to_cohere_body",
     "usage_from_cohere",
 ]
@@ -53,19 +55,6 @@ DEFAULT_INPUT_TYPE = "search_document"
 _INPUT_TYPES = frozenset({"search_document", "search_query", "classification", "clustering", "image"})
 _EMBEDDING_TYPES = frozenset({"float", "int8", "uint8", "binary", "ubinary", "base64"})
 _TRUNCATE = frozenset({"NONE", "START", "END"})
-
-
-@attrs.define(kw_only=True, slots=True)
-class CohereAssistantMessage(t.AssistantMessage):
-    """An assistant message from Cohere, with what the common type has no field for.
-
-    ``citations`` are Cohere's citation objects as sent (``start``, ``end``, ``text``,
-    ``sources``, ``type``); ``tool_plan`` is the model's plan before its tool calls.  Both are
-    attributes of the object only: ``to_dict`` gives the common message.
-    """
-
-    citations: list[dict[str, Any]] = attrs.field(factory=list)
-    tool_plan: str | None = None
 
 
 @attrs.define(kw_only=True, slots=True)
@@ -140,9 +129,6 @@ def _message(message: Any) -> dict[str, Any]:
                 }
                 for call in message.tool_calls
             ]
-            plan = getattr(message, "tool_plan", None)
-            if plan:
-                out["tool_plan"] = plan
         if message.content is not None:
             out["content"] = message.content
         elif not message.tool_calls:
@@ -290,7 +276,12 @@ def _tool_calls(items: Any) -> list[t.ToolCall]:
         function = item["function"]
         name = _str(function.get("name"), f"{where}.function.name")
         arguments = _arguments(function.get("arguments"), f"{where}.function.arguments")
-        calls.append(t.ToolCall(id=_str(item.get("id"), f"{where}.id") or "", function=t.FunctionCall(name=name or "", arguments=arguments)))
+        calls.append(
+            t.ToolCall(
+                id=_str(item.get("id"), f"{where}.id") or "",
+                function=t.FunctionCall(name=name or "", arguments=arguments),
+            )
+        )
     return calls
 
 
@@ -318,28 +309,46 @@ def _thinking(content: Any) -> str | None:
     return text or None
 
 
-def from_cohere_chat(data: Any, *, model: str) -> t.ChatCompletionResponse:
-    """A ``/v2/chat`` answer as a ``ChatCompletionResponse`` (citations on the message)."""
+@attrs.define(kw_only=True, slots=True)
+class CohereExtras:
+    """What a Cohere chat answer carries that the common response has no field for.
+
+    ``citations`` are Cohere's citation objects as sent (``start``, ``end``, ``text``,
+    ``sources``, ``type``); ``tool_plan`` is the model's plan before its tool calls.  The plugin
+    keeps them in ``call.state[EXTRAS_STATE]``, where every hook (``on_response``,
+    ``wrap_call``) sees them; :class:`~liter_llm_cohere.CitationCollector` hands them to the caller.
+    """
+
+    citations: list[dict[str, Any]] = attrs.field(factory=list)
+    tool_plan: str = ""
+
+
+def from_cohere_chat(data: Any, *, model: str) -> tuple[t.ChatCompletionResponse, CohereExtras]:
+    """A ``/v2/chat`` answer as a ``ChatCompletionResponse``, and its citations and tool plan."""
     if not isinstance(data, Mapping) or not isinstance(data.get("message"), Mapping):
         raise _bad_answer("the chat answer is not an object with a 'message'")
     msg = data["message"]
     citations = msg.get("citations")
     if citations is not None and not isinstance(citations, list):
         raise _bad_answer("message.citations: expected a list")
-    message = CohereAssistantMessage(
+    plan = msg.get("tool_plan")
+    extras = CohereExtras(
+        citations=[dict(c) for c in citations or () if isinstance(c, Mapping)],
+        tool_plan=plan if isinstance(plan, str) else "",
+    )
+    message = t.AssistantMessage(
         content=_content_text(msg.get("content")),
         tool_calls=_tool_calls(msg.get("tool_calls")),
         reasoning_content=_thinking(msg.get("content")),
-        citations=[dict(c) for c in citations or () if isinstance(c, Mapping)],
-        tool_plan=msg.get("tool_plan") if isinstance(msg.get("tool_plan"), str) else None,
     )
-    return t.ChatCompletionResponse(
+    response = t.ChatCompletionResponse(
         id=str(data.get("id") or ""),
         created=0,
         model=model,
         choices=[t.Choice(index=0, message=message, finish_reason=finish_reason(data.get("finish_reason")))],
         usage=usage_from_cohere(data.get("usage")),
     )
+    return response, extras
 
 
 # ---------------------------------------------------------------------------
