@@ -84,7 +84,8 @@ class CohereStreamTranslator:
             index = data.get("index", 0)
             if not isinstance(call, Mapping) or isinstance(index, bool) or not isinstance(index, int):
                 raise self._bad(f"{kind}: expected delta.message.tool_calls and an index")
-            function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+            given = call.get("function")
+            function: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
             arguments = function.get("arguments")
             if arguments is not None and not isinstance(arguments, str):
                 arguments = json.dumps(arguments)
@@ -103,7 +104,8 @@ class CohereStreamTranslator:
                 self.extras.citations.append(dict(citation))
             return []
         if kind == "message-end":
-            delta = data.get("delta") if isinstance(data.get("delta"), Mapping) else {}
+            end = data.get("delta")
+            delta: Mapping[str, Any] = end if isinstance(end, Mapping) else {}
             self.complete = True
             error = delta.get("error")
             if isinstance(error, str) and error:

@@ -362,7 +362,7 @@ def embed_body(request: t.EmbeddingRequest, *, model: str) -> dict[str, Any]:
     if isinstance(value, str):
         texts = [value]
     elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        texts = list(value)
+        texts = [str(item) for item in value]
     else:
         raise _bad("input: Cohere embeds texts, not token ids")
     if not texts:
