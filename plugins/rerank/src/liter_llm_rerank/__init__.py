@@ -156,7 +156,9 @@ def parse_rerank_response(dialect: str, data: Any, request: t.RerankRequest, *, 
         scored, returned = [(i, float(s)) for i, s in enumerate(scores)], {}
     else:
         key = "data" if dialect == "voyage" or ("results" not in data and "data" in data) else "results"
-        scored, returned = _scored_list(data.get(key), request, provider=provider, where=key, score_key="relevance_score")
+        scored, returned = _scored_list(
+            data.get(key), request, provider=provider, where=key, score_key="relevance_score"
+        )
     return t.RerankResponse(
         id=data.get("id") if isinstance(data.get("id"), str) else None,
         results=rank(scored, request, returned=returned),
