@@ -125,7 +125,7 @@ def _scored_list(
         index, score = item.get("index"), item.get(score_key)
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count or index in seen:
             raise _bad(provider, f"{place}.index: {index!r} is not the index of a document sent (once)")
-        if not _number(score):
+        if not _number(score) or score is None:
             raise _bad(provider, f"{place}.{score_key}: expected a number, got {score!r}")
         seen.add(index)
         scored.append((index, float(score)))
