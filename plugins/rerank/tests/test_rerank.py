@@ -199,7 +199,7 @@ def test_nim_hosted_goes_to_the_retrieval_host(run: Runner) -> None:
     )
     assert (
         str(run.requests[0].url)
-        == "https://ai.api.nvidia.com/v1/retrieval/nvidia/llama-3.2-nv-rerankqa-1b-v2/reranking"
+        == "https://ai.api.nvidia.com/v1/retrieval/nvidia/llama-3_2-nv-rerankqa-1b-v2/reranking"
     )
     assert run.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
 
@@ -221,7 +221,7 @@ def test_deepinfra(run: Runner) -> None:
         top_n=2,
     )
     assert str(run.requests[0].url) == "http://127.0.0.1:9/v1/inference/Qwen/Qwen3-Reranker-4B"
-    assert run.body == {"queries": [QUERY], "documents": DOCUMENTS}
+    assert run.body == {"queries": [QUERY] * 3, "documents": DOCUMENTS}
     assert [(r.index, r.relevance_score) for r in result.results] == [(1, 0.97), (0, 0.01)]
     assert result.meta == {"input_tokens": 48}
 

@@ -10,7 +10,8 @@ Dialects (see ``docs/providers/rerank.md`` for the documentation pages each is c
 * ``nim`` -- NVIDIA NIM's ranking API: ``{"model", "query": {"text"}, "passages": [{"text"}]}``
   to ``{base}/ranking`` (self-hosted) or the hosted ``/v1/retrieval/{model}/reranking``;
   the answer is ``rankings`` of ``index`` and ``logit``.
-* ``deepinfra`` -- DeepInfra's inference API: ``{"queries": [query], "documents": [...]}`` to
+* ``deepinfra`` -- DeepInfra's inference API: ``{"queries": [query, ...], "documents": [...]}``
+  (the query once per document) to
   ``/v1/inference/{model}``; the answer's ``scores`` are in document order.
 
 Every answer becomes a ``RerankResponse`` whose ``results`` are sorted by relevance (best
@@ -169,7 +170,8 @@ def parse_rerank_response(dialect: str, data: Any, request: t.RerankRequest, *, 
 def _rerank_url(dialect: str, call: Call, model: str) -> str:
     if dialect == "nim":
         if call.base_url.rstrip("/") == NIM_HOSTED_BASE_URL:
-            return _NIM_HOSTED_RERANK.format(model=quote(model, safe="/"))
+            # the hosted path spells the model's dots as underscores (llama-3.2 -> llama-3_2)
+            return _NIM_HOSTED_RERANK.format(model=quote(model.replace(".", "_"), safe="/"))
         return url_for(call, "/ranking")
     if dialect == "deepinfra":
         base = call.base_url[: -len("/openai")] if call.base_url.endswith("/openai") else call.base_url
@@ -189,7 +191,8 @@ def build_rerank_request(dialect: str, call: Call) -> httpx.Request:
     if dialect == "nim":
         body = {"model": model, "query": {"text": request.query}, "passages": [{"text": x} for x in texts]}
     elif dialect == "deepinfra":
-        body = {"queries": [request.query], "documents": texts}
+        # one query per document: the API scores (queries[i], documents[i]) pairs
+        body = {"queries": [request.query] * len(texts), "documents": texts}
     else:
         body = {"model": model, "query": request.query, "documents": texts}
         if request.top_n is not None:
