@@ -299,3 +299,25 @@ def test_the_providers_are_the_openai_plugins_with_rerank_hooks() -> None:
             assert spec.base_url == openai_specs[name].base_url
             assert spec.api_key_env == openai_specs[name].api_key_env
             assert spec.endpoints >= openai_specs[name].endpoints
+
+
+@pytest.mark.parametrize("name", sorted(liter_llm_rerank.PROVIDER_DIALECTS))
+def test_every_provider_keeps_its_openai_format_endpoints_address_and_key(
+    run: Runner, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = get_registry().providers[name]
+    variable = name.upper() + "_BASE_URL"
+    monkeypatch.setenv(variable, LOCAL)
+    if spec.api_key_env:
+        monkeypatch.setenv(spec.api_key_env, "env-key-for-" + name)
+    none = {"api_key": None, "model_hint": None, "base_url": None}
+    if "chat" in spec.endpoints:
+        chat = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
+        run("chat", answer(chat), client_options=none, model=f"{name}/m", messages=[{"role": "user", "content": "hi"}])
+        assert str(run.requests[-1].url) == f"{LOCAL}/chat/completions"
+    else:
+        embedding = {"object": "list", "data": [{"embedding": [0.5], "index": 0}], "model": "m"}
+        run("embed", answer(embedding), client_options=none, model=f"{name}/m", input="hi")
+        assert str(run.requests[-1].url) == f"{LOCAL}/embeddings"
+    if spec.api_key_env:
+        assert run.requests[-1].headers["authorization"] == f"Bearer env-key-for-{name}"
