@@ -399,3 +399,32 @@ def test_malformed_stream_events_end_in_a_liter_llm_error(run: Runner, bad: str)
     body = _event(CITATION_STREAM[0]) + f"event: x\ndata: {bad}\n\n"
     with pytest.raises((SerializationError, StreamingError)):
         run("chat_stream", lambda r: sse_response(body), model="cohere/command-a-03-2025", messages=USER)
+
+
+def test_a_stream_ending_in_an_error_raises_it(run: Runner) -> None:
+    events = [
+        *CITATION_STREAM[:3],
+        {"type": "message-end", "delta": {"finish_reason": "ERROR", "error": "internal failure"}},
+    ]
+    from liter_llm.errors import ServerError
+
+    with pytest.raises(ServerError) as info:
+        run(
+            "chat_stream",
+            lambda r: sse_response("".join(_event(e) for e in events)),
+            model="cohere/command-a-03-2025",
+            messages=USER,
+        )
+    assert "internal failure" in str(info.value)
+
+
+def test_an_error_answer_to_a_stream_is_mapped(run: Runner) -> None:
+    from liter_llm.errors import RateLimitedError
+
+    with pytest.raises(RateLimitedError):
+        run(
+            "chat_stream",
+            lambda r: httpx.Response(429, json={"message": "trial key limit"}),
+            model="cohere/command-a-03-2025",
+            messages=USER,
+        )

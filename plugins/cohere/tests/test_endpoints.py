@@ -327,3 +327,11 @@ def test_bare_cohere_models_route_here(run: Runner, monkeypatch: pytest.MonkeyPa
     run("chat", answer(data), client_options=options, model=model, messages=[{"role": "user", "content": "hi"}])
     assert run.requests[0].url.path == path
     assert run.body["model"] == model
+
+
+def test_cohere_embed_options_are_part_of_the_request_dict() -> None:
+    """The cache keys on ``to_dict()``: a search_query and a search_document embedding never share an entry."""
+    query = liter_llm_cohere.CohereEmbeddingRequest(model="m", input="x", input_type="search_query")
+    document = liter_llm_cohere.CohereEmbeddingRequest(model="m", input="x", input_type="search_document")
+    assert query.to_dict()["input_type"] == "search_query"
+    assert query.to_dict() != document.to_dict()
