@@ -6,11 +6,11 @@ Usage::
 
 The input is liter-llm's schemas/providers.json (generated from litellm's
 data, MIT).  Kept: every provider with a base URL that is not listed in
-``complex_providers``, not served by a plugin of its own (``OWN_PLUGINS``), and
-not a search API (``search`` maps to nothing: the liter-llm-search plugin
-speaks each search provider's own protocol).  For each row the script keeps
-the name, display name, base URL, key variable, auth style and
-``param_mappings``; maps the endpoint
+``complex_providers``, not served by a plugin of its own (``OWN_PLUGINS``,
+:data:`PLUGIN_PROVIDERS`), and not a search API (``search`` maps to nothing: the
+liter-llm-search plugin speaks each search provider's own protocol).  For each
+row the script keeps the name, display name, base URL, key variable, auth style
+and ``param_mappings``; maps the endpoint
 names to liter-llm's families; and keeps only the *bare* model prefixes
 (``deepseek-``): ``name/`` always routes to a provider, and prefixes that
 would steal OpenAI's own models (``gpt-``, ``text-``) are dropped.
@@ -55,6 +55,11 @@ ENDPOINT_MAP: dict[str, tuple[str, ...]] = {
 
 #: Providers served by a plugin of their own in this repository: no catalogue row.
 OWN_PLUGINS = frozenset({"mistral"})
+#: Providers the registry lists as OpenAI-compatible that are not: a plugin of their own serves
+#: them, so they get no row.  ``cohere`` / ``cohere_chat``: the registry's rows point at ``/v1`` and
+#: ``/v2`` and would append ``/chat/completions``, which is not a Cohere endpoint (Cohere's native
+#: API is ``/v2/chat``, served by liter-llm-cohere).
+PLUGIN_PROVIDERS = frozenset({"cohere", "cohere_chat"})
 
 #: OpenAI's own bare prefixes: catalogue rows must not claim them.
 OPENAI_PREFIXES = OPENAI_MODEL_PREFIXES
@@ -66,7 +71,7 @@ def _clashes(prefix: str) -> bool:
 
 def convert(registry: dict[str, Any]) -> dict[str, Any]:
     """Turn the registry into the catalogue's JSON document."""
-    complex_names = set(registry.get("complex_providers") or ())
+    complex_names = set(registry.get("complex_providers") or ()) | PLUGIN_PROVIDERS
     rows: list[dict[str, Any]] = []
     taken: set[str] = set()
     for provider in registry["providers"]:

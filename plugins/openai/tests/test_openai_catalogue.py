@@ -406,6 +406,8 @@ def test_generator_script(tmp_path: Path) -> None:
             {"name": "seeker", "display_name": "Seeker", "base_url": "https://seeker.invalid", "endpoints": ["search"]},
             {"name": "gamma", "display_name": "Gamma", "base_url": "https://gamma.invalid", "endpoints": ["chat"]},
             {"name": "nourl", "display_name": "No URL", "endpoints": ["chat"]},
+            {"name": "cohere", "display_name": "Cohere", "base_url": "https://api.cohere.ai/v1", "endpoints": ["chat"]},
+            {"name": "cohere_chat", "display_name": "Cohere Chat", "base_url": "https://api.cohere.ai/v2"},
         ],
         "complex_providers": ["gamma"],
     }
