@@ -1,0 +1,311 @@
+"""Microsoft Entra ID: client credentials (cached, refreshed, single-flight, bounded), token providers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+import liter_llm
+from liter_llm.clock import ManualClock
+from liter_llm.errors import AuthenticationError, LiterLlmTimeoutError, ServiceUnavailableError
+
+MESSAGES = [{"role": "user", "content": "Hello"}]
+AUTHORITY = "http://127.0.0.1:9/login"
+SECRET = "client-secret-value-0123456789"
+
+
+class Entra:
+    """A fake Entra token endpoint and Azure resource behind one MockTransport handler."""
+
+    def __init__(self, az: Any, *, token_status: int = 200, token_body: Any = None) -> None:
+        self.az = az
+        self.token_status = token_status
+        self.token_body = token_body if token_body is not None else az.load("entra_token.json")
+        self.token_requests: list[httpx.Request] = []
+        self.api_requests: list[httpx.Request] = []
+        self.gate: threading.Event | None = None
+        self.lock = threading.Lock()
+        self.issued = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth2/v2.0/token"):
+            with self.lock:
+                self.token_requests.append(request)
+                self.issued += 1
+                number = self.issued
+            if self.gate is not None:
+                self.gate.wait(5)
+            body = dict(self.token_body)
+            if body.get("access_token"):
+                body["access_token"] = f"token-{number}"
+            return httpx.Response(self.token_status, json=body)
+        with self.lock:
+            self.api_requests.append(request)
+        return httpx.Response(200, json=self.az.load("chat_completion.json"))
+
+
+@pytest.fixture
+def entra_env(monkeypatch: pytest.MonkeyPatch, az: Any) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", az.ENDPOINT)
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", AUTHORITY)
+    monkeypatch.setenv("AZURE_TENANT_ID", "tenant-1")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "client-1")
+
+
+def unique_secret(request: pytest.FixtureRequest) -> str:
+    """A secret per test (and mode), so that the process-wide token cache starts empty."""
+    return f"{SECRET}-{request.node.name}"
+
+
+def test_client_credentials_token_is_fetched_and_sent_as_bearer(
+    run: Any, az: Any, entra_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    secret = unique_secret(request)
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", secret)
+    entra = Entra(az)
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client={})
+    token_request = entra.token_requests[0]
+    assert str(token_request.url) == f"{AUTHORITY}/tenant-1/oauth2/v2.0/token"
+    form = parse_qs(token_request.content.decode())
+    assert form == {
+        "grant_type": ["client_credentials"],
+        "client_id": ["client-1"],
+        "client_secret": [secret],
+        "scope": ["https://cognitiveservices.azure.com/.default"],
+    }
+    api = entra.api_requests[0]
+    assert api.headers["authorization"] == "Bearer token-1"
+    assert "api-key" not in api.headers
+    assert secret not in str(api.url) and secret not in str(api.headers)
+
+
+def test_the_token_is_cached_and_refreshed_before_expiry(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest
+) -> None:
+    clock = ManualClock()
+    entra = Entra(az)
+    options = {"plugins": {"azure": {"client_secret": unique_secret(request), "clock": clock}}}
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client=options)
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client=options)
+    assert len(entra.token_requests) == 1
+    assert [r.headers["authorization"] for r in entra.api_requests] == ["Bearer token-1"] * 2
+    clock.advance(3599 - 300 - 1)  # still fresh: refreshed 300 s before expires_in
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client=options)
+    assert len(entra.token_requests) == 1
+    clock.advance(2)
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client=options)
+    assert len(entra.token_requests) == 2
+    assert entra.api_requests[-1].headers["authorization"] == "Bearer token-2"
+
+
+def test_a_refused_secret_is_an_authentication_error_without_the_secret(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest
+) -> None:
+    secret = unique_secret(request)
+    entra = Entra(az, token_status=401, token_body=az.load("entra_error.json"))
+    with pytest.raises(AuthenticationError) as info:
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"client_secret": secret}}})
+    assert "AADSTS7000215" in info.value.message
+    assert info.value.code == "invalid_client"
+    assert secret not in str(info.value) and secret not in repr(info.value)
+    assert entra.api_requests == []
+
+
+@pytest.mark.parametrize("body", [{"token_type": "Bearer"}, {"access_token": ""}])
+def test_a_token_answer_without_a_token_is_an_authentication_error(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest, body: Any
+) -> None:
+    entra = Entra(az, token_body=body)
+    with pytest.raises(AuthenticationError, match="access_token"):
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"client_secret": unique_secret(request)}}})
+    assert entra.api_requests == []
+
+
+def test_an_entra_outage_is_service_unavailable(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest
+) -> None:
+    entra = Entra(az, token_status=503, token_body={"error": "temporarily_unavailable"})
+    with pytest.raises(ServiceUnavailableError):
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"client_secret": unique_secret(request)}}})
+
+
+def test_concurrent_sync_calls_fetch_one_token(az: Any, entra_env: None, request: pytest.FixtureRequest) -> None:
+    entra = Entra(az)
+    entra.gate = threading.Event()
+    options = {
+        "max_retries": 0,
+        "transport": httpx.MockTransport(entra),
+        "plugins": {"azure": {"client_secret": unique_secret(request)}},
+    }
+    errors: list[BaseException] = []
+    with liter_llm.create_client(**options) as client:
+
+        def call() -> None:
+            try:
+                client.chat(model="azure/d", messages=MESSAGES)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=call) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        entra.gate.set()
+        for thread in threads:
+            thread.join(30)
+    assert errors == []
+    assert len(entra.token_requests) == 1
+    assert len(entra.api_requests) == 6
+    assert {r.headers["authorization"] for r in entra.api_requests} == {"Bearer token-1"}
+
+
+def test_concurrent_async_calls_fetch_one_token(az: Any, entra_env: None, request: pytest.FixtureRequest) -> None:
+    entra = Entra(az)
+    options = {
+        "max_retries": 0,
+        "transport": httpx.MockTransport(entra),
+        "plugins": {"azure": {"client_secret": unique_secret(request)}},
+    }
+
+    async def main() -> None:
+        async with liter_llm.create_async_client(**options) as client:
+            await asyncio.gather(*(client.chat(model="azure/d", messages=MESSAGES) for _ in range(6)))
+
+    asyncio.run(main())
+    assert len(entra.token_requests) == 1
+    assert len(entra.api_requests) == 6
+
+
+def test_waiting_for_a_token_is_bounded_by_the_call_deadline(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest
+) -> None:
+    from liter_llm_azure._entra import token_cache
+
+    secret = unique_secret(request)
+    cache = token_cache(
+        authority=AUTHORITY,
+        tenant_id="tenant-1",
+        client_id="client-1",
+        secret=secret,
+        scope="https://cognitiveservices.azure.com/.default",
+        clock=None,
+    )
+    entra = Entra(az)
+    cache.lock.acquire()  # another caller is fetching the token and never finishes
+    try:
+        with pytest.raises(LiterLlmTimeoutError):
+            run(entra, "chat", model="azure/d", messages=MESSAGES, client={"timeout_secs": 0.5, "plugins": {"azure": {"client_secret": secret}}}) if run.mode == "sync" else _async_wait(entra, secret, cache)
+    finally:
+        cache.lock.release()
+    assert entra.api_requests == []
+
+
+def _async_wait(entra: Entra, secret: str, cache: Any) -> None:
+    """On the async client the wait is on the loop's lock: hold that one while the call waits."""
+
+    async def main() -> None:
+        lock = cache.async_lock()
+        await lock.acquire()
+        try:
+            options = {"max_retries": 0, "timeout_secs": 0.5, "transport": httpx.MockTransport(entra)}
+            options["plugins"] = {"azure": {"client_secret": secret}}
+            async with liter_llm.create_async_client(**options) as client:
+                await client.chat(model="azure/d", messages=MESSAGES)
+        finally:
+            lock.release()
+
+    asyncio.run(main())
+
+
+def test_a_sync_token_provider(run: Any, az: Any, entra_env: None) -> None:
+    calls: list[int] = []
+
+    def provider() -> str:
+        calls.append(1)
+        return "provided-token"
+
+    entra = Entra(az)
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"token_provider": provider}}})
+    assert entra.api_requests[0].headers["authorization"] == "Bearer provided-token"
+    assert entra.token_requests == []
+    assert calls == [1]
+
+
+def test_a_token_provider_beats_client_credentials_but_a_key_beats_both(
+    run: Any, az: Any, entra_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", SECRET)
+    entra = Entra(az)
+    plugins = {"azure": {"token_provider": lambda: "provided-token"}}
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": plugins})
+    assert entra.api_requests[-1].headers["authorization"] == "Bearer provided-token"
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "the-key-0123456789")
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": plugins})
+    assert entra.api_requests[-1].headers["api-key"] == "the-key-0123456789"
+    assert "authorization" not in entra.api_requests[-1].headers
+    assert entra.token_requests == []
+
+
+def test_an_async_token_provider_on_the_async_client(az: Any, entra_env: None) -> None:
+    async def provider() -> str:
+        await asyncio.sleep(0)
+        return "async-token"
+
+    entra = Entra(az)
+
+    async def main() -> None:
+        options = {"max_retries": 0, "transport": httpx.MockTransport(entra), "plugins": {"azure": {"token_provider": provider}}}
+        async with liter_llm.create_async_client(**options) as client:
+            await client.chat(model="azure/d", messages=MESSAGES)
+
+    asyncio.run(main())
+    assert entra.api_requests[0].headers["authorization"] == "Bearer async-token"
+
+
+def test_a_failing_token_provider_is_an_authentication_error(run: Any, az: Any, entra_env: None) -> None:
+    def provider() -> str:
+        raise RuntimeError("no token today")
+
+    entra = Entra(az)
+    with pytest.raises(AuthenticationError, match=r"token provider failed \(RuntimeError\)"):
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"token_provider": provider}}})
+    assert entra.api_requests == []
+
+
+@pytest.mark.parametrize("value", [None, 42, ""])
+def test_a_token_provider_returning_no_token_is_an_authentication_error(
+    run: Any, az: Any, entra_env: None, value: Any
+) -> None:
+    entra = Entra(az)
+    with pytest.raises(AuthenticationError, match="token"):
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"token_provider": lambda: value}}})
+    assert entra.api_requests == []
+
+
+def test_an_access_token_object_is_accepted(run: Any, az: Any, entra_env: None) -> None:
+    class AccessToken:
+        token = "object-token"
+        expires_on = 0
+
+    entra = Entra(az)
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"token_provider": AccessToken}}})
+    assert entra.api_requests[0].headers["authorization"] == "Bearer object-token"
+
+
+def test_default_azure_credential_is_used_when_installed_and_nothing_else_is_configured(
+    run: Any, az: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("azure.identity")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", az.ENDPOINT)
+    # nothing for DefaultAzureCredential to find on this machine: every credential of its chain is unavailable
+    for name in ("AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "MSI_ENDPOINT", "AZURE_USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no az / azd / pwsh to ask
+    entra = Entra(az)
+    with pytest.raises(AuthenticationError, match="DefaultAzureCredential"):
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={})
+    assert entra.api_requests == []
