@@ -66,9 +66,7 @@ class Runner:
             return handler(request)
 
         options: dict[str, Any] = {"max_retries": 0, "transport": httpx.MockTransport(record)}
-        options.update(
-            client if client is not None else {"api_key": KEY, "model_hint": "azure", "base_url": ENDPOINT}
-        )
+        options.update(client if client is not None else {"api_key": KEY, "model_hint": "azure", "base_url": ENDPOINT})
         return options
 
     def __call__(

@@ -81,7 +81,8 @@ def test_client_credentials_token_is_fetched_and_sent_as_bearer(
     api = entra.api_requests[0]
     assert api.headers["authorization"] == "Bearer token-1"
     assert "api-key" not in api.headers
-    assert secret not in str(api.url) and secret not in str(api.headers)
+    assert secret not in str(api.url)
+    assert secret not in str(api.headers)
 
 
 def test_the_token_is_cached_and_refreshed_before_expiry(
@@ -112,7 +113,8 @@ def test_a_refused_secret_is_an_authentication_error_without_the_secret(
         run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"client_secret": secret}}})
     assert "AADSTS7000215" in info.value.message
     assert info.value.code == "invalid_client"
-    assert secret not in str(info.value) and secret not in repr(info.value)
+    assert secret not in str(info.value)
+    assert secret not in repr(info.value)
     assert entra.api_requests == []
 
 
@@ -122,7 +124,13 @@ def test_a_token_answer_without_a_token_is_an_authentication_error(
 ) -> None:
     entra = Entra(az, token_body=body)
     with pytest.raises(AuthenticationError, match="access_token"):
-        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"client_secret": unique_secret(request)}}})
+        run(
+            entra,
+            "chat",
+            model="azure/d",
+            messages=MESSAGES,
+            client={"plugins": {"azure": {"client_secret": unique_secret(request)}}},
+        )
     assert entra.api_requests == []
 
 
@@ -131,7 +139,13 @@ def test_an_entra_outage_is_service_unavailable(
 ) -> None:
     entra = Entra(az, token_status=503, token_body={"error": "temporarily_unavailable"})
     with pytest.raises(ServiceUnavailableError):
-        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"client_secret": unique_secret(request)}}})
+        run(
+            entra,
+            "chat",
+            model="azure/d",
+            messages=MESSAGES,
+            client={"plugins": {"azure": {"client_secret": unique_secret(request)}}},
+        )
 
 
 def test_concurrent_sync_calls_fetch_one_token(az: Any, entra_env: None, request: pytest.FixtureRequest) -> None:
@@ -198,7 +212,13 @@ def test_waiting_for_a_token_is_bounded_by_the_call_deadline(
     cache.lock.acquire()  # another caller is fetching the token and never finishes
     try:
         with pytest.raises(LiterLlmTimeoutError):
-            run(entra, "chat", model="azure/d", messages=MESSAGES, client={"timeout_secs": 0.5, "plugins": {"azure": {"client_secret": secret}}}) if run.mode == "sync" else _async_wait(entra, secret, cache)
+            run(
+                entra,
+                "chat",
+                model="azure/d",
+                messages=MESSAGES,
+                client={"timeout_secs": 0.5, "plugins": {"azure": {"client_secret": secret}}},
+            ) if run.mode == "sync" else _async_wait(entra, secret, cache)
     finally:
         cache.lock.release()
     assert entra.api_requests == []
@@ -258,7 +278,11 @@ def test_an_async_token_provider_on_the_async_client(az: Any, entra_env: None) -
     entra = Entra(az)
 
     async def main() -> None:
-        options = {"max_retries": 0, "transport": httpx.MockTransport(entra), "plugins": {"azure": {"token_provider": provider}}}
+        options = {
+            "max_retries": 0,
+            "transport": httpx.MockTransport(entra),
+            "plugins": {"azure": {"token_provider": provider}},
+        }
         async with liter_llm.create_async_client(**options) as client:
             await client.chat(model="azure/d", messages=MESSAGES)
 
@@ -272,7 +296,13 @@ def test_a_failing_token_provider_is_an_authentication_error(run: Any, az: Any, 
 
     entra = Entra(az)
     with pytest.raises(AuthenticationError, match=r"token provider failed \(RuntimeError\)"):
-        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"token_provider": provider}}})
+        run(
+            entra,
+            "chat",
+            model="azure/d",
+            messages=MESSAGES,
+            client={"plugins": {"azure": {"token_provider": provider}}},
+        )
     assert entra.api_requests == []
 
 
@@ -282,7 +312,13 @@ def test_a_token_provider_returning_no_token_is_an_authentication_error(
 ) -> None:
     entra = Entra(az)
     with pytest.raises(AuthenticationError, match="token"):
-        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"token_provider": lambda: value}}})
+        run(
+            entra,
+            "chat",
+            model="azure/d",
+            messages=MESSAGES,
+            client={"plugins": {"azure": {"token_provider": lambda: value}}},
+        )
     assert entra.api_requests == []
 
 
@@ -292,7 +328,13 @@ def test_an_access_token_object_is_accepted(run: Any, az: Any, entra_env: None) 
         expires_on = 0
 
     entra = Entra(az)
-    run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"token_provider": AccessToken}}})
+    run(
+        entra,
+        "chat",
+        model="azure/d",
+        messages=MESSAGES,
+        client={"plugins": {"azure": {"token_provider": AccessToken}}},
+    )
     assert entra.api_requests[0].headers["authorization"] == "Bearer object-token"
 
 

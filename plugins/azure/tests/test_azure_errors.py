@@ -37,9 +37,11 @@ def test_prompt_filtered_400_is_content_policy_error_with_categories(run: Any, a
     assert error.provider == "azure"
     assert error.code == "ResponsibleAIPolicyViolation"
     assert "content management policy" in error.message
-    assert az.KEY not in str(error) and az.KEY not in repr(error)
+    assert az.KEY not in str(error)
+    assert az.KEY not in repr(error)
     copy = pickle.loads(pickle.dumps(error))
-    assert isinstance(copy, AzureContentFilterError) and copy.categories == error.categories
+    assert isinstance(copy, AzureContentFilterError)
+    assert copy.categories == error.categories
 
 
 def test_jailbreak_prompt_shield_is_a_filtered_category(run: Any, az: Any) -> None:

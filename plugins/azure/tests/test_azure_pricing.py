@@ -76,5 +76,11 @@ def test_base_model_prices_a_stream(run: Any, az: Any) -> None:
 
     options = client(az, deployments={"prod-chat-eu": {"base_model": "gpt-4o"}})
     options["hooks"] = [Spy()]
-    run(lambda r: az.sse_response(az.sse(*chunks)), "chat_stream", model="azure/prod-chat-eu", messages=MESSAGES, client=options)
+    run(
+        lambda r: az.sse_response(az.sse(*chunks)),
+        "chat_stream",
+        model="azure/prod-chat-eu",
+        messages=MESSAGES,
+        client=options,
+    )
     assert seen == [pytest.approx(33 * GPT_4O[0] + 2 * GPT_4O[1])]

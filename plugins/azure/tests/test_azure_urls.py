@@ -48,7 +48,10 @@ def test_api_version_from_the_configuration_beats_the_environment(
     assert run.request.url.params["api-version"] == "2024-10-01-preview"
 
 
-@pytest.mark.parametrize(("endpoint_var", "key_var"), [("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"), ("AZURE_API_BASE", "AZURE_API_KEY")])
+@pytest.mark.parametrize(
+    ("endpoint_var", "key_var"),
+    [("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"), ("AZURE_API_BASE", "AZURE_API_KEY")],
+)
 def test_endpoint_and_key_from_the_environment(
     run: Any, az: Any, monkeypatch: pytest.MonkeyPatch, endpoint_var: str, key_var: str
 ) -> None:
@@ -83,7 +86,12 @@ def test_v1_style_from_the_environment(run: Any, az: Any, monkeypatch: pytest.Mo
 
 
 def test_an_unknown_style_is_refused(run: Any, az: Any) -> None:
-    client = {"api_key": az.KEY, "model_hint": "azure", "base_url": az.ENDPOINT, "plugins": {"azure": {"api_style": "v2"}}}
+    client = {
+        "api_key": az.KEY,
+        "model_hint": "azure",
+        "base_url": az.ENDPOINT,
+        "plugins": {"azure": {"api_style": "v2"}},
+    }
     with pytest.raises(BadRequestError, match="api_style"):
         run(ok_chat(az), "chat", model="azure/d", messages=MESSAGES, client=client)
     assert run.requests == []
@@ -139,7 +147,10 @@ def test_per_deployment_override_goes_to_its_own_resource_with_its_own_key(run: 
     client = {"api_key": az.KEY, "model_hint": "azure", "base_url": az.ENDPOINT, "plugins": plugins}
     run(ok_chat(az), "chat", model="azure/eu-chat", messages=MESSAGES, client=client)
     request = run.request
-    assert str(request.url) == "http://127.0.0.1:9/eu-resource/openai/deployments/gpt-4o-eu/chat/completions?api-version=2024-06-01"
+    assert (
+        str(request.url)
+        == "http://127.0.0.1:9/eu-resource/openai/deployments/gpt-4o-eu/chat/completions?api-version=2024-06-01"
+    )
     assert request.headers["api-key"] == "eu-key-0123456789"
     # a deployment on another resource without a key of its own never gets the main resource's key
     client["plugins"]["azure"]["default_credential"] = False
@@ -204,7 +215,14 @@ def _ok(body: Any, content: bytes | None = None) -> Any:
     return handler
 
 
-FILE = {"id": "file-abc123", "object": "file", "bytes": 120000, "created_at": 1677610602, "filename": "batch.jsonl", "purpose": "batch"}
+FILE = {
+    "id": "file-abc123",
+    "object": "file",
+    "bytes": 120000,
+    "created_at": 1677610602,
+    "filename": "batch.jsonl",
+    "purpose": "batch",
+}
 BATCH = {
     "id": "batch_abc123",
     "object": "batch",
@@ -216,27 +234,124 @@ BATCH = {
 }
 
 CASES = [
-    ("embed", {"model": "azure/emb", "input": "hi"}, {"object": "list", "data": [{"object": "embedding", "embedding": [0.1], "index": 0}], "model": "text-embedding-3-small", "usage": {"prompt_tokens": 1, "total_tokens": 1}}, "POST", "/openai/deployments/emb/embeddings", "/openai/v1/embeddings"),
-    ("image_generate", {"model": "azure/dalle", "prompt": "a cat"}, {"created": 1, "data": [{"url": "http://127.0.0.1/x.png"}]}, "POST", "/openai/deployments/dalle/images/generations", "/openai/v1/images/generations"),
-    ("speech", {"model": "azure/tts", "input": "hi", "voice": "alloy"}, None, "POST", "/openai/deployments/tts/audio/speech", "/openai/v1/audio/speech"),
-    ("transcribe", {"model": "azure/whisper", "file": b"RIFF....", "filename": "a.wav"}, {"text": "hello"}, "POST", "/openai/deployments/whisper/audio/transcriptions", "/openai/v1/audio/transcriptions"),
-    ("list_models", {}, {"object": "list", "data": [{"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "system"}]}, "GET", "/openai/models", "/openai/v1/models"),
-    ("create_file", {"file": b"{}\n", "filename": "batch.jsonl", "purpose": "batch"}, FILE, "POST", "/openai/files", "/openai/v1/files"),
-    ("retrieve_file", {"file_id": "file-abc123"}, FILE, "GET", "/openai/files/file-abc123", "/openai/v1/files/file-abc123"),
+    (
+        "embed",
+        {"model": "azure/emb", "input": "hi"},
+        {
+            "object": "list",
+            "data": [{"object": "embedding", "embedding": [0.1], "index": 0}],
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        },
+        "POST",
+        "/openai/deployments/emb/embeddings",
+        "/openai/v1/embeddings",
+    ),
+    (
+        "image_generate",
+        {"model": "azure/dalle", "prompt": "a cat"},
+        {"created": 1, "data": [{"url": "http://127.0.0.1/x.png"}]},
+        "POST",
+        "/openai/deployments/dalle/images/generations",
+        "/openai/v1/images/generations",
+    ),
+    (
+        "speech",
+        {"model": "azure/tts", "input": "hi", "voice": "alloy"},
+        None,
+        "POST",
+        "/openai/deployments/tts/audio/speech",
+        "/openai/v1/audio/speech",
+    ),
+    (
+        "transcribe",
+        {"model": "azure/whisper", "file": b"RIFF....", "filename": "a.wav"},
+        {"text": "hello"},
+        "POST",
+        "/openai/deployments/whisper/audio/transcriptions",
+        "/openai/v1/audio/transcriptions",
+    ),
+    (
+        "list_models",
+        {},
+        {"object": "list", "data": [{"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "system"}]},
+        "GET",
+        "/openai/models",
+        "/openai/v1/models",
+    ),
+    (
+        "create_file",
+        {"file": b"{}\n", "filename": "batch.jsonl", "purpose": "batch"},
+        FILE,
+        "POST",
+        "/openai/files",
+        "/openai/v1/files",
+    ),
+    (
+        "retrieve_file",
+        {"file_id": "file-abc123"},
+        FILE,
+        "GET",
+        "/openai/files/file-abc123",
+        "/openai/v1/files/file-abc123",
+    ),
     ("list_files", {}, {"object": "list", "data": [FILE]}, "GET", "/openai/files", "/openai/v1/files"),
-    ("create_batch", {"input_file_id": "file-abc123", "endpoint": "/chat/completions", "completion_window": "24h"}, BATCH, "POST", "/openai/batches", "/openai/v1/batches"),
-    ("retrieve_batch", {"batch_id": "batch_abc123"}, BATCH, "GET", "/openai/batches/batch_abc123", "/openai/v1/batches/batch_abc123"),
-    ("cancel_batch", {"batch_id": "batch_abc123"}, {**BATCH, "status": "cancelling"}, "POST", "/openai/batches/batch_abc123/cancel", "/openai/v1/batches/batch_abc123/cancel"),
-    ("create_response", {"model": "azure/resp", "input": "hi"}, {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-4o", "output": []}, "POST", "/openai/responses", "/openai/v1/responses"),
+    (
+        "create_batch",
+        {"input_file_id": "file-abc123", "endpoint": "/chat/completions", "completion_window": "24h"},
+        BATCH,
+        "POST",
+        "/openai/batches",
+        "/openai/v1/batches",
+    ),
+    (
+        "retrieve_batch",
+        {"batch_id": "batch_abc123"},
+        BATCH,
+        "GET",
+        "/openai/batches/batch_abc123",
+        "/openai/v1/batches/batch_abc123",
+    ),
+    (
+        "cancel_batch",
+        {"batch_id": "batch_abc123"},
+        {**BATCH, "status": "cancelling"},
+        "POST",
+        "/openai/batches/batch_abc123/cancel",
+        "/openai/v1/batches/batch_abc123/cancel",
+    ),
+    (
+        "create_response",
+        {"model": "azure/resp", "input": "hi"},
+        {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-4o", "output": []},
+        "POST",
+        "/openai/responses",
+        "/openai/v1/responses",
+    ),
 ]
 
 
 @pytest.mark.parametrize("style", ["classic", "v1"])
-@pytest.mark.parametrize(("method", "arguments", "body", "verb", "classic_path", "v1_path"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("method", "arguments", "body", "verb", "classic_path", "v1_path"), CASES, ids=[c[0] for c in CASES]
+)
 def test_every_endpoint_in_both_styles(
-    run: Any, az: Any, style: str, method: str, arguments: dict[str, Any], body: Any, verb: str, classic_path: str, v1_path: str
+    run: Any,
+    az: Any,
+    style: str,
+    method: str,
+    arguments: dict[str, Any],
+    body: Any,
+    verb: str,
+    classic_path: str,
+    v1_path: str,
 ) -> None:
-    client = {"api_key": az.KEY, "model_hint": "azure", "base_url": az.ENDPOINT, "plugins": {"azure": {"api_style": style}}}
+    client = {
+        "api_key": az.KEY,
+        "model_hint": "azure",
+        "base_url": az.ENDPOINT,
+        "plugins": {"azure": {"api_style": style}},
+    }
     kwargs = dict(arguments)
     if method in ("retrieve_file", "retrieve_batch", "cancel_batch"):
         run(_ok(body), method, *kwargs.values(), client=client)

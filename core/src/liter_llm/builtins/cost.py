@@ -37,7 +37,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PRICING_MODEL",
-    "CostTracker", "ModelPrice", "call_cost", "completion_cost", "lookup_price", "set_model_price",
+    "CostTracker",
+    "ModelPrice",
+    "call_cost",
+    "completion_cost",
+    "lookup_price",
+    "set_model_price",
 ]
 
 #: The ``Call.state`` key a provider plugin sets (in ``build_request``) to the model name a call is

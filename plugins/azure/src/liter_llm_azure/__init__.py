@@ -87,7 +87,7 @@ def _target(call: Call) -> AzureTarget:
     target = call.state.get(_TARGET)
     if target is None:
         target = call.state[_TARGET] = resolve(call)
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 def _deployment_segment(call: Call, target: AzureTarget) -> str:

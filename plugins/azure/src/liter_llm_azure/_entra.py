@@ -57,7 +57,9 @@ def _remaining(deadline: float | None) -> float | None:
         return None
     left = deadline - time.monotonic()
     if left <= 0:
-        raise LiterLlmTimeoutError("the call's deadline passed while signing in to Microsoft Entra ID", provider=PROVIDER)
+        raise LiterLlmTimeoutError(
+            "the call's deadline passed while signing in to Microsoft Entra ID", provider=PROVIDER
+        )
     return left
 
 
@@ -128,7 +130,12 @@ class TokenCache:
             "POST", url, data=form, headers={"accept": "application/json"}, extensions={_TOKEN_MARK: True}
         )
         if remaining is not None:
-            request.extensions["timeout"] = {"connect": remaining, "read": remaining, "write": remaining, "pool": remaining}
+            request.extensions["timeout"] = {
+                "connect": remaining,
+                "read": remaining,
+                "write": remaining,
+                "pool": remaining,
+            }
         self.fetches += 1
         return request
 
@@ -146,7 +153,9 @@ class TokenCache:
             if self._secret:
                 message = message.replace(self._secret, "***")
             kind: type[LiterLlmError] = (
-                ServiceUnavailableError if response.status_code >= 500 or response.status_code == 429 else AuthenticationError
+                ServiceUnavailableError
+                if response.status_code >= 500 or response.status_code == 429
+                else AuthenticationError
             )
             raise kind(message, status_code=response.status_code, provider=PROVIDER, code=str(error) if error else None)
         token = data.get("access_token") if isinstance(data, dict) else None
