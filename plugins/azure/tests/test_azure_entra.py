@@ -104,6 +104,21 @@ def test_the_token_is_cached_and_refreshed_before_expiry(
     assert entra.api_requests[-1].headers["authorization"] == "Bearer token-2"
 
 
+def test_a_short_lived_token_is_refreshed_at_half_its_life(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest
+) -> None:
+    clock = ManualClock()
+    entra = Entra(az, token_body={"token_type": "Bearer", "expires_in": 400, "access_token": "t"})
+    options = {"plugins": {"azure": {"client_secret": unique_secret(request), "clock": clock}}}
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client=options)
+    clock.advance(199)
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client=options)
+    assert len(entra.token_requests) == 1
+    clock.advance(2)
+    run(entra, "chat", model="azure/d", messages=MESSAGES, client=options)
+    assert len(entra.token_requests) == 2
+
+
 def test_a_refused_secret_is_an_authentication_error_without_the_secret(
     run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest
 ) -> None:

@@ -295,6 +295,14 @@ CASES = [
         "/openai/files/file-abc123",
         "/openai/v1/files/file-abc123",
     ),
+    (
+        "file_content",
+        {"file_id": "file-abc123"},
+        None,
+        "GET",
+        "/openai/files/file-abc123/content",
+        "/openai/v1/files/file-abc123/content",
+    ),
     ("list_files", {}, {"object": "list", "data": [FILE]}, "GET", "/openai/files", "/openai/v1/files"),
     (
         "create_batch",
@@ -353,12 +361,12 @@ def test_every_endpoint_in_both_styles(
         "plugins": {"azure": {"api_style": style}},
     }
     kwargs = dict(arguments)
-    if method in ("retrieve_file", "retrieve_batch", "cancel_batch"):
-        run(_ok(body), method, *kwargs.values(), client=client)
+    if method in ("retrieve_file", "retrieve_batch", "cancel_batch", "file_content"):
+        run(_ok(body, b"{}\n" if method == "file_content" else None), method, *kwargs.values(), client=client)
     elif method in ("list_models", "list_files"):
         run(_ok(body), method, client=client)
     else:
-        run(_ok(body, b"ID3audio" if method == "speech" else None), method, client=client, **kwargs)
+        run(_ok(body, b"ID3audio" if method in ("speech", "file_content") else None), method, client=client, **kwargs)
     request = run.request
     assert request.method == verb
     assert request.url.path == "/res" + (classic_path if style == "classic" else v1_path)
