@@ -366,3 +366,24 @@ def test_default_azure_credential_is_used_when_installed_and_nothing_else_is_con
     with pytest.raises(AuthenticationError, match="DefaultAzureCredential"):
         run(entra, "chat", model="azure/d", messages=MESSAGES, client={})
     assert entra.api_requests == []
+
+
+def test_a_dropped_token_request_releases_the_fetch_and_is_retried(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest
+) -> None:
+    entra = Entra(az)
+    drops = [1]
+
+    def handler(r: httpx.Request) -> httpx.Response:
+        if r.url.path.endswith("/token") and drops:
+            drops.pop()
+            raise httpx.ConnectError("connection refused", request=r)
+        return entra(r)
+
+    options = {"max_retries": 1, "plugins": {"azure": {"client_secret": unique_secret(request)}}}
+    run(handler, "chat", model="azure/d", messages=MESSAGES, client=options)
+    assert len(entra.token_requests) == 1
+    assert entra.api_requests[0].headers["authorization"] == "Bearer token-1"
+    # nothing was left holding the fetch: the next call uses the cached token at once
+    run(handler, "chat", model="azure/d", messages=MESSAGES, client={**options, "timeout_secs": 5})
+    assert len(entra.token_requests) == 1

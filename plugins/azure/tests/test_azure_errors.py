@@ -142,3 +142,32 @@ def test_a_stream_cut_before_done_is_a_streaming_error(run: Any, az: Any) -> Non
     with pytest.raises(StreamingError) as info:
         run(lambda r: az.sse_response(body), "chat_stream", model="azure/d", messages=MESSAGES)
     assert any(c.choices for c in info.value.chunks)
+
+
+def test_an_oversized_answer_is_a_serialization_error(run: Any, az: Any) -> None:
+    client = {"api_key": az.KEY, "model_hint": "azure", "base_url": az.ENDPOINT, "max_response_bytes": 256}
+    with pytest.raises(SerializationError):
+        run(answer(200, az.load("chat_completion.json")), "chat", model="azure/d", messages=MESSAGES, client=client)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"api_version": 5},
+        {"endpoint": "ftp://x"},
+        {"endpoint": "http://127.0.0.1:9/res?api-version=1"},
+        {"deployments": ["d"]},
+        {"deployments": {"d": "gpt-4o"}},
+        {"token_provider": "not callable"},
+        {"default_credential": "yes"},
+        {"api_kye": "k"},
+    ],
+)
+def test_wrong_settings_are_bad_requests_before_any_io(run: Any, az: Any, settings: dict[str, Any]) -> None:
+    from liter_llm.errors import BadRequestError
+
+    client = {"api_key": az.KEY, "model_hint": "azure", "base_url": az.ENDPOINT, "plugins": {"azure": settings}}
+    with pytest.raises(BadRequestError) as info:
+        run(answer(200, {}), "chat", model="azure/d", messages=MESSAGES, client=client)
+    assert "plugins.azure" in info.value.message
+    assert run.requests == []

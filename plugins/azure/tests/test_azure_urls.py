@@ -385,3 +385,12 @@ def test_what_azure_does_not_serve_is_refused_before_any_io(run: Any, az: Any, m
     with pytest.raises(EndpointNotSupportedError):
         run(_ok({}), method, **arguments)
     assert run.requests == []
+
+
+def test_the_configured_endpoint_beats_the_environment(run: Any, az: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9/env-resource")
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "env-key-0123456789")
+    client = {"plugins": {"azure": {"endpoint": "http://127.0.0.1:9/configured/openai"}}}
+    run(ok_chat(az), "chat", model="azure/d", messages=MESSAGES, client=client)
+    assert str(run.request.url).startswith("http://127.0.0.1:9/configured/openai/deployments/d/chat/completions?")
+    assert run.request.headers["api-key"] == "env-key-0123456789"

@@ -167,12 +167,14 @@ def resolve(call: Call) -> AzureTarget:
     # the endpoint: the deployment's, the client's base_url, the settings', the environment
     implied_style: str | None = None
     own_endpoint = _text(own, "endpoint", where)
+    configured = _text(settings, "endpoint", "plugins.azure")
+    configured_endpoint = _endpoint(configured, "plugins.azure.endpoint") if configured else None
     if own_endpoint:
         endpoint, implied_style = _endpoint(own_endpoint, f"{where}.endpoint")
     elif hinted and call.config.base_url:
         endpoint, implied_style = _endpoint(call.config.base_url, "base_url")
-    elif _text(settings, "endpoint", "plugins.azure"):
-        endpoint, implied_style = _endpoint(str(settings["endpoint"]), "plugins.azure.endpoint")
+    elif configured_endpoint is not None:
+        endpoint, implied_style = configured_endpoint
     else:
         raw = call.base_url if call.base_url != ENDPOINT_PLACEHOLDER else _env("AZURE_API_BASE")
         if not raw:
