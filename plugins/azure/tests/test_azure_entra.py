@@ -387,3 +387,51 @@ def test_a_dropped_token_request_releases_the_fetch_and_is_retried(
     # nothing was left holding the fetch: the next call uses the cached token at once
     run(handler, "chat", model="azure/d", messages=MESSAGES, client={**options, "timeout_secs": 5})
     assert len(entra.token_requests) == 1
+
+
+def test_default_azure_credential_signs_in_with_a_managed_identity(
+    run: Any, az: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DefaultAzureCredential, configured for an App Service managed identity served on 127.0.0.1."""
+    pytest.importorskip("azure.identity")
+    import http.server
+    import json as _json
+    import time as _time
+
+    seen: list[str] = []
+
+    class Identity(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = _json.dumps(
+                {
+                    "access_token": "managed-identity-token",
+                    "expires_on": str(int(_time.time()) + 3600),
+                    "resource": "https://cognitiveservices.azure.com",
+                    "token_type": "Bearer",
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Identity)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", az.ENDPOINT)
+        monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{server.server_port}/msi/token")
+        monkeypatch.setenv("IDENTITY_HEADER", "identity-header-value")
+        entra = Entra(az)
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert entra.api_requests[0].headers["authorization"] == "Bearer managed-identity-token"
+    assert seen
+    assert "cognitiveservices.azure.com" in seen[0]

@@ -301,12 +301,13 @@ class TokenProviderAuth(httpx.Auth):
             ) from exc
 
 
-_default_credential: Any = None
+#: one DefaultAzureCredential per environment it was built in (it reads the environment once)
+_default_credentials: dict[frozenset[tuple[str, str]], Any] = {}
 _default_lock = threading.Lock()
+_CREDENTIAL_ENV_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_")
 
 
 def _default_token(scope: str) -> str:
-    global _default_credential
     try:
         from azure.identity import DefaultAzureCredential
     except ImportError:
@@ -316,10 +317,13 @@ def _default_token(scope: str) -> str:
             "token_provider, or install azure-identity for DefaultAzureCredential",
             provider=PROVIDER,
         ) from None
+    import os
+
+    environment = frozenset(item for item in os.environ.items() if item[0].startswith(_CREDENTIAL_ENV_PREFIXES))
     with _default_lock:
-        if _default_credential is None:
-            _default_credential = DefaultAzureCredential()
-        credential = _default_credential
+        credential = _default_credentials.get(environment)
+        if credential is None:
+            credential = _default_credentials[environment] = DefaultAzureCredential()
     try:
         return _token_text(credential.get_token(scope))
     except LiterLlmError:
