@@ -435,3 +435,56 @@ def test_default_azure_credential_signs_in_with_a_managed_identity(
     assert entra.api_requests[0].headers["authorization"] == "Bearer managed-identity-token"
     assert seen
     assert "cognitiveservices.azure.com" in seen[0]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_hanging_token_endpoint_is_bounded_by_the_call_deadline(
+    az: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, mode: str
+) -> None:
+    """A real token endpoint on 127.0.0.1 that does not answer: the call ends at its deadline, nothing is sent."""
+    import http.server
+
+    release = threading.Event()
+    seen: list[str] = []
+
+    class Hanging(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            release.wait(30)
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", f"http://127.0.0.1:{server.server_port}/res")
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", f"http://127.0.0.1:{server.server_port}/login")
+    monkeypatch.setenv("AZURE_TENANT_ID", "tenant-1")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "client-1")
+    options = {"max_retries": 0, "timeout_secs": 0.5, "plugins": {"azure": {"client_secret": unique_secret(request)}}}
+    try:
+        with pytest.raises(LiterLlmTimeoutError):
+            _chat(mode, options)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    assert seen == ["/login/tenant-1/oauth2/v2.0/token"]
+
+
+def _chat(mode: str, options: dict[str, Any]) -> None:
+    """One chat call through the real (network) transport of the sync or the async client."""
+    if mode == "sync":
+        with liter_llm.create_client(**options) as client:
+            client.chat(model="azure/d", messages=MESSAGES)
+        return
+
+    async def main() -> None:
+        async with liter_llm.create_async_client(**options) as client:
+            await client.chat(model="azure/d", messages=MESSAGES)
+
+    asyncio.run(main())
