@@ -224,18 +224,21 @@ def test_waiting_for_a_token_is_bounded_by_the_call_deadline(
         clock=None,
     )
     entra = Entra(az)
-    cache.lock.acquire()  # another caller is fetching the token and never finishes
-    try:
-        with pytest.raises(LiterLlmTimeoutError):
-            run(
-                entra,
-                "chat",
-                model="azure/d",
-                messages=MESSAGES,
-                client={"timeout_secs": 0.5, "plugins": {"azure": {"client_secret": secret}}},
-            ) if run.mode == "sync" else _async_wait(entra, secret, cache)
-    finally:
-        cache.lock.release()
+    if run.mode == "async":
+        _async_wait(entra, secret, cache)
+    else:
+        cache.lock.acquire()  # another thread is fetching the token and never finishes
+        try:
+            with pytest.raises(LiterLlmTimeoutError):
+                run(
+                    entra,
+                    "chat",
+                    model="azure/d",
+                    messages=MESSAGES,
+                    client={"timeout_secs": 0.5, "plugins": {"azure": {"client_secret": secret}}},
+                )
+        finally:
+            cache.lock.release()
     assert entra.api_requests == []
 
 
@@ -249,7 +252,8 @@ def _async_wait(entra: Entra, secret: str, cache: Any) -> None:
             options = {"max_retries": 0, "timeout_secs": 0.5, "transport": httpx.MockTransport(entra)}
             options["plugins"] = {"azure": {"client_secret": secret}}
             async with liter_llm.create_async_client(**options) as client:
-                await client.chat(model="azure/d", messages=MESSAGES)
+                with pytest.raises(LiterLlmTimeoutError):
+                    await client.chat(model="azure/d", messages=MESSAGES)
         finally:
             lock.release()
 
