@@ -492,3 +492,34 @@ def _chat(mode: str, options: dict[str, Any]) -> None:
             await client.chat(model="azure/d", messages=MESSAGES)
 
     asyncio.run(main())
+
+
+def test_neither_the_key_nor_the_secret_nor_the_token_reach_the_logs(
+    run: Any, az: Any, entra_env: None, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    secret = unique_secret(request)
+    entra = Entra(az, token_status=401, token_body=az.load("entra_error.json"))
+    with pytest.raises(AuthenticationError):
+        run(entra, "chat", model="azure/d", messages=MESSAGES, client={"plugins": {"azure": {"client_secret": secret}}})
+    entra = Entra(az)
+    run(
+        entra,
+        "chat",
+        model="azure/d",
+        messages=MESSAGES,
+        client={"plugins": {"azure": {"client_secret": secret + "-2"}}},
+    )
+    with pytest.raises(AuthenticationError):
+        run(
+            lambda r: httpx.Response(401, json={"error": {"code": "401", "message": "Access denied"}}),
+            "chat",
+            model="azure/d",
+            messages=MESSAGES,
+        )
+    assert caplog.records
+    assert secret not in caplog.text
+    assert "token-1" not in caplog.text
+    assert az.KEY not in caplog.text
