@@ -366,3 +366,21 @@ def test_cache_creation_tokens_from_an_openai_format_answer_are_priced_both_clie
             return await client.chat(model="anthropic/claude-sonnet-4-5", messages=MESSAGES)
 
     assert asyncio.run(main()).cost == pytest.approx(expected)
+class _PricedAs:
+    """A hook naming the model a call is priced as (what a provider plugin does for an Azure deployment)."""
+
+    @liter_llm.hookimpl
+    def build_request(self, call: Any) -> None:
+        call.state["liter_llm.pricing_model"] = "openai/gpt-4o"
+
+
+def test_the_pricing_model_state_key_is_looked_up_first_both_clients() -> None:
+    with sync_client(make_handler(USAGE), cost_tracking=True, hooks=[_PricedAs()]) as client:
+        assert client.chat(model="my-deployment", messages=MESSAGES).cost == pytest.approx(EXPECTED)
+
+    async def main() -> None:
+        async with async_client(make_handler(USAGE), cost_tracking=True, hooks=[_PricedAs()]) as client:
+            answer = await client.chat(model="my-deployment", messages=MESSAGES)
+            assert answer.cost == pytest.approx(EXPECTED)
+
+    asyncio.run(main())

@@ -82,6 +82,12 @@ name = "local"
 base_url = "http://localhost:8080/v1"
 auth_header = "none"
 model_prefixes = ["local/", "llama-"]
+
+[plugins.azure]
+api_version = "2024-10-21"
+
+[plugins.azure.deployments.prod-chat]
+base_model = "gpt-4o"
 """
 
 FULL_DATA: dict[str, Any] = {
@@ -118,6 +124,7 @@ FULL_DATA: dict[str, Any] = {
             "model_prefixes": ["local/", "llama-"],
         },
     ],
+    "plugins": {"azure": {"api_version": "2024-10-21", "deployments": {"prod-chat": {"base_model": "gpt-4o"}}}},
 }
 
 EXPECTED = ClientConfig(
@@ -154,6 +161,7 @@ EXPECTED = ClientConfig(
             model_prefixes=["local/", "llama-"],
         ),
     ],
+    plugins={"azure": {"api_version": "2024-10-21", "deployments": {"prod-chat": {"base_model": "gpt-4o"}}}},
 )
 
 
@@ -890,3 +898,13 @@ def test_a_proxy_with_credentials_is_never_shown() -> None:
         assert "pw-SECRET-1" not in message
     assert parse_config({"proxy": "socks5://127.0.0.1:1080"}).proxy == "socks5://127.0.0.1:1080"
     assert "trust_env" in bad({"trust_env": "yes"})
+
+
+def test_plugin_tables_are_kept_and_checked() -> None:
+    cfg = parse_config({"plugins": {"azure": {"api_version": "${V:-2024-10-21}", "api_key": "k-123456"}}}, env={})
+    assert cfg.plugins == {"azure": {"api_version": "2024-10-21", "api_key": "k-123456"}}
+    assert "plugins" in bad({"plugins": {"azure": 3}})
+    assert "plugins" in bad({"plugins": []})
+    shown = config_to_dict(cfg)["plugins"]
+    assert shown == {"azure": {"api_version": "2024-10-21", "api_key": "***"}}
+    assert "k-123456" not in repr(cfg)

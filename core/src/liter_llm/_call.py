@@ -21,7 +21,10 @@ class Call:
     Every hook receives it.  What a hook may change, and nothing else:
 
     * ``state``, by any hook: a scratchpad shared by the hooks of one call
-      (use keys named after your package);
+      (use keys named after your package).  One key of the core's is for
+      provider plugins: ``"liter_llm.pricing_model"``, set in
+      ``build_request`` to the model name the call is priced as when the
+      wire model is not one (an Azure deployment: ``"azure/gpt-4o"``);
     * ``stream_complete``, by ``parse_stream_event``, on the provider's
       end-of-stream event;
     * ``api_key``, by ``auth``, to supply a key the provider finds itself

@@ -187,6 +187,8 @@ class ClientConfig:
     providers: list[ProviderConfig] = attrs.field(factory=list)
     proxy: str | None = attrs.field(default=None, repr=_proxy_repr)
     trust_env: bool = True
+    #: settings of installed plugins, one table per plugin (``[plugins.azure]``), read by that plugin
+    plugins: dict[str, dict[str, Any]] = attrs.field(factory=dict, repr=False)
 
 
 # ---------------------------------------------------------------------------
@@ -563,6 +565,17 @@ def _optional_string(ctx: _Ctx, value: Any, path: _Path) -> str | None:
     return None if value is None else _string(ctx, value, path).strip()
 
 
+def _plugin_tables(ctx: _Ctx, value: Any, path: _Path) -> dict[str, dict[str, Any]]:
+    """``[plugins.<name>]``: one table per plugin, handed to it as given (the plugin validates it)."""
+    tables = _mapping(ctx, value, path)
+    result: dict[str, dict[str, Any]] = {}
+    for name, table in tables.items():
+        if not name:
+            ctx.fail(path, "a plugin name must not be empty")
+        result[name] = dict(_mapping(ctx, table, (*path, name)))
+    return result
+
+
 def _fallbacks(ctx: _Ctx, value: Any, path: _Path) -> list[str]:
     return [model.strip() for model in _string_list(ctx, value, path)]
 
@@ -591,6 +604,7 @@ _FIELDS: dict[str, _FieldParser] = {
     "providers": _providers,
     "proxy": _optional(_proxy),
     "trust_env": _boolean,
+    "plugins": _plugin_tables,
 }
 
 assert set(_FIELDS) == {field.name for field in attrs.fields(ClientConfig)}
@@ -885,4 +899,23 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
         ],
         "proxy": redact_url(config.proxy),
         "trust_env": config.trust_env,
+        "plugins": {name: _redact_plugin_table(table) for name, table in config.plugins.items()},
     }
+
+
+_SECRET_WORDS = ("key", "secret", "token", "password", "credential")
+
+
+def _redact_plugin_table(table: Mapping[str, Any]) -> dict[str, Any]:
+    """A plugin table for display: values under secret-sounding names are ``"***"``, callables by name."""
+    shown: dict[str, Any] = {}
+    for name, value in table.items():
+        if isinstance(value, Mapping):
+            shown[name] = _redact_plugin_table(value)
+        elif any(word in name.lower() for word in _SECRET_WORDS) and value is not None:
+            shown[name] = _REDACTED
+        elif callable(value) or not isinstance(value, (str, int, float, bool, list, type(None))):
+            shown[name] = f"<{type(value).__name__}>"
+        else:
+            shown[name] = value
+    return shown

@@ -39,7 +39,19 @@ if TYPE_CHECKING:
     from liter_llm._call import Call
     from liter_llm.types import Usage
 
-__all__ = ["CostTracker", "ModelPrice", "call_cost", "completion_cost", "lookup_price", "set_model_price"]
+__all__ = [
+    "PRICING_MODEL",
+    "CostTracker",
+    "ModelPrice",
+    "call_cost",
+    "completion_cost",
+    "lookup_price",
+    "set_model_price",
+]
+
+#: The ``Call.state`` key a provider plugin sets (in ``build_request``) to the model name a call is
+#: priced as, when the wire model is not a model name (an Azure deployment): ``"azure/gpt-4o"``.
+PRICING_MODEL = "liter_llm.pricing_model"
 
 
 @attrs.frozen(slots=True)
@@ -236,8 +248,10 @@ def completion_cost(response_or_usage: Any, model: str | None = None) -> float |
 def call_cost(call: Call, response: Any) -> float | None:
     """The USD cost of ``response`` to ``call`` (computed once per call, kept in ``call.state``).
 
-    A cache hit costs nothing (``0.0``).  Look-up order: the model string as
-    called, ``provider/model``, the bare wire model.
+    A cache hit costs nothing (``0.0``).  Look-up order: the model a provider
+    plugin says the call is priced as (``call.state[PRICING_MODEL]``, e.g. the
+    base model of an Azure deployment), the model string as called,
+    ``provider/model``, the bare wire model.
     """
     state = call.state
     if "cost" in state:
@@ -251,7 +265,7 @@ def call_cost(call: Call, response: Any) -> float | None:
         state["cost"] = None
         return None
     bare = call.model
-    price = lookup_price(call.requested_model, f"{call.provider.name}/{bare}", bare)
+    price = lookup_price(state.get(PRICING_MODEL), call.requested_model, f"{call.provider.name}/{bare}", bare)
     if price is None:
         _warn_missing(call.requested_model or bare)
         state["cost"] = None
