@@ -366,6 +366,8 @@ def test_cache_creation_tokens_from_an_openai_format_answer_are_priced_both_clie
             return await client.chat(model="anthropic/claude-sonnet-4-5", messages=MESSAGES)
 
     assert asyncio.run(main()).cost == pytest.approx(expected)
+
+
 class _PricedAs:
     """A hook naming the model a call is priced as (what a provider plugin does for an Azure deployment)."""
 
