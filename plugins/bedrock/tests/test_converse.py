@@ -42,7 +42,7 @@ def test_url_and_text_answer(run: Runner) -> None:
     response = run("chat", lambda r: ok(), model=MODEL, messages=[{"role": "user", "content": "Hi"}])
     request = run.requests[0]
     assert request.method == "POST"
-    assert request.url.raw_path == b"/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse"
+    assert request.url.raw_path == b"/model/anthropic.claude-3-5-sonnet-20241022-v2:0/converse"
     assert request.headers["content-type"] == "application/json"
     assert response.choices[0].message.content.startswith("The most popular song on WZPZ")
     assert response.choices[0].finish_reason == FinishReason.STOP
@@ -211,7 +211,7 @@ def test_cross_region_profile_and_arn_routes(run: Runner) -> None:
     arn = "arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0"
     for model in ("us.anthropic.claude-3-5-sonnet-20241022-v2:0", arn):
         run("chat", lambda r: ok(), model=f"bedrock/{model}", messages=[{"role": "user", "content": "x"}])
-    assert run.requests[0].url.raw_path == b"/model/us.anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse"
-    assert run.requests[1].url.raw_path.startswith(b"/model/arn%3Aaws%3Abedrock%3Aus-west-2%3A123456789012%3Ainference-profile%2F")
+    assert run.requests[0].url.raw_path == b"/model/us.anthropic.claude-3-5-sonnet-20241022-v2:0/converse"
+    assert run.requests[1].url.raw_path.startswith(b"/model/arn:aws:bedrock:us-west-2:123456789012:inference-profile%2F")
     # the ARN names its region: the signature is scoped to it
     assert "/us-west-2/bedrock/aws4_request" in run.requests[1].headers["authorization"]

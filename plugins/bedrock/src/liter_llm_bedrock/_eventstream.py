@@ -130,11 +130,28 @@ class EventStreamDecoder:
     def __init__(self, max_message_length: int = MAX_MESSAGE_LENGTH) -> None:
         self._buffer = bytearray()
         self._max = max_message_length
+        self._error: StreamingError | None = None
 
     def feed(self, data: bytes) -> list[EventStreamMessage]:
-        """Take the next bytes; return the messages they complete."""
+        """Take the next bytes; return the messages they complete.
+
+        When a bad message follows good ones in the same bytes, the good ones are returned first and
+        the error is raised by the next :meth:`feed` or :meth:`close`: nothing that arrived is lost.
+        """
+        if self._error is not None:
+            raise self._error
         self._buffer += data
         out: list[EventStreamMessage] = []
+        try:
+            self._decode(out)
+        except StreamingError as exc:
+            self._buffer.clear()
+            if not out:
+                raise
+            self._error = exc
+        return out
+
+    def _decode(self, out: list[EventStreamMessage]) -> None:
         buf = self._buffer
         while len(buf) >= _PRELUDE:
             total, headers_len, prelude_crc = struct.unpack_from(">III", buf, 0)
@@ -153,10 +170,11 @@ class EventStreamDecoder:
                 raise _fail("the message CRC does not match")
             headers = _headers(frame[_PRELUDE : _PRELUDE + headers_len])
             out.append(EventStreamMessage(headers=headers, payload=frame[_PRELUDE + headers_len : -4]))
-        return out
 
     def close(self) -> list[EventStreamMessage]:
         """End of input: nothing may be left half-received."""
+        if self._error is not None:
+            raise self._error
         if self._buffer:
             left = len(self._buffer)
             self._buffer.clear()

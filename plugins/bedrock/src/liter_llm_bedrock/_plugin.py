@@ -71,7 +71,8 @@ class BedrockOptions:
 
 
 def _quote_model(model: str) -> str:
-    return quote(model, safe="")
+    # ":" stays as it is (a path character): some transports unescape "%3A", which would break the signature
+    return quote(model, safe=":")
 
 
 class _Auth:
