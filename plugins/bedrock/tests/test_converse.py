@@ -48,7 +48,11 @@ def test_url_and_text_answer(run: Runner) -> None:
     assert response.choices[0].finish_reason == FinishReason.STOP
     assert response.id == "req-123"
     assert response.model == MODEL
-    assert (response.usage.prompt_tokens, response.usage.completion_tokens, response.usage.total_tokens) == (125, 60, 185)
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens, response.usage.total_tokens) == (
+        125,
+        60,
+        185,
+    )
 
 
 def test_full_request_translation(run: Runner) -> None:
@@ -67,7 +71,11 @@ def test_full_request_translation(run: Runner) -> None:
             "role": "assistant",
             "content": "Checking.",
             "tool_calls": [
-                {"id": "tooluse_1", "type": "function", "function": {"name": "top_song", "arguments": '{"sign":"WZPZ"}'}}
+                {
+                    "id": "tooluse_1",
+                    "type": "function",
+                    "function": {"name": "top_song", "arguments": '{"sign":"WZPZ"}'},
+                }
             ],
         },
         {"role": "tool", "tool_call_id": "tooluse_1", "content": '{"song": "Elemental Hotel"}'},
@@ -105,7 +113,9 @@ def test_full_request_translation(run: Runner) -> None:
         },
         {
             "role": "user",
-            "content": [{"toolResult": {"toolUseId": "tooluse_1", "content": [{"text": '{"song": "Elemental Hotel"}'}]}}],
+            "content": [
+                {"toolResult": {"toolUseId": "tooluse_1", "content": [{"text": '{"song": "Elemental Hotel"}'}]}}
+            ],
         },
     ]
     assert body["inferenceConfig"] == {"maxTokens": 512, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]}
@@ -127,12 +137,25 @@ def test_full_request_translation(run: Runner) -> None:
 
 @pytest.mark.parametrize(("choice", "wire"), [("auto", {"auto": {}}), ("required", {"any": {}})])
 def test_tool_choice_modes(run: Runner, choice: str, wire: dict) -> None:
-    run("chat", lambda r: ok(), model=MODEL, messages=[{"role": "user", "content": "x"}], tools=TOOLS, tool_choice=choice)
+    run(
+        "chat",
+        lambda r: ok(),
+        model=MODEL,
+        messages=[{"role": "user", "content": "x"}],
+        tools=TOOLS,
+        tool_choice=choice,
+    )
     assert run.body["toolConfig"]["toolChoice"] == wire
 
 
 def test_tool_use_answer(run: Runner) -> None:
-    response = run("chat", lambda r: ok("converse_tool_use.json"), model=MODEL, messages=[{"role": "user", "content": "x"}], tools=TOOLS)
+    response = run(
+        "chat",
+        lambda r: ok("converse_tool_use.json"),
+        model=MODEL,
+        messages=[{"role": "user", "content": "x"}],
+        tools=TOOLS,
+    )
     choice = response.choices[0]
     assert choice.finish_reason == FinishReason.TOOL_CALLS
     assert choice.message.content == "I'll look up the most popular song on WZPZ."
@@ -143,7 +166,9 @@ def test_tool_use_answer(run: Runner) -> None:
 
 
 def test_cache_usage_and_reasoning(run: Runner) -> None:
-    response = run("chat", lambda r: ok("converse_cache_reasoning.json"), model=MODEL, messages=[{"role": "user", "content": "x"}])
+    response = run(
+        "chat", lambda r: ok("converse_cache_reasoning.json"), model=MODEL, messages=[{"role": "user", "content": "x"}]
+    )
     usage = response.usage
     assert usage.prompt_tokens == 20 + 1000 + 24
     assert usage.prompt_tokens_details.cached_tokens == 1000
@@ -169,15 +194,25 @@ def test_cache_usage_and_reasoning(run: Runner) -> None:
 )
 def test_stop_reasons(run: Runner, reason: str, expected: FinishReason) -> None:
     data = fixture_json("converse_text.json") | {"stopReason": reason}
-    response = run("chat", lambda r: httpx.Response(200, json=data), model=MODEL, messages=[{"role": "user", "content": "x"}])
+    response = run(
+        "chat", lambda r: httpx.Response(200, json=data), model=MODEL, messages=[{"role": "user", "content": "x"}]
+    )
     assert response.choices[0].finish_reason == expected
 
 
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]},
-        {"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]}]},
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]}
+            ]
+        },
         {"messages": [{"role": "user", "content": "x"}], "presence_penalty": 0.5},
         {"messages": [{"role": "user", "content": "x"}], "n": 2},
         {"messages": [{"role": "user", "content": "x"}], "tools": TOOLS, "tool_choice": "none"},
@@ -204,7 +239,12 @@ def test_what_converse_cannot_express_is_refused_before_sending(run: Runner, kwa
 )
 def test_malformed_answers_are_serialization_errors(run: Runner, body: bytes) -> None:
     with pytest.raises(SerializationError):
-        run("chat", lambda r: httpx.Response(200, content=body), model=MODEL, messages=[{"role": "user", "content": "x"}])
+        run(
+            "chat",
+            lambda r: httpx.Response(200, content=body),
+            model=MODEL,
+            messages=[{"role": "user", "content": "x"}],
+        )
 
 
 def test_cross_region_profile_and_arn_routes(run: Runner) -> None:
@@ -212,6 +252,8 @@ def test_cross_region_profile_and_arn_routes(run: Runner) -> None:
     for model in ("us.anthropic.claude-3-5-sonnet-20241022-v2:0", arn):
         run("chat", lambda r: ok(), model=f"bedrock/{model}", messages=[{"role": "user", "content": "x"}])
     assert run.requests[0].url.raw_path == b"/model/us.anthropic.claude-3-5-sonnet-20241022-v2:0/converse"
-    assert run.requests[1].url.raw_path.startswith(b"/model/arn:aws:bedrock:us-west-2:123456789012:inference-profile%2F")
+    assert run.requests[1].url.raw_path.startswith(
+        b"/model/arn:aws:bedrock:us-west-2:123456789012:inference-profile%2F"
+    )
     # the ARN names its region: the signature is scoped to it
     assert "/us-west-2/bedrock/aws4_request" in run.requests[1].headers["authorization"]

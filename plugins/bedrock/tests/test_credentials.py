@@ -1,4 +1,4 @@
-"""Where credentials and the region come from: options, the client's key, the environment, the shared files, botocore."""
+"""Where credentials and the region come from: options, the client's key, the environment, files, botocore."""
 
 from __future__ import annotations
 
@@ -101,7 +101,11 @@ def test_bedrock_api_key_from_the_environment(run: Runner, monkeypatch: pytest.M
 def test_explicit_options_beat_everything(run: Runner, custom: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "env-key")
     _register(
-        custom, "bedrock-explicit", region="eu-west-1", access_key_id="AKIAEXPLICIT", secret_access_key="explicit-secret"
+        custom,
+        "bedrock-explicit",
+        region="eu-west-1",
+        access_key_id="AKIAEXPLICIT",
+        secret_access_key="explicit-secret",
     )
     run("chat", ok, model="bedrock-explicit/amazon.nova-pro-v1:0", messages=USER, client_options=DEFAULT_ADDRESS)
     request = run.requests[0]
@@ -151,7 +155,9 @@ def test_unreadable_credentials_file(run: Runner, files: Path, custom: list[str]
 
 
 def test_secrets_never_in_reprs() -> None:
-    options = BedrockOptions(access_key_id="AKIA1", secret_access_key="top-secret", api_key="key-secret", session_token="tok-secret")
+    options = BedrockOptions(
+        access_key_id="AKIA1", secret_access_key="top-secret", api_key="key-secret", session_token="tok-secret"
+    )
     spec = bedrock_provider("bedrock-repr", secret_access_key="top-secret", access_key_id="AKIA1")
     for text in (repr(options), str(options), repr(spec), repr(spec.plugin)):
         assert "secret" not in text.replace("secret_access_key", "").replace("'***'", "")

@@ -24,7 +24,11 @@ COHERE = {
 
 def test_titan_embedding(run: Runner) -> None:
     response = run(
-        "embed", lambda r: httpx.Response(200, json=TITAN), model="amazon.titan-embed-text-v2:0", input="hello", dimensions=256
+        "embed",
+        lambda r: httpx.Response(200, json=TITAN),
+        model="amazon.titan-embed-text-v2:0",
+        input="hello",
+        dimensions=256,
     )
     request = run.requests[0]
     assert request.url.raw_path == b"/model/amazon.titan-embed-text-v2:0/invoke"
@@ -59,7 +63,12 @@ def test_other_models_and_bad_answers(run: Runner) -> None:
     with pytest.raises(BadRequestError, match="Titan and Cohere"):
         run("embed", lambda r: httpx.Response(200, json=TITAN), model="meta.llama3-8b-instruct-v1:0", input="x")
     with pytest.raises(SerializationError):
-        run("embed", lambda r: httpx.Response(200, json={"embedding": ["x"]}), model="amazon.titan-embed-text-v1", input="x")
+        run(
+            "embed",
+            lambda r: httpx.Response(200, json={"embedding": ["x"]}),
+            model="amazon.titan-embed-text-v1",
+            input="x",
+        )
 
 
 # ---------------------------------------------------------------------------

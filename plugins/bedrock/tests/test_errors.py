@@ -14,7 +14,12 @@ USER = [{"role": "user", "content": "Hi"}]
 
 CASES = [
     ("ThrottlingException", 429, "Too many requests, please wait before trying again.", errors.RateLimitedError),
-    ("ValidationException", 400, "Malformed input request: extraneous key [foo] is not permitted", errors.BadRequestError),
+    (
+        "ValidationException",
+        400,
+        "Malformed input request: extraneous key [foo] is not permitted",
+        errors.BadRequestError,
+    ),
     (
         "ValidationException",
         400,
@@ -27,11 +32,31 @@ CASES = [
         "prompt is too long: 210000 tokens > 200000 maximum",
         errors.ContextWindowExceededError,
     ),
-    ("AccessDeniedException", 403, "You don't have access to the model with the specified model ID.", errors.AuthenticationError),
-    ("UnrecognizedClientException", 403, "The security token included in the request is invalid.", errors.AuthenticationError),
+    (
+        "AccessDeniedException",
+        403,
+        "You don't have access to the model with the specified model ID.",
+        errors.AuthenticationError,
+    ),
+    (
+        "UnrecognizedClientException",
+        403,
+        "The security token included in the request is invalid.",
+        errors.AuthenticationError,
+    ),
     ("ExpiredTokenException", 403, "The security token included in the request is expired", errors.AuthenticationError),
-    ("ResourceNotFoundException", 404, "Could not resolve the foundation model from the model identifier.", errors.NotFoundError),
-    ("ModelNotReadyException", 429, "The model is not ready to serve inference requests.", errors.ServiceUnavailableError),
+    (
+        "ResourceNotFoundException",
+        404,
+        "Could not resolve the foundation model from the model identifier.",
+        errors.NotFoundError,
+    ),
+    (
+        "ModelNotReadyException",
+        429,
+        "The model is not ready to serve inference requests.",
+        errors.ServiceUnavailableError,
+    ),
     ("ServiceUnavailableException", 503, "Bedrock is unable to process your request.", errors.ServiceUnavailableError),
     ("ModelTimeoutException", 408, "Model has timed out in processing the request.", errors.LiterLlmTimeoutError),
     ("InternalServerException", 500, "The server encountered an internal error.", errors.ServerError),
@@ -69,7 +94,13 @@ def test_error_as_a_stream_exception(run: Runner, name: str, status: int, messag
 
 def test_retry_after_and_throttling_retried(run: Runner) -> None:
     answers = iter(
-        [httpx.Response(429, json={"message": "slow down"}, headers={"x-amzn-errortype": "ThrottlingException", "retry-after": "0"})]
+        [
+            httpx.Response(
+                429,
+                json={"message": "slow down"},
+                headers={"x-amzn-errortype": "ThrottlingException", "retry-after": "0"},
+            )
+        ]
     )
     ok = {"output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}}, "stopReason": "end_turn"}
     response = run(
@@ -96,4 +127,5 @@ def test_keys_never_in_errors(run: Runner) -> None:
     reply = httpx.Response(403, json={"message": "denied"}, headers={"x-amzn-errortype": "AccessDeniedException"})
     with pytest.raises(errors.AuthenticationError) as info:
         run("chat", lambda r: reply, model=MODEL, messages=USER)
-    assert SECRET_KEY not in str(info.value) and SECRET_KEY not in repr(info.value)
+    assert SECRET_KEY not in str(info.value)
+    assert SECRET_KEY not in repr(info.value)

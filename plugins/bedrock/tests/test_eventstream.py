@@ -21,8 +21,38 @@ def test_the_documented_example_frame() -> None:
     """A message with no headers and the payload {"foo": "bar"} (the example of the framing's documentation)."""
     frame = encode_message({}, b'{"foo": "bar"}')
     assert frame == bytes(
-        [0, 0, 0, 30, 0, 0, 0, 0, 186, 242, 246, 138, 123, 34, 102, 111, 111, 34, 58, 32, 34, 98, 97, 114, 34, 125]
-        + [174, 114, 88, 228]
+        [
+            0,
+            0,
+            0,
+            30,
+            0,
+            0,
+            0,
+            0,
+            186,
+            242,
+            246,
+            138,
+            123,
+            34,
+            102,
+            111,
+            111,
+            34,
+            58,
+            32,
+            34,
+            98,
+            97,
+            114,
+            34,
+            125,
+            174,
+            114,
+            88,
+            228,
+        ]
     )
     assert frame[:4] == struct.pack(">I", 30)
     assert frame[4:8] == b"\x00\x00\x00\x00"

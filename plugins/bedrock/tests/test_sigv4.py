@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from liter_llm_bedrock import AwsCredentials, sign
 from liter_llm_bedrock._sigv4 import sign_request
 
-from .conftest import ACCESS_KEY, SECRET_KEY, FIXTURES, Runner
+from .conftest import ACCESS_KEY, FIXTURES, SECRET_KEY, Runner
 
 SUITE = json.loads((FIXTURES / "sigv4_vectors.json").read_text(encoding="utf-8"))
 
@@ -47,11 +47,11 @@ def _botocore_authorization(request: httpx.Request, creds: AwsCredentials, regio
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: stamp)
     signed = request.headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
     headers = {
-        name: request.headers[name]
-        for name in signed
-        if name not in ("host", "x-amz-date", "x-amz-security-token")
+        name: request.headers[name] for name in signed if name not in ("host", "x-amz-date", "x-amz-security-token")
     }
-    aws = botocore.awsrequest.AWSRequest(method=request.method, url=str(request.url), data=request.content, headers=headers)
+    aws = botocore.awsrequest.AWSRequest(
+        method=request.method, url=str(request.url), data=request.content, headers=headers
+    )
     botocore.auth.SigV4Auth(
         botocore.credentials.Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token),
         "bedrock",
@@ -68,7 +68,9 @@ MODELS = [
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_signature_matches_botocore_through_the_client(run: Runner, model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signature_matches_botocore_through_the_client(
+    run: Runner, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = {"output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}}, "stopReason": "end_turn"}
     run("chat", lambda r: httpx.Response(200, json=body), model=model, messages=[{"role": "user", "content": "Hi ü"}])
     request = run.requests[0]
@@ -81,7 +83,9 @@ def test_signature_matches_botocore_through_the_client(run: Runner, model: str, 
 def test_session_token_is_signed_and_sent(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token-value")
     body = {"output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}}, "stopReason": "end_turn"}
-    run("chat", lambda r: httpx.Response(200, json=body), model="m.x-v1:0", messages=[{"role": "user", "content": "Hi"}])
+    run(
+        "chat", lambda r: httpx.Response(200, json=body), model="m.x-v1:0", messages=[{"role": "user", "content": "Hi"}]
+    )
     request = run.requests[0]
     assert request.headers["x-amz-security-token"] == "session-token-value"
     assert "x-amz-security-token" in request.headers["authorization"]
@@ -90,7 +94,9 @@ def test_session_token_is_signed_and_sent(run: Runner, monkeypatch: pytest.Monke
 
 
 def test_every_retry_is_signed_again(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers = iter([httpx.Response(503, json={"message": "busy"}, headers={"x-amzn-errortype": "ServiceUnavailableException"})])
+    answers = iter(
+        [httpx.Response(503, json={"message": "busy"}, headers={"x-amzn-errortype": "ServiceUnavailableException"})]
+    )
     ok = {"output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}}, "stopReason": "end_turn"}
     run(
         "chat",
@@ -128,7 +134,9 @@ def test_signer_agrees_with_botocore(
     # the query RFC 3986-encoded, as AWS SDKs send it (botocore signs the query as it is given)
     encoded = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in query.items())
     url = httpx.URL("https://bedrock-runtime.eu-west-3.amazonaws.com" + path + ("?" + encoded if encoded else ""))
-    request = httpx.Request("POST", url, content=body, headers={"content-type": "application/json", "x-amz-meta": value})
+    request = httpx.Request(
+        "POST", url, content=body, headers={"content-type": "application/json", "x-amz-meta": value}
+    )
     creds = AwsCredentials("AKIDEXAMPLE", "secret/key+value", token)
     sign_request(request, creds, "eu-west-3", "bedrock", lambda: 1_700_000_000.0)
     stamp = datetime.datetime.strptime(request.headers["x-amz-date"], "%Y%m%dT%H%M%SZ")
@@ -136,10 +144,15 @@ def test_signer_agrees_with_botocore(
     botocore.auth.get_current_datetime = lambda: stamp  # type: ignore[assignment]
     try:
         aws = botocore.awsrequest.AWSRequest(
-            method="POST", url=str(request.url), data=body, headers={"content-type": "application/json", "x-amz-meta": value}
+            method="POST",
+            url=str(request.url),
+            data=body,
+            headers={"content-type": "application/json", "x-amz-meta": value},
         )
         botocore.auth.SigV4Auth(
-            botocore.credentials.Credentials(creds.access_key_id, creds.secret_access_key, token), "bedrock", "eu-west-3"
+            botocore.credentials.Credentials(creds.access_key_id, creds.secret_access_key, token),
+            "bedrock",
+            "eu-west-3",
         ).add_auth(aws)
     finally:
         botocore.auth.get_current_datetime = original  # type: ignore[assignment]

@@ -8,7 +8,6 @@ import socket
 import threading
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 import liter_llm
@@ -27,7 +26,9 @@ def _text(chunks: list) -> str:
 
 
 def test_text_reasoning_and_usage(run: Runner) -> None:
-    chunks = run("chat_stream", lambda r: stream_response(stream_fixture("stream_text.json")), model=MODEL, messages=USER)
+    chunks = run(
+        "chat_stream", lambda r: stream_response(stream_fixture("stream_text.json")), model=MODEL, messages=USER
+    )
     request = run.requests[0]
     assert request.url.raw_path == b"/model/anthropic.claude-3-5-sonnet-20241022-v2:0/converse-stream"
     assert request.headers["accept"] == "application/vnd.amazon.eventstream"
@@ -40,7 +41,9 @@ def test_text_reasoning_and_usage(run: Runner) -> None:
 
 
 def test_tool_use_stream(run: Runner) -> None:
-    chunks = run("chat_stream", lambda r: stream_response(stream_fixture("stream_tool_use.json")), model=MODEL, messages=USER)
+    chunks = run(
+        "chat_stream", lambda r: stream_response(stream_fixture("stream_tool_use.json")), model=MODEL, messages=USER
+    )
     whole = assemble_stream(chunks)
     choice = whole.choices[0]
     assert choice.message.content == "Let me look up the weather for Seattle."
@@ -55,7 +58,12 @@ def test_tool_use_stream(run: Runner) -> None:
 
 def test_exception_mid_stream(run: Runner) -> None:
     with pytest.raises(RateLimitedError) as info:
-        run("chat_stream", lambda r: stream_response(stream_fixture("stream_throttled.json")), model=MODEL, messages=USER)
+        run(
+            "chat_stream",
+            lambda r: stream_response(stream_fixture("stream_throttled.json")),
+            model=MODEL,
+            messages=USER,
+        )
     assert "Too many tokens" in info.value.message
     assert info.value.code == "throttlingException"
 

@@ -45,7 +45,8 @@ __all__ = [
 REGION_PLACEHOLDER = "region-from-aws-config"
 
 
-def _secret(value: Any) -> SecretStr | None:
+def secret(value: Any) -> SecretStr | None:
+    """A value as a SecretStr (``None`` stays ``None``)."""
     if value is None or isinstance(value, SecretStr):
         return value
     return SecretStr(str(value))
@@ -243,4 +244,3 @@ def _no_credentials(extra: str = "") -> AuthenticationError:
 
 
 no_credentials = _no_credentials
-secret = _secret

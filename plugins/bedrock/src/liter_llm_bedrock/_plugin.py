@@ -37,6 +37,11 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ARN_REGION = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[a-z0-9-]+):")
 
 
+def _secret(value: str | SecretStr | None) -> SecretStr | None:
+    """A value as a SecretStr (``None`` stays ``None``)."""
+    return creds.secret(value)
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class BedrockOptions:
     """Explicit options of one Bedrock provider; each beats the environment.
@@ -52,9 +57,9 @@ class BedrockOptions:
 
     region: str | None = None
     access_key_id: str | None = None
-    secret_access_key: SecretStr | None = attrs.field(default=None, converter=creds.secret)
-    session_token: SecretStr | None = attrs.field(default=None, converter=creds.secret)
-    api_key: SecretStr | None = attrs.field(default=None, converter=creds.secret)
+    secret_access_key: SecretStr | None = attrs.field(default=None, converter=_secret)
+    session_token: SecretStr | None = attrs.field(default=None, converter=_secret)
+    api_key: SecretStr | None = attrs.field(default=None, converter=_secret)
     profile: str | None = None
     use_botocore: bool = True
     clock: Callable[[], float] = time.time
@@ -130,7 +135,9 @@ class _Auth:
                 return creds.BearerAuth(call.api_key)
             explicit = creds.env_credentials()
         region = self.region_without_io(call)
-        found: AwsCredentials | Callable[[], AwsCredentials] = explicit if explicit is not None else self._file_credentials
+        found: AwsCredentials | Callable[[], AwsCredentials] = (
+            explicit if explicit is not None else self._file_credentials
+        )
         return creds.SigV4Auth(found, region, find_region=self._file_region, now=opts.clock)
 
 
@@ -154,7 +161,7 @@ def _texts(request: t.EmbeddingRequest) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
+        return [str(v) for v in value]
     raise BadRequestError("input: Bedrock embeddings take text (a string or a list of strings)", provider="bedrock")
 
 

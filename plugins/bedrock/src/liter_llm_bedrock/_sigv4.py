@@ -68,7 +68,7 @@ def _canonical_value(value: str) -> str:
 
 
 def canonical_request(
-    method: str, raw_path: str, query: str, headers: Mapping[str, str], signed: Iterable[str], payload_hash: str
+    method: str, *, raw_path: str, query: str, headers: Mapping[str, str], signed: Iterable[str], payload_hash: str
 ) -> str:
     """The canonical request of SigV4 (task 1).
 
@@ -117,7 +117,9 @@ def sign(
     lower = {name.lower(): value for name, value in headers.items()}
     names = [n.lower() for n in signed_headers] if signed_headers is not None else list(lower)
     payload_hash = hashlib.sha256(body).hexdigest()
-    canonical = canonical_request(method, raw_path, query, lower, names, payload_hash)
+    canonical = canonical_request(
+        method, raw_path=raw_path, query=query, headers=lower, signed=names, payload_hash=payload_hash
+    )
     date = amz_date[:8]
     scope = f"{date}/{region}/{service}/aws4_request"
     to_sign = string_to_sign(amz_date, scope, canonical)
