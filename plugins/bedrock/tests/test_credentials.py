@@ -161,3 +161,42 @@ def test_secrets_never_in_reprs() -> None:
     spec = bedrock_provider("bedrock-repr", secret_access_key="top-secret", access_key_id="AKIA1")
     for text in (repr(options), str(options), repr(spec), repr(spec.plugin)):
         assert "secret" not in text.replace("secret_access_key", "").replace("'***'", "")
+
+
+_OPENED: list[tuple[str, int]] = []
+_WATCHED: set[str] = set()
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open" and args and str(args[0]) in _WATCHED:
+        import threading
+
+        _OPENED.append((str(args[0]), threading.get_ident()))
+
+
+def test_async_client_reads_the_files_off_the_event_loop(files: Path, custom: list[str]) -> None:
+    """The shared files are read in a worker thread on the async client (an audit hook sees the open)."""
+    import asyncio
+    import sys
+    import threading
+
+    import liter_llm
+
+    if _audit not in getattr(sys, "_liter_llm_bedrock_audit", []):
+        sys.addaudithook(_audit)
+        sys._liter_llm_bedrock_audit = [_audit]  # type: ignore[attr-defined]
+    _WATCHED.clear()
+    _WATCHED.add(str(files / "credentials"))
+    _OPENED.clear()
+    _register(custom, "bedrock-thread", use_botocore=False)
+
+    async def main() -> int:
+        loop_thread = threading.get_ident()
+        async with liter_llm.create_async_client(transport=httpx.MockTransport(ok), max_retries=0) as client:
+            await client.chat(model="bedrock-thread/amazon.nova-pro-v1:0", messages=USER)
+        return loop_thread
+
+    loop_thread = asyncio.run(main())
+    _WATCHED.clear()
+    assert _OPENED, "the credentials file was never opened"
+    assert all(thread != loop_thread for _, thread in _OPENED)

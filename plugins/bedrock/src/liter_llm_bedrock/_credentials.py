@@ -20,7 +20,7 @@ import configparser
 import os
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +157,20 @@ class SigV4Auth(httpx.Auth):
         self._service = service
         self._now = now
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def _resolve(self) -> tuple[AwsCredentials, str | None]:
         creds = self._credentials if isinstance(self._credentials, AwsCredentials) else self._credentials()
         region = self._region
         if region is None and self._find_region is not None:
             region = self._find_region()
+        return creds, region
+
+    @property
+    def _needs_io(self) -> bool:
+        return not isinstance(self._credentials, AwsCredentials) or (
+            self._region is None and self._find_region is not None
+        )
+
+    def _sign(self, request: httpx.Request, creds: AwsCredentials, region: str | None) -> None:
         if not region:
             raise BadRequestError(
                 "no AWS region for Bedrock: set AWS_REGION (or AWS_DEFAULT_REGION), a region in ~/.aws/config, "
@@ -170,6 +179,21 @@ class SigV4Auth(httpx.Auth):
             )
         set_region_host(request, region)
         sign_request(request, creds, region, self._service, self._now)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        creds, region = self._resolve()
+        self._sign(request, creds, region)
+        yield request
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """As :meth:`auth_flow`; file reads and botocore's look-ups run in a worker thread, off the event loop."""
+        if self._needs_io:
+            import anyio.to_thread
+
+            creds, region = await anyio.to_thread.run_sync(self._resolve)
+        else:
+            creds, region = self._resolve()
+        self._sign(request, creds, region)
         yield request
 
     def __repr__(self) -> str:
@@ -182,6 +206,7 @@ class CredentialCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._profiles: dict[tuple[str | None, str, str, str], ProfileFiles] = {}
+        self._botocore: dict[str | None, Any] = {}
 
     def profile(self, profile: str | None) -> ProfileFiles:
         """The profile's files (read once per profile name and file locations)."""
@@ -200,10 +225,22 @@ class CredentialCache:
                 self._profiles[key] = found
         return found
 
+    def botocore_credentials(self, profile: str | None) -> AwsCredentials:
+        """botocore's credentials for ``profile``, resolved once; refreshable ones refresh themselves."""
+        with self._lock:
+            found = self._botocore.get(profile)
+        if found is None:
+            found = _botocore_chain(profile)
+            with self._lock:
+                self._botocore[profile] = found
+        frozen = found.get_frozen_credentials()
+        return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token or None)
+
     def clear(self) -> None:
         """Forget what was read (the files changed)."""
         with self._lock:
             self._profiles.clear()
+            self._botocore.clear()
 
 
 def botocore_available() -> bool:
@@ -213,16 +250,18 @@ def botocore_available() -> bool:
     return importlib.util.find_spec("botocore") is not None
 
 
-def botocore_credentials(profile: str | None) -> AwsCredentials:
+def _botocore_chain(profile: str | None) -> Any:
     """botocore's credential chain (I/O: files, SSO caches, STS, instance metadata); inside the flow only."""
     import botocore.session
 
     session = botocore.session.Session(profile=profile) if profile else botocore.session.get_session()
-    found = session.get_credentials()
+    try:
+        found = session.get_credentials()
+    except Exception as exc:  # botocore's own errors (a broken profile, an SSO token that expired)
+        raise _no_credentials(f"botocore: {type(exc).__name__}: {exc}") from None
     if found is None:
         raise _no_credentials("botocore's credential chain found none either")
-    frozen = found.get_frozen_credentials()
-    return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token or None)
+    return found
 
 
 def botocore_region(profile: str | None) -> str | None:

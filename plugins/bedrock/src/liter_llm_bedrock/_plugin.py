@@ -112,7 +112,7 @@ class _Auth:
     def _file_credentials(self) -> AwsCredentials:
         profile = self.options.profile
         if self._use_botocore():
-            return creds.botocore_credentials(profile)
+            return self.cache.botocore_credentials(profile)
         found = self.cache.profile(profile).credentials
         if found is None:
             raise creds.no_credentials("no profile in the shared files either")
@@ -282,7 +282,7 @@ class BedrockPlugin:
     @hookimpl
     def parse_response(self, call: Call, response: httpx.Response) -> Any:
         data = load_json(call, response.content)
-        if call.operation == "chat":
+        if call.operation in ("chat", "chat_stream"):
             return from_converse_response(
                 data, model=call.model or "", response_id=response.headers.get("x-amzn-requestid", "")
             )
