@@ -257,3 +257,40 @@ def test_cross_region_profile_and_arn_routes(run: Runner) -> None:
     )
     # the ARN names its region: the signature is scoped to it
     assert "/us-west-2/bedrock/aws4_request" in run.requests[1].headers["authorization"]
+
+
+def test_reasoning_effort_on_claude_and_request_metadata(run: Runner) -> None:
+    run(
+        "chat",
+        lambda r: ok(),
+        model=MODEL,
+        messages=[{"role": "user", "content": "x"}],
+        reasoning_effort="low",
+        max_tokens=500,
+        user="user-7",
+        metadata={"team": "radio"},
+        extra_body={"additionalModelRequestFields": {"anthropic_beta": ["x"]}, "top_k": 5},
+    )
+    body = run.body
+    assert body["additionalModelRequestFields"] == {
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "anthropic_beta": ["x"],
+        "top_k": 5,
+    }
+    assert body["inferenceConfig"]["maxTokens"] == 1024 + 500
+    assert body["requestMetadata"] == {"user": "user-7", "team": "radio"}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"reasoning_effort": "high"},  # not an Anthropic model
+        {"parallel_tool_calls": False, "tools": TOOLS},
+        {"service_tier": "priority"},
+        {"metadata": {"n": 1}},
+    ],
+)
+def test_more_refusals(run: Runner, kwargs: dict) -> None:
+    with pytest.raises(BadRequestError):
+        run("chat", lambda r: ok(), model="amazon.nova-pro-v1:0", messages=[{"role": "user", "content": "x"}], **kwargs)
+    assert run.requests == []

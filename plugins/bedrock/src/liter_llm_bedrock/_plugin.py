@@ -254,7 +254,7 @@ class BedrockPlugin:
         base = self._auth.base(call, DEFAULT_BASE_URL)
         if op in ("chat", "chat_stream"):
             model = _quote_model(_model(call))
-            body = to_converse_body(call.request)
+            body = to_converse_body(call.request, model=call.model)
             path = "converse-stream" if op == "chat_stream" else "converse"
             accept = "application/vnd.amazon.eventstream" if op == "chat_stream" else "application/json"
             return httpx.Request(

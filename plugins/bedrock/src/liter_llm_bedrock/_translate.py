@@ -22,6 +22,7 @@ __all__ = [
     "DOCUMENT_FORMATS",
     "IMAGE_FORMATS",
     "STOP_REASONS",
+    "THINKING_BUDGETS",
     "ConverseStreamTranslator",
     "finish_reason",
     "from_converse_response",
@@ -75,6 +76,11 @@ CONVERSE_TOP_LEVEL = frozenset(
         "serviceTier",
     }
 )
+
+#: ``reasoning_effort`` -> the extended-thinking ``budget_tokens`` of Anthropic models on Bedrock
+#: (``minimal``: no thinking)
+THINKING_BUDGETS: Mapping[str, int | None] = {"minimal": None, "low": 1024, "medium": 4096, "high": 16384}
+_DEFAULT_MAX_TOKENS = 4096
 
 _DATA_URL = re.compile(r"^data:(?P<media>[^;,]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
 _PROVIDER = "bedrock"
@@ -221,10 +227,13 @@ def _unsupported(request: t.ChatCompletionRequest) -> None:
         ("presence_penalty", request.presence_penalty is not None),
         ("frequency_penalty", request.frequency_penalty is not None),
         ("seed", request.seed is not None),
+        ("parallel_tool_calls", request.parallel_tool_calls is False),
+        ("service_tier", request.service_tier is not None),
     ]
     for name, present in checks:
         if present:
-            raise _bad(f"{name}: not supported by the Bedrock Converse API")
+            hint = " (pass extra_body={'serviceTier': ...})" if name == "service_tier" else ""
+            raise _bad(f"{name}: not supported by the Bedrock Converse API{hint}")
     fmt = request.response_format
     if fmt is not None and not isinstance(fmt, t.ResponseFormatText):
         raise _bad("response_format: JSON modes are not supported on the Converse API; use a tool instead")
@@ -259,8 +268,35 @@ def _tool_config(request: t.ChatCompletionRequest) -> dict[str, Any] | None:
     return config
 
 
-def to_converse_body(request: t.ChatCompletionRequest) -> dict[str, Any]:
+def _request_metadata(request: t.ChatCompletionRequest) -> dict[str, str] | None:
+    meta: dict[str, str] = {}
+    if request.user is not None:
+        meta["user"] = request.user
+    for key, value in (request.metadata or {}).items():
+        if not isinstance(value, str):
+            raise _bad(f"metadata.{key}: Bedrock's requestMetadata holds strings only")
+        meta[key] = value
+    return meta or None
+
+
+def _thinking(request: t.ChatCompletionRequest, model: str | None) -> int | None:
+    effort = request.reasoning_effort
+    if effort is None:
+        return None
+    if model is None or "anthropic." not in model:
+        raise _bad(
+            "reasoning_effort: mapped only for Anthropic models on Bedrock; pass the model's own reasoning "
+            "field in extra_body (it goes into additionalModelRequestFields)"
+        )
+    return THINKING_BUDGETS.get(t.ReasoningEffort(effort).value)
+
+
+def to_converse_body(request: t.ChatCompletionRequest, model: str | None = None) -> dict[str, Any]:
     """The Converse (and ConverseStream) request body for a chat request.
+
+    ``model`` (the Bedrock model id) decides what ``reasoning_effort`` becomes: extended thinking
+    (``additionalModelRequestFields.thinking``, :data:`THINKING_BUDGETS`) for Anthropic models.
+    ``user`` and ``metadata`` go into ``requestMetadata``.
 
     ``extra_body`` keys that are Converse fields (:data:`CONVERSE_TOP_LEVEL`) go to the top level;
     every other key goes into ``additionalModelRequestFields``.  Raises BadRequestError for what the
@@ -275,6 +311,10 @@ def to_converse_body(request: t.ChatCompletionRequest) -> dict[str, Any]:
         body["system"] = system
     inference: dict[str, Any] = {}
     max_tokens = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
+    budget = _thinking(request, model)
+    if budget is not None:  # Claude needs maxTokens above the thinking budget
+        wanted = max_tokens if max_tokens is not None else _DEFAULT_MAX_TOKENS
+        max_tokens = wanted if wanted > budget else budget + wanted
     if max_tokens is not None:
         inference["maxTokens"] = max_tokens
     if request.temperature is not None:
@@ -291,9 +331,17 @@ def to_converse_body(request: t.ChatCompletionRequest) -> dict[str, Any]:
     elif any("toolUse" in b or "toolResult" in b for turn in turns for b in turn["content"]):
         # the Converse API needs toolConfig whenever the conversation holds tool blocks
         raise _bad("tools: the conversation holds tool calls, so the Converse API needs the tool definitions")
+    meta = _request_metadata(request)
+    if meta is not None:
+        body["requestMetadata"] = meta
+    if budget is not None:
+        body["additionalModelRequestFields"] = {"thinking": {"type": "enabled", "budget_tokens": budget}}
     if request.extra_body:
         additional = {k: v for k, v in request.extra_body.items() if k not in CONVERSE_TOP_LEVEL}
-        for key in CONVERSE_TOP_LEVEL & set(request.extra_body):
+        given = request.extra_body.get("additionalModelRequestFields")
+        if isinstance(given, dict):
+            additional = {**given, **additional}
+        for key in CONVERSE_TOP_LEVEL & set(request.extra_body) - {"additionalModelRequestFields"}:
             body[key] = request.extra_body[key]
         if additional:
             merged = dict(body.get("additionalModelRequestFields") or {})
