@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from liter_llm.testing import ProviderConformance, Reply
+from liter_llm.testing import ProviderConformance, Reply, openai_reply_body, openai_reply_stream
 from liter_llm.types import FinishReason
 
 from .conftest import event, stream_response
@@ -99,3 +99,39 @@ class TestBedrockConformanceSigV4(_ConverseReplies, ProviderConformance):
 @pytest.fixture(autouse=True)
 def _no_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
+
+
+class _OpenAIReplies:
+    def chat_reply(self, request: httpx.Request, reply: Reply) -> httpx.Response:
+        assert request.url.path.endswith("/chat/completions")
+        return httpx.Response(200, json=openai_reply_body(reply, model="openai.gpt-oss-20b-1:0"))
+
+    def stream_reply(self, request: httpx.Request, reply: Reply, complete: bool) -> httpx.Response:
+        return httpx.Response(
+            200, content=openai_reply_stream(reply, complete), headers={"content-type": "text/event-stream"}
+        )
+
+    def error_reply(self, request: httpx.Request, status: int, message: str, retry_after: int | None) -> httpx.Response:
+        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
+        return httpx.Response(status, json={"error": {"message": message, "type": "error"}}, headers=headers)
+
+
+class TestBedrockOpenAIConformanceApiKey(_OpenAIReplies, ProviderConformance):
+    """``bedrock_openai`` with a Bedrock API key: the OpenAI wire at /openai/v1."""
+
+    provider = "bedrock_openai"
+    model = "bedrock_openai/openai.gpt-oss-20b-1:0"
+    key_header = "authorization"
+    key_prefix = "Bearer "
+
+
+class TestBedrockOpenAIConformanceSigV4(_OpenAIReplies, ProviderConformance):
+    """``bedrock_openai`` signed with SigV4 from the environment."""
+
+    provider = "bedrock_openai"
+    model = "bedrock_openai/openai.gpt-oss-120b-1:0"
+    uses_api_key = False
+
+    def chat_reply(self, request: httpx.Request, reply: Reply) -> httpx.Response:
+        assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        return super().chat_reply(request, reply)

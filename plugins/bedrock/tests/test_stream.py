@@ -252,3 +252,38 @@ def test_the_server_can_verify_the_signature_of_what_it_received(
     )
     assert headers["authorization"] == expected
     assert {"host", "x-amz-date", "content-type"} <= set(signed)
+
+
+def test_a_tool_called_without_arguments_gets_an_empty_object(run: Runner) -> None:
+    frames = [
+        event("messageStart", {"role": "assistant"}),
+        event(
+            "contentBlockStart",
+            {"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "tooluse_1", "name": "now"}}},
+        ),
+        event("contentBlockStop", {"contentBlockIndex": 0}),
+        event("messageStop", {"stopReason": "tool_use"}),
+        event("metadata", {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}}),
+    ]
+    whole = assemble_stream(run("chat_stream", lambda r: stream_response(frames), model=MODEL, messages=USER))
+    assert whole.choices[0].message.tool_calls[0].function.arguments == "{}"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        event("contentBlockDelta", {"contentBlockIndex": "0", "delta": {"text": "x"}}),
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": 5}}),
+        event("contentBlockDelta", {"contentBlockIndex": 3, "delta": {"toolUse": {"input": "{"}}}),
+        event("metadata", {"usage": {"inputTokens": -1}}),
+    ],
+)
+def test_malformed_events_end_the_stream_with_what_arrived(run: Runner, bad: bytes) -> None:
+    frames = [
+        event("messageStart", {"role": "assistant"}),
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hi"}}),
+        bad,
+    ]
+    with pytest.raises(StreamingError) as info:
+        run("chat_stream", lambda r: stream_response(frames), model=MODEL, messages=USER)
+    assert _text(info.value.chunks) == "Hi"

@@ -14,7 +14,13 @@ import httpx
 
 from liter_llm import SecretStr
 from liter_llm import types as t
-from liter_llm.errors import BadRequestError, EndpointNotSupportedError, LiterLlmError, SerializationError
+from liter_llm.errors import (
+    BadRequestError,
+    EndpointNotSupportedError,
+    LiterLlmError,
+    SerializationError,
+    StreamingError,
+)
 from liter_llm.hookspecs import hookimpl
 from liter_llm.wire import build_openai_request, dump_json, load_json, merge_headers
 from liter_llm_bedrock import _credentials as creds
@@ -296,6 +302,15 @@ class BedrockPlugin:
 
     @hookimpl
     def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
+        try:
+            return self._stream_event(call, event)
+        except SerializationError as exc:
+            # a malformed event ends the stream like a bad frame: a StreamingError carrying the chunks so far
+            raise StreamingError(
+                f"a malformed ConverseStream event: {exc.message}", provider=call.provider.name
+            ) from exc
+
+    def _stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
         if not isinstance(event, EventStreamMessage):
             raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
         translator: ConverseStreamTranslator | None = call.state.get(_STATE)

@@ -482,6 +482,7 @@ class ConverseStreamTranslator:
         self.complete = False
         self.created = int(time.time())
         self._tools: dict[int, int] = {}
+        self._with_input: set[int] = set()
 
     def _chunk(
         self, delta: t.StreamDelta, finish: t.FinishReason | None = None, usage: t.Usage | None = None
@@ -540,8 +541,11 @@ class ConverseStreamTranslator:
                     raise _fail("contentBlockDelta.delta.toolUse.input: expected a string")
                 if index not in self._tools:
                     raise _fail(f"contentBlockDelta: tool input for block {index}, which never started")
+                if not part:
+                    return []
+                self._with_input.add(index)
                 call = t.StreamToolCall(index=self._tools[index], function=t.StreamFunctionCall(arguments=part))
-                return [self._chunk(t.StreamDelta(tool_calls=[call]))] if part else []
+                return [self._chunk(t.StreamDelta(tool_calls=[call]))]
             if "reasoningContent" in delta:
                 inner = delta["reasoningContent"]
                 text = inner.get("text") if isinstance(inner, Mapping) else None
@@ -550,7 +554,11 @@ class ConverseStreamTranslator:
                 return []  # a signature or redacted content
             return []
         if event == "contentBlockStop":
-            self._index(payload, event)
+            index = self._index(payload, event)
+            if index in self._tools and index not in self._with_input:  # a tool called without arguments
+                self._with_input.add(index)
+                call = t.StreamToolCall(index=self._tools[index], function=t.StreamFunctionCall(arguments="{}"))
+                return [self._chunk(t.StreamDelta(tool_calls=[call]))]
             return []
         if event == "messageStop":
             return [self._chunk(t.StreamDelta(), finish=finish_reason(payload.get("stopReason")))]
