@@ -14,8 +14,18 @@ from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import quote, unquote
 
 import attrs
+import httpx
 
-__all__ = ["ALGORITHM", "AwsCredentials", "canonical_request", "sign", "signing_key", "string_to_sign"]
+__all__ = [
+    "ALGORITHM",
+    "AwsCredentials",
+    "amz_date",
+    "canonical_request",
+    "sign",
+    "sign_request",
+    "signing_key",
+    "string_to_sign",
+]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 
@@ -141,16 +151,13 @@ _UNSIGNED = frozenset({"authorization", "user-agent", "expect", "x-amzn-trace-id
 
 
 def sign_request(
-    request: object,
+    request: httpx.Request,
     credentials: AwsCredentials,
     region: str,
     service: str,
     now: Callable[[], float],
 ) -> None:
     """Sign an ``httpx.Request`` in place over its final body (adds x-amz-date, the token, Authorization)."""
-    import httpx
-
-    assert isinstance(request, httpx.Request)
     body = request.content  # the final body: the flow runs after the request is built
     stamp = amz_date(now())
     request.headers["x-amz-date"] = stamp
