@@ -8,8 +8,8 @@ Two providers:
 * ``bedrock_openai`` -- ``bedrock_openai/<modelId>``: Bedrock's OpenAI Chat Completions endpoint
   (``/openai/v1``) for the models that offer it, in the OpenAI wire format.
 
-Both sign with SigV4 (:mod:`liter_llm_bedrock._sigv4`, standard library only) or send a Bedrock API
-key as a bearer token.  :func:`bedrock_provider` builds a provider with explicit options (region,
+Both sign with SigV4 (:func:`sign`, :class:`SigV4Auth`: standard library only) or send a Bedrock API
+key as a bearer token (:class:`BearerAuth`).  :func:`bedrock_provider` builds a provider with explicit options (region,
 keys, profile) to register at run time.
 """
 
