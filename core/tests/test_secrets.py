@@ -103,3 +103,16 @@ def test_the_key_stays_out_of_stream_errors_and_typed_json(make: Any, caplog: py
     answer = ok.chat(model="fake/m", messages=USER)
     assert KEY not in answer.to_json()
     assert KEY not in repr(answer)
+
+
+def test_aws_credentials_are_redacted_in_log_events() -> None:
+    from liter_llm._log import REDACTED, redact_processor
+
+    event = {
+        "event": "request",
+        "headers": {"X-Amz-Security-Token": "session-token", "Authorization": "AWS4-HMAC-SHA256 ...", "accept": "x"},
+        "aws_secret_access_key": "secret",
+    }
+    out = redact_processor(None, "info", event)
+    assert out["headers"] == {"X-Amz-Security-Token": REDACTED, "Authorization": REDACTED, "accept": "x"}
+    assert out["aws_secret_access_key"] == REDACTED

@@ -64,6 +64,9 @@ class ModelPrice:
     cache_creation_input_token_cost: float | None = None
 
 
+#: providers whose rows the table keeps under another name (the provider ids of models.dev)
+PRICING_ALIASES: dict[str, str] = {"bedrock": "amazon-bedrock", "bedrock_openai": "amazon-bedrock"}
+
 _lock = threading.Lock()
 _table: dict[str, ModelPrice] | None = None
 _overrides: dict[str, ModelPrice] = {}
@@ -234,9 +237,13 @@ def completion_cost(response_or_usage: Any, model: str | None = None) -> float |
             spec, wire = get_registry().resolve(model)
             if spec is not None:
                 candidates.append(f"{spec.name}/{wire}")
+                if spec.name in PRICING_ALIASES:
+                    candidates.append(f"{PRICING_ALIASES[spec.name]}/{wire}")
         except Exception:  # routing is a convenience here; a broken plugin must not break costing
             pass
     else:
+        if _head in PRICING_ALIASES:
+            candidates.append(f"{PRICING_ALIASES[_head]}/{tail}")
         candidates.append(tail)
     price = lookup_price(*candidates)
     if price is None:
@@ -251,7 +258,8 @@ def call_cost(call: Call, response: Any) -> float | None:
     A cache hit costs nothing (``0.0``).  Look-up order: the model a provider
     plugin says the call is priced as (``call.state[PRICING_MODEL]``, e.g. the
     base model of an Azure deployment), the model string as called,
-    ``provider/model``, the bare wire model.
+    ``provider/model``, the table's own name of the provider (``PRICING_ALIASES``:
+    ``bedrock`` is models.dev's ``amazon-bedrock``), the bare wire model.
     """
     state = call.state
     if "cost" in state:
@@ -265,7 +273,14 @@ def call_cost(call: Call, response: Any) -> float | None:
         state["cost"] = None
         return None
     bare = call.model
-    price = lookup_price(state.get(PRICING_MODEL), call.requested_model, f"{call.provider.name}/{bare}", bare)
+    alias = PRICING_ALIASES.get(call.provider.name)
+    price = lookup_price(
+        state.get(PRICING_MODEL),
+        call.requested_model,
+        f"{call.provider.name}/{bare}",
+        f"{alias}/{bare}" if alias else None,
+        bare,
+    )
     if price is None:
         _warn_missing(call.requested_model or bare)
         state["cost"] = None
