@@ -172,6 +172,7 @@ def test_cache_usage_and_reasoning(run: Runner) -> None:
     usage = response.usage
     assert usage.prompt_tokens == 20 + 1000 + 24
     assert usage.prompt_tokens_details.cached_tokens == 1000
+    assert usage.prompt_tokens_details.cache_creation_tokens == 24
     assert usage.completion_tokens == 40
     assert usage.total_tokens == 1084
     assert response.choices[0].message.reasoning_content == "The user wants a haiku."

@@ -54,6 +54,7 @@ def test_tool_use_stream(run: Runner) -> None:
     assert choice.finish_reason == FinishReason.TOOL_CALLS
     assert whole.usage.prompt_tokens == 375 + 100 + 20
     assert whole.usage.prompt_tokens_details.cached_tokens == 100
+    assert whole.usage.prompt_tokens_details.cache_creation_tokens == 20
 
 
 def test_exception_mid_stream(run: Runner) -> None:

@@ -376,7 +376,8 @@ def usage_from_converse(usage: Any, where: str = "usage") -> t.Usage | None:
 
     ``prompt_tokens`` = inputTokens + cacheReadInputTokens + cacheWriteInputTokens (Bedrock counts the
     cached tokens apart from ``inputTokens``), ``prompt_tokens_details.cached_tokens`` =
-    cacheReadInputTokens, ``completion_tokens`` = outputTokens.
+    cacheReadInputTokens, ``prompt_tokens_details.cache_creation_tokens`` = cacheWriteInputTokens
+    (priced at the cache-write price), ``completion_tokens`` = outputTokens.
     """
     if usage is None:
         return None
@@ -389,7 +390,7 @@ def usage_from_converse(usage: Any, where: str = "usage") -> t.Usage | None:
     prompt = input_tokens + cache_read + cache_write
     details = None
     if "cacheReadInputTokens" in usage or "cacheWriteInputTokens" in usage:
-        details = t.PromptTokensDetails(cached_tokens=cache_read)
+        details = t.PromptTokensDetails(cached_tokens=cache_read, cache_creation_tokens=cache_write)
     return t.Usage(
         prompt_tokens=prompt,
         completion_tokens=output_tokens,
