@@ -258,3 +258,21 @@ def test_a_decorated_hook_is_guarded_too(make: Any) -> None:
     with pytest.raises(InternalError) as info:
         api.chat(model="fake/m", messages=USER)
     assert info.value.hook == "user-hook-0.throttle"
+
+
+class _OddThrottle:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    @hookimpl
+    def throttle(self, call: Any) -> Any:
+        return self.value
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), "soon"])
+def test_a_throttle_wait_that_is_not_one_is_an_internal_error_not_a_sleep(make: Any, server: Any, value: Any) -> None:
+    api = make(base_url=server.url + "/v1", hooks=[_OddThrottle(value)], max_retries=0)
+    with pytest.raises(InternalError) as info:
+        api.chat(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert info.value.hook == "throttle"
+    assert server.requests == []

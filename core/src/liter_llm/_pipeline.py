@@ -653,11 +653,26 @@ class Pipeline:
             )
         return DeadlineTimeouts(call.deadline, connect=connect, read=remaining, write=remaining, pool=remaining)
 
+    @staticmethod
+    def _throttle(call: Call, hook: Any) -> float:
+        """The wait the ``throttle`` hook asks for: 0 to go on; a wait that is not one is the plugin's bug."""
+        value = hook.throttle(call=call)
+        if value is None or value == 0:
+            return 0.0
+        wait = usable_retry_after(value)
+        if wait is None:
+            raise InternalError(
+                f"a throttle hook asked to wait {value!r} seconds, which is not a wait (a bug in that plugin)",
+                provider=call.provider.name,
+                hook="throttle",
+            )
+        return wait
+
     def send_with_retries(self, call: Call, hook: Any) -> Flow:
         """Throttle, build, authenticate and send; retry what may be retried; return a 2xx response."""
         config = self.config
         provider = call.provider.name
-        delay = hook.throttle(call=call)
+        delay = self._throttle(call, hook)
         while delay:
             if call.deadline is not None and time.monotonic() + delay > call.deadline:
                 raise RateLimitedError(
@@ -666,7 +681,7 @@ class Pipeline:
                     retry_after=delay,
                 )
             yield Sleep(delay)
-            delay = hook.throttle(call=call)
+            delay = self._throttle(call, hook)
         attempt = 0
         while True:
             call.attempt = attempt
