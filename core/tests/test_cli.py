@@ -322,7 +322,7 @@ def test_providers_lists_keys_without_values(how: str, env: dict[str, str], tmp_
     assert lines["groq"][1:4] == ["https://api.groq.com/openai/v1", "GROQ_API_KEY", "set"]
     assert lines["cerebras"][2:5] == ["CEREBRAS_API_KEY", "not", "set"]
     assert lines["ollama"][1] == "http://localhost:11434/v1"
-    assert len(lines) >= 90
+    assert len(lines) >= 80  # the catalogue: every row of liter-llm-openai, and the plugins of their own
     assert SECRET not in result.stdout
     assert "gsk-very-secret" not in result.stdout
 
