@@ -13,29 +13,19 @@ import httpx
 import pytest
 
 import liter_llm
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 from liter_llm.builtins.budget import BudgetLedger, InMemoryLedger
 from liter_llm.errors import BudgetExceededError
 
-BASE = "http://127.0.0.1:9/v1"
+BASE = S.BASE
 # openai/gpt-4o: 2.5e-6 per input token, 1e-5 per output token
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
 COST = 1000 * 2.5e-6 + 100 * 1e-5  # 0.0035 USD per call
-MESSAGES = [{"role": "user", "content": "Hello"}]
+MESSAGES = S.MESSAGES
 
 
 def reply(request: httpx.Request) -> httpx.Response:
-    body = json.loads(request.content)
-    return httpx.Response(
-        200,
-        json={
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1700000000,
-            "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
-            "usage": USAGE,
-        },
-    )
+    return S.openai_response(json.loads(request.content)["model"], usage=USAGE)
 
 
 class Recorder:
@@ -47,30 +37,24 @@ class Recorder:
         return reply(request)
 
 
-def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
-    return liter_llm.create_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
-
-
-def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
-    return liter_llm.create_async_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
+CLIENTS = S.MockClients()
+sync_client = CLIENTS.sync
+async_client = CLIENTS.async_
+twin = CLIENTS.twin
 
 
 def test_ledger_satisfies_the_protocol() -> None:
     assert isinstance(InMemoryLedger(), BudgetLedger)
 
 
-def test_no_budget_means_no_ledger() -> None:
-    with sync_client(Recorder()) as client:
+def test_no_budget_means_no_ledger(mode: str) -> None:
+    with twin(mode, Recorder()) as client:
         assert client.budget is None
 
 
-def test_hard_global_limit_sync() -> None:
+def test_hard_global_limit(mode: str) -> None:
     seen = Recorder()
-    with sync_client(seen, budget={"global_limit": 2 * COST}) as client:
+    with twin(mode, seen, budget={"global_limit": 2 * COST}) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         assert client.budget.spent == pytest.approx(COST)
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -146,8 +130,8 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
     assert "budget_exceeded" in caplog.text
 
 
-def test_reset_lets_calls_through_again() -> None:
-    with sync_client(Recorder(), budget={"global_limit": COST}) as client:
+def test_reset_lets_calls_through_again(mode: str) -> None:
+    with twin(mode, Recorder(), budget={"global_limit": COST}) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError):
             client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -157,18 +141,18 @@ def test_reset_lets_calls_through_again() -> None:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
 
 
-def test_budget_is_recorded_without_cost_tracking_and_response_cost_stays_unset() -> None:
-    with sync_client(Recorder(), budget={"global_limit": 10.0}) as client:
+def test_budget_is_recorded_without_cost_tracking_and_response_cost_stays_unset(mode: str) -> None:
+    with twin(mode, Recorder(), budget={"global_limit": 10.0}) as client:
         answer = client.chat(model="openai/gpt-4o", messages=MESSAGES)
         assert answer.cost is None
         assert client.budget.spent == pytest.approx(COST)
 
 
-def test_budget_from_json_and_toml(tmp_path: Path) -> None:
+def test_budget_from_json_and_toml(mode: str, tmp_path: Path) -> None:
     config = {"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "budget": {"global_limit": COST}}
     seen = Recorder()
-    client = liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(seen))
-    with client:
+    create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
+    with S.Api.around(mode, create(json.dumps(config), transport=httpx.MockTransport(seen))) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError):
             client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -177,7 +161,15 @@ def test_budget_from_json_and_toml(tmp_path: Path) -> None:
         f'api_key = "sk-test"\nbase_url = "{BASE}"\nmodel_hint = "openai"\n\n'
         '[budget]\nenforcement = "hard"\n\n[budget.model_limits]\n"gpt-4o" = 0.0035\n'
     )
-    client = liter_llm.create_client_from_file(str(toml), transport=httpx.MockTransport(Recorder()))
+    # there is no async create_client_from_file: the async client takes the file's configuration
+    transport = httpx.MockTransport(Recorder())
+    if mode == "sync":
+        made: Any = liter_llm.create_client_from_file(str(toml), transport=transport)
+    else:
+        from liter_llm.config import load_config_file
+
+        made = liter_llm.AsyncDefaultClient(load_config_file(toml), transport=transport)
+    client = S.Api.around(mode, made)
     with client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError) as info:
@@ -305,14 +297,14 @@ class CountingLedger(InMemoryLedger):
         super().add(model, usd)
 
 
-def test_a_custom_ledger_replaces_the_builtin_budget() -> None:
+def test_a_custom_ledger_replaces_the_builtin_budget(mode: str) -> None:
     from liter_llm.builtins.budget import Budget
     from liter_llm.config import BudgetConfig
 
     ledger = CountingLedger()
     mine = Budget(BudgetConfig(global_limit=COST), ledger=ledger)
     seen = Recorder()
-    with sync_client(seen, budget={"global_limit": 100.0}, disable_plugins=["budget"], hooks=[mine]) as client:
+    with twin(mode, seen, budget={"global_limit": 100.0}, disable_plugins=["budget"], hooks=[mine]) as client:
         assert client.budget is None  # the built-in is off
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError):

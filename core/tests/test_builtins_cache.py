@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 import liter_llm
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 from liter_llm.builtins.cache import CacheBackend, MemoryCache, cache_backends, register_cache_backend
 from liter_llm.errors import BadRequestError, ServerError
 
-BASE = "http://127.0.0.1:9/v1"
-MESSAGES = [{"role": "user", "content": "Hello"}]
+BASE = S.BASE
+MESSAGES = S.MESSAGES
 
 
 class Server:
@@ -69,18 +70,10 @@ class Server:
         )
 
 
-def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
-    options.setdefault("cache", {"max_entries": 100, "ttl_seconds": 60})
-    return liter_llm.create_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
-
-
-def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
-    options.setdefault("cache", {"max_entries": 100, "ttl_seconds": 60})
-    return liter_llm.create_async_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
+CLIENTS = S.MockClients(cache={"max_entries": 100, "ttl_seconds": 60})
+sync_client = CLIENTS.sync
+async_client = CLIENTS.async_
+twin = CLIENTS.twin
 
 
 def test_hit_makes_no_network_call_and_is_marked_sync(caplog: pytest.LogCaptureFixture) -> None:
@@ -115,9 +108,9 @@ def test_hit_makes_no_network_call_and_is_marked_async() -> None:
     assert len(server.requests) == 2
 
 
-def test_every_answer_changing_parameter_is_in_the_key() -> None:
+def test_every_answer_changing_parameter_is_in_the_key(mode: str) -> None:
     server = Server()
-    with sync_client(server) as client:
+    with twin(mode, server) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5)
         client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5, seed=1)
@@ -133,7 +126,7 @@ def test_every_answer_changing_parameter_is_in_the_key() -> None:
     assert len(server.requests) == 8
 
 
-def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
+def test_the_api_key_is_not_in_the_key_and_not_in_the_cache(mode: str) -> None:
     stored: dict[str, bytes] = {}
 
     class Spy(MemoryCache):
@@ -145,7 +138,8 @@ def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
     server = Server()
     secret = "sk-very-secret-key-123456"
     for key in (secret, "sk-another-key-98765"):
-        client = liter_llm.create_client(
+        client = S.Api(
+            mode,
             api_key=key,
             base_url=BASE,
             model_hint="openai",
@@ -161,9 +155,9 @@ def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
     assert len(key) == 64  # sha256 hex
 
 
-def test_callers_mutating_a_response_do_not_poison_the_cache() -> None:
+def test_callers_mutating_a_response_do_not_poison_the_cache(mode: str) -> None:
     server = Server()
-    with sync_client(server) as client:
+    with twin(mode, server) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         first.choices[0].message.content = "poisoned"
         second = client.chat(model="gpt-4o", messages=MESSAGES)
@@ -195,7 +189,7 @@ def test_errors_are_never_cached_both_clients() -> None:
     asyncio.run(main())
 
 
-def test_server_errors_are_not_cached() -> None:
+def test_server_errors_are_not_cached(mode: str) -> None:
     calls = {"n": 0}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -204,7 +198,7 @@ def test_server_errors_are_not_cached() -> None:
             return httpx.Response(500, json={"error": {"message": "boom"}})
         return Server()(request)
 
-    with sync_client(handler, max_retries=0) as client:
+    with twin(mode, handler, max_retries=0) as client:
         with pytest.raises(ServerError):
             client.chat(model="gpt-4o", messages=MESSAGES)
         assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
@@ -286,9 +280,9 @@ def test_memory_backend_is_lru_with_ttl() -> None:
     assert len(cache) == 0
 
 
-def test_lru_limit_through_the_client() -> None:
+def test_lru_limit_through_the_client(mode: str) -> None:
     server = Server()
-    with sync_client(server, cache={"max_entries": 1}) as client:
+    with twin(mode, server, cache={"max_entries": 1}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o-mini", messages=MESSAGES)  # evicts the first
         assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
@@ -298,6 +292,8 @@ def test_lru_limit_through_the_client() -> None:
 def test_unknown_backend_is_a_clear_error_and_registered_backends_are_used() -> None:
     with pytest.raises(BadRequestError, match="unknown cache backend 'nope'"):
         liter_llm.create_client(api_key="k", cache={"backend": "nope"})
+    with pytest.raises(BadRequestError, match="unknown cache backend 'nope'"):
+        liter_llm.create_async_client(api_key="k", cache={"backend": "nope"})
     made: list[Any] = []
 
     def factory(config: Any) -> MemoryCache:
@@ -321,7 +317,7 @@ def test_unknown_backend_is_a_clear_error_and_registered_backends_are_used() -> 
         register_cache_backend("", factory)
 
 
-def test_a_corrupt_entry_is_a_miss() -> None:
+def test_a_corrupt_entry_is_a_miss(mode: str) -> None:
     backends: list[MemoryCache] = []
 
     def factory(config: Any) -> MemoryCache:
@@ -330,7 +326,7 @@ def test_a_corrupt_entry_is_a_miss() -> None:
 
     register_cache_backend("test-corrupt", factory)
     server = Server()
-    with sync_client(server, cache={"backend": "test-corrupt"}) as client:
+    with twin(mode, server, cache={"backend": "test-corrupt"}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         (key,) = list(backends[0]._data)
         backends[0].set(key, b"{not json", None)
@@ -338,7 +334,7 @@ def test_a_corrupt_entry_is_a_miss() -> None:
     assert len(server.requests) == 2
 
 
-def test_cache_from_json_config_and_cost_of_a_hit() -> None:
+def test_cache_from_json_config_and_cost_of_a_hit(mode: str) -> None:
     server = Server()
     config = {
         "api_key": "sk-test",
@@ -347,8 +343,8 @@ def test_cache_from_json_config_and_cost_of_a_hit() -> None:
         "cost_tracking": True,
         "cache": {"max_entries": 10, "ttl_seconds": 30, "backend": "memory"},
     }
-    client = liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(server))
-    with client:
+    create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
+    with S.Api.around(mode, create(json.dumps(config), transport=httpx.MockTransport(server))) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         second = client.chat(model="gpt-4o", messages=MESSAGES)
     assert first.cost == pytest.approx(10 * 2.5e-6 + 2 * 1e-5)
