@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
-import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 from liter_llm.builtins.budget import BudgetLedger, InMemoryLedger
 from liter_llm.errors import BudgetExceededError
 

@@ -8,10 +8,10 @@ import logging
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
-import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 from liter_llm.builtins.cache import CacheBackend, MemoryCache, cache_backends, register_cache_backend
 from liter_llm.errors import BadRequestError, ServerError
 

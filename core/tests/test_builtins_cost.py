@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
-import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 from liter_llm.builtins.cost import lookup_price
 from liter_llm.errors import BadRequestError
 from liter_llm.testing import openai_chat_body

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
-import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 from liter_llm.errors import (
     AuthenticationError,
     BadRequestError,
