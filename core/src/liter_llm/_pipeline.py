@@ -16,7 +16,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 import attrs
@@ -323,7 +323,10 @@ class Pipeline:
         is_async: bool = False,
         retry_initial_delay: float = _DEFAULT_INITIAL_DELAY,
         clock: Clock | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
+        """``clock`` measures rate-limit windows, cooldowns and HTTP-date waits; ``jitter`` gives the
+        fraction in [0, 1) of the backoff's random quarter that is taken off (tests pass a fixed one)."""
         self.config = config = _checked_config(config)
         if clock is not None and not isinstance(clock, Clock):
             raise BadRequestError("clock: expected a liter_llm.clock.Clock (monotonic, time, sleep, asleep)")
@@ -331,6 +334,7 @@ class Pipeline:
         self.is_async = is_async
         self.registry = get_registry()
         self.retry_initial_delay = retry_initial_delay
+        self.jitter = jitter
         self.configured_providers = tuple(
             spec_from_custom(p, field=f"providers[{i}]") for i, p in enumerate(config.providers)
         )
@@ -628,7 +632,7 @@ class Pipeline:
         if wait is not None:
             return wait
         base = self.retry_initial_delay * (2.0**attempt)
-        return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * random.random())
+        return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * self.jitter())
 
     def _may_wait(self, call: Call, delay: float) -> bool:
         if delay > self.config.max_retry_delay_secs:
