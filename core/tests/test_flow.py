@@ -20,8 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from liter_llm._pipeline import Pipeline, Read, Send, Sleep
-from liter_llm.builtins.fallbacks import call_flow
+from liter_llm._pipeline import Pipeline, Read, Send, Sleep, call_flow
 from liter_llm.clock import ManualClock
 from liter_llm.config import parse_config
 from liter_llm.errors import BadRequestError, RateLimitedError, ServerError, ServiceUnavailableError
