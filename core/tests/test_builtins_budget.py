@@ -28,13 +28,8 @@ def reply(request: httpx.Request) -> httpx.Response:
     return S.openai_response(json.loads(request.content)["model"], usage=USAGE)
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return reply(request)
+def recorder() -> S.OpenAIServer:
+    return S.OpenAIServer(usage=USAGE)
 
 
 CLIENTS = S.MockClients()
@@ -48,12 +43,12 @@ def test_ledger_satisfies_the_protocol() -> None:
 
 
 def test_no_budget_means_no_ledger(mode: str) -> None:
-    with twin(mode, Recorder()) as client:
+    with twin(mode, recorder()) as client:
         assert client.budget is None
 
 
 def test_hard_global_limit(mode: str) -> None:
-    seen = Recorder()
+    seen = recorder()
     with twin(mode, seen, budget={"global_limit": 2 * COST}) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         assert client.budget.spent == pytest.approx(COST)
@@ -70,7 +65,7 @@ def test_hard_global_limit(mode: str) -> None:
 
 
 def test_hard_global_limit_async() -> None:
-    seen = Recorder()
+    seen = recorder()
 
     async def main() -> None:
         async with async_client(seen, budget={"global_limit": COST}) as client:
@@ -86,7 +81,7 @@ def test_hard_global_limit_async() -> None:
 
 def test_model_limit_names_the_model_and_leaves_others_alone_both_clients() -> None:
     budget = {"model_limits": {"gpt-4o": COST}}
-    seen = Recorder()
+    seen = recorder()
     with sync_client(seen, budget=budget) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError) as info:
@@ -99,7 +94,7 @@ def test_model_limit_names_the_model_and_leaves_others_alone_both_clients() -> N
     assert len(seen.requests) == 2
 
     async def main() -> None:
-        async with async_client(Recorder(), budget=budget) as client:
+        async with async_client(recorder(), budget=budget) as client:
             await client.chat(model="gpt-4o", messages=MESSAGES)
             with pytest.raises(BudgetExceededError) as info:
                 await client.chat(model="gpt-4o", messages=MESSAGES)
@@ -111,7 +106,7 @@ def test_model_limit_names_the_model_and_leaves_others_alone_both_clients() -> N
 def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="liter_llm")
     budget = {"global_limit": COST, "enforcement": "soft"}
-    seen = Recorder()
+    seen = recorder()
     with sync_client(seen, budget=budget) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -122,7 +117,7 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
     caplog.clear()
 
     async def main() -> None:
-        async with async_client(Recorder(), budget=budget) as client:
+        async with async_client(recorder(), budget=budget) as client:
             await client.chat(model="openai/gpt-4o", messages=MESSAGES)
             await client.chat(model="openai/gpt-4o", messages=MESSAGES)
 
@@ -131,7 +126,7 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
 
 
 def test_reset_lets_calls_through_again(mode: str) -> None:
-    with twin(mode, Recorder(), budget={"global_limit": COST}) as client:
+    with twin(mode, recorder(), budget={"global_limit": COST}) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError):
             client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -142,7 +137,7 @@ def test_reset_lets_calls_through_again(mode: str) -> None:
 
 
 def test_budget_is_recorded_without_cost_tracking_and_response_cost_stays_unset(mode: str) -> None:
-    with twin(mode, Recorder(), budget={"global_limit": 10.0}) as client:
+    with twin(mode, recorder(), budget={"global_limit": 10.0}) as client:
         answer = client.chat(model="openai/gpt-4o", messages=MESSAGES)
         assert answer.cost is None
         assert client.budget.spent == pytest.approx(COST)
@@ -150,7 +145,7 @@ def test_budget_is_recorded_without_cost_tracking_and_response_cost_stays_unset(
 
 def test_budget_from_json_and_toml(mode: str, tmp_path: Path) -> None:
     config = {"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "budget": {"global_limit": COST}}
-    seen = Recorder()
+    seen = recorder()
     create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
     with S.Api.around(mode, create(json.dumps(config), transport=httpx.MockTransport(seen))) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -162,7 +157,7 @@ def test_budget_from_json_and_toml(mode: str, tmp_path: Path) -> None:
         '[budget]\nenforcement = "hard"\n\n[budget.model_limits]\n"gpt-4o" = 0.0035\n'
     )
     # there is no async create_client_from_file: the async client takes the file's configuration
-    transport = httpx.MockTransport(Recorder())
+    transport = httpx.MockTransport(recorder())
     if mode == "sync":
         made: Any = liter_llm.create_client_from_file(str(toml), transport=transport)
     else:
@@ -303,7 +298,7 @@ def test_a_custom_ledger_replaces_the_builtin_budget(mode: str) -> None:
 
     ledger = CountingLedger()
     mine = Budget(BudgetConfig(global_limit=COST), ledger=ledger)
-    seen = Recorder()
+    seen = recorder()
     with twin(mode, seen, budget={"global_limit": 100.0}, disable_plugins=["budget"], hooks=[mine]) as client:
         assert client.budget is None  # the built-in is off
         client.chat(model="openai/gpt-4o", messages=MESSAGES)

@@ -19,55 +19,11 @@ BASE = S.BASE
 MESSAGES = S.MESSAGES
 
 
-class Server:
-    """A MockTransport handler answering chat, stream and embeddings; counts what it saw."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.requests: list[httpx.Request] = []
-        self.fail_first = fail_first
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if len(self.requests) <= self.fail_first:
-            return httpx.Response(400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
-        body = json.loads(request.content)
-        n = len(self.requests)
-        if request.url.path.endswith("/embeddings"):
-            return httpx.Response(
-                200,
-                json={
-                    "object": "list",
-                    "data": [{"object": "embedding", "embedding": [0.5, float(n)], "index": 0}],
-                    "model": body["model"],
-                    "usage": {"prompt_tokens": 2, "total_tokens": 2},
-                },
-            )
-        if body.get("stream"):
-            chunk = {
-                "id": "c",
-                "object": "chat.completion.chunk",
-                "created": 1,
-                "model": body["model"],
-                "choices": [{"index": 0, "delta": {"content": f"answer {n}"}, "finish_reason": "stop"}],
-            }
-            return httpx.Response(
-                200,
-                content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
-                headers={"content-type": "text/event-stream"},
-            )
-        return httpx.Response(
-            200,
-            json={
-                "id": f"chatcmpl-{n}",
-                "object": "chat.completion",
-                "created": 1700000000,
-                "model": body["model"],
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": f"answer {n}"}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
-            },
-        )
+def numbered(fail_first: int = 0) -> S.OpenAIServer:
+    """The shared server: answers "answer <n>" (chat, streams) and [0.5, n] (embeddings) for the n-th request."""
+    return S.OpenAIServer(
+        "answer {n}", usage={"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}, fail_first=fail_first
+    )
 
 
 CLIENTS = S.MockClients(cache={"max_entries": 100, "ttl_seconds": 60})
@@ -76,10 +32,10 @@ async_client = CLIENTS.async_
 twin = CLIENTS.twin
 
 
-def test_hit_makes_no_network_call_and_is_marked_sync(caplog: pytest.LogCaptureFixture) -> None:
+def test_hit_makes_no_network_call_and_is_marked(mode: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="liter_llm")
-    server = Server()
-    with sync_client(server) as client:
+    server = numbered()
+    with twin(mode, server) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.2)
         second = client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.2)
     assert len(server.requests) == 1
@@ -90,7 +46,7 @@ def test_hit_makes_no_network_call_and_is_marked_sync(caplog: pytest.LogCaptureF
 
 
 def test_hit_makes_no_network_call_and_is_marked_async() -> None:
-    server = Server()
+    server = numbered()
 
     async def main() -> None:
         async with async_client(server) as client:
@@ -109,7 +65,7 @@ def test_hit_makes_no_network_call_and_is_marked_async() -> None:
 
 
 def test_every_answer_changing_parameter_is_in_the_key(mode: str) -> None:
-    server = Server()
+    server = numbered()
     with twin(mode, server) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5)
@@ -135,7 +91,7 @@ def test_the_api_key_is_not_in_the_key_and_not_in_the_cache(mode: str) -> None:
             super().set(key, value, ttl_seconds)
 
     register_cache_backend("test-spy", lambda config: Spy(config.max_entries))
-    server = Server()
+    server = numbered()
     secret = "sk-very-secret-key-123456"
     for key in (secret, "sk-another-key-98765"):
         client = S.Api(
@@ -156,7 +112,7 @@ def test_the_api_key_is_not_in_the_key_and_not_in_the_cache(mode: str) -> None:
 
 
 def test_callers_mutating_a_response_do_not_poison_the_cache(mode: str) -> None:
-    server = Server()
+    server = numbered()
     with twin(mode, server) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         first.choices[0].message.content = "poisoned"
@@ -168,7 +124,7 @@ def test_callers_mutating_a_response_do_not_poison_the_cache(mode: str) -> None:
 
 
 def test_errors_are_never_cached_both_clients() -> None:
-    server = Server(fail_first=1)
+    server = numbered(fail_first=1)
     with sync_client(server) as client:
         with pytest.raises(BadRequestError):
             client.chat(model="gpt-4o", messages=MESSAGES)
@@ -178,7 +134,7 @@ def test_errors_are_never_cached_both_clients() -> None:
     assert len(server.requests) == 2
 
     async def main() -> None:
-        server = Server(fail_first=1)
+        server = numbered(fail_first=1)
         async with async_client(server) as client:
             with pytest.raises(BadRequestError):
                 await client.chat(model="gpt-4o", messages=MESSAGES)
@@ -196,7 +152,7 @@ def test_server_errors_are_not_cached(mode: str) -> None:
         calls["n"] += 1
         if calls["n"] == 1:
             return httpx.Response(500, json={"error": {"message": "boom"}})
-        return Server()(request)
+        return numbered()(request)
 
     with twin(mode, handler, max_retries=0) as client:
         with pytest.raises(ServerError):
@@ -206,7 +162,7 @@ def test_server_errors_are_not_cached(mode: str) -> None:
 
 
 def test_streams_bypass_the_cache_both_clients() -> None:
-    server = Server()
+    server = numbered()
     with sync_client(server) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         texts = []
@@ -219,7 +175,7 @@ def test_streams_bypass_the_cache_both_clients() -> None:
     assert len(server.requests) == 3
 
     async def main() -> None:
-        server = Server()
+        server = numbered()
         async with async_client(server) as client:
             for _ in range(2):
                 stream = await client.chat_stream(model="gpt-4o", messages=MESSAGES)
@@ -234,7 +190,7 @@ def test_ttl_expires_entries_both_clients() -> None:
     from liter_llm.clock import ManualClock
 
     clock = ManualClock()
-    server = Server()
+    server = numbered()
     with sync_client(server, cache={"ttl_seconds": 0.05}, clock=clock) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         clock.advance(0.049)
@@ -245,7 +201,7 @@ def test_ttl_expires_entries_both_clients() -> None:
 
     async def main() -> None:
         clock = ManualClock()
-        server = Server()
+        server = numbered()
         async with async_client(server, cache={"ttl_seconds": 0.05}, clock=clock) as client:
             await client.chat(model="gpt-4o", messages=MESSAGES)
             clock.advance(0.049)
@@ -281,7 +237,7 @@ def test_memory_backend_is_lru_with_ttl() -> None:
 
 
 def test_lru_limit_through_the_client(mode: str) -> None:
-    server = Server()
+    server = numbered()
     with twin(mode, server, cache={"max_entries": 1}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o-mini", messages=MESSAGES)  # evicts the first
@@ -303,7 +259,7 @@ def test_unknown_backend_is_a_clear_error_and_registered_backends_are_used() -> 
 
     register_cache_backend("test-dict", factory)
     assert "test-dict" in cache_backends()
-    server = Server()
+    server = numbered()
 
     async def main() -> None:
         async with async_client(server, cache={"backend": "test-dict"}) as client:
@@ -325,7 +281,7 @@ def test_a_corrupt_entry_is_a_miss(mode: str) -> None:
         return backends[-1]
 
     register_cache_backend("test-corrupt", factory)
-    server = Server()
+    server = numbered()
     with twin(mode, server, cache={"backend": "test-corrupt"}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         (key,) = list(backends[0]._data)
@@ -335,7 +291,7 @@ def test_a_corrupt_entry_is_a_miss(mode: str) -> None:
 
 
 def test_cache_from_json_config_and_cost_of_a_hit(mode: str) -> None:
-    server = Server()
+    server = numbered()
     config = {
         "api_key": "sk-test",
         "base_url": BASE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,8 @@ EVERYTHING = {
 CLIENTS = S.MockClients()
 
 
-class Server:
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
-        return S.openai_response(json.loads(request.content)["model"], "network", usage=usage)
+def network_server() -> S.OpenAIServer:
+    return S.OpenAIServer("network", usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7})
 
 
 def test_each_setting_switches_on_its_builtin() -> None:
@@ -73,7 +66,7 @@ class MyCache:
 
 
 def test_disable_the_cache_and_register_my_own_both_clients() -> None:
-    server = Server()
+    server = network_server()
     mine = MyCache()
     options = {"cache": {"max_entries": 10}, "disable_plugins": ["cache"], "hooks": [mine]}
     with liter_llm.create_client(
@@ -97,7 +90,7 @@ def test_disable_the_cache_and_register_my_own_both_clients() -> None:
 
 
 def test_the_builtin_cache_is_used_when_not_disabled(mode: str) -> None:
-    server = Server()
+    server = network_server()
     with CLIENTS.twin(mode, server, cache={"max_entries": 10}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         assert client.chat(model="gpt-4o", messages=MESSAGES).choices[0].message.content == "network"
@@ -107,7 +100,7 @@ def test_the_builtin_cache_is_used_when_not_disabled(mode: str) -> None:
 @pytest.mark.parametrize("name", BUILTIN_NAMES)
 def test_disabling_a_builtin_by_name_turns_it_off(mode: str, name: str) -> None:
     # all five on, one off: calls go through where that one would have stopped them
-    server = Server()
+    server = network_server()
     with CLIENTS.twin(mode, server, timeout_secs=0.5, disable_plugins=[name], **EVERYTHING) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         assert (first.cost is None) == (name == "cost")

@@ -254,6 +254,42 @@ def openai_response(
     return httpx.Response(200, json=body)
 
 
+class OpenAIServer:
+    """A MockTransport handler speaking the OpenAI format (chat, chat streams, embeddings); keeps each request.
+
+    ``text`` is every answer's content, with ``{n}`` replaced by the request's
+    number (1 for the first); ``usage`` goes in every chat and stream answer;
+    the first ``fail_first`` requests are answered 400 (``invalid_request_error``).
+    Embeddings are ``[0.5, n]`` with 2 prompt tokens.
+    """
+
+    def __init__(self, text: str = "Hi", usage: dict[str, Any] | None = None, fail_first: int = 0) -> None:
+        self.text = text
+        self.usage = usage
+        self.fail_first = fail_first
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        n = len(self.requests)
+        if n <= self.fail_first:
+            return httpx.Response(400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
+        body = json.loads(request.content)
+        if request.url.path.endswith("/embeddings"):
+            return httpx.Response(
+                200,
+                json={
+                    "object": "list",
+                    "data": [{"object": "embedding", "embedding": [0.5, float(n)], "index": 0}],
+                    "model": body["model"],
+                    "usage": {"prompt_tokens": 2, "total_tokens": 2},
+                },
+            )
+        return openai_response(
+            body["model"], self.text.replace("{n}", str(n)), usage=self.usage, stream=bool(body.get("stream"))
+        )
+
+
 # ---------------------------------------------------------------------------
 # OpenAI-format bodies
 # ---------------------------------------------------------------------------
