@@ -69,6 +69,12 @@ _SUPPORT = _load_support()
 
 
 @pytest.fixture(params=_SUPPORT.MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """``"sync"`` or ``"async"``: a test taking it runs once with each client."""
+    return str(request.param)
+
+
+@pytest.fixture(params=_SUPPORT.MODES)
 def make(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A factory of sync or async client adapters (each test runs with both)."""
     factory = _SUPPORT.ApiFactory(request.param)

@@ -10,67 +10,46 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
 from liter_llm.builtins.budget import BudgetLedger, InMemoryLedger
 from liter_llm.errors import BudgetExceededError
 
-BASE = "http://127.0.0.1:9/v1"
+BASE = S.BASE
 # openai/gpt-4o: 2.5e-6 per input token, 1e-5 per output token
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
 COST = 1000 * 2.5e-6 + 100 * 1e-5  # 0.0035 USD per call
-MESSAGES = [{"role": "user", "content": "Hello"}]
+MESSAGES = S.MESSAGES
 
 
 def reply(request: httpx.Request) -> httpx.Response:
-    body = json.loads(request.content)
-    return httpx.Response(
-        200,
-        json={
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1700000000,
-            "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
-            "usage": USAGE,
-        },
-    )
+    return S.openai_response(json.loads(request.content)["model"], usage=USAGE)
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return reply(request)
+def recorder() -> S.OpenAIServer:
+    return S.OpenAIServer(usage=USAGE)
 
 
-def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
-    return liter_llm.create_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
-
-
-def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
-    return liter_llm.create_async_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
+CLIENTS = S.MockClients()
+sync_client = CLIENTS.sync
+async_client = CLIENTS.async_
+twin = CLIENTS.twin
 
 
 def test_ledger_satisfies_the_protocol() -> None:
     assert isinstance(InMemoryLedger(), BudgetLedger)
 
 
-def test_no_budget_means_no_ledger() -> None:
-    with sync_client(Recorder()) as client:
+def test_no_budget_means_no_ledger(mode: str) -> None:
+    with twin(mode, recorder()) as client:
         assert client.budget is None
 
 
-def test_hard_global_limit_sync() -> None:
-    seen = Recorder()
-    with sync_client(seen, budget={"global_limit": 2 * COST}) as client:
+def test_hard_global_limit(mode: str) -> None:
+    seen = recorder()
+    with twin(mode, seen, budget={"global_limit": 2 * COST}) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         assert client.budget.spent == pytest.approx(COST)
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -86,7 +65,7 @@ def test_hard_global_limit_sync() -> None:
 
 
 def test_hard_global_limit_async() -> None:
-    seen = Recorder()
+    seen = recorder()
 
     async def main() -> None:
         async with async_client(seen, budget={"global_limit": COST}) as client:
@@ -102,7 +81,7 @@ def test_hard_global_limit_async() -> None:
 
 def test_model_limit_names_the_model_and_leaves_others_alone_both_clients() -> None:
     budget = {"model_limits": {"gpt-4o": COST}}
-    seen = Recorder()
+    seen = recorder()
     with sync_client(seen, budget=budget) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError) as info:
@@ -115,7 +94,7 @@ def test_model_limit_names_the_model_and_leaves_others_alone_both_clients() -> N
     assert len(seen.requests) == 2
 
     async def main() -> None:
-        async with async_client(Recorder(), budget=budget) as client:
+        async with async_client(recorder(), budget=budget) as client:
             await client.chat(model="gpt-4o", messages=MESSAGES)
             with pytest.raises(BudgetExceededError) as info:
                 await client.chat(model="gpt-4o", messages=MESSAGES)
@@ -127,7 +106,7 @@ def test_model_limit_names_the_model_and_leaves_others_alone_both_clients() -> N
 def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="liter_llm")
     budget = {"global_limit": COST, "enforcement": "soft"}
-    seen = Recorder()
+    seen = recorder()
     with sync_client(seen, budget=budget) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -138,7 +117,7 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
     caplog.clear()
 
     async def main() -> None:
-        async with async_client(Recorder(), budget=budget) as client:
+        async with async_client(recorder(), budget=budget) as client:
             await client.chat(model="openai/gpt-4o", messages=MESSAGES)
             await client.chat(model="openai/gpt-4o", messages=MESSAGES)
 
@@ -146,8 +125,8 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
     assert "budget_exceeded" in caplog.text
 
 
-def test_reset_lets_calls_through_again() -> None:
-    with sync_client(Recorder(), budget={"global_limit": COST}) as client:
+def test_reset_lets_calls_through_again(mode: str) -> None:
+    with twin(mode, recorder(), budget={"global_limit": COST}) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError):
             client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -157,18 +136,18 @@ def test_reset_lets_calls_through_again() -> None:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
 
 
-def test_budget_is_recorded_without_cost_tracking_and_response_cost_stays_unset() -> None:
-    with sync_client(Recorder(), budget={"global_limit": 10.0}) as client:
+def test_budget_is_recorded_without_cost_tracking_and_response_cost_stays_unset(mode: str) -> None:
+    with twin(mode, recorder(), budget={"global_limit": 10.0}) as client:
         answer = client.chat(model="openai/gpt-4o", messages=MESSAGES)
         assert answer.cost is None
         assert client.budget.spent == pytest.approx(COST)
 
 
-def test_budget_from_json_and_toml(tmp_path: Path) -> None:
+def test_budget_from_json_and_toml(mode: str, tmp_path: Path) -> None:
     config = {"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "budget": {"global_limit": COST}}
-    seen = Recorder()
-    client = liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(seen))
-    with client:
+    seen = recorder()
+    create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
+    with S.Api.around(mode, create(json.dumps(config), transport=httpx.MockTransport(seen))) as client:
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError):
             client.chat(model="openai/gpt-4o", messages=MESSAGES)
@@ -177,7 +156,15 @@ def test_budget_from_json_and_toml(tmp_path: Path) -> None:
         f'api_key = "sk-test"\nbase_url = "{BASE}"\nmodel_hint = "openai"\n\n'
         '[budget]\nenforcement = "hard"\n\n[budget.model_limits]\n"gpt-4o" = 0.0035\n'
     )
-    client = liter_llm.create_client_from_file(str(toml), transport=httpx.MockTransport(Recorder()))
+    # there is no async create_client_from_file: the async client takes the file's configuration
+    transport = httpx.MockTransport(recorder())
+    if mode == "sync":
+        made: Any = liter_llm.create_client_from_file(str(toml), transport=transport)
+    else:
+        from liter_llm.config import load_config_file
+
+        made = liter_llm.AsyncDefaultClient(load_config_file(toml), transport=transport)
+    client = S.Api.around(mode, made)
     with client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError) as info:
@@ -305,14 +292,14 @@ class CountingLedger(InMemoryLedger):
         super().add(model, usd)
 
 
-def test_a_custom_ledger_replaces_the_builtin_budget() -> None:
+def test_a_custom_ledger_replaces_the_builtin_budget(mode: str) -> None:
     from liter_llm.builtins.budget import Budget
     from liter_llm.config import BudgetConfig
 
     ledger = CountingLedger()
     mine = Budget(BudgetConfig(global_limit=COST), ledger=ledger)
-    seen = Recorder()
-    with sync_client(seen, budget={"global_limit": 100.0}, disable_plugins=["budget"], hooks=[mine]) as client:
+    seen = recorder()
+    with twin(mode, seen, budget={"global_limit": 100.0}, disable_plugins=["budget"], hooks=[mine]) as client:
         assert client.budget is None  # the built-in is off
         client.chat(model="openai/gpt-4o", messages=MESSAGES)
         with pytest.raises(BudgetExceededError):

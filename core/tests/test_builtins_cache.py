@@ -8,85 +8,34 @@ import logging
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
 from liter_llm.builtins.cache import CacheBackend, MemoryCache, cache_backends, register_cache_backend
 from liter_llm.errors import BadRequestError, ServerError
 
-BASE = "http://127.0.0.1:9/v1"
-MESSAGES = [{"role": "user", "content": "Hello"}]
+BASE = S.BASE
+MESSAGES = S.MESSAGES
 
 
-class Server:
-    """A MockTransport handler answering chat, stream and embeddings; counts what it saw."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.requests: list[httpx.Request] = []
-        self.fail_first = fail_first
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if len(self.requests) <= self.fail_first:
-            return httpx.Response(400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
-        body = json.loads(request.content)
-        n = len(self.requests)
-        if request.url.path.endswith("/embeddings"):
-            return httpx.Response(
-                200,
-                json={
-                    "object": "list",
-                    "data": [{"object": "embedding", "embedding": [0.5, float(n)], "index": 0}],
-                    "model": body["model"],
-                    "usage": {"prompt_tokens": 2, "total_tokens": 2},
-                },
-            )
-        if body.get("stream"):
-            chunk = {
-                "id": "c",
-                "object": "chat.completion.chunk",
-                "created": 1,
-                "model": body["model"],
-                "choices": [{"index": 0, "delta": {"content": f"answer {n}"}, "finish_reason": "stop"}],
-            }
-            return httpx.Response(
-                200,
-                content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
-                headers={"content-type": "text/event-stream"},
-            )
-        return httpx.Response(
-            200,
-            json={
-                "id": f"chatcmpl-{n}",
-                "object": "chat.completion",
-                "created": 1700000000,
-                "model": body["model"],
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": f"answer {n}"}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
-            },
-        )
-
-
-def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
-    options.setdefault("cache", {"max_entries": 100, "ttl_seconds": 60})
-    return liter_llm.create_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
+def numbered(fail_first: int = 0) -> S.OpenAIServer:
+    """The shared server: answers "answer <n>" (chat, streams) and [0.5, n] (embeddings) for the n-th request."""
+    return S.OpenAIServer(
+        "answer {n}", usage={"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}, fail_first=fail_first
     )
 
 
-def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
-    options.setdefault("cache", {"max_entries": 100, "ttl_seconds": 60})
-    return liter_llm.create_async_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
+CLIENTS = S.MockClients(cache={"max_entries": 100, "ttl_seconds": 60})
+sync_client = CLIENTS.sync
+async_client = CLIENTS.async_
+twin = CLIENTS.twin
 
 
-def test_hit_makes_no_network_call_and_is_marked_sync(caplog: pytest.LogCaptureFixture) -> None:
+def test_hit_makes_no_network_call_and_is_marked(mode: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="liter_llm")
-    server = Server()
-    with sync_client(server) as client:
+    server = numbered()
+    with twin(mode, server) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.2)
         second = client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.2)
     assert len(server.requests) == 1
@@ -97,7 +46,7 @@ def test_hit_makes_no_network_call_and_is_marked_sync(caplog: pytest.LogCaptureF
 
 
 def test_hit_makes_no_network_call_and_is_marked_async() -> None:
-    server = Server()
+    server = numbered()
 
     async def main() -> None:
         async with async_client(server) as client:
@@ -115,9 +64,9 @@ def test_hit_makes_no_network_call_and_is_marked_async() -> None:
     assert len(server.requests) == 2
 
 
-def test_every_answer_changing_parameter_is_in_the_key() -> None:
-    server = Server()
-    with sync_client(server) as client:
+def test_every_answer_changing_parameter_is_in_the_key(mode: str) -> None:
+    server = numbered()
+    with twin(mode, server) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5)
         client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.5, seed=1)
@@ -133,7 +82,7 @@ def test_every_answer_changing_parameter_is_in_the_key() -> None:
     assert len(server.requests) == 8
 
 
-def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
+def test_the_api_key_is_not_in_the_key_and_not_in_the_cache(mode: str) -> None:
     stored: dict[str, bytes] = {}
 
     class Spy(MemoryCache):
@@ -142,10 +91,11 @@ def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
             super().set(key, value, ttl_seconds)
 
     register_cache_backend("test-spy", lambda config: Spy(config.max_entries))
-    server = Server()
+    server = numbered()
     secret = "sk-very-secret-key-123456"
     for key in (secret, "sk-another-key-98765"):
-        client = liter_llm.create_client(
+        client = S.Api(
+            mode,
             api_key=key,
             base_url=BASE,
             model_hint="openai",
@@ -161,9 +111,9 @@ def test_the_api_key_is_not_in_the_key_and_not_in_the_cache() -> None:
     assert len(key) == 64  # sha256 hex
 
 
-def test_callers_mutating_a_response_do_not_poison_the_cache() -> None:
-    server = Server()
-    with sync_client(server) as client:
+def test_callers_mutating_a_response_do_not_poison_the_cache(mode: str) -> None:
+    server = numbered()
+    with twin(mode, server) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         first.choices[0].message.content = "poisoned"
         second = client.chat(model="gpt-4o", messages=MESSAGES)
@@ -174,7 +124,7 @@ def test_callers_mutating_a_response_do_not_poison_the_cache() -> None:
 
 
 def test_errors_are_never_cached_both_clients() -> None:
-    server = Server(fail_first=1)
+    server = numbered(fail_first=1)
     with sync_client(server) as client:
         with pytest.raises(BadRequestError):
             client.chat(model="gpt-4o", messages=MESSAGES)
@@ -184,7 +134,7 @@ def test_errors_are_never_cached_both_clients() -> None:
     assert len(server.requests) == 2
 
     async def main() -> None:
-        server = Server(fail_first=1)
+        server = numbered(fail_first=1)
         async with async_client(server) as client:
             with pytest.raises(BadRequestError):
                 await client.chat(model="gpt-4o", messages=MESSAGES)
@@ -195,16 +145,16 @@ def test_errors_are_never_cached_both_clients() -> None:
     asyncio.run(main())
 
 
-def test_server_errors_are_not_cached() -> None:
+def test_server_errors_are_not_cached(mode: str) -> None:
     calls = {"n": 0}
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls["n"] += 1
         if calls["n"] == 1:
             return httpx.Response(500, json={"error": {"message": "boom"}})
-        return Server()(request)
+        return numbered()(request)
 
-    with sync_client(handler, max_retries=0) as client:
+    with twin(mode, handler, max_retries=0) as client:
         with pytest.raises(ServerError):
             client.chat(model="gpt-4o", messages=MESSAGES)
         assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
@@ -212,7 +162,7 @@ def test_server_errors_are_not_cached() -> None:
 
 
 def test_streams_bypass_the_cache_both_clients() -> None:
-    server = Server()
+    server = numbered()
     with sync_client(server) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         texts = []
@@ -225,7 +175,7 @@ def test_streams_bypass_the_cache_both_clients() -> None:
     assert len(server.requests) == 3
 
     async def main() -> None:
-        server = Server()
+        server = numbered()
         async with async_client(server) as client:
             for _ in range(2):
                 stream = await client.chat_stream(model="gpt-4o", messages=MESSAGES)
@@ -240,7 +190,7 @@ def test_ttl_expires_entries_both_clients() -> None:
     from liter_llm.clock import ManualClock
 
     clock = ManualClock()
-    server = Server()
+    server = numbered()
     with sync_client(server, cache={"ttl_seconds": 0.05}, clock=clock) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         clock.advance(0.049)
@@ -251,7 +201,7 @@ def test_ttl_expires_entries_both_clients() -> None:
 
     async def main() -> None:
         clock = ManualClock()
-        server = Server()
+        server = numbered()
         async with async_client(server, cache={"ttl_seconds": 0.05}, clock=clock) as client:
             await client.chat(model="gpt-4o", messages=MESSAGES)
             clock.advance(0.049)
@@ -286,9 +236,9 @@ def test_memory_backend_is_lru_with_ttl() -> None:
     assert len(cache) == 0
 
 
-def test_lru_limit_through_the_client() -> None:
-    server = Server()
-    with sync_client(server, cache={"max_entries": 1}) as client:
+def test_lru_limit_through_the_client(mode: str) -> None:
+    server = numbered()
+    with twin(mode, server, cache={"max_entries": 1}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o-mini", messages=MESSAGES)  # evicts the first
         assert not client.chat(model="gpt-4o", messages=MESSAGES).cache_hit
@@ -298,6 +248,8 @@ def test_lru_limit_through_the_client() -> None:
 def test_unknown_backend_is_a_clear_error_and_registered_backends_are_used() -> None:
     with pytest.raises(BadRequestError, match="unknown cache backend 'nope'"):
         liter_llm.create_client(api_key="k", cache={"backend": "nope"})
+    with pytest.raises(BadRequestError, match="unknown cache backend 'nope'"):
+        liter_llm.create_async_client(api_key="k", cache={"backend": "nope"})
     made: list[Any] = []
 
     def factory(config: Any) -> MemoryCache:
@@ -307,7 +259,7 @@ def test_unknown_backend_is_a_clear_error_and_registered_backends_are_used() -> 
 
     register_cache_backend("test-dict", factory)
     assert "test-dict" in cache_backends()
-    server = Server()
+    server = numbered()
 
     async def main() -> None:
         async with async_client(server, cache={"backend": "test-dict"}) as client:
@@ -321,7 +273,7 @@ def test_unknown_backend_is_a_clear_error_and_registered_backends_are_used() -> 
         register_cache_backend("", factory)
 
 
-def test_a_corrupt_entry_is_a_miss() -> None:
+def test_a_corrupt_entry_is_a_miss(mode: str) -> None:
     backends: list[MemoryCache] = []
 
     def factory(config: Any) -> MemoryCache:
@@ -329,8 +281,8 @@ def test_a_corrupt_entry_is_a_miss() -> None:
         return backends[-1]
 
     register_cache_backend("test-corrupt", factory)
-    server = Server()
-    with sync_client(server, cache={"backend": "test-corrupt"}) as client:
+    server = numbered()
+    with twin(mode, server, cache={"backend": "test-corrupt"}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         (key,) = list(backends[0]._data)
         backends[0].set(key, b"{not json", None)
@@ -338,8 +290,8 @@ def test_a_corrupt_entry_is_a_miss() -> None:
     assert len(server.requests) == 2
 
 
-def test_cache_from_json_config_and_cost_of_a_hit() -> None:
-    server = Server()
+def test_cache_from_json_config_and_cost_of_a_hit(mode: str) -> None:
+    server = numbered()
     config = {
         "api_key": "sk-test",
         "base_url": BASE,
@@ -347,8 +299,8 @@ def test_cache_from_json_config_and_cost_of_a_hit() -> None:
         "cost_tracking": True,
         "cache": {"max_entries": 10, "ttl_seconds": 30, "backend": "memory"},
     }
-    client = liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(server))
-    with client:
+    create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
+    with S.Api.around(mode, create(json.dumps(config), transport=httpx.MockTransport(server))) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         second = client.chat(model="gpt-4o", messages=MESSAGES)
     assert first.cost == pytest.approx(10 * 2.5e-6 + 2 * 1e-5)

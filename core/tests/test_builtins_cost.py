@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
@@ -24,20 +25,12 @@ from liter_llm.errors import BadRequestError
 from liter_llm.testing import openai_chat_body
 from liter_llm.types import Usage
 
-BASE = "http://127.0.0.1:9/v1"
+BASE = S.BASE
 GPT4O_IN, GPT4O_OUT, GPT4O_CACHED = 2.5e-6, 1e-5, 1.25e-6
 
 
 def chat_body(model: str, usage: dict[str, Any] | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1700000000,
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
-    }
-    if usage is not None:
-        body["usage"] = usage
+    body: dict[str, Any] = json.loads(S.openai_response(model, usage=usage).content)
     return body
 
 
@@ -88,19 +81,13 @@ def make_handler(usage: dict[str, Any] | None, seen: list[httpx.Request] | None 
     return handler
 
 
-def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
-    return liter_llm.create_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
+CLIENTS = S.MockClients()
+sync_client = CLIENTS.sync
+async_client = CLIENTS.async_
+twin = CLIENTS.twin
 
 
-def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
-    return liter_llm.create_async_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
-
-
-MESSAGES = [{"role": "user", "content": "Hello"}]
+MESSAGES = S.MESSAGES
 USAGE = {
     "prompt_tokens": 1000,
     "completion_tokens": 300,
@@ -178,8 +165,8 @@ def test_set_model_price_overrides_and_validates() -> None:
         liter_llm.set_model_price("", input_cost_per_token=0, output_cost_per_token=0)
 
 
-def test_response_cost_sync() -> None:
-    with sync_client(make_handler(USAGE), cost_tracking=True) as client:
+def test_response_cost(mode: str) -> None:
+    with twin(mode, make_handler(USAGE), cost_tracking=True) as client:
         answer = client.chat(model="openai/gpt-4o", messages=MESSAGES)
         assert answer.cost == pytest.approx(EXPECTED)
         bare = client.chat(model="gpt-4o", messages=MESSAGES)  # provider/model look-up
@@ -195,8 +182,8 @@ def test_response_cost_async() -> None:
     asyncio.run(main())
 
 
-def test_cost_is_off_by_default() -> None:
-    with sync_client(make_handler(USAGE)) as client:
+def test_cost_is_off_by_default(mode: str) -> None:
+    with twin(mode, make_handler(USAGE)) as client:
         assert client.chat(model="openai/gpt-4o", messages=MESSAGES).cost is None
 
 
@@ -215,16 +202,17 @@ def test_embedding_cost_both_clients() -> None:
     asyncio.run(main())
 
 
-def test_unknown_model_response_has_no_cost(caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_model_response_has_no_cost(mode: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="liter_llm")
-    with sync_client(make_handler(USAGE), cost_tracking=True) as client:
-        answer = client.chat(model="openai/unpriced-model-123", messages=MESSAGES)
+    with twin(mode, make_handler(USAGE), cost_tracking=True) as client:
+        # the warning comes once per model: each mode asks for a model of its own
+        answer = client.chat(model=f"openai/unpriced-model-123-{mode}", messages=MESSAGES)
     assert answer.cost is None
-    assert "unpriced-model-123" in caplog.text
+    assert f"unpriced-model-123-{mode}" in caplog.text
 
 
-def test_response_without_usage_has_no_cost() -> None:
-    with sync_client(make_handler(None), cost_tracking=True) as client:
+def test_response_without_usage_has_no_cost(mode: str) -> None:
+    with twin(mode, make_handler(None), cost_tracking=True) as client:
         assert client.chat(model="openai/gpt-4o", messages=MESSAGES).cost is None
 
 
@@ -256,12 +244,13 @@ def test_stream_is_priced_from_its_final_usage_both_clients() -> None:
     assert seen_async.costs == [pytest.approx(EXPECTED)]
 
 
-def test_cost_tracking_from_json_config() -> None:
-    client = liter_llm.create_client_from_json(
+def test_cost_tracking_from_json_config(mode: str) -> None:
+    create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
+    client = create(
         json.dumps({"api_key": "sk-test", "base_url": BASE, "model_hint": "openai", "cost_tracking": True}),
         transport=httpx.MockTransport(make_handler(USAGE)),
     )
-    with client:
+    with S.Api.around(mode, client) as client:
         assert client.chat(model="openai/gpt-4o", messages=MESSAGES).cost == pytest.approx(EXPECTED)
 
 

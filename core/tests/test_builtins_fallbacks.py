@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
@@ -19,38 +20,14 @@ from liter_llm.errors import (
     ServiceUnavailableError,
 )
 
-BASE = "http://127.0.0.1:9/v1"
+BASE = S.BASE
 BACKUP = {"name": "backup", "base_url": "http://127.0.0.1:9/backup", "model_prefixes": ["backup-"]}
-MESSAGES = [{"role": "user", "content": "Hello"}]
+MESSAGES = S.MESSAGES
 
 
 def ok(model: str, stream: bool = False) -> httpx.Response:
-    if stream:
-        chunk = {
-            "id": "c",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": model,
-            "choices": [{"index": 0, "delta": {"content": f"from {model}"}, "finish_reason": "stop"}],
-        }
-        return httpx.Response(
-            200,
-            content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
-            headers={"content-type": "text/event-stream"},
-        )
-    return httpx.Response(
-        200,
-        json={
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1700000000,
-            "model": model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": f"from {model}"}, "finish_reason": "stop"}
-            ],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-        },
-    )
+    usage = None if stream else {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    return S.openai_response(model, f"from {model}", usage=usage, stream=stream)
 
 
 def failure(kind: str, request: httpx.Request) -> httpx.Response:
@@ -87,28 +64,10 @@ class Server:
         return ok(model, stream=bool(body.get("stream")))
 
 
-def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
-    options.setdefault("max_retries", 0)
-    return liter_llm.create_client(
-        api_key="sk-test",
-        base_url=BASE,
-        model_hint="openai",
-        transport=httpx.MockTransport(handler),
-        retry_initial_delay=0.001,
-        **options,
-    )
-
-
-def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
-    options.setdefault("max_retries", 0)
-    return liter_llm.create_async_client(
-        api_key="sk-test",
-        base_url=BASE,
-        model_hint="openai",
-        transport=httpx.MockTransport(handler),
-        retry_initial_delay=0.001,
-        **options,
-    )
+CLIENTS = S.MockClients(max_retries=0, retry_initial_delay=0.001)
+sync_client = CLIENTS.sync
+async_client = CLIENTS.async_
+twin = CLIENTS.twin
 
 
 @pytest.mark.parametrize("kind", ["429", "500", "503", "timeout", "connect"])
@@ -146,9 +105,9 @@ def test_bad_requests_and_auth_errors_do_not_fall_back_both_clients(kind: str, e
     asyncio.run(main())
 
 
-def test_all_fail_last_error_lists_attempts_and_each_model_has_its_retries() -> None:
+def test_all_fail_last_error_lists_attempts_and_each_model_has_its_retries(mode: str) -> None:
     server = Server({"gpt-4o": "429", "gpt-4o-mini": "500", "gpt-4.1": "503"})
-    with sync_client(server, fallbacks=["openai/gpt-4o-mini", "openai/gpt-4.1"], max_retries=1) as client:
+    with twin(mode, server, fallbacks=["openai/gpt-4o-mini", "openai/gpt-4.1"], max_retries=1) as client:
         with pytest.raises(ServiceUnavailableError) as info:
             client.chat(model="gpt-4o", messages=MESSAGES)
     # 1 + len(fallbacks) models, each tried 1 + max_retries times, and no more
@@ -176,9 +135,9 @@ def test_all_fail_async() -> None:
     asyncio.run(main())
 
 
-def test_a_bad_request_on_a_fallback_stops_there() -> None:
+def test_a_bad_request_on_a_fallback_stops_there(mode: str) -> None:
     server = Server({"gpt-4o": "500", "gpt-4o-mini": "400"})
-    with sync_client(server, fallbacks=["openai/gpt-4o-mini", "openai/gpt-4.1"]) as client:
+    with twin(mode, server, fallbacks=["openai/gpt-4o-mini", "openai/gpt-4.1"]) as client:
         with pytest.raises(BadRequestError) as info:
             client.chat(model="gpt-4o", messages=MESSAGES)
     assert server.models == ["gpt-4o", "gpt-4o-mini"]
@@ -223,7 +182,7 @@ def test_stream_opening_falls_back_both_clients() -> None:
     asyncio.run(main())
 
 
-def test_fallbacks_from_json_config() -> None:
+def test_fallbacks_from_json_config(mode: str) -> None:
     server = Server({"gpt-4o": "500"})
     config = {
         "api_key": "sk-test",
@@ -232,13 +191,14 @@ def test_fallbacks_from_json_config() -> None:
         "max_retries": 0,
         "fallbacks": ["openai/gpt-4o-mini"],
     }
-    with liter_llm.create_client_from_json(json.dumps(config), transport=httpx.MockTransport(server)) as client:
+    create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
+    with S.Api.around(mode, create(json.dumps(config), transport=httpx.MockTransport(server))) as client:
         assert client.chat(model="gpt-4o", messages=MESSAGES).model == "gpt-4o-mini"
 
 
-def test_no_fallbacks_leaves_errors_alone() -> None:
+def test_no_fallbacks_leaves_errors_alone(mode: str) -> None:
     server = Server({"gpt-4o": "500"})
-    with sync_client(server) as client, pytest.raises(ServerError) as info:
+    with twin(mode, server) as client, pytest.raises(ServerError) as info:
         client.chat(model="gpt-4o", messages=MESSAGES)
     assert not hasattr(info.value, "attempts")
     assert server.models == ["gpt-4o"]
@@ -275,13 +235,13 @@ def primary_calls(server: TwoProviders) -> int:
 
 
 @pytest.mark.usefixtures("backup_provider")
-def test_cooldown_skips_a_failing_provider_sync() -> None:
+def test_cooldown_skips_a_failing_provider(mode: str) -> None:
     from liter_llm.clock import ManualClock
 
     clock = ManualClock()
     server = TwoProviders()
     options = {"fallbacks": ["backup/backup-1"], "cooldown_secs": 0.3, "clock": clock}
-    with sync_client(server, **options) as client:
+    with twin(mode, server, **options) as client:
         for _ in range(3):
             assert client.chat(model="gpt-4o", messages=MESSAGES).model == "backup-1"
         assert primary_calls(server) == 3
@@ -318,9 +278,9 @@ def test_cooldown_skips_a_failing_provider_async() -> None:
     asyncio.run(main())
 
 
-def test_cooldown_error_without_fallbacks_is_immediate_and_names_the_provider() -> None:
+def test_cooldown_error_without_fallbacks_is_immediate_and_names_the_provider(mode: str) -> None:
     server = TwoProviders()
-    with sync_client(server, cooldown_secs=30) as client:
+    with twin(mode, server, cooldown_secs=30) as client:
         for _ in range(3):
             with pytest.raises(ServiceUnavailableError):
                 client.chat(model="gpt-4o", messages=MESSAGES)
@@ -332,7 +292,7 @@ def test_cooldown_error_without_fallbacks_is_immediate_and_names_the_provider() 
     assert info.value.retry_after is not None
 
 
-def test_a_success_resets_the_count() -> None:
+def test_a_success_resets_the_count(mode: str) -> None:
     flips = iter([True, True, False, True, True, False])
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -340,7 +300,7 @@ def test_a_success_resets_the_count() -> None:
             return httpx.Response(503, json={"error": {"message": "overloaded"}})
         return ok("gpt-4o")
 
-    with sync_client(handler, cooldown_secs=30) as client:
+    with twin(mode, handler, cooldown_secs=30) as client:
         for expected in (True, True, False, True, True, False):
             if expected:
                 with pytest.raises(ServiceUnavailableError) as info:

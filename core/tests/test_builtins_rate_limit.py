@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
@@ -16,8 +17,8 @@ from liter_llm.clock import ManualClock
 from liter_llm.errors import RateLimitedError
 from liter_llm.types import ChatCompletionRequest
 
-BASE = "http://127.0.0.1:9/v1"
-MESSAGES = [{"role": "user", "content": "Hello"}]
+BASE = S.BASE
+MESSAGES = S.MESSAGES
 
 
 class Server:
@@ -30,34 +31,14 @@ class Server:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.times.append(self.clock.monotonic())
-        body = json.loads(request.content)
-        return httpx.Response(
-            200,
-            json={
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 1700000000,
-                "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
-                "usage": {
-                    "prompt_tokens": self.total_tokens - 2,
-                    "completion_tokens": 2,
-                    "total_tokens": self.total_tokens,
-                },
-            },
-        )
+        usage = {"prompt_tokens": self.total_tokens - 2, "completion_tokens": 2, "total_tokens": self.total_tokens}
+        return S.openai_response(json.loads(request.content)["model"], usage=usage)
 
 
-def sync_client(handler: Any, **options: Any) -> liter_llm.DefaultClient:
-    return liter_llm.create_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
-
-
-def async_client(handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
-    return liter_llm.create_async_client(
-        api_key="sk-test", base_url=BASE, model_hint="openai", transport=httpx.MockTransport(handler), **options
-    )
+CLIENTS = S.MockClients()
+sync_client = CLIENTS.sync
+async_client = CLIENTS.async_
+twin = CLIENTS.twin
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -111,10 +92,10 @@ def test_rpm_waits_without_blocking_the_event_loop() -> None:
     assert during >= 3  # the loop kept running while the second call waited (about 30 ticks unloaded)
 
 
-def test_limits_are_per_model() -> None:
+def test_limits_are_per_model(mode: str) -> None:
     clock = ManualClock()
     server = Server(clock=clock)
-    with sync_client(server, rate_limit={"rpm": 1, "window_seconds": 30}, timeout_secs=5, clock=clock) as client:
+    with twin(mode, server, rate_limit={"rpm": 1, "window_seconds": 30}, timeout_secs=5, clock=clock) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         client.chat(model="gpt-4o-mini", messages=MESSAGES)
     assert clock.sleeps == []
@@ -241,21 +222,28 @@ def test_tpm_estimates_the_prompt_before_sending_both_clients() -> None:
     asyncio.run(main())
 
 
-def test_one_prompt_above_tpm_is_still_sent() -> None:
+def test_one_prompt_above_tpm_is_still_sent(mode: str) -> None:
     server = Server()
-    with sync_client(server, rate_limit={"tpm": 10}) as client:
+    with twin(mode, server, rate_limit={"tpm": 10}) as client:
         client.chat(model="gpt-4o", messages=[{"role": "user", "content": "y" * 1000}])
     assert len(server.times) == 1
 
 
-def test_rate_limit_from_toml(tmp_path: Any) -> None:
+def test_rate_limit_from_toml(mode: str, tmp_path: Any) -> None:
     path = tmp_path / "liter-llm.toml"
     path.write_text(
         f'api_key = "sk-test"\nbase_url = "{BASE}"\nmodel_hint = "openai"\n'
         "timeout_secs = 0.2\n\n[rate_limit]\nrpm = 1\nwindow_seconds = 30\n"
     )
     server = Server()
-    with liter_llm.create_client_from_file(str(path), transport=httpx.MockTransport(server)) as client:
+    # there is no async create_client_from_file: the async client takes the file's configuration
+    if mode == "sync":
+        made: Any = liter_llm.create_client_from_file(str(path), transport=httpx.MockTransport(server))
+    else:
+        from liter_llm.config import load_config_file
+
+        made = liter_llm.AsyncDefaultClient(load_config_file(path), transport=httpx.MockTransport(server))
+    with S.Api.around(mode, made) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         with pytest.raises(RateLimitedError):
             client.chat(model="gpt-4o", messages=MESSAGES)

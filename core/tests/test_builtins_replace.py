@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
 import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 import liter_llm
@@ -16,8 +16,8 @@ from liter_llm.config import ClientConfig, parse_config
 from liter_llm.errors import BudgetExceededError
 from liter_llm.types import ChatCompletionResponse
 
-BASE = "http://127.0.0.1:9/v1"
-MESSAGES = [{"role": "user", "content": "Hello"}]
+BASE = S.BASE
+MESSAGES = S.MESSAGES
 EVERYTHING = {
     "cost_tracking": True,
     "budget": {"global_limit": 1e-9},
@@ -27,26 +27,11 @@ EVERYTHING = {
 }
 
 
-class Server:
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
+CLIENTS = S.MockClients()
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        model = json.loads(request.content)["model"]
-        return httpx.Response(
-            200,
-            json={
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 1700000000,
-                "model": model,
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "network"}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-            },
-        )
+
+def network_server() -> S.OpenAIServer:
+    return S.OpenAIServer("network", usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7})
 
 
 def test_each_setting_switches_on_its_builtin() -> None:
@@ -81,7 +66,7 @@ class MyCache:
 
 
 def test_disable_the_cache_and_register_my_own_both_clients() -> None:
-    server = Server()
+    server = network_server()
     mine = MyCache()
     options = {"cache": {"max_entries": 10}, "disable_plugins": ["cache"], "hooks": [mine]}
     with liter_llm.create_client(
@@ -104,33 +89,19 @@ def test_disable_the_cache_and_register_my_own_both_clients() -> None:
     assert server.requests == []
 
 
-def test_the_builtin_cache_is_used_when_not_disabled() -> None:
-    server = Server()
-    with liter_llm.create_client(
-        api_key="sk-test",
-        base_url=BASE,
-        model_hint="openai",
-        transport=httpx.MockTransport(server),
-        cache={"max_entries": 10},
-    ) as client:
+def test_the_builtin_cache_is_used_when_not_disabled(mode: str) -> None:
+    server = network_server()
+    with CLIENTS.twin(mode, server, cache={"max_entries": 10}) as client:
         client.chat(model="gpt-4o", messages=MESSAGES)
         assert client.chat(model="gpt-4o", messages=MESSAGES).choices[0].message.content == "network"
     assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("name", BUILTIN_NAMES)
-def test_disabling_a_builtin_by_name_turns_it_off(name: str) -> None:
+def test_disabling_a_builtin_by_name_turns_it_off(mode: str, name: str) -> None:
     # all five on, one off: calls go through where that one would have stopped them
-    server = Server()
-    with liter_llm.create_client(
-        api_key="sk-test",
-        base_url=BASE,
-        model_hint="openai",
-        transport=httpx.MockTransport(server),
-        timeout_secs=0.5,
-        disable_plugins=[name],
-        **EVERYTHING,
-    ) as client:
+    server = network_server()
+    with CLIENTS.twin(mode, server, timeout_secs=0.5, disable_plugins=[name], **EVERYTHING) as client:
         first = client.chat(model="gpt-4o", messages=MESSAGES)
         assert (first.cost is None) == (name == "cost")
         assert (client.budget is None) == (name == "budget")

@@ -25,7 +25,6 @@ from liter_llm.config import (
     load_config_file,
     load_config_json,
     load_config_toml,
-    merge_config,
     parse_config,
 )
 from liter_llm.errors import BadRequestError
@@ -44,7 +43,6 @@ max_retry_delay_secs = 12.0
 max_response_bytes = 1048576
 fallbacks = ["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"]
 cooldown_secs = 15
-health_check_secs = 60
 cost_tracking = true
 tracing = true
 proxy = "http://proxy.example.test:3128"
@@ -105,7 +103,6 @@ FULL_DATA: dict[str, Any] = {
     "rate_limit": {"rpm": 60, "tpm": 100000, "window_seconds": 30},
     "fallbacks": ["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"],
     "cooldown_secs": 15,
-    "health_check_secs": 60,
     "cost_tracking": True,
     "tracing": True,
     "proxy": "http://proxy.example.test:3128",
@@ -142,7 +139,6 @@ EXPECTED = ClientConfig(
     rate_limit=RateLimitConfig(rpm=60, tpm=100000, window_seconds=30.0),
     fallbacks=["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"],
     cooldown_secs=15.0,
-    health_check_secs=60.0,
     cost_tracking=True,
     tracing=True,
     proxy="http://proxy.example.test:3128",
@@ -217,7 +213,7 @@ def test_empty_sections_give_section_defaults() -> None:
 def test_json_null_for_optional_fields() -> None:
     cfg = load_config_json(
         '{"api_key": null, "base_url": null, "model_hint": null, "cache": null, "budget": {"global_limit": null},'
-        ' "rate_limit": {"rpm": null, "tpm": null}, "cooldown_secs": null, "health_check_secs": null}'
+        ' "rate_limit": {"rpm": null, "tpm": null}, "cooldown_secs": null}'
     )
     assert cfg.api_key is None
     assert cfg.cache is None
@@ -330,7 +326,6 @@ def test_unknown_field_in_json_and_toml() -> None:
         ({"fallbacks": ["gpt-4o", 3]}, "fallbacks[1]"),
         ({"fallbacks": ["gpt-4o", ""]}, "fallbacks[1]"),
         ({"cooldown_secs": -1}, "cooldown_secs"),
-        ({"health_check_secs": 0}, "health_check_secs"),
         ({"cost_tracking": 1}, "cost_tracking"),
         ({"tracing": "true"}, "tracing"),
         ({"providers": {"name": "x"}}, "providers"),
@@ -340,6 +335,11 @@ def test_unknown_field_in_json_and_toml() -> None:
 def test_wrong_types_and_values_name_the_field(data: dict[str, Any], path: str) -> None:
     message = bad(data)
     assert f"config: {path}: " in message, message
+
+
+def test_the_removed_health_check_secs_is_an_unknown_field() -> None:
+    # it was reserved and did nothing; a configuration that still sets it is told so
+    assert "config: health_check_secs: unknown field" in bad({"health_check_secs": 60})
 
 
 def good_provider(**changes: Any) -> dict[str, Any]:
@@ -706,65 +706,6 @@ def test_load_file_errors_name_the_file(tmp_path: Path) -> None:
         load_config_file(tmp_path / "missing.toml")
     with pytest.raises(BadRequestError, match="cannot read"):
         load_config_file(tmp_path)  # a directory
-
-
-# ---------------------------------------------------------------------------
-# merge_config
-# ---------------------------------------------------------------------------
-
-
-def test_merge_none_means_not_given() -> None:
-    base = parse_config(FULL_DATA)
-    assert merge_config(base, api_key=None, base_url=None, timeout_secs=None, max_retries=None) == base
-
-
-def test_merge_overrides_and_converts() -> None:
-    base = parse_config({"api_key": "old-key", "timeout_secs": 30})
-    merged = merge_config(base, api_key="new-key", timeout_secs=5, max_retries=0, model_hint="anthropic")
-    assert merged.api_key == SecretStr("new-key")
-    assert merged.timeout_secs == 5.0
-    assert isinstance(merged.timeout_secs, float)
-    assert merged.max_retries == 0
-    assert merged.model_hint == "anthropic"
-    assert base.api_key == SecretStr("old-key")  # base is not changed
-    assert base.timeout_secs == 30.0
-
-
-def test_merge_accepts_config_objects_and_mappings() -> None:
-    merged = merge_config(
-        ClientConfig(),
-        cache=CacheConfig(max_entries=5),
-        budget={"global_limit": 1},
-        providers=[ProviderConfig(name="p", base_url="https://p.test", model_prefixes=["p-"])],
-        api_key=SecretStr("k-1234"),
-    )
-    assert merged.cache == CacheConfig(max_entries=5)
-    assert merged.budget == BudgetConfig(global_limit=1.0)
-    assert merged.providers[0].name == "p"
-    assert merged.api_key == SecretStr("k-1234")
-
-
-@pytest.mark.parametrize(
-    ("overrides", "fragment"),
-    [
-        ({"timeout_secs": -1}, "timeout_secs"),
-        ({"max_retries": "3"}, "max_retries"),
-        ({"base_url": "nope"}, "base_url"),
-        ({"timeout": 3}, "timeout: unknown field"),
-        ({"cache": {"max_entrys": 1}}, "cache.max_entrys"),
-    ],
-)
-def test_merge_validates(overrides: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(BadRequestError) as info:
-        merge_config(ClientConfig(api_key=SecretStr(SECRET)), **overrides)
-    assert fragment in str(info.value)
-    assert SECRET not in str(info.value)
-
-
-def test_merge_does_not_expand_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LL_TEST_KEY", "expanded")
-    merged = merge_config(ClientConfig(), api_key="${LL_TEST_KEY}")
-    assert merged.api_key == SecretStr("${LL_TEST_KEY}")
 
 
 # ---------------------------------------------------------------------------

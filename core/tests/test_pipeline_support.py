@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import httpx
 
 import liter_llm
 from liter_llm.testing import openai_chat_body, openai_chunk
@@ -99,6 +102,16 @@ class Api:
             self.client = liter_llm.create_async_client(**options)
         self.closed = False
 
+    @classmethod
+    def around(cls, mode: str, client: Any) -> Api:
+        """An adapter around a client made elsewhere (``create_client_from_json``...)."""
+        api = cls.__new__(cls)
+        api.mode = mode
+        api.loop = asyncio.new_event_loop() if mode == "async" else None
+        api.client = client
+        api.closed = False
+        return api
+
     def run(self, awaitable: Any) -> Any:
         assert self.loop is not None
         return self.loop.run_until_complete(awaitable)
@@ -109,10 +122,27 @@ class Api:
             result = self.run(result)
         return result
 
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        if method.startswith("_"):
-            raise AttributeError(method)
-        return lambda *args, **kwargs: self.call(method, *args, **kwargs)
+    def __getattr__(self, name: str) -> Any:
+        """A client method (its coroutine run to the end in async mode), or a plain attribute."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = getattr(self.client, name)
+        if not callable(value):
+            return value
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            result = value(*args, **kwargs)
+            if self.mode == "async" and inspect.isawaitable(result):
+                result = self.run(result)
+            return result
+
+        return method
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def stream(self, *args: Any, **kwargs: Any) -> StreamView:
         return StreamView(self, self.call("chat_stream", *args, **kwargs))
@@ -150,6 +180,114 @@ class ApiFactory:
         for api in self.made:
             with contextlib.suppress(Exception):
                 api.close()
+
+
+# ---------------------------------------------------------------------------
+# Clients on an httpx.MockTransport (the built-in tests)
+# ---------------------------------------------------------------------------
+
+BASE = "http://127.0.0.1:9/v1"
+MESSAGES = [{"role": "user", "content": "Hello"}]
+
+
+class MockClients:
+    """Clients of ``openai`` on an ``httpx.MockTransport``, with a test file's default options.
+
+    ``sync(handler, **options)`` and ``async_(handler, **options)`` make a
+    ``DefaultClient`` or an ``AsyncDefaultClient``; ``twin(mode, handler,
+    **options)`` an :class:`Api` of either mode (a test taking the ``mode``
+    fixture runs with both clients). Options given to a call replace the
+    defaults of the same name.
+    """
+
+    def __init__(self, **defaults: Any) -> None:
+        self.defaults = defaults
+
+    def options(self, handler: Any, options: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "api_key": "sk-test",
+            "base_url": BASE,
+            "model_hint": "openai",
+            "transport": httpx.MockTransport(handler),
+            **self.defaults,
+            **options,
+        }
+
+    def sync(self, handler: Any, **options: Any) -> liter_llm.DefaultClient:
+        return liter_llm.create_client(**self.options(handler, options))
+
+    def async_(self, handler: Any, **options: Any) -> liter_llm.AsyncDefaultClient:
+        return liter_llm.create_async_client(**self.options(handler, options))
+
+    def twin(self, mode: str, handler: Any, **options: Any) -> Api:
+        return Api(mode, **self.options(handler, options))
+
+
+def openai_response(
+    model: str, text: str = "Hi", usage: dict[str, Any] | None = None, stream: bool = False
+) -> httpx.Response:
+    """An OpenAI-format chat answer (or a one-chunk stream of it) from ``model``."""
+    if stream:
+        chunk = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": model,
+            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}],
+        }
+        if usage is not None:
+            chunk["usage"] = usage
+        return httpx.Response(
+            200,
+            content=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
+            headers={"content-type": "text/event-stream"},
+        )
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return httpx.Response(200, json=body)
+
+
+class OpenAIServer:
+    """A MockTransport handler speaking the OpenAI format (chat, chat streams, embeddings); keeps each request.
+
+    ``text`` is every answer's content, with ``{n}`` replaced by the request's
+    number (1 for the first); ``usage`` goes in every chat and stream answer;
+    the first ``fail_first`` requests are answered 400 (``invalid_request_error``).
+    Embeddings are ``[0.5, n]`` with 2 prompt tokens.
+    """
+
+    def __init__(self, text: str = "Hi", usage: dict[str, Any] | None = None, fail_first: int = 0) -> None:
+        self.text = text
+        self.usage = usage
+        self.fail_first = fail_first
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        n = len(self.requests)
+        if n <= self.fail_first:
+            return httpx.Response(400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
+        body = json.loads(request.content)
+        if request.url.path.endswith("/embeddings"):
+            return httpx.Response(
+                200,
+                json={
+                    "object": "list",
+                    "data": [{"object": "embedding", "embedding": [0.5, float(n)], "index": 0}],
+                    "model": body["model"],
+                    "usage": {"prompt_tokens": 2, "total_tokens": 2},
+                },
+            )
+        return openai_response(
+            body["model"], self.text.replace("{n}", str(n)), usage=self.usage, stream=bool(body.get("stream"))
+        )
 
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 import attrs
@@ -40,6 +40,7 @@ from liter_llm._wire import OPENAI_WIRE, _HeaderAuth
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
+    RETRY_STATUSES,
     AuthenticationError,
     BadRequestError,
     EndpointNotSupportedError,
@@ -51,15 +52,18 @@ from liter_llm.errors import (
     SerializationError,
     ServiceUnavailableError,
     error_from_response,
+    is_transient,
 )
 from liter_llm.providers import ProviderSpec
 
 __all__ = [
+    "FALLBACK_OPERATIONS",
     "DeadlineTimeouts",
     "Pipeline",
     "Read",
     "Send",
     "Sleep",
+    "call_flow",
     "drive_async",
     "drive_sync",
     "read_async",
@@ -67,7 +71,6 @@ __all__ = [
     "release_async",
 ]
 
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 _ERROR_BODY_LIMIT = 1024 * 1024
 _DEFAULT_INITIAL_DELAY = 0.5
 #: auth flows known to send no request of their own (every other one is bounded by the call's deadline)
@@ -323,7 +326,10 @@ class Pipeline:
         is_async: bool = False,
         retry_initial_delay: float = _DEFAULT_INITIAL_DELAY,
         clock: Clock | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
+        """``clock`` measures rate-limit windows, cooldowns and HTTP-date waits; ``jitter`` gives the
+        fraction in [0, 1) of the backoff's random quarter that is taken off (tests pass a fixed one)."""
         self.config = config = _checked_config(config)
         if clock is not None and not isinstance(clock, Clock):
             raise BadRequestError("clock: expected a liter_llm.clock.Clock (monotonic, time, sleep, asleep)")
@@ -331,6 +337,7 @@ class Pipeline:
         self.is_async = is_async
         self.registry = get_registry()
         self.retry_initial_delay = retry_initial_delay
+        self.jitter = jitter
         self.configured_providers = tuple(
             spec_from_custom(p, field=f"providers[{i}]") for i, p in enumerate(config.providers)
         )
@@ -628,7 +635,7 @@ class Pipeline:
         if wait is not None:
             return wait
         base = self.retry_initial_delay * (2.0**attempt)
-        return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * random.random())
+        return min(base, self.config.max_retry_delay_secs) * (1.0 - 0.25 * self.jitter())
 
     def _may_wait(self, call: Call, delay: float) -> bool:
         if delay > self.config.max_retry_delay_secs:
@@ -770,6 +777,69 @@ class Pipeline:
             latency_ms=round((time.monotonic() - started) * 1000, 2),
             error=None if error is None else f"{type(error).__name__}: {error.message}",
         )
+
+
+# ---------------------------------------------------------------------------
+# The call flow: one call, with its fallbacks
+# ---------------------------------------------------------------------------
+
+#: Operations that fall back to the next model (``chat_stream`` only before its first chunk).
+FALLBACK_OPERATIONS = frozenset({"chat", "embed", "chat_stream"})
+
+
+def _describe(attempts: list[tuple[str, LiterLlmError]]) -> str:
+    return "; ".join(f"{model}: {type(error).__name__}: {error.message}" for model, error in attempts)
+
+
+def call_flow(
+    pipeline: Pipeline,
+    operation: str,
+    request: Any,
+    *,
+    model: str | None,
+    params: dict[str, Any] | None = None,
+    provider: str | None = None,
+) -> Flow:
+    """Route and run a call, trying the configured fallbacks in order.
+
+    Each model gets the client's own retries; the next one is tried after a
+    transient error (:func:`liter_llm.errors.is_transient`).  When all fail,
+    the last error carries ``attempts`` (a list of ``(model, error)``) and a
+    message listing them.  Returns the result; for ``chat_stream`` returns
+    ``(call, open_response)``.
+    """
+    stream = operation == "chat_stream"
+    fallbacks = pipeline.config.fallbacks
+    models: list[str | None] = [model]
+    if fallbacks and operation in FALLBACK_OPERATIONS and model is not None and provider is None:
+        models.extend(name for name in fallbacks if name != model)
+    attempts: list[tuple[str, LiterLlmError]] = []
+    last = len(models) - 1
+    for index, name in enumerate(models):
+        current = request if index == 0 or request is None else attrs.evolve(request, model=name)
+        try:
+            call = pipeline.prepare(operation, current, model=name, params=params, provider=provider)
+            if stream:
+                response = yield from pipeline.open_stream(call)
+                return call, response
+            return (yield from pipeline.run(call))
+        except LiterLlmError as error:
+            if last == 0:
+                raise
+            attempts.append((name or "", error))
+            if index < last and is_transient(error):
+                get_logger().warning(
+                    "fallback",
+                    failed_model=name,
+                    next_model=models[index + 1],
+                    error=f"{type(error).__name__}: {error.message}",
+                )
+                continue
+            error.attempts = list(attempts)  # type: ignore[attr-defined]
+            if len(attempts) > 1:
+                error.message = f"{error.message} (tried {len(attempts)} models: {_describe(attempts)})"
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------

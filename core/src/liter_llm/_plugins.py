@@ -99,7 +99,6 @@ class Registry:
         # resolve() can read them without the lock while another thread registers
         self._bare_prefixes: list[tuple[str, ProviderSpec]] = []
         self._custom_prefixes: list[tuple[str, ProviderSpec]] = []
-        self.version = 0  # bumped on every custom-provider change
 
     # -- loading ---------------------------------------------------------
     def ensure_loaded(self) -> None:
@@ -211,7 +210,6 @@ class Registry:
                     for provider in loaded.providers:
                         self.providers.pop(provider, None)
                     self._rebuild_prefixes()
-                    self.version += 1
                     return True
             before = len(self.failed)
             self.failed = [entry for entry in self.failed if entry[0] != name]
@@ -226,7 +224,6 @@ class Registry:
         custom = [(prefix, spec) for spec in self._custom.values() for prefix in spec.model_prefixes]
         custom.sort(key=lambda pair: -len(pair[0]))
         self._custom_prefixes = custom
-        self.version += 1
 
     @property
     def global_plugins(self) -> list[tuple[str, Any]]:

@@ -17,9 +17,8 @@ import httpx
 
 from liter_llm import types as t
 from liter_llm._deadline import instrument
-from liter_llm._pipeline import Pipeline, drive_async, drive_sync
+from liter_llm._pipeline import Pipeline, call_flow, drive_async, drive_sync
 from liter_llm._secret import SecretStr
-from liter_llm.builtins.fallbacks import call_flow
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError

@@ -8,8 +8,7 @@ field by its path (``budget.model_limits.gpt-4o``, ``providers[1].base_url``):
 * :func:`parse_config` validates a plain mapping (decoded JSON or TOML, or a
   dict built in Python);
 * :func:`load_config_json`, :func:`load_config_toml` and
-  :func:`load_config_file` decode text or a file first;
-* :func:`merge_config` applies the explicit arguments of ``create_client``.
+  :func:`load_config_file` decode text or a file first.
 
 Every string value may refer to the environment as ``${VAR}`` or
 ``${VAR:-default}`` (the default is used when ``VAR`` is unset or empty);
@@ -63,7 +62,6 @@ __all__ = [
     "load_config_file",
     "load_config_json",
     "load_config_toml",
-    "merge_config",
     "parse_config",
 ]
 
@@ -181,7 +179,6 @@ class ClientConfig:
     rate_limit: RateLimitConfig | None = None
     fallbacks: list[str] = attrs.field(factory=list)
     cooldown_secs: float | None = None
-    health_check_secs: float | None = None
     cost_tracking: bool = False
     tracing: bool = False
     providers: list[ProviderConfig] = attrs.field(factory=list)
@@ -542,10 +539,6 @@ def _proxy(ctx: _Ctx, value: Any, path: _Path) -> str:
     return text
 
 
-def _positive_number(ctx: _Ctx, value: Any, path: _Path) -> float:
-    return _number(ctx, value, path, positive=True)
-
-
 #: the longest timeout accepted (one year): beyond it the operating system's timers overflow
 MAX_TIMEOUT_SECS = 365 * 24 * 3600.0
 
@@ -598,7 +591,6 @@ _FIELDS: dict[str, _FieldParser] = {
     "rate_limit": _optional(_rate_limit),
     "fallbacks": _fallbacks,
     "cooldown_secs": _optional(_number),
-    "health_check_secs": _optional(_positive_number),
     "cost_tracking": _boolean,
     "tracing": _boolean,
     "providers": _providers,
@@ -823,31 +815,6 @@ def load_config_file(path: Path | None = None, *, env: Mapping[str, str] | None 
     return load_config_toml(content, source=str(path), env=env)
 
 
-def merge_config(base: ClientConfig, **overrides: Any) -> ClientConfig:
-    """Return a copy of ``base`` with the given fields replaced.
-
-    This applies the explicit arguments of ``create_client``: an argument
-    that is ``None`` was not given and leaves ``base`` as it is.  Every other
-    value is validated like the same field in :func:`parse_config` (without
-    ``${VAR}`` expansion); ``cache``, ``budget``, ``rate_limit`` and the
-    entries of ``providers`` may be config objects or mappings.
-
-    Raises:
-        BadRequestError: an unknown field name or an invalid value.
-    """
-    ctx = _Ctx("create_client")
-    given = {name: value for name, value in overrides.items() if value is not None}
-    _check_fields(ctx, given, _FIELDS, ())
-    key = given.get("api_key")
-    if isinstance(key, SecretStr):
-        ctx.secret = key.get_secret_value()
-    elif isinstance(key, str):
-        ctx.secret = key
-    elif base.api_key is not None:
-        ctx.secret = base.api_key.get_secret_value()
-    return attrs.evolve(base, **_parse_fields(ctx, given))
-
-
 def config_to_dict(config: ClientConfig) -> dict[str, Any]:
     """Return a JSON-ready dict of ``config`` (for ``liter-llm config check``).
 
@@ -885,7 +852,6 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
         else {"rpm": rate_limit.rpm, "tpm": rate_limit.tpm, "window_seconds": rate_limit.window_seconds},
         "fallbacks": list(config.fallbacks),
         "cooldown_secs": config.cooldown_secs,
-        "health_check_secs": config.health_check_secs,
         "cost_tracking": config.cost_tracking,
         "tracing": config.tracing,
         "providers": [

@@ -45,6 +45,25 @@ __all__ = [
 
 _MAX_BODY_IN_MESSAGE = 500
 
+# -- transient failures: the one definition -------------------------------------
+#
+# A transient failure may go away by itself: the provider throttles, times out,
+# is overloaded or broken for now, or the connection was lost.  Retries,
+# fallbacks and the cooldown all act on transient failures only, and read them
+# from here:
+#
+# * the retry loop (``_pipeline.Pipeline.send_with_retries``) retries an HTTP
+#   answer whose status is in :data:`RETRY_STATUSES` (408 and 409 too: the same
+#   request to the same provider may pass) and a connection that failed before
+#   any answer (the httpx exceptions of ``_pipeline._retryable_transport``; a
+#   read timeout is not retried: it has used the call's time);
+# * a fallback (``_pipeline.call_flow``) tries the next model, and the cooldown
+#   (``builtins.fallbacks.Cooldown``) counts a failure, when
+#   :func:`is_transient` holds for the error the retries ended with.
+
+#: HTTP statuses retried on the same provider.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
 
 class LiterLlmError(Exception):
     """Base class of every error raised by liter-llm.
@@ -382,6 +401,16 @@ def _classify(status: int, text: str) -> type[LiterLlmError]:
     if 400 <= status < 500:
         return BadRequestError
     return ServerError
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is transient: a rate limit, a timeout, a server error (5xx) or a lost connection.
+
+    The next model is tried (fallbacks) and the provider's run of failures is
+    counted (cooldown) only after such an error; never after a bad request, an
+    authentication error, a refused budget or a hook's veto.
+    """
+    return isinstance(error, (RateLimitedError, LiterLlmTimeoutError, ServerError))
 
 
 def error_from_status(

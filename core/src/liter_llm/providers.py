@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from liter_llm.types import AuthHeaderFormat
+from liter_llm.types import AuthHeaderFormat, _parse_auth
 
 __all__ = ["ALL_ENDPOINTS", "ENDPOINT_OF_OPERATION", "ProviderSpec"]
 
@@ -78,10 +78,6 @@ def _prefixes(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _auth(value: Any) -> AuthHeaderFormat:
-    return AuthHeaderFormat.parse(value)
-
-
 @attrs.frozen(kw_only=True)
 class ProviderSpec:
     """One provider, as a plugin registers it.
@@ -116,7 +112,7 @@ class ProviderSpec:
     name: str
     base_url: str | None = None
     api_key_env: str | None = None
-    auth: AuthHeaderFormat = attrs.field(default=AuthHeaderFormat.BEARER, converter=_auth)
+    auth: AuthHeaderFormat = attrs.field(default=AuthHeaderFormat.BEARER, converter=_parse_auth)
     requires_api_key: bool = True
     model_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_prefixes)
     endpoints: frozenset[str] = attrs.field(default=frozenset({"chat", "embed", "models"}), converter=_endpoints)

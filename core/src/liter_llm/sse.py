@@ -108,17 +108,7 @@ class SSEDecoder:
         return events
 
     def _lines(self, buffer: str) -> Iterator[str]:
-        # Fast path: LF-only streams (the common case).
-        if "\r" not in buffer:
-            start = 0
-            while True:
-                end = buffer.find("\n", start)
-                if end < 0:
-                    break
-                yield buffer[start:end]
-                start = end + 1
-            self._keep(buffer[start:])
-            return
+        # a buffer with a CR in it (LF-only buffers take the split in feed)
         start = 0
         length = len(buffer)
         while start < length:

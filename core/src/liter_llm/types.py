@@ -354,6 +354,7 @@ AuthHeaderFormat.NONE = AuthHeaderFormat(kind="none")
 
 
 def _parse_auth(value: Any) -> AuthHeaderFormat:
+    """:meth:`AuthHeaderFormat.parse` as a named function (the attrs converter of ``auth`` fields)."""
     return AuthHeaderFormat.parse(value)
 
 

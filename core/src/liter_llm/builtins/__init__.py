@@ -17,7 +17,7 @@ logging    always (off with ``disable_plugins``)   wrap_call: one ``llm_call`` e
 ========== ======================================= ===============================================
 
 Fallbacks (``fallbacks = [...]``) are not a hook: the client tries the next
-model itself (:func:`liter_llm.builtins.fallbacks.call_flow`).
+model itself, in the call flow (:func:`liter_llm._pipeline.call_flow`).
 """
 
 from __future__ import annotations
