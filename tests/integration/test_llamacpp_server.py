@@ -20,7 +20,11 @@ from liter_llm.types import ChatCompletionChunk, ChatCompletionResponse, FinishR
 if TYPE_CHECKING:
     from .conftest import LlamaServer
 
-pytestmark = pytest.mark.integration
+# A real model answers in a second or two on an idle machine, but a loaded 2-core machine (a
+# loaded CI run, other suites beside it) has been seen to take over a minute for one answer:
+# calls and tests get room for that instead of the defaults (60 s per call, 120 s per test).
+CALL_TIMEOUT = 300
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 MODEL = "llamacpp/smollm2"
 PROMPT = [{"role": "user", "content": "Name three colours."}]
@@ -55,14 +59,14 @@ def _check_stream(chunks: list[ChatCompletionChunk], max_tokens: int) -> str:
 
 
 def test_chat_sync(llamacpp_url: str) -> None:
-    with liter_llm.create_client() as client:
+    with liter_llm.create_client(timeout_secs=CALL_TIMEOUT) as client:
         response = client.chat(model=MODEL, messages=PROMPT, max_tokens=8, temperature=0)
     _check_chat(response, 8)
 
 
 @pytest.mark.anyio
 async def test_chat_async(llamacpp_url: str) -> None:
-    async with liter_llm.create_async_client() as client:
+    async with liter_llm.create_async_client(timeout_secs=CALL_TIMEOUT) as client:
         response = await client.chat(model=MODEL, messages=PROMPT, max_tokens=8, temperature=0)
     _check_chat(response, 8)
 
@@ -71,7 +75,7 @@ async def test_chat_async(llamacpp_url: str) -> None:
 
 
 def test_stream_sync(llamacpp_url: str) -> None:
-    with liter_llm.create_client() as client:
+    with liter_llm.create_client(timeout_secs=CALL_TIMEOUT) as client:
         stream = client.chat_stream(model=MODEL, messages=PROMPT, max_tokens=8, temperature=0)
         with stream:
             chunks = list(stream)
@@ -82,7 +86,7 @@ def test_stream_sync(llamacpp_url: str) -> None:
 
 @pytest.mark.anyio
 async def test_stream_async(llamacpp_url: str) -> None:
-    async with liter_llm.create_async_client() as client:
+    async with liter_llm.create_async_client(timeout_secs=CALL_TIMEOUT) as client:
         stream = await client.chat_stream(model=MODEL, messages=PROMPT, max_tokens=8, temperature=0)
         async with stream:
             chunks = [chunk async for chunk in stream]
@@ -94,7 +98,7 @@ async def test_stream_async(llamacpp_url: str) -> None:
 
 
 def test_list_models_sync(llamacpp_url: str) -> None:
-    with liter_llm.create_client() as client:
+    with liter_llm.create_client(timeout_secs=CALL_TIMEOUT) as client:
         listing = client.list_models(provider="llamacpp")
     assert [model.id for model in listing.data] == ["smollm2"]
 
@@ -110,7 +114,7 @@ async def test_list_models_async(llamacpp_url: str) -> None:
 
 
 def test_json_object_sync(llamacpp_url: str) -> None:
-    with liter_llm.create_client() as client:
+    with liter_llm.create_client(timeout_secs=CALL_TIMEOUT) as client:
         response = client.chat(
             model=MODEL, messages=JSON_PROMPT, response_format={"type": "json_object"}, max_tokens=80, temperature=0
         )
@@ -120,7 +124,7 @@ def test_json_object_sync(llamacpp_url: str) -> None:
 
 @pytest.mark.anyio
 async def test_json_object_async(llamacpp_url: str) -> None:
-    async with liter_llm.create_async_client() as client:
+    async with liter_llm.create_async_client(timeout_secs=CALL_TIMEOUT) as client:
         response = await client.chat(
             model=MODEL, messages=JSON_PROMPT, response_format={"type": "json_object"}, max_tokens=80, temperature=0
         )
@@ -132,7 +136,7 @@ async def test_json_object_async(llamacpp_url: str) -> None:
 
 
 def test_stream_closed_early_releases_the_connection_sync(llamacpp_url: str) -> None:
-    with liter_llm.create_client() as client:
+    with liter_llm.create_client(timeout_secs=CALL_TIMEOUT) as client:
         stream = client.chat_stream(model=MODEL, messages=COUNT, max_tokens=60, temperature=0)
         first = [next(stream) for _ in range(3)]
         stream.close()
@@ -146,7 +150,7 @@ def test_stream_closed_early_releases_the_connection_sync(llamacpp_url: str) -> 
 
 @pytest.mark.anyio
 async def test_stream_closed_early_releases_the_connection_async(llamacpp_url: str) -> None:
-    async with liter_llm.create_async_client() as client:
+    async with liter_llm.create_async_client(timeout_secs=CALL_TIMEOUT) as client:
         stream = await client.chat_stream(model=MODEL, messages=COUNT, max_tokens=60, temperature=0)
         count = 0
         async for _ in stream:
@@ -184,7 +188,7 @@ def test_server_killed_mid_stream_sync(
 ) -> None:
     server = start_llama_server()  # a private server: the shared one survives
     monkeypatch.setenv("LLAMACPP_BASE_URL", server.base_url)
-    with liter_llm.create_client() as client:
+    with liter_llm.create_client(timeout_secs=CALL_TIMEOUT) as client:
         stream = client.chat_stream(model=MODEL, messages=COUNT, max_tokens=200, temperature=0)
         received = [next(stream) for _ in range(4)]
         server.kill()
@@ -205,7 +209,7 @@ async def test_server_killed_mid_stream_async(
 ) -> None:
     server = start_llama_server()
     monkeypatch.setenv("LLAMACPP_BASE_URL", server.base_url)
-    async with liter_llm.create_async_client() as client:
+    async with liter_llm.create_async_client(timeout_secs=CALL_TIMEOUT) as client:
         stream = await client.chat_stream(model=MODEL, messages=COUNT, max_tokens=200, temperature=0)
         received = [await stream.__anext__() for _ in range(4)]
         server.kill()
