@@ -105,7 +105,7 @@ def test_list_models_sync(llamacpp_url: str) -> None:
 
 @pytest.mark.anyio
 async def test_list_models_async(llamacpp_url: str) -> None:
-    async with liter_llm.create_async_client(model_hint="llamacpp") as client:
+    async with liter_llm.create_async_client(model_hint="llamacpp", timeout_secs=CALL_TIMEOUT) as client:
         listing = await client.list_models()
     assert [model.id for model in listing.data] == ["smollm2"]
 
