@@ -220,3 +220,75 @@ def test_bedrock_repair_past_the_bound_is_a_structured_output_error(mode: str) -
         parse(mode, "bedrock", [bedrock_answer(bad), bedrock_answer(bad)], "amazon.nova-pro-v1:0", max_repairs=1)
     assert len(info.value.attempts) == 2
     assert all(json.loads(a.raw) == bad for a in info.value.attempts)
+
+
+def parse_stream(mode: str, provider: str, answer: httpx.Response, model: str) -> list[Any]:
+    """``client.parse_stream`` against ``provider``: every item, read to the end."""
+    options: dict[str, Any] = {
+        "model_hint": provider,
+        "base_url": BASE_URL,
+        "max_retries": 0,
+        "transport": httpx.MockTransport(lambda request: answer),
+    }
+    if provider != "bedrock":
+        options["api_key"] = "test-key-0123456789"
+    args = {"model": model, "messages": USER, "output_type": City, "max_tokens": 100}
+    if mode == "sync":
+        with liter_llm.create_client(**options) as client:
+            return list(client.parse_stream(**args))
+
+    async def main() -> Any:
+        async with liter_llm.create_async_client(**options) as client:
+            return [item async for item in client.parse_stream(**args)]
+
+    return list(asyncio.run(main()))
+
+
+def pieces(text: str, size: int = 9) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def test_anthropic_parse_stream_reads_the_forced_tools_input_deltas(mode: str) -> None:
+    def event(name: str, data: dict[str, Any]) -> str:
+        return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
+
+    start = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": []}
+    start["usage"] = {"input_tokens": 10, "output_tokens": 1}
+    body = event("message_start", {"message": start})
+    block = {"type": "tool_use", "id": "toolu_1", "name": "City", "input": {}}
+    body += event("content_block_start", {"index": 0, "content_block": block})
+    for piece in pieces(json.dumps(OSLO)):
+        body += event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": piece}})
+    body += event("content_block_stop", {"index": 0})
+    body += event("message_delta", {"delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 20}})
+    body += event("message_stop", {})
+    answer = httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
+    items = parse_stream(mode, "anthropic", answer, "claude-sonnet-4-5")
+    partials = [item.partial for item in items if not item.done]
+    assert len(partials) >= 3 and partials[-1] == OSLO
+    assert {"name": "Oslo"} in partials or any(p.get("name", "").startswith("Os") for p in partials)
+    assert items[-1].done and items[-1].parsed == City("Oslo", 709000, "capital")
+
+
+def test_bedrock_parse_stream_reads_the_tool_use_deltas(mode: str) -> None:
+    from liter_llm_bedrock import encode_message
+
+    def frame(kind: str, payload: dict[str, Any]) -> bytes:
+        headers = {":event-type": kind, ":content-type": "application/json", ":message-type": "event"}
+        return encode_message(headers, json.dumps(payload).encode())
+
+    frames = [frame("messageStart", {"role": "assistant"})]
+    start = {"toolUse": {"toolUseId": "tooluse_1", "name": "City"}}
+    frames.append(frame("contentBlockStart", {"contentBlockIndex": 0, "start": start}))
+    for piece in pieces(json.dumps(OSLO)):
+        frames.append(frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": piece}}}))
+    frames.append(frame("contentBlockStop", {"contentBlockIndex": 0}))
+    frames.append(frame("messageStop", {"stopReason": "tool_use"}))
+    frames.append(frame("metadata", {"usage": {"inputTokens": 5, "outputTokens": 9, "totalTokens": 14}}))
+    answer = httpx.Response(
+        200, content=b"".join(frames), headers={"content-type": "application/vnd.amazon.eventstream"}
+    )
+    items = parse_stream(mode, "bedrock", answer, "amazon.nova-pro-v1:0")
+    partials = [item.partial for item in items if not item.done]
+    assert len(partials) >= 3 and partials[-1] == OSLO
+    assert items[-1].done and items[-1].parsed == City("Oslo", 709000, "capital")
