@@ -164,7 +164,8 @@ def test_mistral_json_schema(mode: str) -> None:
     result, sent = parse(mode, "mistral", [openai_answer(json.dumps(OSLO))], "mistral-small-latest")
     assert result.parsed.name == "Oslo"
     fmt = sent[0]["response_format"]
-    assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "City"
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "City"
     assert fmt["json_schema"]["schema"]["required"] == ["name", "population", "kind"]
 
 
@@ -207,7 +208,8 @@ def test_bedrock_forced_tool(mode: str) -> None:
     )
     assert result.parsed == City("Oslo", 709000, "capital")
     body = sent[0]
-    assert "responseFormat" not in body and "response_format" not in body
+    assert "responseFormat" not in body
+    assert "response_format" not in body
     tool = body["toolConfig"]["tools"][0]["toolSpec"]
     assert tool["name"] == "City"
     assert tool["inputSchema"]["json"]["properties"]["population"] == {"type": "integer"}
@@ -265,9 +267,11 @@ def test_anthropic_parse_stream_reads_the_forced_tools_input_deltas(mode: str) -
     answer = httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
     items = parse_stream(mode, "anthropic", answer, "claude-sonnet-4-5")
     partials = [item.partial for item in items if not item.done]
-    assert len(partials) >= 3 and partials[-1] == OSLO
+    assert len(partials) >= 3
+    assert partials[-1] == OSLO
     assert {"name": "Oslo"} in partials or any(p.get("name", "").startswith("Os") for p in partials)
-    assert items[-1].done and items[-1].parsed == City("Oslo", 709000, "capital")
+    assert items[-1].done
+    assert items[-1].parsed == City("Oslo", 709000, "capital")
 
 
 def test_bedrock_parse_stream_reads_the_tool_use_deltas(mode: str) -> None:
@@ -290,5 +294,7 @@ def test_bedrock_parse_stream_reads_the_tool_use_deltas(mode: str) -> None:
     )
     items = parse_stream(mode, "bedrock", answer, "amazon.nova-pro-v1:0")
     partials = [item.partial for item in items if not item.done]
-    assert len(partials) >= 3 and partials[-1] == OSLO
-    assert items[-1].done and items[-1].parsed == City("Oslo", 709000, "capital")
+    assert len(partials) >= 3
+    assert partials[-1] == OSLO
+    assert items[-1].done
+    assert items[-1].parsed == City("Oslo", 709000, "capital")

@@ -1,4 +1,4 @@
-"""Typed structured output: schema generation, strict structuring, partial JSON, and parse/parse_stream through both clients."""
+"""Structured output: schema generation, strict structuring, partial JSON, parse/parse_stream through both clients."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Person:
 class Point:
     x: float
     y: float = 0.0
-    label: Optional[str] = None  # noqa: UP045 - Optional spelled out on purpose
+    label: Optional[str] = None  # noqa: UP045
 
 
 class Movie(TypedDict, total=False):
@@ -140,7 +140,8 @@ def test_a_pydantic_model_is_duck_typed() -> None:
     assert spec.schema["properties"]["population"]["type"] == "integer"
     assert spec.schema["additionalProperties"] is False
     value, problems = spec.check('{"name": "Oslo", "population": 700000}')
-    assert problems == [] and value.population == 700000
+    assert problems == []
+    assert value.population == 700000
     _, problems = spec.check('{"name": "Oslo", "population": "many"}')
     assert [p.path for p in problems] == ["$.population"]
 
@@ -220,7 +221,8 @@ def test_parse_sends_a_strict_json_schema_and_returns_the_instance(mode: str) ->
     transport, sent = answers(openai_chat_body(json.dumps(ADA)))
     result = call(mode, transport, "parse", model="fake/m", messages=USER, output_type=Person, temperature=0)
     assert result.parsed == Person("Ada", 36, Color.BLUE, [Pet("Rex", "dog")])
-    assert len(result.attempts) == 1 and result.attempts[0].ok
+    assert len(result.attempts) == 1
+    assert result.attempts[0].ok
     assert result.response.choices[0].message.content == json.dumps(ADA)
     fmt = sent[0]["response_format"]
     assert fmt["type"] == "json_schema"
@@ -241,7 +243,8 @@ def test_an_invalid_answer_gets_a_repair_turn_naming_the_errors(mode: str) -> No
     repair = sent[1]["messages"]
     assert repair[:1] == USER
     assert repair[1] == {"role": "assistant", "content": bad}
-    assert repair[2]["role"] == "user" and "$.age: expected an integer" in repair[2]["content"]
+    assert repair[2]["role"] == "user"
+    assert "$.age: expected an integer" in repair[2]["content"]
 
 
 def test_past_max_repairs_a_structured_output_error_carries_every_attempt(mode: str) -> None:
@@ -254,7 +257,8 @@ def test_past_max_repairs_a_structured_output_error_carries_every_attempt(mode: 
     assert [a.raw for a in err.attempts] == ["not json", "not json"]
     assert all("not valid JSON" in a.errors[0] for a in err.attempts)
     again = pickle.loads(pickle.dumps(err))
-    assert type(again) is StructuredOutputError and len(again.attempts) == 2
+    assert type(again) is StructuredOutputError
+    assert len(again.attempts) == 2
 
 
 def test_a_refusal_is_its_own_error_and_is_not_repaired(mode: str) -> None:
@@ -275,7 +279,8 @@ def test_every_attempt_is_priced(mode: str) -> None:
     options = {"cost_tracking": True}
     result = call(mode, transport, "parse", options, model="gpt-4o-mini", messages=USER, output_type=Person)
     costs = [a.response.cost for a in result.attempts]
-    assert len(costs) == 2 and all(c is not None and c > 0 for c in costs)
+    assert len(costs) == 2
+    assert all(c is not None and c > 0 for c in costs)
     assert result.cost == pytest.approx(sum(costs))
 
 
@@ -323,7 +328,8 @@ def sse_answers(*bodies: bytes) -> tuple[RecordingTransport, list[dict[str, Any]
 def test_parse_stream_yields_growing_partials_then_the_instance(mode: str) -> None:
     transport, sent = sse_answers(stream_of(json.dumps(ADA)))
     items = call(mode, transport, "parse_stream", model="fake/m", messages=USER, output_type=Person)
-    assert sent[0]["stream"] is True and sent[0]["response_format"]["type"] == "json_schema"
+    assert sent[0]["stream"] is True
+    assert sent[0]["response_format"]["type"] == "json_schema"
     partials = [item.partial for item in items[:-1]]
     assert len(partials) > 3
     assert all(isinstance(p, dict) for p in partials)
@@ -331,7 +337,8 @@ def test_parse_stream_yields_growing_partials_then_the_instance(mode: str) -> No
     assert any(p.get("name") == "Ada" and "age" not in p for p in partials)
     assert not any(item.done for item in items[:-1])
     last = items[-1]
-    assert last.done and last.parsed == Person("Ada", 36, Color.BLUE, [Pet("Rex", "dog")])
+    assert last.done
+    assert last.parsed == Person("Ada", 36, Color.BLUE, [Pet("Rex", "dog")])
 
 
 def test_parse_stream_repairs_by_streaming_again(mode: str) -> None:
@@ -340,11 +347,12 @@ def test_parse_stream_repairs_by_streaming_again(mode: str) -> None:
     assert len(sent) == 2
     assert "$.age" in sent[1]["messages"][-1]["content"] or "age" in sent[1]["messages"][-1]["content"]
     assert {item.attempt for item in items} == {0, 1}
-    assert items[-1].done and items[-1].parsed.name == "Ada" and items[-1].attempt == 1
+    assert items[-1].done
+    assert items[-1].parsed.name == "Ada"
+    assert items[-1].attempt == 1
 
 
 def test_parse_stream_past_max_repairs_raises(mode: str) -> None:
     transport, _ = sse_answers(stream_of("[1, 2]"))
     with pytest.raises(StructuredOutputError):
         call(mode, transport, "parse_stream", model="fake/m", messages=USER, output_type=Person, max_repairs=0)
-

@@ -42,7 +42,7 @@ def _plain(value: Any) -> Any:
 class ParseSession:
     """One ``parse`` call: the spec, the conversation so far, and the attempts made."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - the call's own arguments, passed once by each client
         self,
         pipeline: Any,
         model: str,
@@ -75,9 +75,10 @@ class ParseSession:
         body: dict[str, Any] = {**self.options, "model": self.model, "messages": list(self.messages)}
         schema = self.spec.schema
         if self.mode == "tool":
-            tool = {"type": "function", "function": {"name": self.spec.name, "parameters": schema}}
+            function: dict[str, Any] = {"name": self.spec.name, "parameters": schema}
             if self.spec.description:
-                tool["function"]["description"] = self.spec.description
+                function["description"] = self.spec.description
+            tool = {"type": "function", "function": function}
             body["tools"] = [*body.get("tools", []), tool]
             body["tool_choice"] = {"type": "function", "function": {"name": self.spec.name}}
         else:
@@ -147,7 +148,7 @@ class ParseSession:
 
     def stream_text(self, chunk: t.ChatCompletionChunk) -> str:
         """The JSON text a stream chunk adds (content, or the forced tool's arguments)."""
-        out = []
+        out: list[str] = []
         for choice in chunk.choices:
             if choice.index != 0:
                 continue

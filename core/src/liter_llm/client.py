@@ -23,8 +23,8 @@ from liter_llm.builtins.fallbacks import call_flow
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError
-from liter_llm.structured import ParsedChatCompletion, StreamedParse
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
+from liter_llm.structured import ParsedChatCompletion, StreamedParse
 
 __all__ = [
     "AsyncDefaultClient",

@@ -280,13 +280,14 @@ class _SchemaBuilder:
     def pydantic(self, tp: Any) -> dict[str, Any]:
         try:
             schema: dict[str, Any] = dict(tp.model_json_schema())
-        except Exception as exc:  # noqa: BLE001 - a third-party failure becomes ours
+        except Exception as exc:
             raise BadRequestError(f"output_type: {tp.__name__}.model_json_schema() failed: {exc}") from None
         for key in ("$defs", "definitions"):
             nested = schema.pop(key, None)
             if isinstance(nested, dict):
                 self.defs.update(nested)
-        return _rewrite_refs(schema)
+        rewritten: dict[str, Any] = _rewrite_refs(schema)
+        return rewritten
 
     def build(self, tp: Any, depth: int) -> dict[str, Any]:
         if depth > _MAX_DEPTH:
@@ -339,7 +340,9 @@ class _SchemaBuilder:
             return {"type": "object", "additionalProperties": self.build(args[1], depth + 1) if args else {}}
         if getattr(tp, "__supertype__", None) is not None:  # NewType
             return self.build(tp.__supertype__, depth + 1)
-        raise BadRequestError(f"output_type: {tp!r} has no JSON Schema (use attrs/dataclass/TypedDict/list/Literal/...)")
+        raise BadRequestError(
+            f"output_type: {tp!r} has no JSON Schema (use an attrs class, a dataclass, a TypedDict...)"
+        )
 
 
 def _rewrite_refs(schema: Any) -> Any:
@@ -347,8 +350,9 @@ def _rewrite_refs(schema: Any) -> Any:
         out = {}
         for key, value in schema.items():
             if key == "$ref" and isinstance(value, str) and value.startswith("#/definitions/"):
-                value = "#/$defs/" + value[len("#/definitions/") :]
-            out[key] = _rewrite_refs(value)
+                out[key] = "#/$defs/" + value[len("#/definitions/") :]
+            else:
+                out[key] = _rewrite_refs(value)
         return out
     if isinstance(schema, list):
         return [_rewrite_refs(v) for v in schema]
@@ -480,9 +484,13 @@ def _converter() -> cattrs.Converter:
 
             return strict_list
 
-        converter.register_structure_hook_factory(lambda tp: get_origin(tp) is list or tp is list, strict_list_factory)
+        converter.register_structure_hook_factory(_is_list, strict_list_factory)
         _CONVERTER = converter
     return _CONVERTER  # type: ignore[no-any-return]
+
+
+def _is_list(tp: Any) -> bool:
+    return get_origin(tp) is list or tp is list
 
 
 def _list_hook(tp: Any, conv: Any) -> Any:
@@ -538,7 +546,7 @@ def _structure(data: Any, output_type: Any) -> Any:
     if _is_pydantic(output_type):
         try:
             return output_type.model_validate(data, strict=True)
-        except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, duck-typed
+        except Exception as exc:
             errors = getattr(exc, "errors", None)
             if callable(errors):
                 problems = []
@@ -551,7 +559,7 @@ def _structure(data: Any, output_type: Any) -> Any:
         return _converter().structure(data, output_type)
     except RecursionError:
         raise _Invalid([ValidationProblem("$", "nested too deeply")]) from None
-    except Exception as exc:  # noqa: BLE001 - cattrs raises many kinds; each becomes a problem
+    except Exception as exc:
         raise _Invalid(_problems(exc)) from None
 
 

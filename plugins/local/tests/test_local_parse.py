@@ -26,7 +26,8 @@ def _check(result: liter_llm.structured.ParsedChatCompletion[Colour]) -> None:
     assert isinstance(result.parsed, Colour)
     assert result.parsed.name.strip()
     assert result.parsed.temperature in ("warm", "cold")
-    assert result.attempts and all(isinstance(a, Attempt) for a in result.attempts)
+    assert result.attempts
+    assert all(isinstance(a, Attempt) for a in result.attempts)
     assert result.attempts[-1].ok
 
 
@@ -52,5 +53,6 @@ async def test_parse_stream_with_the_grammar_async() -> None:
                 model=MODEL, messages=ASK, output_type=Colour, max_tokens=60, temperature=0
             )
         ]
-    assert items[-1].done and isinstance(items[-1].parsed, Colour)
+    assert items[-1].done
+    assert isinstance(items[-1].parsed, Colour)
     assert all(isinstance(item.partial, dict) for item in items[:-1])
