@@ -7,6 +7,8 @@ import dataclasses
 import enum
 import json
 import pickle
+import re
+from pathlib import Path
 from typing import Any, Literal, Optional, TypedDict
 
 import attrs
@@ -127,6 +129,13 @@ def test_unsupported_types_are_a_bad_request() -> None:
         json_schema(Plain)
     with pytest.raises(BadRequestError, match="keys are strings"):
         json_schema(dict[int, str])
+
+    @attrs.define
+    class Dangling:
+        other: Missing  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(BadRequestError, match="cannot be resolved"):
+        json_schema(Dangling)
 
 
 def test_a_pydantic_model_is_duck_typed() -> None:
@@ -356,3 +365,13 @@ def test_parse_stream_past_max_repairs_raises(mode: str) -> None:
     transport, _ = sse_answers(stream_of("[1, 2]"))
     with pytest.raises(StructuredOutputError):
         call(mode, transport, "parse_stream", model="fake/m", messages=USER, output_type=Person, max_repairs=0)
+
+
+def test_the_docs_page_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "structured-output.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    assert len(blocks) >= 6
+    namespace: dict[str, Any] = {"__name__": "structured_output_docs"}
+    for block in blocks:
+        exec(compile(block, str(page), "exec", dont_inherit=True), namespace)
+    assert "StructuredOutputError" in namespace

@@ -207,7 +207,10 @@ class _Field:
 
 
 def _fields(tp: type) -> list[_Field]:
-    hints = typing.get_type_hints(tp, include_extras=False)
+    try:
+        hints = typing.get_type_hints(tp, include_extras=False)
+    except Exception as exc:  # an annotation naming something not importable where the class lives
+        raise BadRequestError(f"output_type: the annotations of {tp.__name__} cannot be resolved ({exc})") from None
     docs = _attribute_docs(tp)
     out: list[_Field] = []
     if attrs.has(tp):
