@@ -25,6 +25,7 @@ from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 from liter_llm.structured import ParsedChatCompletion, StreamedParse
+from liter_llm.tokens import TokenCount
 
 __all__ = [
     "AsyncDefaultClient",
@@ -263,6 +264,26 @@ class DefaultClient(_ClientBase):
             call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for, pipeline.clock
         )
         return open_chat_stream(pipeline, call, response)
+
+    # -- token counting ---------------------------------------------------------
+    def count_tokens(
+        self,
+        *,
+        model: str,
+        messages: list[Any] | None = None,
+        input: str | list[str] | None = None,
+        tools: list[Any] | None = None,
+        encoding: Any = None,
+    ) -> TokenCount:
+        """Count a prompt's tokens before sending it, offline (see :mod:`liter_llm.tokens`).
+
+        The result says how it was counted (``method``) and whether the count is ``exact``.
+        """
+        from liter_llm.tokens import count_tokens
+
+        if self._closed:
+            raise _closed_error()
+        return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
 
     # -- structured output ------------------------------------------------------
     def parse(
@@ -594,6 +615,26 @@ class AsyncDefaultClient(_ClientBase):
         flow = call_flow(pipeline, "chat_stream", request, model=request.model)
         call, response = await drive_async(flow, self._client_for, pipeline.clock)
         return await open_async_chat_stream(pipeline, call, response)
+
+    # -- token counting ---------------------------------------------------------
+    async def count_tokens(
+        self,
+        *,
+        model: str,
+        messages: list[Any] | None = None,
+        input: str | list[str] | None = None,
+        tools: list[Any] | None = None,
+        encoding: Any = None,
+    ) -> TokenCount:
+        """Count a prompt's tokens before sending it, offline (see :mod:`liter_llm.tokens`).
+
+        The result says how it was counted (``method``) and whether the count is ``exact``.
+        """
+        from liter_llm.tokens import count_tokens
+
+        if self._closed:
+            raise _closed_error()
+        return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
 
     # -- structured output ------------------------------------------------------
     async def parse(
