@@ -241,7 +241,7 @@ def parse_stream(mode: str, provider: str, answer: httpx.Response, model: str) -
 
     async def main() -> Any:
         async with liter_llm.create_async_client(**options) as client:
-            return [item async for item in client.parse_stream(**args)]
+            return [item async for item in await client.parse_stream(**args)]
 
     return list(asyncio.run(main()))
 

@@ -209,7 +209,7 @@ def call(mode: str, transport: httpx.MockTransport, method: str, options: Any = 
     async def run() -> Any:
         async with liter_llm.create_async_client(**opts) as client:
             if method == "parse_stream":
-                return [item async for item in client.parse_stream(**kwargs)]
+                return [item async for item in await client.parse_stream(**kwargs)]
             return await getattr(client, method)(**kwargs)
 
     return asyncio.run(run())

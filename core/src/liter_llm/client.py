@@ -665,7 +665,7 @@ class AsyncDefaultClient(_ClientBase):
             if result is not None:
                 return cast("ParsedChatCompletion[T]", result)
 
-    def parse_stream(
+    async def parse_stream(
         self,
         *,
         model: str,
@@ -674,7 +674,7 @@ class AsyncDefaultClient(_ClientBase):
         max_repairs: int = 2,
         **options: Any,
     ) -> AsyncIterator[StreamedParse[T]]:
-        """Like :meth:`parse`, streamed: :class:`~liter_llm.structured.StreamedParse` items (``async for``).
+        """Like :meth:`parse`, streamed: :class:`~liter_llm.structured.StreamedParse` items: ``async for item in await client.parse_stream(...)``.
 
         Each item's ``partial`` is the JSON value received so far; the last
         item has ``done=True`` and ``parsed``, the validated instance.  A

@@ -49,7 +49,7 @@ async def test_parse_stream_with_the_grammar_async() -> None:
     async with liter_llm.create_async_client() as client:
         items = [
             item
-            async for item in client.parse_stream(
+            async for item in await client.parse_stream(
                 model=MODEL, messages=ASK, output_type=Colour, max_tokens=60, temperature=0
             )
         ]
