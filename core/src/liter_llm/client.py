@@ -674,10 +674,11 @@ class AsyncDefaultClient(_ClientBase):
         max_repairs: int = 2,
         **options: Any,
     ) -> AsyncIterator[StreamedParse[T]]:
-        """Like :meth:`parse`, streamed: :class:`~liter_llm.structured.StreamedParse` items: ``async for item in await client.parse_stream(...)``.
+        """Like :meth:`parse`, streamed: ``async for item in await client.parse_stream(...)``.
 
-        Each item's ``partial`` is the JSON value received so far; the last
-        item has ``done=True`` and ``parsed``, the validated instance.  A
+        The items are :class:`~liter_llm.structured.StreamedParse`.  Each
+        item's ``partial`` is the JSON value received so far; the last item has
+        ``done=True`` and ``parsed``, the validated instance.  A
         repair streams again (``attempt`` counts up).  Raises as :meth:`parse`.
         """
         from liter_llm._parse import ParseSession
