@@ -375,3 +375,16 @@ def test_the_docs_page_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
     for block in blocks:
         exec(compile(block, str(page), "exec", dont_inherit=True), namespace)
     assert "StructuredOutputError" in namespace
+
+
+def test_every_attempt_counts_against_the_budget(mode: str) -> None:
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
+    one_call = 1000 * 2.5e-6 + 100 * 1e-5  # openai/gpt-4o's prices
+    bodies = [openai_chat_body("not json", model="gpt-4o"), openai_chat_body(json.dumps(ADA), model="gpt-4o")]
+    for body in bodies:
+        body["usage"] = usage
+    transport, sent = answers(*bodies)
+    options = {"budget": {"global_limit": one_call}}
+    with pytest.raises(liter_llm.BudgetExceededError):
+        call(mode, transport, "parse", options, model="gpt-4o", messages=USER, output_type=Person)
+    assert len(sent) == 1  # the repair was refused before it was sent
