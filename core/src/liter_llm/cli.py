@@ -209,10 +209,8 @@ def _cmd_tokens(args: argparse.Namespace, out: IO[str], stdin: IO[str]) -> int:
 
     text = _read_prompt(args.text, stdin)
     model = _choose_model(args.model)
-    if args.chat:
-        result = count_tokens(model, [{"role": "user", "content": text}])
-    else:
-        result = count_tokens(model, input=text)
+    messages = [{"role": "user", "content": text}] if args.chat else None
+    result = count_tokens(model, messages, input=None if args.chat else text)
     exact = "exact" if result.exact else "not exact"
     out.write(f"{result.tokens} tokens ({result.method}, {exact})\n")
     return EXIT_OK
