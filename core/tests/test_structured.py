@@ -14,6 +14,8 @@ from typing import Any, Literal, Optional, TypedDict
 import attrs
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import liter_llm
 from liter_llm.errors import BadRequestError, StructuredOutputError, StructuredOutputRefusalError
@@ -173,6 +175,31 @@ def test_structure_is_strict_and_names_paths() -> None:
     assert structure({"title": "Up"}, Movie) == {"title": "Up"}
 
 
+@attrs.define
+class Tagged:
+    tags: set[str]
+    pair: tuple[int, str]
+    many: tuple[int, ...] = ()
+
+
+def test_sets_and_tuples_are_strict_arrays() -> None:
+    spec = OutputSpec(Tagged)
+    assert spec.check('{"tags": ["a", "a"], "pair": [1, "x"], "many": [1, 2]}') == (Tagged({"a"}, (1, "x"), (1, 2)), [])
+    _, problems = spec.check('{"tags": "ab", "pair": [1, "x", 3], "many": "12"}')
+    assert [str(p) for p in problems] == [
+        "$.tags: expected an array, got a string",
+        "$.pair: expected 2 items, got 3",
+        "$.many: expected an array, got a string",
+    ]
+    assert "uniqueItems" not in json.dumps(spec.schema)
+    assert not spec.strict_ok  # a fixed-length tuple's prefixItems is not strict-compatible
+
+
+def test_a_literal_error_lists_the_allowed_values() -> None:
+    _, problems = OutputSpec(Pet).check('{"name": "Rex", "kind": "cow"}')
+    assert [str(p) for p in problems] == ['$.kind: expected one of "cat", "dog"']
+
+
 def test_partial_json_reads_prefixes() -> None:
     assert parse_partial_json("") is None
     assert parse_partial_json("{") == {}
@@ -187,6 +214,22 @@ def test_partial_json_reads_prefixes() -> None:
     assert parse_partial_json(full) == ADA
     for end in range(len(full)):
         parse_partial_json(full[:end])  # never raises
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(JSON_VALUES, st.booleans(), st.booleans())
+def test_partial_json_never_fails_on_a_prefix_and_reads_the_whole(value: Any, indent: bool, ascii: bool) -> None:
+    text = json.dumps(value, indent=2 if indent else None, ensure_ascii=ascii)
+    assert parse_partial_json(text) == value
+    for end in range(len(text)):
+        parse_partial_json(text[:end])
 
 
 # -- through the clients --------------------------------------------------------

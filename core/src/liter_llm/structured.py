@@ -402,7 +402,7 @@ def _refers_to(defs: dict[str, Any], name: str) -> bool:
 # Strict mode (OpenAI's rules)
 # ---------------------------------------------------------------------------
 
-_STRICT_UNSUPPORTED = ("default", "examples", "title", "$schema")
+_STRICT_UNSUPPORTED = ("default", "examples", "title", "$schema", "uniqueItems")
 
 
 def strict_schema(schema: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -411,7 +411,9 @@ def strict_schema(schema: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     Every object gets ``additionalProperties: false`` and lists every
     property in ``required`` (an ``Optional`` field is nullable already, so
     the model answers ``null``; a field with another default is then always
-    given); ``default``/``title``/``examples`` are dropped.
+    given); ``default``/``title``/``examples``/``uniqueItems`` are dropped
+    (the answer is validated locally anyway), and a tuple's ``prefixItems``
+    makes the schema non-strict.
     """
     ok = [True]
 
@@ -463,7 +465,8 @@ def _strict_primitive(kind: type) -> Any:
 
 
 def _name(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer"}
+    return {**names, float: "a number", type(None): "null"}.get(
         type(value), f"a {type(value).__name__}"
     )
 
@@ -488,12 +491,41 @@ def _converter() -> cattrs.Converter:
             return strict_list
 
         converter.register_structure_hook_factory(_is_list, strict_list_factory)
+
+        def strict_collection_factory(tp: Any, conv: Any) -> Any:
+            origin = get_origin(tp) or tp
+            args = get_args(tp)
+            if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+
+                def fixed_tuple(value: Any, _tp: Any) -> Any:
+                    if not isinstance(value, list):
+                        raise TypeError(f"expected an array, got {_name(value)}")
+                    if len(value) != len(args):
+                        raise ValueError(f"expected {len(args)} items, got {len(value)}")
+                    return tuple(conv.structure(item, arg) for item, arg in zip(value, args, strict=True))
+
+                return fixed_tuple
+            elem = args[0] if args else Any
+            as_list = _list_hook(list[elem], conv)  # type: ignore[valid-type]
+
+            def collection(value: Any, _tp: Any) -> Any:
+                if not isinstance(value, list):
+                    raise TypeError(f"expected an array, got {_name(value)}")
+                return origin(as_list(value, list[elem]))  # type: ignore[valid-type]
+
+            return collection
+
+        converter.register_structure_hook_factory(_is_collection, strict_collection_factory)
         _CONVERTER = converter
     return _CONVERTER  # type: ignore[no-any-return]
 
 
 def _is_list(tp: Any) -> bool:
     return get_origin(tp) is list or tp is list
+
+
+def _is_collection(tp: Any) -> bool:
+    return (get_origin(tp) or tp) in (set, frozenset, tuple)
 
 
 def _list_hook(tp: Any, conv: Any) -> Any:
@@ -511,6 +543,9 @@ def _format_exception(exc: BaseException, tp: Any) -> str:
     from cattrs.v import format_exception
 
     text = str(format_exception(exc, tp))
+    if get_origin(tp) is Literal:
+        allowed = ", ".join(json.dumps(v) for v in get_args(tp))
+        return f"expected one of {allowed}"
     if isinstance(exc, (TypeError, ValueError)) and str(exc) and text.startswith(("unknown error", "invalid value")):
         return str(exc)
     return text
@@ -639,6 +674,7 @@ def _strip_fence(text: str) -> str:
 
 _WS = " \t\r\n"
 _INCOMPLETE: Any = object()
+_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 
 
 def parse_partial_json(text: str) -> Any:
@@ -676,13 +712,11 @@ def _partial_value(text: str, i: int) -> tuple[Any, int]:
             return value, i + len(word)
         if word.startswith(text[i:]):
             return _INCOMPLETE, len(text)
-    match = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?").match(text, i)
+    match = _NUMBER.match(text, i)
     if match:
         end = match.end()
         number = json.loads(match.group(0))
-        if end == len(text) or text[end] in ".eE":
-            trimmed = re.match(r"-?\d+(\.\d+)?", text[i:end])
-            number = json.loads(trimmed.group(0)) if trimmed else number
+        if end == len(text) or text[end] in ".eE+-":  # the number may go on: what there is so far
             return number, len(text)
         return number, end
     if text[i:] == "-":
@@ -691,27 +725,37 @@ def _partial_value(text: str, i: int) -> tuple[Any, int]:
 
 
 def _partial_string(text: str, i: int) -> tuple[Any, int]:
-    out: list[str] = []
+    start = i - 1  # the opening quote
+    safe = i  # the end of the last complete character or escape
     while i < len(text):
         char = text[i]
         if char == '"':
-            return "".join(out), i + 1
-        if char == "\\":
-            if i + 1 >= len(text):
-                break
-            esc = text[i + 1]
-            if esc == "u":
-                if i + 6 > len(text):
-                    break
-                out.append(json.loads(f'"{text[i : i + 6]}"'))
-                i += 6
-                continue
-            out.append(json.loads(f'"\\{esc}"'))
+            return json.loads(text[start : i + 1]), i + 1
+        if char != "\\":
+            i += 1
+        elif i + 1 >= len(text):
+            break
+        elif text[i + 1] != "u":
             i += 2
-            continue
-        out.append(char)
-        i += 1
-    return "".join(out), len(text)
+        elif i + 6 > len(text):
+            break
+        elif 0xD800 <= int(text[i + 2 : i + 6], 16) < 0xDC00 and text[i + 6 : i + 8] in ("\\", "\\u", ""):
+            if i + 12 > len(text):  # a high surrogate whose low half has not arrived
+                break
+            i += 12
+        else:
+            i += 6
+        safe = i
+    return json.loads(text[start:safe] + '"'), len(text)
+
+
+def _closing_quote(text: str, i: int) -> int:
+    """The index of the quote closing the string whose content starts at ``i``; -1 before it has arrived."""
+    while i < len(text):
+        if text[i] == '"':
+            return i
+        i += 2 if text[i] == "\\" else 1
+    return -1
 
 
 def _partial_array(text: str, i: int) -> tuple[Any, int]:
@@ -741,9 +785,7 @@ def _partial_object(text: str, i: int) -> tuple[Any, int]:
             return obj, i + 1
         if text[i] != '"':
             raise ValueError("expected a key")
-        end = text.find('"', i + 1)
-        while end != -1 and text[end - 1] == "\\":
-            end = text.find('"', end + 1)
+        end = _closing_quote(text, i + 1)
         if end == -1:
             return obj, len(text)
         key = json.loads(text[i : end + 1])
