@@ -466,9 +466,7 @@ def _strict_primitive(kind: type) -> Any:
 
 def _name(value: Any) -> str:
     names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer"}
-    return {**names, float: "a number", type(None): "null"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
+    return {**names, float: "a number", type(None): "null"}.get(type(value), f"a {type(value).__name__}")
 
 
 def _converter() -> cattrs.Converter:
