@@ -399,3 +399,11 @@ def test_config_check_invalid_and_missing(env: dict[str, str], tmp_path: Path) -
     result = run("module", ["config", "check"], env, tmp_path)
     assert result.returncode == 1
     assert "liter-llm.toml" in result.stderr
+
+
+def test_tokens_counts_offline(how: str, env: dict[str, str], tmp_path: Path) -> None:
+    result = run(how, ["tokens", "-m", "claude-sonnet-4-5", "x" * 40], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "10 tokens (estimate:characters/4, not exact)\n"
+    chat = run(how, ["tokens", "-m", "claude-sonnet-4-5", "--chat", "-"], env, tmp_path, stdin="x" * 40)
+    assert chat.stdout == "17 tokens (estimate:characters/4, not exact)\n"

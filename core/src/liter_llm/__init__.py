@@ -38,6 +38,10 @@ _OTHER = {
     "ClientConfig": "liter_llm.config",
     "Call": "liter_llm._call",
     "StreamDecoder": "liter_llm.wire",
+    "ParsedChatCompletion": "liter_llm.structured",
+    "StreamedParse": "liter_llm.structured",
+    "TokenCount": "liter_llm.tokens",
+    "count_tokens": "liter_llm.tokens",
     "completion_cost": "liter_llm.builtins.cost",
     "set_model_price": "liter_llm.builtins.cost",
 }
@@ -60,6 +64,10 @@ if TYPE_CHECKING:
     from liter_llm.streaming import AsyncChatStream as AsyncChatStream
     from liter_llm.streaming import ChatStream as ChatStream
     from liter_llm.streaming import assemble_stream as assemble_stream
+    from liter_llm.structured import ParsedChatCompletion as ParsedChatCompletion
+    from liter_llm.structured import StreamedParse as StreamedParse
+    from liter_llm.tokens import TokenCount as TokenCount
+    from liter_llm.tokens import count_tokens as count_tokens
     from liter_llm.types import *  # noqa: F403
     from liter_llm.wire import StreamDecoder as StreamDecoder
 

@@ -75,6 +75,11 @@ def _build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--system", metavar="S", help="a system message sent before the prompt")
     chat.add_argument("--json", action="store_true", help="print the whole answer as JSON instead of streaming text")
 
+    tokens = commands.add_parser("tokens", help="count the tokens of a text for a model, offline")
+    tokens.add_argument("text", metavar="TEXT", help="the text; '-' reads it from standard input")
+    tokens.add_argument("-m", "--model", help=f"the model (default: ${MODEL_ENV})")
+    tokens.add_argument("--chat", action="store_true", help="count the text as one user message, with its overheads")
+
     models = commands.add_parser("models", help="list the models a provider offers")
     models.add_argument("-p", "--provider", help="the provider (default: the client's default provider)")
 
@@ -199,6 +204,18 @@ def _cmd_chat(args: argparse.Namespace, out: IO[str], stdin: IO[str]) -> int:
     return EXIT_OK
 
 
+def _cmd_tokens(args: argparse.Namespace, out: IO[str], stdin: IO[str]) -> int:
+    from liter_llm.tokens import count_tokens
+
+    text = _read_prompt(args.text, stdin)
+    model = _choose_model(args.model)
+    messages = [{"role": "user", "content": text}] if args.chat else None
+    result = count_tokens(model, messages, input=None if args.chat else text)
+    exact = "exact" if result.exact else "not exact"
+    out.write(f"{result.tokens} tokens ({result.method}, {exact})\n")
+    return EXIT_OK
+
+
 def _cmd_models(args: argparse.Namespace, out: IO[str]) -> int:
     with _make_client() as client:
         listing = client.list_models(provider=args.provider)
@@ -316,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_chat(args, out, sys.stdin)
         if args.command == "models":
             return _cmd_models(args, out)
+        if args.command == "tokens":
+            return _cmd_tokens(args, out, sys.stdin)
         if args.command == "providers":
             return _cmd_providers(out)
         if args.command == "plugins":

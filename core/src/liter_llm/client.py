@@ -8,7 +8,7 @@ client keeps one pooled httpx client and is a context manager.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -23,6 +23,8 @@ from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
+from liter_llm.structured import ParsedChatCompletion, StreamedParse
+from liter_llm.tokens import TokenCount
 
 __all__ = [
     "AsyncDefaultClient",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 _CLIENT_OPTIONS = frozenset({"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client", "clock"})
 
@@ -260,6 +263,99 @@ class DefaultClient(_ClientBase):
             call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for, pipeline.clock
         )
         return open_chat_stream(pipeline, call, response)
+
+    # -- token counting ---------------------------------------------------------
+    def count_tokens(
+        self,
+        *,
+        model: str,
+        messages: list[Any] | None = None,
+        input: str | list[str] | None = None,
+        tools: list[Any] | None = None,
+        encoding: Any = None,
+    ) -> TokenCount:
+        """Count a prompt's tokens before sending it, offline (see :mod:`liter_llm.tokens`).
+
+        The result says how it was counted (``method``) and whether the count is ``exact``.
+        """
+        from liter_llm.tokens import count_tokens
+
+        if self._closed:
+            raise _closed_error()
+        return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
+
+    # -- structured output ------------------------------------------------------
+    def parse(
+        self,
+        *,
+        model: str,
+        messages: list[Any],
+        output_type: type[T] | Any,
+        max_repairs: int = 2,
+        **options: Any,
+    ) -> ParsedChatCompletion[T]:
+        """Ask for an answer of ``output_type`` and return it validated (see docs/structured-output.md).
+
+        The request carries the JSON Schema of ``output_type`` in the
+        provider's strongest form; an invalid answer gets a repair turn naming
+        the validation errors, up to ``max_repairs`` times.  ``options`` are
+        the other chat fields (``temperature``, ``max_tokens``...).
+
+        Raises:
+            StructuredOutputError: no valid answer after ``max_repairs`` repairs (carries every attempt).
+            StructuredOutputRefusalError: the model refused (no repair is tried).
+        """
+        from liter_llm._parse import ParseSession
+
+        session = ParseSession(self._pipeline, model, messages, output_type, max_repairs, options)
+        while True:
+            result = session.evaluate(self.chat(**session.request()))
+            if result is not None:
+                return cast("ParsedChatCompletion[T]", result)
+
+    def parse_stream(
+        self,
+        *,
+        model: str,
+        messages: list[Any],
+        output_type: type[T] | Any,
+        max_repairs: int = 2,
+        **options: Any,
+    ) -> Iterator[StreamedParse[T]]:
+        """Like :meth:`parse`, streamed: :class:`~liter_llm.structured.StreamedParse` items as the JSON arrives.
+
+        Each item's ``partial`` is the JSON value received so far; the last
+        item has ``done=True`` and ``parsed``, the validated instance.  A
+        repair streams again (``attempt`` counts up).  Raises as :meth:`parse`.
+        """
+        from liter_llm._parse import ParseSession
+
+        session = ParseSession(self._pipeline, model, messages, output_type, max_repairs, options)
+        return self._parse_stream(session)
+
+    def _parse_stream(self, session: Any) -> Iterator[StreamedParse[T]]:
+        from liter_llm.structured import parse_partial_json
+
+        attempt = 0
+        while True:
+            text = ""
+            last: Any = None
+            with self.chat_stream(**session.request()) as stream:
+                for chunk in stream:
+                    piece = session.stream_text(chunk)
+                    if not piece:
+                        continue
+                    text += piece
+                    partial = session.spec.unwrap_partial(parse_partial_json(text))
+                    if partial is not None and partial != last:
+                        last = partial
+                        yield StreamedParse(partial=partial, attempt=attempt)
+                response = stream.response()
+            result = session.evaluate(response)
+            if result is not None:
+                yield StreamedParse(partial=last, attempt=attempt, parsed=result.parsed, done=True)
+                return
+            attempt += 1
 
     # -- other endpoints ------------------------------------------------------
     def embed(self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.EmbeddingResponse:
@@ -518,6 +614,100 @@ class AsyncDefaultClient(_ClientBase):
         flow = call_flow(pipeline, "chat_stream", request, model=request.model)
         call, response = await drive_async(flow, self._client_for, pipeline.clock)
         return await open_async_chat_stream(pipeline, call, response)
+
+    # -- token counting ---------------------------------------------------------
+    async def count_tokens(
+        self,
+        *,
+        model: str,
+        messages: list[Any] | None = None,
+        input: str | list[str] | None = None,
+        tools: list[Any] | None = None,
+        encoding: Any = None,
+    ) -> TokenCount:
+        """Count a prompt's tokens before sending it, offline (see :mod:`liter_llm.tokens`).
+
+        The result says how it was counted (``method``) and whether the count is ``exact``.
+        """
+        from liter_llm.tokens import count_tokens
+
+        if self._closed:
+            raise _closed_error()
+        return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
+
+    # -- structured output ------------------------------------------------------
+    async def parse(
+        self,
+        *,
+        model: str,
+        messages: list[Any],
+        output_type: type[T] | Any,
+        max_repairs: int = 2,
+        **options: Any,
+    ) -> ParsedChatCompletion[T]:
+        """Ask for an answer of ``output_type`` and return it validated (see docs/structured-output.md).
+
+        The request carries the JSON Schema of ``output_type`` in the
+        provider's strongest form; an invalid answer gets a repair turn naming
+        the validation errors, up to ``max_repairs`` times.  ``options`` are
+        the other chat fields (``temperature``, ``max_tokens``...).
+
+        Raises:
+            StructuredOutputError: no valid answer after ``max_repairs`` repairs (carries every attempt).
+            StructuredOutputRefusalError: the model refused (no repair is tried).
+        """
+        from liter_llm._parse import ParseSession
+
+        session = ParseSession(self._pipeline, model, messages, output_type, max_repairs, options)
+        while True:
+            result = session.evaluate(await self.chat(**session.request()))
+            if result is not None:
+                return cast("ParsedChatCompletion[T]", result)
+
+    async def parse_stream(
+        self,
+        *,
+        model: str,
+        messages: list[Any],
+        output_type: type[T] | Any,
+        max_repairs: int = 2,
+        **options: Any,
+    ) -> AsyncIterator[StreamedParse[T]]:
+        """Like :meth:`parse`, streamed: ``async for item in await client.parse_stream(...)``.
+
+        The items are :class:`~liter_llm.structured.StreamedParse`.  Each
+        item's ``partial`` is the JSON value received so far; the last item has
+        ``done=True`` and ``parsed``, the validated instance.  A
+        repair streams again (``attempt`` counts up).  Raises as :meth:`parse`.
+        """
+        from liter_llm._parse import ParseSession
+
+        session = ParseSession(self._pipeline, model, messages, output_type, max_repairs, options)
+        return self._parse_stream(session)
+
+    async def _parse_stream(self, session: Any) -> AsyncIterator[StreamedParse[T]]:
+        from liter_llm.structured import parse_partial_json
+
+        attempt = 0
+        while True:
+            text = ""
+            last: Any = None
+            async with await self.chat_stream(**session.request()) as stream:
+                async for chunk in stream:
+                    piece = session.stream_text(chunk)
+                    if not piece:
+                        continue
+                    text += piece
+                    partial = session.spec.unwrap_partial(parse_partial_json(text))
+                    if partial is not None and partial != last:
+                        last = partial
+                        yield StreamedParse(partial=partial, attempt=attempt)
+                response = await stream.response()
+            result = session.evaluate(response)
+            if result is not None:
+                yield StreamedParse(partial=last, attempt=attempt, parsed=result.parsed, done=True)
+                return
+            attempt += 1
 
     async def embed(
         self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any

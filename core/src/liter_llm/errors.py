@@ -38,6 +38,8 @@ __all__ = [
     "ServiceUnavailableError",
     "StreamTimeoutError",
     "StreamingError",
+    "StructuredOutputError",
+    "StructuredOutputRefusalError",
     "error_from_response",
     "error_from_status",
     "parse_retry_after",
@@ -298,6 +300,46 @@ class HookRejectedError(LiterLlmError):
 
     def _extra_state(self) -> dict[str, Any]:
         return {"hook": self.hook, "reason": self.reason}
+
+
+class StructuredOutputError(LiterLlmError):
+    """``client.parse`` got no valid answer within ``max_repairs`` repairs.
+
+    Attributes:
+        attempts: every attempt (:class:`liter_llm.structured.Attempt`): each
+            one's raw text, validation errors and response.
+        problems: the last attempt's problems
+            (:class:`liter_llm.structured.ValidationProblem`: path and problem).
+    """
+
+    kind = "structured output error"
+
+    def __init__(
+        self, message: str, *, attempts: tuple[Any, ...] = (), problems: list[Any] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.attempts = tuple(attempts)
+        self.problems = list(problems or [])
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "problems": self.problems}
+
+
+class StructuredOutputRefusalError(StructuredOutputError):
+    """The model refused to answer a ``client.parse`` request (no repair is tried).
+
+    Attributes:
+        refusal: the model's refusal text.
+    """
+
+    kind = "structured output refused"
+
+    def __init__(self, message: str, *, refusal: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.refusal = refusal
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {**super()._extra_state(), "refusal": self.refusal}
 
 
 class InternalError(LiterLlmError):
