@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -423,7 +425,8 @@ def test_traceparent_is_sent_only_on_opt_in(otel: Otel, mode: str) -> None:
     otel.exporter.clear()
     run(mode, options(otel, handler, settings={"propagate": True}), model="gpt-4o", messages=USER)
     [span] = otel.spans()
-    version, trace_id, span_id, flags = seen[1].headers["traceparent"].split("-")
+    version, trace_id, span_id, _flags = seen[1].headers["traceparent"].split("-")
+    assert version == "00"
     assert int(trace_id, 16) == span.context.trace_id
     assert int(span_id, 16) == span.context.span_id
 
@@ -531,3 +534,9 @@ def test_provider_names_follow_the_conventions() -> None:
 
 def test_rate_limited_error_type_name() -> None:
     assert liter_llm_otel.error_type(RateLimitedError("slow")) == "RateLimitedError"
+
+
+def test_the_documented_example_runs() -> None:
+    page = (Path(__file__).resolve().parents[3] / "docs" / "observability.md").read_text()
+    [block] = re.findall(r"<!-- example: otel -->\n```python\n(.*?)\n```", page, re.S)
+    exec(compile(block, "docs/observability.md", "exec"), {})
