@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -321,27 +322,24 @@ def test_mode_none_and_no_cassette_leave_clients_alone(server: Server, tmp_path:
 
 # -- the pytest fixture -----------------------------------------------------------------------------
 
-PYTEST_EXAMPLE = """
-import liter_llm
-import pytest
 
-BASE = "{base}"
-
-@pytest.mark.llm_cassette(strict=True)
-def test_hello(llm_cassette):
-    with liter_llm.create_client(api_key="{key}", base_url=BASE, model_hint="openai") as client:
-        answer = client.chat(model="gpt-4o", messages=[{{"role": "user", "content": "Say hi"}}])
-    assert answer.choices[0].message.content == "hello from gpt-4o"
-"""
+def documented_example() -> str:
+    page = (Path(__file__).resolve().parents[3] / "docs" / "record-replay.md").read_text()
+    [block] = re.findall(r"<!-- example: record -->\n```python\n(.*?)\n```", page, re.S)
+    return block
 
 
-def test_the_pytest_fixture_records_then_replays(server: Server, pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_example=PYTEST_EXAMPLE.format(base=server.base_url, key=KEY))
+def test_the_documented_pytest_example_records_then_replays_with_the_server_stopped(
+    server: Server, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_example=documented_example())
+    monkeypatch.setenv("LLM_BASE_URL", server.base_url)
     result = pytester.runpytest_subprocess("-q")
     result.assert_outcomes(passed=1)
     recorded = pytester.path / "cassettes" / "test_example" / "test_hello.json"
     assert recorded.exists()
-    assert KEY not in recorded.read_text()
+    assert "sk-local" not in recorded.read_text()
+    assert len(server.requests) == 1
     server.stop()
     result = pytester.runpytest_subprocess("-q", "--llm-record-mode=replay")
     result.assert_outcomes(passed=1)
