@@ -245,7 +245,11 @@ def test_a_retried_call_is_one_span_with_a_child_per_attempt(otel: Otel, mode: s
         assert child.parent.span_id == call_span.context.span_id
         assert child.context.trace_id == call_span.context.trace_id
     assert attempts[0].status.status_code is StatusCode.ERROR
+    assert attempts[0].attributes["error.type"] == "429"
+    assert attempts[0].attributes["http.response.status_code"] == 429
+    assert attempts[0].end_time <= attempts[1].start_time
     assert attempts[1].status.status_code is StatusCode.UNSET
+    assert attempts[1].attributes["http.response.status_code"] == 200
     [duration] = otel.metrics()["gen_ai.client.operation.duration"]
     assert duration.sum == pytest.approx(sum(clock.sleeps))  # the backoff, on the injected clock
     assert clock.sleeps
@@ -540,3 +544,56 @@ def test_the_documented_example_runs() -> None:
     page = (Path(__file__).resolve().parents[3] / "docs" / "observability.md").read_text()
     [block] = re.findall(r"<!-- example: otel -->\n```python\n(.*?)\n```", page, re.S)
     exec(compile(block, "docs/observability.md", "exec"), {})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_attempt_that_got_no_answer_is_a_failed_child_span(otel: Otel, mode: str) -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return ok(request)
+
+    clock = ManualClock()
+    run(
+        mode, options(otel, handler, clock=clock, max_retries=1, retry_initial_delay=0.5), model="gpt-4o", messages=USER
+    )
+    attempts = sorted((s for s in otel.spans() if s.name.startswith("attempt")), key=lambda s: s.start_time)
+    assert len(attempts) == 2
+    assert attempts[0].attributes["error.type"] == "no_answer"
+    assert "http.response.status_code" not in attempts[0].attributes
+    assert attempts[1].attributes["http.response.status_code"] == 200
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_signed_provider_still_signs_under_the_observed_auth_flow(
+    otel: Otel, mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("liter_llm_bedrock")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = {
+            "output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}},
+            "usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4},
+            "stopReason": "end_turn",
+        }
+        return httpx.Response(200, json=body)
+
+    opts = {"transport": httpx.MockTransport(handler), "max_retries": 0, "plugins": {"otel": otel.table()}}
+    answer = run(mode, opts, model="bedrock/amazon.nova-pro-v1:0", messages=USER)
+    assert answer.choices[0].message.content == "hi"
+    assert seen[0].headers["authorization"].startswith("AWS4-HMAC-SHA256")
+    [span] = otel.spans()
+    assert span.attributes["gen_ai.provider.name"] == "aws.bedrock"
+    assert "wJalrXUtnFEMI" not in everything_recorded(otel)

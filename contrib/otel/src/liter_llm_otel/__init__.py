@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import Any
 
 import httpx
@@ -405,8 +405,8 @@ class _Trace:
         self.span = span
         self.started = started
         self.first_chunk: float | None = None
-        #: the wall-clock start (ns) of each attempt, from build_request
-        self.attempts: list[int] = []
+        #: per attempt: [start ns (build_request), end ns or None, HTTP status or None] (the auth flow)
+        self.attempts: list[list[Any]] = []
 
 
 @hookimpl
@@ -487,8 +487,7 @@ def _attempt_spans(tracer: Any, state: _Trace, failure: str | None, end_ns: int)
         return
     context = trace.set_span_in_context(state.span)
     last = len(state.attempts) - 1
-    for index, start in enumerate(state.attempts):
-        finish = state.attempts[index + 1] if index < last else end_ns
+    for index, (start, answered, status) in enumerate(state.attempts):
         child = tracer.start_span(
             f"attempt {index + 1}",
             context=context,
@@ -496,14 +495,20 @@ def _attempt_spans(tracer: Any, state: _Trace, failure: str | None, end_ns: int)
             start_time=start,
             attributes={"liter_llm.attempt": index},
         )
+        if status is not None:
+            child.set_attribute("http.response.status_code", status)
         if index < last:
-            # it was retried, so it failed (the retry's own backoff is inside this span)
-            child.set_attribute("error.type", "retried")
-            child.set_status(Status(StatusCode.ERROR, "retried"))
-        elif failure is not None:
-            child.set_attribute("error.type", failure)
-            child.set_status(Status(StatusCode.ERROR, failure))
-        child.end(end_time=finish)
+            # it was retried, so it failed: its HTTP status, or no answer at all (a connection error)
+            kind = str(status) if status is not None else "no_answer"
+            child.set_attribute("error.type", kind)
+            child.set_status(Status(StatusCode.ERROR, kind))
+            finish = answered if answered is not None else state.attempts[index + 1][0]
+        else:
+            if failure is not None:
+                child.set_attribute("error.type", failure)
+                child.set_status(Status(StatusCode.ERROR, failure))
+            finish = end_ns
+        child.end(end_time=max(start, finish))
 
 
 @hookimpl(wrapper=True)
@@ -512,13 +517,67 @@ def build_request(call: Call) -> Generator[None, Any, Any]:
     request = yield
     state = call.state.get(_STATE)
     if isinstance(state, _Trace):
-        state.attempts.append(time.time_ns())
+        state.attempts.append([time.time_ns(), None, None])
         if state.settings.propagate and isinstance(request, httpx.Request):
             carrier: dict[str, str] = {}
             propagate.inject(carrier, context=trace.set_span_in_context(state.span))
             for key, value in carrier.items():
                 request.headers[key] = value
     return request
+
+
+@hookimpl(wrapper=True)
+def auth(call: Call, request: httpx.Request) -> Generator[None, Any, Any]:
+    """Watch each attempt's answer (its status and when it came) through the attempt's auth flow."""
+    flow = yield
+    state = call.state.get(_STATE)
+    if isinstance(state, _Trace) and isinstance(flow, httpx.Auth) and state.attempts:
+        return _ObservedAuth(flow, state.attempts[-1])
+    return flow
+
+
+class _ObservedAuth(httpx.Auth):
+    """An auth flow that passes everything through to the real one and notes the last answer it saw."""
+
+    def __init__(self, inner: httpx.Auth, attempt: list[Any]) -> None:
+        self.inner = inner
+        self.attempt = attempt
+        self.requires_request_body = inner.requires_request_body
+        self.requires_response_body = inner.requires_response_body
+
+    def _seen(self, response: httpx.Response) -> None:
+        self.attempt[1] = time.time_ns()
+        self.attempt[2] = response.status_code
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The inner flow, observed."""
+        flow = self.inner.sync_auth_flow(request)
+        try:
+            outgoing = next(flow)
+        except StopIteration:
+            return
+        while True:
+            response = yield outgoing
+            self._seen(response)
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The inner flow, observed."""
+        flow = self.inner.async_auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+        except StopAsyncIteration:
+            return
+        while True:
+            response = yield outgoing
+            self._seen(response)
+            try:
+                outgoing = await flow.asend(response)
+            except StopAsyncIteration:
+                return
 
 
 @hookimpl(wrapper=True)
