@@ -31,6 +31,7 @@ class Server:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.frames: list[bytes] = []
         self.flaky: dict[str, int] = {}
         outer = self
 
@@ -43,7 +44,21 @@ class Server:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 raw = self.rfile.read(length)
-                outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw})
+                outer.requests.append(
+                    {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": raw}
+                )
+                if self.path.endswith("/converse-stream"):  # Bedrock's binary AWS event stream
+                    frames = outer.frames
+                    self.send_response(200)
+                    self.send_header("content-type", "application/vnd.amazon.eventstream")
+                    self.send_header("connection", "close")
+                    self.end_headers()
+                    half = len(frames) // 2
+                    for piece in (b"".join(frames[:half]), b"".join(frames[half:])):
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                    self.close_connection = True
+                    return None
                 if self.path.endswith("/audio/transcriptions"):
                     return self.reply(200, json.dumps({"text": "transcribed"}).encode(), "application/json")
                 body = json.loads(raw)
@@ -299,6 +314,54 @@ def test_a_multipart_upload_replays_despite_its_random_boundary(server: Server, 
     server.stop()
     with cassette(path, mode="replay"):
         assert transcribe().text == "transcribed"
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+AWS_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN0123456789"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_binary_event_stream_with_signed_headers_records_without_secrets_and_replays(
+    server: Server, tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bedrock = pytest.importorskip("liter_llm_bedrock")
+    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", AWS_TOKEN)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+
+    def frame(kind: str, payload: dict[str, Any]) -> bytes:
+        headers = {":event-type": kind, ":content-type": "application/json", ":message-type": "event"}
+        return bytes(bedrock.encode_message(headers, json.dumps(payload).encode()))
+
+    server.frames = [
+        frame("messageStart", {"role": "assistant"}),
+        frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hello"}}),
+        frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": ", world"}}),
+        frame("contentBlockStop", {"contentBlockIndex": 0}),
+        frame("messageStop", {"stopReason": "end_turn"}),
+        frame("metadata", {"usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5}, "metrics": {}}),
+    ]
+    opts = {"model_hint": "bedrock", "base_url": server.base_url.removesuffix("/v1"), "max_retries": 0}
+    path = tmp_path / "bedrock.json"
+    with cassette(path, mode="record"):
+        live = stream(mode, opts, model="anthropic.claude-3-5-sonnet-20241022-v2:0")
+    assert "".join(p for p in live if p) == "Hello, world"
+    assert server.requests[0]["headers"]["authorization"].startswith("AWS4-HMAC-SHA256")
+    text = path.read_text()
+    for secret in (AWS_SECRET, AWS_TOKEN, "AKIDEXAMPLE", "AWS4-HMAC-SHA256"):
+        assert secret not in text
+    assert "x-amz-" not in text.lower()
+    recorded = json.loads(text)["interactions"][0]["response"]
+    assert recorded["chunks"]  # as they arrived (how the frames were split is up to the network)
+    assert all("base64" in chunk for chunk in recorded["chunks"])  # binary frames, as base64
+    server.stop()
+    with cassette(path, mode="replay"):
+        assert stream(mode, opts, model="anthropic.claude-3-5-sonnet-20241022-v2:0") == live
 
 
 def test_replay_of_a_missing_file_and_a_bad_mode_are_errors(tmp_path: Path) -> None:
