@@ -352,6 +352,17 @@ def test_a_stream_span_lasts_until_the_stream_ends_with_time_to_first_chunk(otel
     assert attrs["gen_ai.response.time_to_first_chunk"] == 0.0  # the injected clock did not move
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert span.status.status_code is StatusCode.UNSET
+    [first] = otel.metrics()["gen_ai.client.operation.time_to_first_chunk"]
+    assert first.count == 1
+    assert tuple(first.explicit_bounds) == liter_llm_otel.DURATION_BUCKETS
+    assert first.attributes["gen_ai.provider.name"] == "openai"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_call_that_does_not_stream_has_no_time_to_first_chunk(otel: Otel, mode: str) -> None:
+    run(mode, options(otel, ok), model="gpt-4o", messages=USER)
+    assert "gen_ai.client.operation.time_to_first_chunk" not in otel.metrics()
+    assert "gen_ai.response.time_to_first_chunk" not in otel.spans()[0].attributes
 
 
 @pytest.mark.parametrize("mode", MODES)

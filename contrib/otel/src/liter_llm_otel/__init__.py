@@ -16,7 +16,8 @@ global ones of ``opentelemetry.trace`` / ``opentelemetry.metrics``):
   or is closed, and carries ``gen_ai.response.time_to_first_chunk``;
 * one child span per attempt when the call was retried (``liter_llm.attempt``);
 * the ``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage``
-  histograms with the conventions' attributes and bucket boundaries, and the
+  histograms (and ``gen_ai.client.operation.time_to_first_chunk`` for streams)
+  with the conventions' attributes and bucket boundaries, and the
   ``liter_llm.client.cost`` counter (US dollars, when the cost is known).
 
 Message content (``gen_ai.input.messages``, ``gen_ai.output.messages``) is
@@ -159,7 +160,7 @@ def _settings(call: Call) -> _Settings | None:
 class _Instruments:
     """The histograms and the cost counter of one meter provider."""
 
-    __slots__ = ("cost", "duration", "tokens")
+    __slots__ = ("cost", "duration", "first_chunk", "tokens")
 
     def __init__(self, provider: Any) -> None:
         meter = (provider or metrics.get_meter_provider()).get_meter(SCOPE, VERSION)
@@ -174,6 +175,12 @@ class _Instruments:
             unit="{token}",
             description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+        )
+        self.first_chunk = meter.create_histogram(
+            "gen_ai.client.operation.time_to_first_chunk",
+            unit="s",
+            description="Time to receive the first chunk of a streamed answer.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self.cost = meter.create_counter(
             "liter_llm.client.cost", unit="{USD}", description="Cost of the calls in US dollars (liter-llm's pricing)."
@@ -464,7 +471,9 @@ def _traced(call: Call, settings: _Settings) -> Generator[None, Any, None]:
     finally:
         ended = _now(settings)
         if state.first_chunk is not None:
-            span.set_attribute("gen_ai.response.time_to_first_chunk", max(0.0, state.first_chunk - state.started))
+            first = max(0.0, state.first_chunk - state.started)
+            span.set_attribute("gen_ai.response.time_to_first_chunk", first)
+            instruments.first_chunk.record(first, dict(metric_attributes))
         span.set_attribute("liter_llm.attempts", call.attempt + 1)
         if call.cache_hit:
             span.set_attribute("liter_llm.cache_hit", True)
