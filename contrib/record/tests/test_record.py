@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import liter_llm
@@ -412,3 +413,46 @@ def test_a_cassette_made_directly_is_the_same_object() -> None:
     tape = Cassette("unused.json", mode="none")
     with tape as entered:
         assert entered is tape
+
+
+def split_stream_cassette(path: Path, base_url: str) -> list[str]:
+    """A hand-written cassette whose SSE answer is cut in the middle of its events."""
+    events = "".join(
+        "data: " + json.dumps(p) + "\n\n"
+        for p in (openai_chunk("he", role="assistant"), openai_chunk("llo"), openai_chunk(finish="stop"))
+    )
+    events += "data: [DONE]\n\n"
+    chunks = [events[:10], events[10:95], events[95:]]
+    request = {"model": "gpt-4o", "messages": USER, "stream": True, "stream_options": {"include_usage": True}}
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "interactions": [
+                    {
+                        "request": {"method": "POST", "url": f"{base_url}/chat/completions", "body": {"json": request}},
+                        "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "chunks": chunks},
+                    }
+                ],
+            }
+        )
+    )
+    return chunks
+
+
+def test_replay_serves_the_recorded_chunks_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "split.json"
+    chunks = split_stream_cassette(path, "http://127.0.0.1:9/v1")
+    tape = cassette(path, mode="replay", matcher=lambda request, recorded: True)
+    transport = tape.transport(is_async=False)
+    assert isinstance(transport, httpx.BaseTransport)
+    response = transport.handle_request(httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions", json={}))
+    assert [piece.decode() for piece in response.stream] == chunks
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_cut_mid_event_replays_through_the_client(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "split.json"
+    split_stream_cassette(path, "http://127.0.0.1:9/v1")
+    with cassette(path, mode="replay", matcher=lambda request, recorded: request["url"] == recorded["url"]):
+        assert stream(mode, options("http://127.0.0.1:9/v1")) == ["he", "llo", None]
