@@ -39,6 +39,7 @@ from liter_llm._secret import SecretStr, clean_header_value, clean_secret, scrub
 from liter_llm._wire import OPENAI_WIRE, _HeaderAuth
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
+from liter_llm.hookspecs import Effect
 from liter_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -100,25 +101,26 @@ class Sleep:
     seconds: float
 
 
-Action = Send | Read | Sleep
+Action = Send | Read | Sleep | Effect
 Flow = Generator[Action, Any, Any]
 
 
-def _veto(relay: Any, name: str, call: Call) -> None:
-    """Run a veto hook (``on_request``, ``check_budget``) through pluggy.
+def _veto(relay: Any, name: str, call: Call) -> list[Effect]:
+    """Run a veto hook (``on_request``, ``check_budget``) through pluggy; returns the effects it asked for.
 
     The guards (:mod:`liter_llm._hooks`) name the plain implementation that
     vetoed; a HookRejectedError raised by a wrapper is named here.
     """
     caller = getattr(relay, name)
     if not caller.get_hookimpls():
-        return
+        return []
     try:
-        caller(call=call)
+        results = caller(call=call)
     except HookRejectedError as exc:
         if exc.hook is None:
             exc.hook = culprit(relay, exc) or name
         raise
+    return [result for result in results or () if isinstance(result, Effect)]
 
 
 def _transport_error(exc: Exception, provider: str, *, reading: bool = False) -> LiterLlmError:
@@ -540,10 +542,11 @@ class Pipeline:
         )
 
     # -- the flow -----------------------------------------------------------
-    def before_send(self, call: Call, hook: Any) -> Any:
-        """on_request, check_budget and the cache; returns a cached response or None."""
+    def before_send(self, call: Call, hook: Any) -> Flow:
+        """on_request, check_budget (and the effects it asks for) and the cache; returns a cached response or None."""
         _veto(hook, "on_request", call)
-        _veto(hook, "check_budget", call)
+        for effect in _veto(hook, "check_budget", call):
+            yield effect
         if call.operation != "chat_stream":
             cached = hook.cached_response(call=call)
             if cached is not None:
@@ -556,7 +559,7 @@ class Pipeline:
         hook = self.relay(call.provider)
         try:
             start_wrappers(call, hook)
-            cached = self.before_send(call, hook)
+            cached = yield from self.before_send(call, hook)
             if cached is not None:
                 self.notify_response(call, hook, cached)
                 finish_wrappers(call, result=cached)
@@ -603,7 +606,7 @@ class Pipeline:
         hook = self.relay(call.provider)
         try:
             start_wrappers(call, hook)
-            self.before_send(call, hook)
+            yield from self.before_send(call, hook)
             response = yield from self.send_with_retries(call, hook)
         except LiterLlmError as error:
             scrub_key(error, call.api_key)  # whatever raised it (a hook quoting the key), the key never leaves
@@ -658,6 +661,8 @@ class Pipeline:
         config = self.config
         provider = call.provider.name
         delay = hook.throttle(call=call)
+        if type(delay) is Effect:
+            delay = yield delay
         while delay:
             if call.deadline is not None and time.monotonic() + delay > call.deadline:
                 raise RateLimitedError(
@@ -667,6 +672,8 @@ class Pipeline:
                 )
             yield Sleep(delay)
             delay = hook.throttle(call=call)
+            if type(delay) is Effect:
+                delay = yield delay
         attempt = 0
         while True:
             call.attempt = attempt
@@ -838,6 +845,8 @@ def drive_sync(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
                     read_sync(action)
             elif kind is Sleep:
                 clock.sleep(action.seconds)
+            elif kind is Effect:
+                value = action.run()
         except Exception as exc:
             error = exc
 
@@ -862,5 +871,7 @@ async def drive_async(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) 
                 await read_async(action)
             elif kind is Sleep:
                 await clock.asleep(action.seconds)
+            elif kind is Effect:
+                value = await action.arun()
         except Exception as exc:
             error = exc

@@ -55,7 +55,7 @@ Operation names (``call.operation``): ``chat``, ``chat_stream``, ``embed``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -71,6 +71,30 @@ if TYPE_CHECKING:
     from liter_llm.types import ChatCompletionChunk
 
 PROJECT_NAME = "liter_llm"
+
+__all__ = ["Effect", "hookimpl", "hookspec"]
+
+
+class Effect:
+    """I/O a ``check_budget`` or ``throttle`` implementation asks the core to run for it.
+
+    Hooks do no I/O themselves; one that must reach a shared store (a Redis
+    budget or rate limit) returns an ``Effect`` instead.  The sync client calls
+    ``run()``; the async client awaits ``arun()`` on its event loop, so it is
+    never blocked.  For ``check_budget`` the effect refuses the call by
+    raising (its value is ignored); for ``throttle`` its value is the hook's
+    answer (seconds to wait, or ``None``).  Either may raise a
+    :class:`~liter_llm.errors.LiterLlmError`, which the caller gets as it is.
+    """
+
+    __slots__ = ("arun", "run")
+
+    def __init__(self, run: Callable[[], Any], arun: Callable[[], Awaitable[Any]]) -> None:
+        self.run = run
+        self.arun = arun
+
+    def __repr__(self) -> str:
+        return f"Effect({getattr(self.run, '__qualname__', self.run)!r})"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
@@ -190,10 +214,12 @@ def on_request(call: Call) -> None:
 
 
 @hookspec
-def check_budget(call: Call) -> None:
+def check_budget(call: Call) -> Effect | None:
     """Refuse a call that would break a budget, by raising BudgetExceededError.
 
-    Runs after :func:`on_request`, once per call.  Return value ignored.
+    Runs after :func:`on_request`, once per call.  Return ``None``, or an
+    :class:`Effect` when the check needs I/O (a budget kept in Redis): the core
+    runs it (awaits it on the async client) before going on.
     """
 
 
@@ -210,10 +236,11 @@ def cached_response(call: Call) -> Any | None:
 
 
 @hookspec(firstresult=True)
-def throttle(call: Call) -> float | None:
+def throttle(call: Call) -> float | Effect | None:
     """Say how long a call must wait before it may be sent (client-side rate limits).
 
-    Return seconds to wait, or ``None``/``0`` to go now.  The core sleeps (on
+    Return seconds to wait, or ``None``/``0`` to go now, or an :class:`Effect`
+    whose value is that answer (a window kept in Redis).  The core sleeps (on
     the async client without blocking the event loop) and asks again, until
     the call's deadline; past it the call fails with RateLimitedError.
     firstresult.

@@ -19,6 +19,7 @@ added with :func:`register_cache_backend`.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import threading
 import time
@@ -32,7 +33,7 @@ from liter_llm.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
-    from liter_llm.config import CacheConfig
+    from liter_llm.config import CacheConfig, ClientConfig
 
 __all__ = [
     "CACHED_OPERATIONS",
@@ -113,7 +114,7 @@ class MemoryCache:
             return len(self._data)
 
 
-BackendFactory = Callable[["CacheConfig"], CacheBackend]
+BackendFactory = Callable[..., CacheBackend]
 
 
 def _memory_backend(config: CacheConfig) -> CacheBackend:
@@ -127,7 +128,9 @@ _backends_lock = threading.Lock()
 def register_cache_backend(name: str, factory: BackendFactory) -> None:
     """Make a cache backend available as ``cache.backend = name``.
 
-    ``factory(cache_config)`` builds the backend for a client.  A backend of the
+    ``factory(cache_config)`` (or ``factory(cache_config, client_config)``, for
+    a backend that reads other settings such as ``[redis]``) builds the backend
+    for a client.  A backend of the
     same name is replaced.  Contrib packages (a Redis cache, say) call this
     when imported.
     """
@@ -143,6 +146,16 @@ def cache_backends() -> list[str]:
     """The names of the available cache backends."""
     with _backends_lock:
         return sorted(_backends)
+
+
+def _takes_client_config(factory: BackendFactory) -> bool:
+    """Whether ``factory`` accepts ``(cache_config, client_config)`` (a backend that needs ``[redis]``)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
 
 
 def cache_key(call: Call) -> str:
@@ -174,6 +187,7 @@ class ResponseCache:
         backend: CacheBackend | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        client_config: ClientConfig | None = None,
     ) -> None:
         self.ttl_seconds = config.ttl_seconds
         if backend is None and config.backend == "memory" and _backends.get("memory") is _memory_backend:
@@ -182,10 +196,16 @@ class ResponseCache:
             with _backends_lock:
                 factory = _backends.get(config.backend)
             if factory is None:
+                from liter_llm.builtins import load_backend
+
+                if load_backend(config.backend):
+                    with _backends_lock:
+                        factory = _backends.get(config.backend)
+            if factory is None:
                 raise BadRequestError(
                     f"cache.backend: unknown cache backend {config.backend!r}; available: {', '.join(cache_backends())}"
                 )
-            backend = factory(config)
+            backend = factory(config, client_config) if _takes_client_config(factory) else factory(config)
         self.backend: CacheBackend = backend
         self._failing = False  # a backend outage is logged once, until the backend works again
 
