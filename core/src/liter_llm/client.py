@@ -147,8 +147,12 @@ class _ClientBase:
     @property
     def budget(self) -> Any:
         """The budget ledger (when a budget is configured), else ``None``."""
-        for name, plugin in self._pipeline.builtins:
-            if name == "budget":
+        return self.builtin("budget")
+
+    def builtin(self, name: str) -> Any:
+        """The built-in plugin ``name`` (``"budget"``, ``"rate_limit"``, ``"cache"``, ``"cooldown"``...), or ``None``."""
+        for plugin_name, plugin in self._pipeline.builtins:
+            if plugin_name == name:
                 return plugin
         return None
 

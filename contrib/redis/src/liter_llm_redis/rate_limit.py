@@ -37,7 +37,7 @@ local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
 for _, id in ipairs(gone) do
   local used = tonumber(redis.call('HGET', KEYS[2], id) or '0')
-  redis.call('HINCRBY', KEYS[2], '__total__', -used)
+  if used ~= 0 then redis.call('HINCRBY', KEYS[2], '__total__', -used) end
   redis.call('HDEL', KEYS[2], id)
 end
 if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window) end
@@ -79,7 +79,8 @@ _CORRECT = """
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[1], '__total__', tonumber(ARGV[2]) - tonumber(old))
+local delta = tonumber(ARGV[2]) - tonumber(old)
+if delta ~= 0 then redis.call('HINCRBY', KEYS[1], '__total__', delta) end
 return 1
 """
 
