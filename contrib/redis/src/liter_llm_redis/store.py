@@ -1,7 +1,8 @@
 """The connection shared by the Redis backends: sync and asyncio clients, key names, timeouts, outages.
 
-Every Redis command is bounded by ``timeout_secs`` (connect and read) and is
-tried once: an outage is known within that bound, never a hang.  The pool
+Every Redis command is bounded by ``timeout_secs`` (connect and read); only a
+closed connection is tried again, once, on a new one (a Redis that restarted),
+never a timeout: an outage is known within twice that bound, never a hang.  The pool
 reconnects by itself on the next command once Redis is back.  A failure
 becomes :class:`RedisUnavailableError` (a
 :class:`~liter_llm.errors.ServiceUnavailableError`, code
@@ -31,6 +32,9 @@ __all__ = ["REDIS_UNAVAILABLE", "OutageLog", "RedisStore", "RedisUnavailableErro
 REDIS_UNAVAILABLE = "redis_unavailable"
 
 T = TypeVar("T")
+
+#: A pooled connection that Redis closed (it restarted) is tried once more on a new one; never a timeout.
+_RETRIED = (redis.ConnectionError,)
 
 
 class RedisUnavailableError(ServiceUnavailableError):
@@ -123,7 +127,7 @@ class RedisStore:
                         self.config.url,
                         socket_timeout=self.timeout,
                         socket_connect_timeout=self.timeout,
-                        retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+                        retry=redis.retry.Retry(redis.backoff.NoBackoff(), 1, supported_errors=_RETRIED),
                         retry_on_timeout=False,
                     )
                 client = self._sync
@@ -138,7 +142,7 @@ class RedisStore:
                 self.config.url,
                 socket_timeout=self.timeout,
                 socket_connect_timeout=self.timeout,
-                retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0),
+                retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 1, supported_errors=_RETRIED),
                 retry_on_timeout=False,
             )
             self._async = held = (loop, client)
@@ -161,7 +165,7 @@ class RedisStore:
         """Await ``command(client)`` on the loop's client, bounded by ``timeout_secs`` as a whole."""
         client = self.aclient()
         try:
-            return await asyncio.wait_for(command(client), self.timeout * 2)
+            return await asyncio.wait_for(command(client), self.timeout * 3)
         except asyncio.TimeoutError as exc:
             raise redis.TimeoutError(f"no answer within {self.timeout} s") from exc
 
