@@ -247,18 +247,20 @@ async def test_fail_closed_refuses_while_redis_is_down_and_recovers_async(own_re
 
 def test_fail_open_serves_in_process_and_logs_once_sync(own_redis: Any, caplog: pytest.LogCaptureFixture) -> None:
     seen = Recorder()
-    limits = {"budget": {"backend": "redis", "global_limit": 0.02}, "rate_limit": {"backend": "redis", "rpm": 1000}}
+    limits = {"budget": {"backend": "redis", "global_limit": 0.05}, "rate_limit": {"backend": "redis", "rpm": 1000}}
     with caplog.at_level(logging.WARNING, logger="liter_llm"):
         with sync_client(own_redis.url, seen, redis={"on_outage": "fail_open"}, **limits) as client:
             own_redis.kill()
-            client.chat(model=MODEL, messages=MESSAGES)  # $0.005: served in process
-            client.chat(model=MODEL, messages=MESSAGES)
-            assert client.budget.local.spent == pytest.approx(0.01)
-            for _ in range(2):
-                client.chat(model=MODEL, messages=MESSAGES)
-            with pytest.raises(BudgetExceededError):  # the in-process budget still holds
-                client.chat(model=MODEL, messages=MESSAGES)
-    assert len(seen.requests) == 4
+            outcomes = []
+            for _ in range(9):  # each reserves $0.018 (15 prompt tokens at most, max_tokens=3) and costs $0.005
+                try:
+                    client.chat(model=MODEL, messages=MESSAGES, max_tokens=3)
+                    outcomes.append("ok")
+                except BudgetExceededError:  # the in-process budget still holds
+                    outcomes.append("refused")
+            assert client.budget.local.spent == pytest.approx(0.035)
+    assert outcomes == ["ok"] * 7 + ["refused"] * 2  # 0.035 spent + 0.018 > 0.05
+    assert len(seen.requests) == 7
     assert caplog.text.count("event='redis_unavailable'") == 2  # once for the budget, once for the rate limit
 
 

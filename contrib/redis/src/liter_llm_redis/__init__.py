@@ -35,7 +35,7 @@ from liter_llm.clock import Clock
 from liter_llm.config import CacheConfig, ClientConfig, RedisConfig
 from liter_llm.errors import BadRequestError
 
-from liter_llm_redis.budget import RedisBudget, worst_case_cost
+from liter_llm_redis.budget import RedisBudget
 from liter_llm_redis.cache import RedisCache
 from liter_llm_redis.cooldown import RedisCooldown
 from liter_llm_redis.rate_limit import RedisRateLimiter
@@ -50,7 +50,6 @@ __all__ = [
     "RedisStore",
     "RedisUnavailableError",
     "register",
-    "worst_case_cost",
 ]
 
 __version__ = "0.1.0"

@@ -1,9 +1,8 @@
 """The budget on Redis: reserve the worst case before sending, settle to the real cost after.
 
-Before a call is sent, one Lua script reserves its worst-case cost -- the
-prompt's upper bound in tokens (its UTF-8 bytes, plus 4 per message) plus
-``max_tokens`` (or ``max_completion_tokens``, or :attr:`RedisBudget.default_output_tokens`)
-at the model's prices -- and refuses it (hard enforcement) if spent plus held
+Before a call is sent, one Lua script reserves its worst-case cost
+(:func:`liter_llm.builtins.budget.worst_case_cost`: the prompt's upper bound in
+tokens plus ``max_tokens``, at the model's prices) and refuses it (hard enforcement) if spent plus held
 plus this reservation would cross the per-model limit or the global limit.
 After the answer a second script settles: the reservation goes, the real cost
 is added to what was spent.  A call that fails releases its reservation; a
@@ -24,9 +23,8 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from liter_llm.builtins.budget import Budget, model_key
-from liter_llm.builtins.cost import call_cost, call_price
-from liter_llm.builtins.rate_limit import request_text
+from liter_llm.builtins.budget import DEFAULT_OUTPUT_TOKENS, Budget, model_key, worst_case_cost
+from liter_llm.builtins.cost import call_cost
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import BudgetConfig, RedisConfig
 from liter_llm.errors import BudgetExceededError, LiterLlmError
@@ -38,7 +36,7 @@ from liter_llm_redis.store import OutageLog, RedisStore, is_redis_error, policy_
 if TYPE_CHECKING:
     from liter_llm import Call
 
-__all__ = ["NANO", "RedisBudget", "worst_case_cost"]
+__all__ = ["NANO", "RedisBudget"]
 
 #: Amounts in Redis are whole nano-dollars.
 NANO = 1_000_000_000
@@ -109,25 +107,6 @@ return 1
 """
 
 
-def worst_case_cost(call: Call, default_output_tokens: int = 4096) -> float:
-    """The most ``call`` can cost, in USD: its prompt's upper bound plus its output limit, at its prices.
-
-    The prompt is bounded by its UTF-8 bytes (a token is at least one byte)
-    plus 4 tokens per message; the output by ``max_tokens``,
-    ``max_completion_tokens`` or ``default_output_tokens``.  A model with no
-    known price costs ``0.0`` (nothing is recorded for it either).
-    """
-    price = call_price(call)
-    if price is None:
-        return 0.0
-    request = call.request
-    prompt = len(request_text(request).encode("utf-8")) + 4 * len(getattr(request, "messages", None) or ())
-    output = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
-    if not isinstance(output, int) or output <= 0:
-        output = default_output_tokens if call.operation in ("chat", "chat_stream") else 0
-    return float(prompt * price.input_cost_per_token + output * price.output_cost_per_token)
-
-
 def _nano(usd: float) -> int:
     return max(0, round(usd * NANO))
 
@@ -153,7 +132,7 @@ class RedisBudget:
         self.store = RedisStore(redis)
         self.local = Budget(config)
         self.hold_secs = timeout_secs + 60.0
-        self.default_output_tokens = 4096
+        self.default_output_tokens = DEFAULT_OUTPUT_TOKENS
         self._clock = clock
         self._outage = OutageLog("budget", self.store.where)
         self._keys = tuple(self.store.key("budget", name) for name in ("spent", "held", "holds", "hold_amount", "hold_model"))
@@ -319,10 +298,6 @@ class RedisBudget:
         return Effect(run, arun)
 
     def _finish(self, call: Call, usd: float) -> None:
-        if call.state.pop("redis_budget_local", False):
-            if usd:
-                self.local.ledger.add(model_key(call), usd)
-            return
         if call.is_async:
             held = call.state.pop("redis_budget", None)
             if held is None:
@@ -340,9 +315,15 @@ class RedisBudget:
     @hookimpl
     def on_response(self, call: Call, response: Any) -> None:
         """Settle the reservation to the real cost (released for a cache hit or an unknown price)."""
+        if call.state.pop("redis_budget_local", False):
+            self.local.on_response(call, response)  # served in process while Redis was down
+            return
         self._finish(call, call_cost(call, response) or 0.0)
 
     @hookimpl
     def on_error(self, call: Call) -> None:
         """A failed call spent nothing: release its reservation."""
+        if call.state.pop("redis_budget_local", False):
+            self.local.on_error(call)
+            return
         self._finish(call, 0.0)
