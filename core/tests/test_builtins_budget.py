@@ -277,7 +277,8 @@ def test_concurrent_spending_async() -> None:
                 await client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
             gate = True
             results = await asyncio.gather(
-                *(client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1) for _ in range(N)), return_exceptions=True
+                *(client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1) for _ in range(N)),
+                return_exceptions=True,
             )
             assert not any(isinstance(r, BaseException) for r in results)
             assert client.budget.spent == pytest.approx((9 + N) * COST)
@@ -285,7 +286,8 @@ def test_concurrent_spending_async() -> None:
             gate = False
             before = len(seen)
             refused = await asyncio.gather(
-                *(client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1) for _ in range(N)), return_exceptions=True
+                *(client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1) for _ in range(N)),
+                return_exceptions=True,
             )
             assert all(isinstance(r, BudgetExceededError) and r.limit_name == "global" for r in refused)
             assert len(seen) == before

@@ -936,7 +936,9 @@ def test_the_redis_block_and_backends_are_validated_by_path() -> None:
     assert "budget.backend: must not be empty" in bad({"budget": {"backend": " "}})
     assert "rate_limit.on_outage" in bad({"rate_limit": {"rpm": 1, "on_outage": 1}})
     config = parse_config({"budget": {"backend": "redis"}, "redis": {}})
-    assert config.budget is not None and config.budget.backend == "redis" and config.budget.on_outage is None
+    assert config.budget is not None
+    assert config.budget.backend == "redis"
+    assert config.budget.on_outage is None
     assert config.redis == RedisConfig()
 
 

@@ -17,7 +17,9 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).parent))  # redis_test_support
 
-REDIS_SERVER = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+REDIS_SERVER = shutil.which("redis-server") or (
+    "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+)
 
 
 def free_port() -> int:
@@ -97,4 +99,3 @@ def own_redis() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.kill()
-

@@ -33,7 +33,11 @@ def reply(request: httpx.Request) -> httpx.Response:
             "created": 1700000000,
             "model": body["model"],
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": body["messages"][0]["content"]}, "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": body["messages"][0]["content"]},
+                    "finish_reason": "stop",
+                }
             ],
             "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5},
         },
@@ -83,8 +87,10 @@ def test_a_cached_answer_is_served_to_another_client_sync(redis_url: str, redis_
         answer = one.chat(model=MODEL, messages=MESSAGES)
         again = two.chat(model=MODEL, messages=MESSAGES)
         other = two.chat(model=MODEL, messages=[{"role": "user", "content": "Another question"}])
-    assert len(first.requests) == 1 and len(second.requests) == 1  # the second client's repeat was a hit
-    assert again.cache_hit and not answer.cache_hit
+    assert len(first.requests) == 1
+    assert len(second.requests) == 1
+    assert again.cache_hit
+    assert not answer.cache_hit
     assert again.choices[0].message.content == "Hello there"
     assert other.choices[0].message.content == "Another question"  # never the answer of another request
     with redis_server.client() as client:

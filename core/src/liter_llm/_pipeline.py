@@ -39,7 +39,6 @@ from liter_llm._secret import SecretStr, clean_header_value, clean_secret, scrub
 from liter_llm._wire import OPENAI_WIRE, _HeaderAuth
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
-from liter_llm.hookspecs import Effect
 from liter_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -53,6 +52,7 @@ from liter_llm.errors import (
     ServiceUnavailableError,
     error_from_response,
 )
+from liter_llm.hookspecs import Effect
 from liter_llm.providers import ProviderSpec
 
 __all__ = [
@@ -545,7 +545,7 @@ class Pipeline:
     def before_send(self, call: Call, hook: Any) -> Flow:
         """on_request, check_budget (and the effects it asks for) and the cache; returns a cached response or None."""
         _veto(hook, "on_request", call)
-        for effect in _veto(hook, "check_budget", call):
+        for effect in _veto(hook, "check_budget", call):  # noqa: UP028 (what an effect returns is ignored)
             yield effect
         if call.operation != "chat_stream":
             cached = hook.cached_response(call=call)

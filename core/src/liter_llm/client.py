@@ -150,7 +150,7 @@ class _ClientBase:
         return self.builtin("budget")
 
     def builtin(self, name: str) -> Any:
-        """The built-in plugin ``name`` (``"budget"``, ``"rate_limit"``, ``"cache"``, ``"cooldown"``...), or ``None``."""
+        """The built-in plugin ``name`` (``"budget"``, ``"rate_limit"``, ``"cache"``, ``"cooldown"``...) or ``None``."""
         for plugin_name, plugin in self._pipeline.builtins:
             if plugin_name == name:
                 return plugin

@@ -470,6 +470,8 @@ def _redis(ctx: _Ctx, value: Any, path: _Path) -> RedisConfig:
     if "on_outage" in table:
         kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
     return RedisConfig(**kwargs)
+
+
 _PROVIDER_FIELDS = ("name", "base_url", "auth_header", "model_prefixes")
 
 

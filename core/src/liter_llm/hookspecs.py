@@ -96,6 +96,7 @@ class Effect:
     def __repr__(self) -> str:
         return f"Effect({getattr(self.run, '__qualname__', self.run)!r})"
 
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 

@@ -34,7 +34,6 @@ from liter_llm.builtins.cache import register_cache_backend
 from liter_llm.clock import Clock
 from liter_llm.config import CacheConfig, ClientConfig, RedisConfig
 from liter_llm.errors import BadRequestError
-
 from liter_llm_redis.budget import RedisBudget
 from liter_llm_redis.cache import RedisCache
 from liter_llm_redis.cooldown import RedisCooldown

@@ -30,7 +30,6 @@ from liter_llm.config import BudgetConfig, RedisConfig
 from liter_llm.errors import BudgetExceededError, LiterLlmError
 from liter_llm.hookspecs import Effect, hookimpl
 from liter_llm.wire import get_logger
-
 from liter_llm_redis.store import OutageLog, RedisStore, is_redis_error, policy_of
 
 if TYPE_CHECKING:
@@ -135,7 +134,9 @@ class RedisBudget:
         self.default_output_tokens = DEFAULT_OUTPUT_TOKENS
         self._clock = clock
         self._outage = OutageLog("budget", self.store.where)
-        self._keys = tuple(self.store.key("budget", name) for name in ("spent", "held", "holds", "hold_amount", "hold_model"))
+        self._keys = tuple(
+            self.store.key("budget", name) for name in ("spent", "held", "holds", "hold_amount", "hold_model")
+        )
         self._pending: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:

@@ -13,9 +13,9 @@ fails open) and logs it once.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from liter_llm.config import CacheConfig, RedisConfig
-
 from liter_llm_redis.store import RedisStore
 
 __all__ = ["RedisCache"]
@@ -62,7 +62,9 @@ class RedisCache:
     def get(self, key: str) -> bytes | None:
         """The value under ``key``, or ``None`` (missing or expired)."""
         value = self.store.run(lambda client: client.get(self._key(key)))
-        return None if value is None else bytes(value)
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
     def set(self, key: str, value: bytes, ttl_seconds: float | None) -> None:
         """Store ``value`` for ``ttl_seconds`` (``None``/0: no expiry); the oldest entries go past ``max_entries``."""
@@ -77,7 +79,14 @@ class RedisCache:
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
         full = self._key(key)
-        self.store.run(lambda client: client.pipeline().delete(full).zrem(self._index, full).execute())
+
+        def delete(client: Any) -> Any:
+            with client.pipeline() as pipe:
+                pipe.delete(full)
+                pipe.zrem(self._index, full)
+                return pipe.execute()
+
+        self.store.run(delete)
 
     def clear(self) -> None:
         """Remove every entry this cache wrote (under its key prefix)."""

@@ -21,7 +21,6 @@ from liter_llm.config import RedisConfig
 from liter_llm.errors import LiterLlmError, RateLimitedError, ServiceUnavailableError
 from liter_llm.hookspecs import Effect, hookimpl
 from liter_llm.wire import get_logger
-
 from liter_llm_redis.store import REDIS_UNAVAILABLE, OutageLog, RedisStore
 
 if TYPE_CHECKING:

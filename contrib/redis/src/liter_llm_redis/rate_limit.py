@@ -22,7 +22,6 @@ from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import RateLimitConfig, RedisConfig
 from liter_llm.errors import LiterLlmError
 from liter_llm.hookspecs import Effect, hookimpl
-
 from liter_llm_redis.store import OutageLog, RedisStore, is_redis_error, policy_of
 
 if TYPE_CHECKING:
@@ -105,7 +104,9 @@ class RedisRateLimiter:
         self._pending: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
-        return f"RedisRateLimiter({self.store.where!r}, rpm={self.rpm!r}, tpm={self.tpm!r}, on_outage={self.on_outage!r})"
+        return (
+            f"RedisRateLimiter({self.store.where!r}, rpm={self.rpm!r}, tpm={self.tpm!r}, on_outage={self.on_outage!r})"
+        )
 
     def _keys(self, key: str) -> tuple[str, str]:
         feature = f"rate_limit:{key}"

@@ -112,6 +112,7 @@ def _factory(feature: str, name: str, *, required: bool = True) -> BackendFactor
         )
     return factory
 
+
 #: The names of the built-in plugins, for ``disable_plugins``.
 BUILTIN_NAMES = ("cost", "budget", "cache", "rate_limit", "cooldown", "logging")
 

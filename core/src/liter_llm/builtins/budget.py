@@ -209,7 +209,11 @@ class Budget:
             if spent >= limit or (reserve and spent + held + reserve > limit):
                 return BudgetExceededError(
                     f"the budget for model {name} is spent: ${spent:.6f} of ${limit:.6f}"
-                    + (f" (${held:.6f} reserved by calls in flight, this call may cost ${reserve:.6f})" if reserve else ""),
+                    + (
+                        f" (${held:.6f} reserved by calls in flight, this call may cost ${reserve:.6f})"
+                        if reserve
+                        else ""
+                    ),
                     limit_name=f"model:{name}",
                     limit=limit,
                     spent=spent,
@@ -221,7 +225,11 @@ class Budget:
             if spent >= self.global_limit or (reserve and spent + held + reserve > self.global_limit):
                 return BudgetExceededError(
                     f"the global budget is spent: ${spent:.6f} of ${self.global_limit:.6f}"
-                    + (f" (${held:.6f} reserved by calls in flight, this call may cost ${reserve:.6f})" if reserve else ""),
+                    + (
+                        f" (${held:.6f} reserved by calls in flight, this call may cost ${reserve:.6f})"
+                        if reserve
+                        else ""
+                    ),
                     limit_name="global",
                     limit=self.global_limit,
                     spent=spent,
