@@ -285,3 +285,45 @@ def test_eight_processes_of_sixteen_concurrent_calls_never_overspend(redis_url: 
     assert spent <= LIMIT + 1e-9
     assert refused > 0
     assert ok >= int(LIMIT / 1.0) - 1  # at least the calls whose worst case fits were let through
+
+
+def test_the_same_configuration_from_json_and_toml(redis_url: str, tmp_path: Any) -> None:
+    block = f'[redis]\nurl = "{redis_url}"\nkey_prefix = "t:"\n\n[budget]\nbackend = "redis"\nglobal_limit = 5.0\n'
+    path = tmp_path / "liter-llm.toml"
+    path.write_text(f'api_key = "sk-test"\nbase_url = "{BASE}"\nmodel_hint = "openai"\n\n{block}')
+    document = {
+        "api_key": "sk-test",
+        "base_url": BASE,
+        "model_hint": "openai",
+        "redis": {"url": redis_url, "key_prefix": "t:"},
+        "budget": {"backend": "redis", "global_limit": 5.0},
+    }
+    transport = httpx.MockTransport(reply)
+    with liter_llm.create_client_from_file(str(path), transport=transport) as from_toml:
+        chat(from_toml)
+        with liter_llm.create_client_from_json(json.dumps(document), transport=transport) as from_json:
+            chat(from_json)
+            assert type(from_json.budget).__name__ == "RedisBudget"
+            assert from_toml.budget.spent == pytest.approx(1.2)  # one ledger for both
+
+
+def test_a_redis_backend_needs_the_redis_block() -> None:
+    with pytest.raises(liter_llm.BadRequestError) as info:
+        liter_llm.create_client(api_key="sk-test", budget={"backend": "redis", "global_limit": 1.0})
+    assert "[redis]" in str(info.value)
+
+
+def test_an_unknown_backend_is_named() -> None:
+    with pytest.raises(liter_llm.BadRequestError) as info:
+        liter_llm.create_client(api_key="sk-test", rate_limit={"backend": "memcached", "rpm": 1})
+    assert "rate_limit.backend: unknown backend 'memcached'" in str(info.value)
+    assert "redis" in str(info.value)  # the installed ones are listed
+
+
+def test_the_redis_password_is_never_shown(redis_url: str) -> None:
+    url = redis_url.replace("redis://", "redis://:hunter2-secret@")
+    with liter_llm.create_client(
+        api_key="sk-test", redis={"url": url}, budget={"backend": "redis", "global_limit": 1.0}
+    ) as client:
+        shown = repr(client.budget) + repr(client.config) + repr(client.budget.store)
+    assert "hunter2-secret" not in shown
