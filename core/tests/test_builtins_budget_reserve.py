@@ -149,3 +149,54 @@ def test_a_failed_call_releases_its_reservation_both_clients() -> None:
             assert client.budget.held == 0.0
 
     asyncio.run(main())
+
+
+# 2026-12-01 23:59:00 UTC: a minute before the day (not the month) ends; 23:59 on the 31st ends both
+BEFORE_MIDNIGHT = 1_796_169_540.0
+BEFORE_NEW_MONTH = 1_798_761_540.0
+
+
+@pytest.mark.parametrize(
+    ("period", "wall", "resets"),
+    [
+        ("day", BEFORE_MIDNIGHT, True),
+        ("month", BEFORE_MIDNIGHT, False),
+        ("month", BEFORE_NEW_MONTH, True),
+        ("lifetime", BEFORE_NEW_MONTH, False),
+    ],
+)
+def test_a_period_starts_from_zero_on_the_utc_calendar_both_clients(period: str, wall: float, resets: bool) -> None:
+    from liter_llm.clock import ManualClock
+
+    options: dict[str, Any] = {
+        "api_key": "sk-test",
+        "base_url": BASE,
+        "model_hint": "openai",
+        "budget": {"global_limit": 1.5, "period": period},
+    }
+    clock = ManualClock(wall=wall)
+    with liter_llm.create_client(transport=httpx.MockTransport(reply), clock=clock, **options) as client:
+        client.chat(model=MODEL, messages=MESSAGES, max_tokens=100)
+        with pytest.raises(BudgetExceededError):
+            client.chat(model=MODEL, messages=MESSAGES, max_tokens=100)
+        clock.advance(120)  # past midnight UTC
+        assert client.budget.spent == (0.0 if resets else pytest.approx(1.0))
+
+    async def main() -> None:
+        clock = ManualClock(wall=wall)
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            return reply(request)
+
+        async with liter_llm.create_async_client(
+            transport=httpx.MockTransport(handler), clock=clock, **options
+        ) as client:
+            await client.chat(model=MODEL, messages=MESSAGES, max_tokens=100)
+            clock.advance(120)
+            if resets:
+                await client.chat(model=MODEL, messages=MESSAGES, max_tokens=100)
+            else:
+                with pytest.raises(BudgetExceededError):
+                    await client.chat(model=MODEL, messages=MESSAGES, max_tokens=100)
+
+    asyncio.run(main())

@@ -327,3 +327,42 @@ def test_the_redis_password_is_never_shown(redis_url: str) -> None:
     ) as client:
         shown = repr(client.budget) + repr(client.config) + repr(client.budget.store)
     assert "hunter2-secret" not in shown
+
+
+# 2026-12-01 23:59:00 UTC
+BEFORE_MIDNIGHT = 1_796_169_540.0
+
+
+def test_a_daily_budget_starts_from_zero_after_midnight_utc_sync(redis_url: str) -> None:
+    clock = ManualClock(wall=BEFORE_MIDNIGHT)
+    client = liter_llm.create_client(
+        transport=httpx.MockTransport(reply), clock=clock, **options(redis_url, global_limit=1.5, period="day")
+    )
+    with client:
+        chat(client)
+        with pytest.raises(BudgetExceededError):
+            chat(client)
+        clock.advance(120)
+        assert client.budget.spent == 0.0
+        chat(client)
+        assert client.budget.spent == pytest.approx(0.6)
+
+
+@run_async
+async def test_a_daily_budget_starts_from_zero_after_midnight_utc_async(redis_url: str) -> None:
+    clock = ManualClock(wall=BEFORE_MIDNIGHT)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return reply(request)
+
+    async with liter_llm.create_async_client(
+        transport=httpx.MockTransport(handler), clock=clock, **options(redis_url, global_limit=1.5, period="day")
+    ) as client:
+        await chat(client)
+        await client.budget.drain()
+        with pytest.raises(BudgetExceededError):
+            await chat(client)
+        clock.advance(120)
+        await chat(client)
+        await client.budget.drain()
+        assert client.budget.spent == pytest.approx(0.6)

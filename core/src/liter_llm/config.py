@@ -139,6 +139,8 @@ class BudgetConfig:
     global_limit: float | None = None
     model_limits: dict[str, float] = attrs.field(factory=dict)
     enforcement: Literal["hard", "soft"] = "hard"
+    #: the window spending counts in: ``"lifetime"``, or ``"day"`` / ``"month"`` (calendar, UTC)
+    period: Literal["lifetime", "day", "month"] = "lifetime"
     #: where spending is kept: ``"memory"`` (this process) or a registered backend (``"redis"``)
     backend: str = "memory"
     #: what a shared backend's outage does to calls; ``None``: the ``[redis]`` block's ``on_outage``
@@ -427,7 +429,7 @@ def _headers(ctx: _Ctx, value: Any, path: _Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 
 _CACHE_FIELDS = ("max_entries", "ttl_seconds", "backend")
-_BUDGET_FIELDS = ("global_limit", "model_limits", "enforcement", "backend", "on_outage")
+_BUDGET_FIELDS = ("global_limit", "model_limits", "enforcement", "period", "backend", "on_outage")
 _RATE_LIMIT_FIELDS = ("rpm", "tpm", "window_seconds", "backend", "on_outage")
 _REDIS_FIELDS = ("url", "key_prefix", "timeout_secs", "on_outage")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -513,6 +515,12 @@ def _budget(ctx: _Ctx, value: Any, path: _Path) -> BudgetConfig:
             shown = f"got {_type_name(enforcement)}" if not isinstance(enforcement, str) else "got another value"
             ctx.fail((*path, "enforcement"), f'must be "hard" or "soft", {shown}')
         kwargs["enforcement"] = enforcement
+    if "period" in table:
+        period = table["period"]
+        if period not in ("lifetime", "day", "month"):
+            shown = f"got {_type_name(period)}" if not isinstance(period, str) else "got another value"
+            ctx.fail((*path, "period"), f'must be "lifetime", "day" or "month", {shown}')
+        kwargs["period"] = period
     _backend_name(ctx, table, path, kwargs)
     if table.get("on_outage") is not None:
         kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
@@ -952,6 +960,7 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
             "global_limit": budget.global_limit,
             "model_limits": dict(budget.model_limits),
             "enforcement": budget.enforcement,
+            "period": budget.period,
             "backend": budget.backend,
             "on_outage": budget.on_outage,
         },

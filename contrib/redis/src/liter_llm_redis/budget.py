@@ -10,6 +10,10 @@ process that dies holding one has it expire after :attr:`RedisBudget.hold_secs`
 (swept by the next reservation).  Amounts are kept as whole nano-dollars, so
 sums are exact.
 
+``period = "day" | "month"`` keeps spending under ``:spent:<UTC day or
+month>`` (kept a few days past its period), so each calendar window starts
+from zero.
+
 Keys (one hash tag, one Cluster slot): ``<prefix>{budget}:spent`` (hash:
 ``__total__`` and one field per model), ``:held`` (the same, for
 reservations), ``:holds`` (sorted set of reservation ids by expiry),
@@ -23,7 +27,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from liter_llm.builtins.budget import DEFAULT_OUTPUT_TOKENS, Budget, model_key, worst_case_cost
+from liter_llm.builtins.budget import DEFAULT_OUTPUT_TOKENS, Budget, model_key, period_id, worst_case_cost
 from liter_llm.builtins.cost import call_cost
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import BudgetConfig, RedisConfig
@@ -84,7 +88,7 @@ return {1, crossed, spent, held}
 """
 )
 
-# KEYS: spent, held, holds, hold_amount, hold_model;  ARGV: id, model, actual
+# KEYS: spent (of the period), held, holds, hold_amount, hold_model;  ARGV: id, model, actual, expire_s (0: never)
 _SETTLE = """
 local amount = redis.call('HGET', KEYS[4], ARGV[1])
 if amount then
@@ -101,6 +105,7 @@ local actual = tonumber(ARGV[3])
 if actual > 0 then
   redis.call('HINCRBY', KEYS[1], '__total__', actual)
   redis.call('HINCRBY', KEYS[1], ARGV[2], actual)
+  if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4])) end
 end
 return 1
 """
@@ -129,11 +134,12 @@ class RedisBudget:
         self.enforcement = config.enforcement
         self.on_outage = policy_of(config.on_outage, redis)
         self.store = RedisStore(redis)
-        self.local = Budget(config)
+        self.local = Budget(config, clock=clock.time)
         self.hold_secs = timeout_secs + 60.0
         self.default_output_tokens = DEFAULT_OUTPUT_TOKENS
         self._clock = clock
         self._outage = OutageLog("budget", self.store.where)
+        self.period = config.period
         self._keys = tuple(
             self.store.key("budget", name) for name in ("spent", "held", "holds", "hold_amount", "hold_model")
         )
@@ -146,6 +152,14 @@ class RedisBudget:
         )
 
     # -- reporting ---------------------------------------------------------------
+    def _spent_key(self) -> str:
+        """The spent hash of the current period (``spent``, ``spent:2026-12-01``, ``spent:2026-12``)."""
+        current = period_id(self.period, self._clock.time())
+        return f"{self._keys[0]}:{current}" if current else self._keys[0]
+
+    def _call_keys(self) -> tuple[str, ...]:
+        return (self._spent_key(), *self._keys[1:])
+
     def _read(self, key: str) -> dict[str, float]:
         raw: Mapping[Any, Any] = self.store.run(lambda client: client.hgetall(key))
         return {(k.decode() if isinstance(k, bytes) else str(k)): int(v) / NANO for k, v in raw.items()}
@@ -153,7 +167,7 @@ class RedisBudget:
     @property
     def spent(self) -> float:
         """Total spent by every process, in USD (read from Redis)."""
-        return self._read(self._keys[0]).get(TOTAL, 0.0)
+        return self._read(self._spent_key()).get(TOTAL, 0.0)
 
     @property
     def held(self) -> float:
@@ -163,11 +177,11 @@ class RedisBudget:
     @property
     def spent_by_model(self) -> dict[str, float]:
         """Spent per model (``provider/model``), in USD."""
-        return {k: v for k, v in self._read(self._keys[0]).items() if k != TOTAL}
+        return {k: v for k, v in self._read(self._spent_key()).items() if k != TOTAL}
 
     def reset(self) -> None:
-        """Forget everything spent and held, for every process (the limits stay)."""
-        self.store.run(lambda client: client.delete(*self._keys))
+        """Forget everything spent (in this period) and held, for every process (the limits stay)."""
+        self.store.run(lambda client: client.delete(*self._call_keys()))
         self.local.reset()
 
     async def drain(self) -> None:
@@ -201,13 +215,15 @@ class RedisBudget:
     def reserve(self, call: Call) -> None:
         """Reserve ``call``'s worst case in Redis (blocking); raise BudgetExceededError when it would cross a limit."""
         args, limit, key = self._reserve_args(call)
-        result = self.store.run(lambda client: client.eval(_RESERVE, len(self._keys), *self._keys, *args))
+        keys = self._call_keys()
+        result = self.store.run(lambda client: client.eval(_RESERVE, len(keys), *keys, *args))
         self._reserved(call, result, args, limit, key)
 
     async def areserve(self, call: Call) -> None:
         """:meth:`reserve` on the event loop's asyncio client."""
         args, limit, key = self._reserve_args(call)
-        result = await self.store.arun(lambda client: client.eval(_RESERVE, len(self._keys), *self._keys, *args))
+        keys = self._call_keys()
+        result = await self.store.arun(lambda client: client.eval(_RESERVE, len(keys), *keys, *args))
         self._reserved(call, result, args, limit, key)
 
     def _reserved(self, call: Call, result: Any, args: list[Any], limit: tuple[str, float] | None, key: str) -> None:
@@ -239,7 +255,8 @@ class RedisBudget:
         raise error
 
     def _settle_args(self, held: tuple[str, str], usd: float) -> list[Any]:
-        return [held[0], held[1], _nano(usd)]
+        expire = {"day": 3 * 86400, "month": 63 * 86400}.get(self.period, 0)  # an old period's total goes
+        return [held[0], held[1], _nano(usd), expire]
 
     def settle(self, call: Call, usd: float) -> None:
         """Replace ``call``'s reservation by what it really cost (``0.0``: release it); blocking."""
@@ -247,16 +264,18 @@ class RedisBudget:
         if held is None:
             return
         args = self._settle_args(held, usd)
+        keys = self._call_keys()
         try:
-            self.store.run(lambda client: client.eval(_SETTLE, len(self._keys), *self._keys, *args))
+            self.store.run(lambda client: client.eval(_SETTLE, len(keys), *keys, *args))
         except Exception as exc:
             self._settle_failed(exc, held[1], usd)
 
     async def asettle(self, held: tuple[str, str], usd: float) -> None:
         """:meth:`settle` on the event loop's asyncio client."""
         args = self._settle_args(held, usd)
+        keys = self._call_keys()
         try:
-            await self.store.arun(lambda client: client.eval(_SETTLE, len(self._keys), *self._keys, *args))
+            await self.store.arun(lambda client: client.eval(_SETTLE, len(keys), *keys, *args))
         except Exception as exc:
             self._settle_failed(exc, held[1], usd)
 

@@ -134,7 +134,7 @@ def builtin_plugins(config: ClientConfig, clock: Clock = SYSTEM_CLOCK) -> list[t
     elif config.budget is not None:
         from liter_llm.builtins.budget import Budget
 
-        plugins.append(("budget", Budget(config.budget)))
+        plugins.append(("budget", Budget(config.budget, clock=clock.time)))
     if config.cache is not None:
         from liter_llm.builtins.cache import ResponseCache
 

@@ -23,12 +23,17 @@ releases it.  So calls in flight can never together spend more than the limit:
 a budget is never overspent, even by concurrent calls.  A model with no known
 price reserves nothing (and records nothing).  Give calls a ``max_tokens`` to
 reserve less than the default output bound.
+
+Periods: ``period = "day"`` or ``"month"`` counts spending in calendar
+windows in UTC (on the client's clock): the first call of a new day or month
+starts from zero.  ``"lifetime"`` (the default) never resets by itself.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from liter_llm._log import get_logger
@@ -40,7 +45,15 @@ if TYPE_CHECKING:
     from liter_llm._call import Call
     from liter_llm.config import BudgetConfig
 
-__all__ = ["DEFAULT_OUTPUT_TOKENS", "Budget", "BudgetLedger", "InMemoryLedger", "model_key", "worst_case_cost"]
+__all__ = [
+    "DEFAULT_OUTPUT_TOKENS",
+    "Budget",
+    "BudgetLedger",
+    "InMemoryLedger",
+    "model_key",
+    "period_id",
+    "worst_case_cost",
+]
 
 #: The output bound of a call that gives no ``max_tokens`` (or ``max_completion_tokens``).
 DEFAULT_OUTPUT_TOKENS = 4096
@@ -122,6 +135,16 @@ def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKE
     return float(prompt * price.input_cost_per_token + output * price.output_cost_per_token)
 
 
+def period_id(period: str, now: float) -> str:
+    """The calendar window ``now`` (seconds since the epoch) falls in, in UTC: ``""`` (lifetime),
+    ``"2026-12-01"`` (day) or ``"2026-12"`` (month)."""
+    if period == "day":
+        return time.strftime("%Y-%m-%d", time.gmtime(now))
+    if period == "month":
+        return time.strftime("%Y-%m", time.gmtime(now))
+    return ""
+
+
 def model_key(call: Call) -> str:
     """The name spending is recorded under: ``provider/model`` (a gateway: the model as called)."""
     if call.gateway or not call.model:
@@ -140,8 +163,13 @@ class Budget:
         ledger: where spending is kept.
     """
 
-    def __init__(self, config: BudgetConfig, ledger: BudgetLedger | None = None) -> None:
+    def __init__(
+        self, config: BudgetConfig, ledger: BudgetLedger | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.global_limit = config.global_limit
+        self.period = config.period
+        self._wall = clock
+        self._period = period_id(config.period, clock())
         self.model_limits: dict[str, float] = dict(config.model_limits)
         self.enforcement = config.enforcement
         self.ledger: BudgetLedger = ledger if ledger is not None else InMemoryLedger()
@@ -157,12 +185,14 @@ class Budget:
     # -- reporting -------------------------------------------------------
     @property
     def spent(self) -> float:
-        """Total spent, in USD."""
+        """Total spent (in this ``period``), in USD."""
+        self._roll()
         return self.ledger.spent_total()
 
     @property
     def spent_by_model(self) -> Mapping[str, float]:
         """Spent per model (``provider/model``), in USD."""
+        self._roll()
         by_model = getattr(self.ledger, "by_model", None)
         if callable(by_model):
             result: Mapping[str, float] = by_model()
@@ -243,6 +273,7 @@ class Budget:
         """Reserve the call's worst case; refuse it (hard) or warn (soft) when it would cross a limit."""
         reserve = worst_case_cost(call, self.default_output_tokens)
         key = model_key(call)
+        self._roll()
         with self._hold_lock:
             error = self.exceeded(call, reserve)
             if error is None or self.enforcement == "soft":
@@ -261,6 +292,17 @@ class Budget:
             model=model_key(call),
             enforcement="soft",
         )
+
+    def _roll(self) -> None:
+        """A new day or month (``period``) starts from zero."""
+        if self.period == "lifetime":
+            return
+        current = period_id(self.period, self._wall())
+        if current != self._period:
+            with self._hold_lock:
+                if current != self._period:
+                    self._period = current
+                    self.ledger.reset()
 
     def _release(self, call: Call) -> None:
         hold = call.state.pop(_HOLD, None)
