@@ -103,6 +103,7 @@ async def test_the_budget_is_the_redis_one_and_settles_to_the_real_cost_async(re
         budget = client.budget
         await chat(client)
         await budget.drain()
+        assert budget.store._sync is None  # reserve and settle went through redis.asyncio only
         assert budget.spent == pytest.approx(0.6)
         assert budget.held == 0.0
         await chat(client)

@@ -123,12 +123,13 @@ def test_tpm_counts_the_reported_usage_sync(redis_url: str) -> None:
 async def test_tpm_counts_the_reported_usage_async(redis_url: str) -> None:
     clock = ManualClock(wall=time.time())
     async with async_client(redis_url, lambda r: reply(r, total=90), clock=clock, tpm=100) as client:
-        limiter = client.builtin("rate_limit")
+        limiter = client.builtins["rate_limit"]
         await client.chat(model=MODEL, messages=MESSAGES)
         await limiter.drain()
         await client.chat(model=MODEL, messages=MESSAGES)
         await limiter.drain()
         await client.chat(model=MODEL, messages=MESSAGES)
+        assert limiter.store._sync is None  # the window went through redis.asyncio only
     assert len(clock.sleeps) == 1
 
 

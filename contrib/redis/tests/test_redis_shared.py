@@ -106,7 +106,10 @@ async def test_a_cached_answer_is_served_to_another_client_async(redis_url: str)
     first, second = Recorder(), Recorder()
     async with async_client(redis_url, first, cache=CACHE) as one, async_client(redis_url, second, cache=CACHE) as two:
         await one.chat(model=MODEL, messages=MESSAGES)
+        await one.builtins["cache"].drain()
         again = await two.chat(model=MODEL, messages=MESSAGES)
+        for client in (one, two):  # only redis.asyncio was used: the event loop never blocked on Redis
+            assert client.builtins["cache"].backend.store._sync is None
     assert again.cache_hit
     assert len(second.requests) == 0
 
@@ -115,7 +118,7 @@ def test_the_cache_keeps_its_size_bound(redis_url: str, redis_server: Any) -> No
     with sync_client(redis_url, cache=CACHE) as client:
         for index in range(6):
             client.chat(model=MODEL, messages=[{"role": "user", "content": f"question {index}"}])
-        assert len(client.builtin("cache").backend) == 3
+        assert len(client.builtins["cache"].backend) == 3
     with redis_server.client() as raw:
         assert len([key for key in raw.keys("t:{cache}:*") if b"index" not in key]) == 3
 
@@ -179,7 +182,7 @@ def _cooled_worker(url: str, results: Any) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="forks a worker process")
 def test_a_cooldown_is_seen_by_another_process(redis_url: str) -> None:
     with sync_client(redis_url, failing, cooldown_secs=60) as client:
-        assert type(client.builtin("cooldown")).__name__ == "RedisCooldown"
+        assert type(client.builtins["cooldown"]).__name__ == "RedisCooldown"
         for _ in range(3):
             with pytest.raises(ServiceUnavailableError):
                 client.chat(model=MODEL, messages=MESSAGES)
@@ -197,7 +200,7 @@ async def test_a_cooldown_is_shared_by_async_clients(redis_url: str) -> None:
         for _ in range(3):
             with pytest.raises(ServiceUnavailableError):
                 await one.chat(model=MODEL, messages=MESSAGES)
-        await one.builtin("cooldown").drain()
+        await one.builtins["cooldown"].drain()
     seen = Recorder()
     async with async_client(redis_url, seen, cooldown_secs=60) as two:
         with pytest.raises(ServiceUnavailableError) as info:

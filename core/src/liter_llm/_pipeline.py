@@ -549,6 +549,11 @@ class Pipeline:
             yield effect
         if call.operation != "chat_stream":
             cached = hook.cached_response(call=call)
+            if type(cached) is Effect:  # an async backend's look-up, awaited on the async client
+                try:
+                    cached = yield cached
+                except Exception:  # a cache never fails a call
+                    cached = None
             if cached is not None:
                 call.cache_hit = True
                 return cached

@@ -147,14 +147,12 @@ class _ClientBase:
     @property
     def budget(self) -> Any:
         """The budget ledger (when a budget is configured), else ``None``."""
-        return self.builtin("budget")
+        return self.builtins.get("budget")
 
-    def builtin(self, name: str) -> Any:
-        """The built-in plugin ``name`` (``"budget"``, ``"rate_limit"``, ``"cache"``, ``"cooldown"``...) or ``None``."""
-        for plugin_name, plugin in self._pipeline.builtins:
-            if plugin_name == name:
-                return plugin
-        return None
+    @property
+    def builtins(self) -> dict[str, Any]:
+        """The built-in plugins of this client by name (``"budget"``, ``"rate_limit"``, ``"cache"``...)."""
+        return dict(self._pipeline.builtins)
 
     def __repr__(self) -> str:
         cfg = self._pipeline.config

@@ -76,15 +76,17 @@ __all__ = ["Effect", "hookimpl", "hookspec"]
 
 
 class Effect:
-    """I/O a ``check_budget`` or ``throttle`` implementation asks the core to run for it.
+    """I/O a ``check_budget``, ``throttle`` or ``cached_response`` implementation asks the core to run.
 
     Hooks do no I/O themselves; one that must reach a shared store (a Redis
     budget or rate limit) returns an ``Effect`` instead.  The sync client calls
     ``run()``; the async client awaits ``arun()`` on its event loop, so it is
     never blocked.  For ``check_budget`` the effect refuses the call by
     raising (its value is ignored); for ``throttle`` its value is the hook's
-    answer (seconds to wait, or ``None``).  Either may raise a
-    :class:`~liter_llm.errors.LiterLlmError`, which the caller gets as it is.
+    answer (seconds to wait, or ``None``), and for ``cached_response`` the
+    cached response or ``None`` (what it raises counts as a miss).  The first
+    two may raise a :class:`~liter_llm.errors.LiterLlmError`, which the caller
+    gets as it is.
     """
 
     __slots__ = ("arun", "run")
@@ -225,12 +227,13 @@ def check_budget(call: Call) -> Effect | None:
 
 
 @hookspec(firstresult=True)
-def cached_response(call: Call) -> Any | None:
+def cached_response(call: Call) -> Any | Effect | None:
     """Answer a call from a cache.
 
     Runs after the budget check.  Return the typed response to skip the
     network entirely (``on_response`` still runs, with ``call.cache_hit``
-    true), or ``None`` for a miss.  Streams are never answered from a cache.
+    true), or ``None`` for a miss, or an :class:`Effect` whose value is one of
+    those (a look-up the async client awaits).  Streams are never answered from a cache.
     An implementation that raises (a cache backend's outage) is logged and
     counts as a miss: a cache never fails a call.  firstresult.
     """

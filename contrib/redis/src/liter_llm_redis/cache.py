@@ -13,7 +13,6 @@ fails open) and logs it once.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from liter_llm.config import CacheConfig, RedisConfig
 from liter_llm_redis.store import RedisStore
@@ -33,6 +32,12 @@ end
 return 1
 """
 
+_DELETE = """
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], KEYS[1])
+return 1
+"""
+
 _CLEAR = """
 local keys = redis.call('ZRANGE', KEYS[1], 0, -1)
 for _, key in ipairs(keys) do redis.call('DEL', key) end
@@ -44,8 +49,10 @@ return #keys
 class RedisCache:
     """A :class:`~liter_llm.builtins.cache.CacheBackend` in Redis, shared by every process.
 
-    Its commands are blocking (the core's cache backends are), each bounded by
-    the ``[redis]`` block's ``timeout_secs``.
+    The sync client uses its blocking methods; the async client awaits
+    ``aget`` / ``aset`` / ``adelete`` (redis.asyncio), so its event loop is
+    never blocked.  Every command is bounded by the ``[redis]`` block's
+    ``timeout_secs``.
     """
 
     def __init__(self, config: CacheConfig, redis: RedisConfig) -> None:
@@ -79,14 +86,29 @@ class RedisCache:
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
         full = self._key(key)
+        self.store.run(lambda client: client.eval(_DELETE, 2, full, self._index))
 
-        def delete(client: Any) -> Any:
-            with client.pipeline() as pipe:
-                pipe.delete(full)
-                pipe.zrem(self._index, full)
-                return pipe.execute()
+    async def aget(self, key: str) -> bytes | None:
+        """:meth:`get` on the event loop's asyncio client (the async client awaits it)."""
+        value = await self.store.arun(lambda client: client.get(self._key(key)))
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
-        self.store.run(delete)
+    async def aset(self, key: str, value: bytes, ttl_seconds: float | None) -> None:
+        """:meth:`set` on the event loop's asyncio client."""
+        if self.max_entries <= 0:
+            return
+        ttl_ms = max(1, int(ttl_seconds * 1000)) if ttl_seconds else 0
+        now_ms = int(time.time() * 1000)
+        await self.store.arun(
+            lambda client: client.eval(_SET, 2, self._key(key), self._index, value, ttl_ms, self.max_entries, now_ms)
+        )
+
+    async def adelete(self, key: str) -> None:
+        """:meth:`delete` on the event loop's asyncio client."""
+        full = self._key(key)
+        await self.store.arun(lambda client: client.eval(_DELETE, 2, full, self._index))
 
     def clear(self) -> None:
         """Remove every entry this cache wrote (under its key prefix)."""
