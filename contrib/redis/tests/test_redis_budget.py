@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import multiprocessing
 import sys
 import threading
@@ -152,7 +153,10 @@ async def test_a_failed_call_releases_its_reservation_async(redis_url: str) -> N
 
 
 def test_soft_enforcement_warns_and_lets_the_call_go(redis_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    with sync_client(redis_url, global_limit=0.5, enforcement="soft") as client:
+    with (
+        caplog.at_level(logging.WARNING, logger="liter_llm"),
+        sync_client(redis_url, global_limit=0.5, enforcement="soft") as client,
+    ):
         chat(client)
         chat(client)
         assert client.budget.spent == pytest.approx(1.2)

@@ -144,6 +144,7 @@ def test_a_cache_hit_across_processes(redis_url: str) -> None:
 
 def test_the_cache_fails_open_when_redis_is_down_sync(own_redis: Any, caplog: pytest.LogCaptureFixture) -> None:
     seen = Recorder()
+    caplog.set_level(logging.WARNING, logger="liter_llm")
     with sync_client(own_redis.url, seen, cache=CACHE) as client:
         client.chat(model=MODEL, messages=MESSAGES)
         own_redis.kill()
