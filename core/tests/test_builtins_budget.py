@@ -50,12 +50,12 @@ def test_no_budget_means_no_ledger(mode: str) -> None:
 def test_hard_global_limit(mode: str) -> None:
     seen = recorder()
     with twin(mode, seen, budget={"global_limit": 2 * COST}) as client:
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         assert client.budget.spent == pytest.approx(COST)
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         assert client.budget.spent == pytest.approx(2 * COST)
         with pytest.raises(BudgetExceededError) as info:
-            client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
     assert len(seen.requests) == 2  # the refused call made no I/O
     error = info.value
     assert error.limit_name == "global"
@@ -69,9 +69,9 @@ def test_hard_global_limit_async() -> None:
 
     async def main() -> None:
         async with async_client(seen, budget={"global_limit": COST}) as client:
-            await client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            await client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
             with pytest.raises(BudgetExceededError) as info:
-                await client.chat(model="openai/gpt-4o", messages=MESSAGES)
+                await client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
             assert info.value.limit_name == "global"
             assert info.value.spent == pytest.approx(COST)
 
@@ -83,21 +83,21 @@ def test_model_limit_names_the_model_and_leaves_others_alone_both_clients() -> N
     budget = {"model_limits": {"gpt-4o": COST}}
     seen = recorder()
     with sync_client(seen, budget=budget) as client:
-        client.chat(model="gpt-4o", messages=MESSAGES)
+        client.chat(model="gpt-4o", messages=MESSAGES, max_tokens=1)
         with pytest.raises(BudgetExceededError) as info:
-            client.chat(model="openai/gpt-4o", messages=MESSAGES)  # same model, written with its provider
+            client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)  # same model, written with its provider
         assert info.value.limit_name == "model:gpt-4o"
         assert info.value.limit == pytest.approx(COST)
-        client.chat(model="gpt-4o-mini", messages=MESSAGES)  # another model has no limit
+        client.chat(model="gpt-4o-mini", messages=MESSAGES, max_tokens=1)  # another model has no limit
         assert set(client.budget.spent_by_model) == {"openai/gpt-4o", "openai/gpt-4o-mini"}
         assert client.budget.spent_by_model["openai/gpt-4o"] == pytest.approx(COST)
     assert len(seen.requests) == 2
 
     async def main() -> None:
         async with async_client(recorder(), budget=budget) as client:
-            await client.chat(model="gpt-4o", messages=MESSAGES)
+            await client.chat(model="gpt-4o", messages=MESSAGES, max_tokens=1)
             with pytest.raises(BudgetExceededError) as info:
-                await client.chat(model="gpt-4o", messages=MESSAGES)
+                await client.chat(model="gpt-4o", messages=MESSAGES, max_tokens=1)
             assert info.value.limit_name == "model:gpt-4o"
 
     asyncio.run(main())
@@ -108,8 +108,8 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
     budget = {"global_limit": COST, "enforcement": "soft"}
     seen = recorder()
     with sync_client(seen, budget=budget) as client:
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         assert client.budget.spent == pytest.approx(2 * COST)
     assert len(seen.requests) == 2
     assert "budget_exceeded" in caplog.text
@@ -118,8 +118,8 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
 
     async def main() -> None:
         async with async_client(recorder(), budget=budget) as client:
-            await client.chat(model="openai/gpt-4o", messages=MESSAGES)
-            await client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            await client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
+            await client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
 
     asyncio.run(main())
     assert "budget_exceeded" in caplog.text
@@ -127,18 +127,18 @@ def test_soft_limit_warns_and_goes_on_both_clients(caplog: pytest.LogCaptureFixt
 
 def test_reset_lets_calls_through_again(mode: str) -> None:
     with twin(mode, recorder(), budget={"global_limit": COST}) as client:
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         with pytest.raises(BudgetExceededError):
-            client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         client.budget.reset()
         assert client.budget.spent == 0.0
         assert dict(client.budget.spent_by_model) == {}
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
 
 
 def test_budget_is_recorded_without_cost_tracking_and_response_cost_stays_unset(mode: str) -> None:
     with twin(mode, recorder(), budget={"global_limit": 10.0}) as client:
-        answer = client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        answer = client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         assert answer.cost is None
         assert client.budget.spent == pytest.approx(COST)
 
@@ -148,9 +148,9 @@ def test_budget_from_json_and_toml(mode: str, tmp_path: Path) -> None:
     seen = recorder()
     create = liter_llm.create_client_from_json if mode == "sync" else liter_llm.create_async_client_from_json
     with S.Api.around(mode, create(json.dumps(config), transport=httpx.MockTransport(seen))) as client:
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         with pytest.raises(BudgetExceededError):
-            client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
     toml = tmp_path / "liter-llm.toml"
     toml.write_text(
         f'api_key = "sk-test"\nbase_url = "{BASE}"\nmodel_hint = "openai"\n\n'
@@ -166,9 +166,9 @@ def test_budget_from_json_and_toml(mode: str, tmp_path: Path) -> None:
         made = liter_llm.AsyncDefaultClient(load_config_file(toml), transport=transport)
     client = S.Api.around(mode, made)
     with client:
-        client.chat(model="gpt-4o", messages=MESSAGES)
+        client.chat(model="gpt-4o", messages=MESSAGES, max_tokens=1)
         with pytest.raises(BudgetExceededError) as info:
-            client.chat(model="gpt-4o", messages=MESSAGES)
+            client.chat(model="gpt-4o", messages=MESSAGES, max_tokens=1)
         assert info.value.limit_name == "model:gpt-4o"
 
 
@@ -207,12 +207,12 @@ def test_concurrent_spending_sync() -> None:
 
     with sync_client(handler, budget={"global_limit": LIMIT}) as client:
         for _ in range(9):
-            client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         phase["gate"] = True
 
         def run() -> Any:
             try:
-                return client.chat(model="openai/gpt-4o", messages=MESSAGES)
+                return client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
             except BudgetExceededError as exc:
                 return exc
 
@@ -261,10 +261,11 @@ def test_concurrent_spending_async() -> None:
 
         async with async_client(handler, budget={"global_limit": LIMIT}) as client:
             for _ in range(9):
-                await client.chat(model="openai/gpt-4o", messages=MESSAGES)
+                await client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
             gate = True
             results = await asyncio.gather(
-                *(client.chat(model="openai/gpt-4o", messages=MESSAGES) for _ in range(N)), return_exceptions=True
+                *(client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1) for _ in range(N)),
+                return_exceptions=True,
             )
             assert not any(isinstance(r, BaseException) for r in results)
             assert client.budget.spent == pytest.approx((9 + N) * COST)
@@ -272,7 +273,8 @@ def test_concurrent_spending_async() -> None:
             gate = False
             before = len(seen)
             refused = await asyncio.gather(
-                *(client.chat(model="openai/gpt-4o", messages=MESSAGES) for _ in range(N)), return_exceptions=True
+                *(client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1) for _ in range(N)),
+                return_exceptions=True,
             )
             assert all(isinstance(r, BudgetExceededError) and r.limit_name == "global" for r in refused)
             assert len(seen) == before
@@ -301,8 +303,8 @@ def test_a_custom_ledger_replaces_the_builtin_budget(mode: str) -> None:
     seen = recorder()
     with twin(mode, seen, budget={"global_limit": 100.0}, disable_plugins=["budget"], hooks=[mine]) as client:
         assert client.budget is None  # the built-in is off
-        client.chat(model="openai/gpt-4o", messages=MESSAGES)
+        client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
         with pytest.raises(BudgetExceededError):
-            client.chat(model="openai/gpt-4o", messages=MESSAGES)
+            client.chat(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1)
     assert ledger.adds == [("openai/gpt-4o", pytest.approx(COST))]
     assert len(seen.requests) == 1

@@ -20,7 +20,8 @@ BASE = S.BASE
 MESSAGES = S.MESSAGES
 EVERYTHING = {
     "cost_tracking": True,
-    "budget": {"global_limit": 1e-9},
+    # a call reserves its worst case (about 3.25e-5 with max_tokens=1), so the second one does not fit
+    "budget": {"global_limit": 4e-5},
     "cache": {"max_entries": 10},
     "rate_limit": {"rpm": 1, "window_seconds": 60},
     "cooldown_secs": 10,
@@ -102,15 +103,15 @@ def test_disabling_a_builtin_by_name_turns_it_off(mode: str, name: str) -> None:
     # all five on, one off: calls go through where that one would have stopped them
     server = network_server()
     with CLIENTS.twin(mode, server, timeout_secs=0.5, disable_plugins=[name], **EVERYTHING) as client:
-        first = client.chat(model="gpt-4o", messages=MESSAGES)
+        first = client.chat(model="gpt-4o", messages=MESSAGES, max_tokens=1)
         assert (first.cost is None) == (name == "cost")
         assert (client.budget is None) == (name == "budget")
         if name == "cache":
-            # no cache: the second call reaches the budget refusal (spent > 1e-9)
+            # no cache: the second call reaches the budget refusal (spent + its reservation > the limit)
             with pytest.raises(BudgetExceededError):
-                client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.1)
+                client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.1, max_tokens=1)
         elif name == "budget":
             # no budget: a new request passes the budget and meets the rate limit (rpm=1) instead
             with pytest.raises(liter_llm.RateLimitedError):
-                client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.1)
+                client.chat(model="gpt-4o", messages=MESSAGES, temperature=0.1, max_tokens=1)
     assert len(server.requests) == 1

@@ -20,6 +20,7 @@ from liter_llm.config import (
     ClientConfig,
     ProviderConfig,
     RateLimitConfig,
+    RedisConfig,
     config_to_dict,
     find_config_file,
     load_config_file,
@@ -68,6 +69,14 @@ gpt-4o = 5
 rpm = 60
 tpm = 100000
 window_seconds = 30
+backend = "redis"
+on_outage = "fail_open"
+
+[redis]
+url = "rediss://redis.example.test:6380/1"
+key_prefix = "app:"
+timeout_secs = 0.25
+on_outage = "fail_closed"
 
 [[providers]]
 name = "my-provider"
@@ -100,7 +109,13 @@ FULL_DATA: dict[str, Any] = {
     "extra_headers": {"X-Team": "research"},
     "cache": {"max_entries": 50, "ttl_seconds": 120, "backend": "memory"},
     "budget": {"global_limit": 10.5, "model_limits": {"gpt-4o": 5, "gpt-4.1": 2.25}, "enforcement": "soft"},
-    "rate_limit": {"rpm": 60, "tpm": 100000, "window_seconds": 30},
+    "rate_limit": {"rpm": 60, "tpm": 100000, "window_seconds": 30, "backend": "redis", "on_outage": "fail_open"},
+    "redis": {
+        "url": "rediss://redis.example.test:6380/1",
+        "key_prefix": "app:",
+        "timeout_secs": 0.25,
+        "on_outage": "fail_closed",
+    },
     "fallbacks": ["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"],
     "cooldown_secs": 15,
     "cost_tracking": True,
@@ -136,7 +151,10 @@ EXPECTED = ClientConfig(
     extra_headers={"X-Team": "research"},
     cache=CacheConfig(max_entries=50, ttl_seconds=120.0, backend="memory"),
     budget=BudgetConfig(global_limit=10.5, model_limits={"gpt-4o": 5.0, "gpt-4.1": 2.25}, enforcement="soft"),
-    rate_limit=RateLimitConfig(rpm=60, tpm=100000, window_seconds=30.0),
+    rate_limit=RateLimitConfig(rpm=60, tpm=100000, window_seconds=30.0, backend="redis", on_outage="fail_open"),
+    redis=RedisConfig(
+        url="rediss://redis.example.test:6380/1", key_prefix="app:", timeout_secs=0.25, on_outage="fail_closed"
+    ),
     fallbacks=["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"],
     cooldown_secs=15.0,
     cost_tracking=True,
@@ -849,3 +867,23 @@ def test_plugin_tables_are_kept_and_checked() -> None:
     shown = config_to_dict(cfg)["plugins"]
     assert shown == {"azure": {"api_version": "2024-10-21", "api_key": "***"}}
     assert "k-123456" not in repr(cfg)
+
+
+def test_the_redis_block_and_backends_are_validated_by_path() -> None:
+    assert "redis.url: must be a redis://, rediss:// or unix:// URL" in bad({"redis": {"url": "http://x"}})
+    assert "redis.timeout_secs" in bad({"redis": {"timeout_secs": 0}})
+    assert 'redis.on_outage: must be "fail_closed" or "fail_open"' in bad({"redis": {"on_outage": "maybe"}})
+    assert "redis.port" in bad({"redis": {"port": 6379}})
+    assert "budget.backend: must not be empty" in bad({"budget": {"backend": " "}})
+    assert "rate_limit.on_outage" in bad({"rate_limit": {"rpm": 1, "on_outage": 1}})
+    config = parse_config({"budget": {"backend": "redis"}, "redis": {}})
+    assert config.budget is not None
+    assert config.budget.backend == "redis"
+    assert config.budget.on_outage is None
+    assert config.redis == RedisConfig()
+
+
+def test_the_redis_password_never_shows() -> None:
+    config = parse_config({"redis": {"url": "redis://:s3cr3t-pw@127.0.0.1:6379/0"}})
+    assert "s3cr3t-pw" not in repr(config)
+    assert "s3cr3t-pw" not in json.dumps(config_to_dict(config))

@@ -54,6 +54,7 @@ from liter_llm.errors import (
     error_from_response,
     is_transient,
 )
+from liter_llm.hookspecs import Effect
 from liter_llm.providers import ProviderSpec
 
 __all__ = [
@@ -103,25 +104,26 @@ class Sleep:
     seconds: float
 
 
-Action = Send | Read | Sleep
+Action = Send | Read | Sleep | Effect
 Flow = Generator[Action, Any, Any]
 
 
-def _veto(relay: Any, name: str, call: Call) -> None:
-    """Run a veto hook (``on_request``, ``check_budget``) through pluggy.
+def _veto(relay: Any, name: str, call: Call) -> list[Effect]:
+    """Run a veto hook (``on_request``, ``check_budget``) through pluggy; returns the effects it asked for.
 
     The guards (:mod:`liter_llm._hooks`) name the plain implementation that
     vetoed; a HookRejectedError raised by a wrapper is named here.
     """
     caller = getattr(relay, name)
     if not caller.get_hookimpls():
-        return
+        return []
     try:
-        caller(call=call)
+        results = caller(call=call)
     except HookRejectedError as exc:
         if exc.hook is None:
             exc.hook = culprit(relay, exc) or name
         raise
+    return [result for result in results or () if isinstance(result, Effect)]
 
 
 def _transport_error(exc: Exception, provider: str, *, reading: bool = False) -> LiterLlmError:
@@ -547,12 +549,18 @@ class Pipeline:
         )
 
     # -- the flow -----------------------------------------------------------
-    def before_send(self, call: Call, hook: Any) -> Any:
-        """on_request, check_budget and the cache; returns a cached response or None."""
+    def before_send(self, call: Call, hook: Any) -> Flow:
+        """on_request, check_budget (and the effects it asks for) and the cache; returns a cached response or None."""
         _veto(hook, "on_request", call)
-        _veto(hook, "check_budget", call)
+        for effect in _veto(hook, "check_budget", call):  # noqa: UP028 (what an effect returns is ignored)
+            yield effect
         if call.operation != "chat_stream":
             cached = hook.cached_response(call=call)
+            if type(cached) is Effect:  # an async backend's look-up, awaited on the async client
+                try:
+                    cached = yield cached
+                except Exception:  # a cache never fails a call
+                    cached = None
             if cached is not None:
                 call.cache_hit = True
                 return cached
@@ -563,7 +571,7 @@ class Pipeline:
         hook = self.relay(call.provider)
         try:
             start_wrappers(call, hook)
-            cached = self.before_send(call, hook)
+            cached = yield from self.before_send(call, hook)
             if cached is not None:
                 self.notify_response(call, hook, cached)
                 finish_wrappers(call, result=cached)
@@ -610,7 +618,7 @@ class Pipeline:
         hook = self.relay(call.provider)
         try:
             start_wrappers(call, hook)
-            self.before_send(call, hook)
+            yield from self.before_send(call, hook)
             response = yield from self.send_with_retries(call, hook)
         except LiterLlmError as error:
             scrub_key(error, call.api_key)  # whatever raised it (a hook quoting the key), the key never leaves
@@ -661,9 +669,8 @@ class Pipeline:
         return DeadlineTimeouts(call.deadline, connect=connect, read=remaining, write=remaining, pool=remaining)
 
     @staticmethod
-    def _throttle(call: Call, hook: Any) -> float:
-        """The wait the ``throttle`` hook asks for: 0 to go on; a wait that is not one is the plugin's bug."""
-        value = hook.throttle(call=call)
+    def _checked_wait(call: Call, value: Any) -> float:
+        """The wait a ``throttle`` hook asked for: 0 to go on; a wait that is not one is the plugin's bug."""
         if value is None or value == 0:
             return 0.0
         wait = usable_retry_after(value)
@@ -679,7 +686,10 @@ class Pipeline:
         """Throttle, build, authenticate and send; retry what may be retried; return a 2xx response."""
         config = self.config
         provider = call.provider.name
-        delay = self._throttle(call, hook)
+        delay = hook.throttle(call=call)
+        if type(delay) is Effect:
+            delay = yield delay
+        delay = self._checked_wait(call, delay)
         while delay:
             if call.deadline is not None and time.monotonic() + delay > call.deadline:
                 raise RateLimitedError(
@@ -688,7 +698,10 @@ class Pipeline:
                     retry_after=delay,
                 )
             yield Sleep(delay)
-            delay = self._throttle(call, hook)
+            delay = hook.throttle(call=call)
+            if type(delay) is Effect:
+                delay = yield delay
+            delay = self._checked_wait(call, delay)
         attempt = 0
         while True:
             call.attempt = attempt
@@ -923,6 +936,8 @@ def drive_sync(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
                     read_sync(action)
             elif kind is Sleep:
                 clock.sleep(action.seconds)
+            elif kind is Effect:
+                value = action.run()
         except Exception as exc:
             error = exc
 
@@ -947,5 +962,7 @@ async def drive_async(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) 
                 await read_async(action)
             elif kind is Sleep:
                 await clock.asleep(action.seconds)
+            elif kind is Effect:
+                value = await action.arun()
         except Exception as exc:
             error = exc

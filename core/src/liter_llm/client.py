@@ -149,10 +149,12 @@ class _ClientBase:
     @property
     def budget(self) -> Any:
         """The budget ledger (when a budget is configured), else ``None``."""
-        for name, plugin in self._pipeline.builtins:
-            if name == "budget":
-                return plugin
-        return None
+        return self.builtins.get("budget")
+
+    @property
+    def builtins(self) -> dict[str, Any]:
+        """The built-in plugins of this client by name (``"budget"``, ``"rate_limit"``, ``"cache"``...)."""
+        return dict(self._pipeline.builtins)
 
     def __repr__(self) -> str:
         cfg = self._pipeline.config

@@ -57,6 +57,7 @@ __all__ = [
     "ClientConfig",
     "ProviderConfig",
     "RateLimitConfig",
+    "RedisConfig",
     "config_to_dict",
     "find_config_file",
     "load_config_file",
@@ -136,6 +137,12 @@ class BudgetConfig:
     global_limit: float | None = None
     model_limits: dict[str, float] = attrs.field(factory=dict)
     enforcement: Literal["hard", "soft"] = "hard"
+    #: the window spending counts in: ``"lifetime"``, or ``"day"`` / ``"month"`` (calendar, UTC)
+    period: Literal["lifetime", "day", "month"] = "lifetime"
+    #: where spending is kept: ``"memory"`` (this process) or a registered backend (``"redis"``)
+    backend: str = "memory"
+    #: what a shared backend's outage does to calls; ``None``: the ``[redis]`` block's ``on_outage``
+    on_outage: Literal["fail_closed", "fail_open"] | None = None
 
 
 @attrs.define(kw_only=True)
@@ -145,6 +152,23 @@ class RateLimitConfig:
     rpm: int | None = None
     tpm: int | None = None
     window_seconds: float = 60.0
+    #: where the windows are kept: ``"memory"`` (this process) or a registered backend (``"redis"``)
+    backend: str = "memory"
+    #: what a shared backend's outage does to calls; ``None``: the ``[redis]`` block's ``on_outage``
+    on_outage: Literal["fail_closed", "fail_open"] | None = None
+
+
+@attrs.define(kw_only=True)
+class RedisConfig:
+    """The Redis connection shared by the Redis backends (``redis`` table; needs ``liter-llm-redis``).
+
+    ``url`` may carry a password: it is never shown (repr and ``config_to_dict`` redact it).
+    """
+
+    url: str = attrs.field(default="redis://127.0.0.1:6379/0", repr=False)
+    key_prefix: str = "liter-llm:"
+    timeout_secs: float = 0.5
+    on_outage: Literal["fail_closed", "fail_open"] = "fail_closed"
 
 
 @attrs.define(kw_only=True)
@@ -177,6 +201,7 @@ class ClientConfig:
     cache: CacheConfig | None = None
     budget: BudgetConfig | None = None
     rate_limit: RateLimitConfig | None = None
+    redis: RedisConfig | None = None
     fallbacks: list[str] = attrs.field(factory=list)
     cooldown_secs: float | None = None
     cost_tracking: bool = False
@@ -401,8 +426,51 @@ def _headers(ctx: _Ctx, value: Any, path: _Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 
 _CACHE_FIELDS = ("max_entries", "ttl_seconds", "backend")
-_BUDGET_FIELDS = ("global_limit", "model_limits", "enforcement")
-_RATE_LIMIT_FIELDS = ("rpm", "tpm", "window_seconds")
+_BUDGET_FIELDS = ("global_limit", "model_limits", "enforcement", "period", "backend", "on_outage")
+_RATE_LIMIT_FIELDS = ("rpm", "tpm", "window_seconds", "backend", "on_outage")
+_REDIS_FIELDS = ("url", "key_prefix", "timeout_secs", "on_outage")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _backend_name(ctx: _Ctx, table: Mapping[str, Any], path: _Path, kwargs: dict[str, Any]) -> None:
+    if "backend" in table:
+        name = _string(ctx, table["backend"], (*path, "backend")).strip()
+        if not name:
+            ctx.fail((*path, "backend"), "must not be empty")
+        kwargs["backend"] = name
+
+
+def _on_outage(ctx: _Ctx, value: Any, path: _Path) -> str:
+    if value not in ("fail_closed", "fail_open"):
+        shown = f"got {_type_name(value)}" if not isinstance(value, str) else "got another value"
+        ctx.fail(path, f'must be "fail_closed" or "fail_open", {shown}')
+    return str(value)
+
+
+def _redis(ctx: _Ctx, value: Any, path: _Path) -> RedisConfig:
+    if isinstance(value, RedisConfig):
+        value = attrs.asdict(value)
+    table = _mapping(ctx, value, path)
+    _check_fields(ctx, table, _REDIS_FIELDS, path)
+    kwargs: dict[str, Any] = {}
+    if "url" in table:
+        url = _string(ctx, table["url"], (*path, "url")).strip()
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme not in _REDIS_SCHEMES:
+            ctx.fail((*path, "url"), "must be a redis://, rediss:// or unix:// URL")
+        kwargs["url"] = url
+    if "key_prefix" in table:
+        kwargs["key_prefix"] = _string(ctx, table["key_prefix"], (*path, "key_prefix"), allow_empty=True)
+    if "timeout_secs" in table:
+        kwargs["timeout_secs"] = _number(ctx, table["timeout_secs"], (*path, "timeout_secs"), positive=True)
+    if "on_outage" in table:
+        kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
+    return RedisConfig(**kwargs)
+
+
 _PROVIDER_FIELDS = ("name", "base_url", "auth_header", "model_prefixes")
 
 
@@ -444,6 +512,15 @@ def _budget(ctx: _Ctx, value: Any, path: _Path) -> BudgetConfig:
             shown = f"got {_type_name(enforcement)}" if not isinstance(enforcement, str) else "got another value"
             ctx.fail((*path, "enforcement"), f'must be "hard" or "soft", {shown}')
         kwargs["enforcement"] = enforcement
+    if "period" in table:
+        period = table["period"]
+        if period not in ("lifetime", "day", "month"):
+            shown = f"got {_type_name(period)}" if not isinstance(period, str) else "got another value"
+            ctx.fail((*path, "period"), f'must be "lifetime", "day" or "month", {shown}')
+        kwargs["period"] = period
+    _backend_name(ctx, table, path, kwargs)
+    if table.get("on_outage") is not None:
+        kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
     return BudgetConfig(**kwargs)
 
 
@@ -458,6 +535,9 @@ def _rate_limit(ctx: _Ctx, value: Any, path: _Path) -> RateLimitConfig:
             kwargs[name] = _optional(_integer)(ctx, table[name], (*path, name), minimum=1)
     if "window_seconds" in table:
         kwargs["window_seconds"] = _number(ctx, table["window_seconds"], (*path, "window_seconds"), positive=True)
+    _backend_name(ctx, table, path, kwargs)
+    if table.get("on_outage") is not None:
+        kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
     return RateLimitConfig(**kwargs)
 
 
@@ -589,6 +669,7 @@ _FIELDS: dict[str, _FieldParser] = {
     "cache": _optional(_cache),
     "budget": _optional(_budget),
     "rate_limit": _optional(_rate_limit),
+    "redis": _optional(_redis),
     "fallbacks": _fallbacks,
     "cooldown_secs": _optional(_number),
     "cost_tracking": _boolean,
@@ -846,10 +927,27 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
             "global_limit": budget.global_limit,
             "model_limits": dict(budget.model_limits),
             "enforcement": budget.enforcement,
+            "period": budget.period,
+            "backend": budget.backend,
+            "on_outage": budget.on_outage,
         },
         "rate_limit": None
         if rate_limit is None
-        else {"rpm": rate_limit.rpm, "tpm": rate_limit.tpm, "window_seconds": rate_limit.window_seconds},
+        else {
+            "rpm": rate_limit.rpm,
+            "tpm": rate_limit.tpm,
+            "window_seconds": rate_limit.window_seconds,
+            "backend": rate_limit.backend,
+            "on_outage": rate_limit.on_outage,
+        },
+        "redis": None
+        if config.redis is None
+        else {
+            "url": redact_url(config.redis.url),
+            "key_prefix": config.redis.key_prefix,
+            "timeout_secs": config.redis.timeout_secs,
+            "on_outage": config.redis.on_outage,
+        },
         "fallbacks": list(config.fallbacks),
         "cooldown_secs": config.cooldown_secs,
         "cost_tracking": config.cost_tracking,

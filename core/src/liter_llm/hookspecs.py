@@ -55,7 +55,7 @@ Operation names (``call.operation``): ``chat``, ``chat_stream``, ``embed``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -71,6 +71,33 @@ if TYPE_CHECKING:
     from liter_llm.types import ChatCompletionChunk
 
 PROJECT_NAME = "liter_llm"
+
+__all__ = ["Effect", "hookimpl", "hookspec"]
+
+
+class Effect:
+    """I/O a ``check_budget``, ``throttle`` or ``cached_response`` implementation asks the core to run.
+
+    Hooks do no I/O themselves; one that must reach a shared store (a Redis
+    budget or rate limit) returns an ``Effect`` instead.  The sync client calls
+    ``run()``; the async client awaits ``arun()`` on its event loop, so it is
+    never blocked.  For ``check_budget`` the effect refuses the call by
+    raising (its value is ignored); for ``throttle`` its value is the hook's
+    answer (seconds to wait, or ``None``), and for ``cached_response`` the
+    cached response or ``None`` (what it raises counts as a miss).  The first
+    two may raise a :class:`~liter_llm.errors.LiterLlmError`, which the caller
+    gets as it is.
+    """
+
+    __slots__ = ("arun", "run")
+
+    def __init__(self, run: Callable[[], Any], arun: Callable[[], Awaitable[Any]]) -> None:
+        self.run = run
+        self.arun = arun
+
+    def __repr__(self) -> str:
+        return f"Effect({getattr(self.run, '__qualname__', self.run)!r})"
+
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
@@ -190,30 +217,34 @@ def on_request(call: Call) -> None:
 
 
 @hookspec
-def check_budget(call: Call) -> None:
+def check_budget(call: Call) -> Effect | None:
     """Refuse a call that would break a budget, by raising BudgetExceededError.
 
-    Runs after :func:`on_request`, once per call.  Return value ignored.
+    Runs after :func:`on_request`, once per call.  Return ``None``, or an
+    :class:`Effect` when the check needs I/O (a budget kept in Redis): the core
+    runs it (awaits it on the async client) before going on.
     """
 
 
 @hookspec(firstresult=True)
-def cached_response(call: Call) -> Any | None:
+def cached_response(call: Call) -> Any | Effect | None:
     """Answer a call from a cache.
 
     Runs after the budget check.  Return the typed response to skip the
     network entirely (``on_response`` still runs, with ``call.cache_hit``
-    true), or ``None`` for a miss.  Streams are never answered from a cache.
+    true), or ``None`` for a miss, or an :class:`Effect` whose value is one of
+    those (a look-up the async client awaits).  Streams are never answered from a cache.
     An implementation that raises (a cache backend's outage) is logged and
     counts as a miss: a cache never fails a call.  firstresult.
     """
 
 
 @hookspec(firstresult=True)
-def throttle(call: Call) -> float | None:
+def throttle(call: Call) -> float | Effect | None:
     """Say how long a call must wait before it may be sent (client-side rate limits).
 
-    Return seconds to wait, or ``None``/``0`` to go now.  The core sleeps (on
+    Return seconds to wait, or ``None``/``0`` to go now, or an :class:`Effect`
+    whose value is that answer (a window kept in Redis).  The core sleeps (on
     the async client without blocking the event loop) and asks again, until
     the call's deadline; past it the call fails with RateLimitedError.
     firstresult.

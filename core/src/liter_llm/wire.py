@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
+from liter_llm._log import get_logger
 from liter_llm._wire import (
     build_chat_request,
     build_openai_request,
@@ -59,6 +60,7 @@ __all__ = [
     "build_openai_request",
     "chat_body",
     "dump_json",
+    "get_logger",
     "header_auth",
     "load_json",
     "merge_headers",

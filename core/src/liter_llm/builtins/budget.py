@@ -13,19 +13,31 @@ The amounts live in a :class:`BudgetLedger`; the default one is in memory and
 guarded by a lock.  A contrib package can keep them elsewhere (Redis, for many
 processes) by implementing the protocol and passing it as ``ledger``.
 
-Concurrency: the check and the record are separate steps, so calls already
-in flight when the limit is reached still complete and are recorded; no call
-is admitted after the ledger shows the limit reached.
+Reserve and settle: before a call is sent, ``check_budget`` reserves its
+worst-case cost (:func:`worst_case_cost`: the prompt's upper bound in tokens
+plus ``max_tokens``, or :data:`DEFAULT_OUTPUT_TOKENS`, at the model's prices)
+under the budget's lock, and refuses it (hard) when what is spent plus what
+calls in flight hold plus this reservation would cross a limit that applies;
+``on_response`` replaces the reservation by the real cost, ``on_error``
+releases it.  So calls in flight can never together spend more than the limit:
+a budget is never overspent, even by concurrent calls.  A model with no known
+price reserves nothing (and records nothing).  Give calls a ``max_tokens`` to
+reserve less than the default output bound.
+
+Periods: ``period = "day"`` or ``"month"`` counts spending in calendar
+windows in UTC (on the client's clock): the first call of a new day or month
+starts from zero.  ``"lifetime"`` (the default) never resets by itself.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from liter_llm._log import get_logger
-from liter_llm.builtins.cost import call_cost
+from liter_llm.builtins.cost import call_cost, call_price
 from liter_llm.errors import BudgetExceededError
 from liter_llm.hookspecs import hookimpl
 
@@ -33,7 +45,19 @@ if TYPE_CHECKING:
     from liter_llm._call import Call
     from liter_llm.config import BudgetConfig
 
-__all__ = ["Budget", "BudgetLedger", "InMemoryLedger", "model_key"]
+__all__ = [
+    "DEFAULT_OUTPUT_TOKENS",
+    "Budget",
+    "BudgetLedger",
+    "InMemoryLedger",
+    "model_key",
+    "period_id",
+    "worst_case_cost",
+]
+
+#: The output bound of a call that gives no ``max_tokens`` (or ``max_completion_tokens``).
+DEFAULT_OUTPUT_TOKENS = 4096
+_HOLD = "liter_llm.budget_hold"
 
 
 @runtime_checkable
@@ -89,6 +113,38 @@ class InMemoryLedger:
             self._total = 0.0
 
 
+def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKENS) -> float:
+    """The most ``call`` can cost, in USD: its prompt's upper bound plus its output limit, at its prices.
+
+    The prompt is bounded by its UTF-8 bytes (a token is at least one byte)
+    plus 4 tokens per message; the output by ``max_completion_tokens``,
+    ``max_tokens`` or ``default_output_tokens`` (chat only; other operations
+    have no output tokens).  A model with no known price costs ``0.0``
+    (nothing is recorded for it either).
+    """
+    price = call_price(call)
+    if price is None:
+        return 0.0
+    from liter_llm.builtins.rate_limit import request_text
+
+    request = call.request
+    prompt = len(request_text(request).encode("utf-8")) + 4 * len(getattr(request, "messages", None) or ())
+    output = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
+    if not isinstance(output, int) or output <= 0:
+        output = default_output_tokens if call.operation in ("chat", "chat_stream") else 0
+    return float(prompt * price.input_cost_per_token + output * price.output_cost_per_token)
+
+
+def period_id(period: str, now: float) -> str:
+    """The calendar window ``now`` (seconds since the epoch) falls in, in UTC: ``""`` (lifetime),
+    ``"2026-12-01"`` (day) or ``"2026-12"`` (month)."""
+    if period == "day":
+        return time.strftime("%Y-%m-%d", time.gmtime(now))
+    if period == "month":
+        return time.strftime("%Y-%m", time.gmtime(now))
+    return ""
+
+
 def model_key(call: Call) -> str:
     """The name spending is recorded under: ``provider/model`` (a gateway: the model as called)."""
     if call.gateway or not call.model:
@@ -107,29 +163,47 @@ class Budget:
         ledger: where spending is kept.
     """
 
-    def __init__(self, config: BudgetConfig, ledger: BudgetLedger | None = None) -> None:
+    def __init__(
+        self, config: BudgetConfig, ledger: BudgetLedger | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.global_limit = config.global_limit
+        self.period = config.period
+        self._wall = clock
+        self._period = period_id(config.period, clock())
         self.model_limits: dict[str, float] = dict(config.model_limits)
         self.enforcement = config.enforcement
         self.ledger: BudgetLedger = ledger if ledger is not None else InMemoryLedger()
         self._keys: dict[str, list[str]] = {}  # model key -> names in model_limits that match it
         self._key_lock = threading.Lock()
         self._recorded: set[str] = set()  # models recorded by this process (for ledgers without by_model)
+        self._hold_lock = threading.Lock()
+        self._held_total = 0.0
+        self._held_by_model: dict[str, float] = {}
+        #: the output bound of a call with no ``max_tokens``, for its reservation
+        self.default_output_tokens = DEFAULT_OUTPUT_TOKENS
 
     # -- reporting -------------------------------------------------------
     @property
     def spent(self) -> float:
-        """Total spent, in USD."""
+        """Total spent (in this ``period``), in USD."""
+        self._roll()
         return self.ledger.spent_total()
 
     @property
     def spent_by_model(self) -> Mapping[str, float]:
         """Spent per model (``provider/model``), in USD."""
+        self._roll()
         by_model = getattr(self.ledger, "by_model", None)
         if callable(by_model):
             result: Mapping[str, float] = by_model()
             return result
         return {key: self.ledger.spent_for(key) for key in sorted(self._recorded)}
+
+    @property
+    def held(self) -> float:
+        """What calls in flight have reserved, in USD."""
+        with self._hold_lock:
+            return self._held_total
 
     def reset(self) -> None:
         """Forget everything spent (the limits stay)."""
@@ -151,15 +225,25 @@ class Budget:
                 self._keys[key] = names
         return names
 
-    def exceeded(self, call: Call) -> BudgetExceededError | None:
-        """The error for the first limit that applies to ``call`` and is reached, else ``None``."""
+    def exceeded(self, call: Call, reserve: float = 0.0) -> BudgetExceededError | None:
+        """The error for the first limit that applies to ``call`` and is reached, else ``None``.
+
+        With ``reserve``: also when what is spent, plus what calls in flight
+        hold, plus ``reserve`` would cross it.
+        """
         key = model_key(call)
         for name in self._matching_limits(call, key):
             limit = self.model_limits[name]
             spent = self.ledger.spent_for(key)
-            if spent >= limit:
+            held = self._held_by_model.get(key, 0.0)
+            if spent >= limit or (reserve and spent + held + reserve > limit):
                 return BudgetExceededError(
-                    f"the budget for model {name} is spent: ${spent:.6f} of ${limit:.6f}",
+                    f"the budget for model {name} is spent: ${spent:.6f} of ${limit:.6f}"
+                    + (
+                        f" (${held:.6f} reserved by calls in flight, this call may cost ${reserve:.6f})"
+                        if reserve
+                        else ""
+                    ),
                     limit_name=f"model:{name}",
                     limit=limit,
                     spent=spent,
@@ -167,9 +251,15 @@ class Budget:
                 )
         if self.global_limit is not None:
             spent = self.ledger.spent_total()
-            if spent >= self.global_limit:
+            held = self._held_total
+            if spent >= self.global_limit or (reserve and spent + held + reserve > self.global_limit):
                 return BudgetExceededError(
-                    f"the global budget is spent: ${spent:.6f} of ${self.global_limit:.6f}",
+                    f"the global budget is spent: ${spent:.6f} of ${self.global_limit:.6f}"
+                    + (
+                        f" (${held:.6f} reserved by calls in flight, this call may cost ${reserve:.6f})"
+                        if reserve
+                        else ""
+                    ),
                     limit_name="global",
                     limit=self.global_limit,
                     spent=spent,
@@ -180,8 +270,16 @@ class Budget:
     # -- hooks ---------------------------------------------------------------
     @hookimpl
     def check_budget(self, call: Call) -> None:
-        """Refuse the call (hard) or log a warning (soft) once a limit that applies is reached."""
-        error = self.exceeded(call)
+        """Reserve the call's worst case; refuse it (hard) or warn (soft) when it would cross a limit."""
+        reserve = worst_case_cost(call, self.default_output_tokens)
+        key = model_key(call)
+        self._roll()
+        with self._hold_lock:
+            error = self.exceeded(call, reserve)
+            if error is None or self.enforcement == "soft":
+                call.state[_HOLD] = (key, reserve)
+                self._held_total += reserve
+                self._held_by_model[key] = self._held_by_model.get(key, 0.0) + reserve
         if error is None:
             return
         if self.enforcement == "hard":
@@ -195,11 +293,43 @@ class Budget:
             enforcement="soft",
         )
 
+    def _roll(self) -> None:
+        """A new day or month (``period``) starts from zero."""
+        if self.period == "lifetime":
+            return
+        current = period_id(self.period, self._wall())
+        if current != self._period:
+            with self._hold_lock:
+                if current != self._period:
+                    self._period = current
+                    self.ledger.reset()
+
+    def _release(self, call: Call) -> None:
+        hold = call.state.pop(_HOLD, None)
+        if hold is None:
+            return
+        key, amount = hold
+        with self._hold_lock:
+            self._held_total = max(0.0, self._held_total - amount)
+            left = self._held_by_model.get(key, 0.0) - amount
+            if left > 1e-12:
+                self._held_by_model[key] = left
+            else:
+                self._held_by_model.pop(key, None)
+            if not self._held_by_model:
+                self._held_total = 0.0
+
     @hookimpl
     def on_response(self, call: Call, response: Any) -> None:
-        """Record what the response cost (nothing for a cache hit or an unknown price)."""
+        """Settle: record what the response cost (nothing for a cache hit or an unknown price), release the rest."""
         cost = call_cost(call, response)
         if cost:
             key = model_key(call)
             self._recorded.add(key)
             self.ledger.add(key, cost)
+        self._release(call)
+
+    @hookimpl
+    def on_error(self, call: Call) -> None:
+        """A failed call spent nothing: release its reservation."""
+        self._release(call)

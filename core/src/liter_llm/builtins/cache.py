@@ -13,12 +13,18 @@ that changes a response it got cannot change what the cache holds.
 
 Backends implement :class:`CacheBackend` over ``bytes`` values and are
 chosen by name; ``"memory"`` (an LRU with a TTL) is built in, others are
-added with :func:`register_cache_backend`.
+added with :func:`register_cache_backend`.  A backend that also has
+``aget`` / ``aset`` / ``adelete`` coroutines (the Redis one) is awaited by
+the async client, which then never blocks its event loop on it: the look-up
+is an :class:`~liter_llm.hookspecs.Effect`, the write a task on the loop
+(``await cache.drain()`` waits for those still running).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import json
 import threading
 import time
@@ -28,11 +34,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from liter_llm._log import get_logger, is_enabled
 from liter_llm.errors import BadRequestError
-from liter_llm.hookspecs import hookimpl
+from liter_llm.hookspecs import Effect, hookimpl
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
-    from liter_llm.config import CacheConfig
+    from liter_llm.config import CacheConfig, ClientConfig
 
 __all__ = [
     "CACHED_OPERATIONS",
@@ -113,7 +119,7 @@ class MemoryCache:
             return len(self._data)
 
 
-BackendFactory = Callable[["CacheConfig"], CacheBackend]
+BackendFactory = Callable[..., CacheBackend]
 
 
 def _memory_backend(config: CacheConfig) -> CacheBackend:
@@ -127,7 +133,9 @@ _backends_lock = threading.Lock()
 def register_cache_backend(name: str, factory: BackendFactory) -> None:
     """Make a cache backend available as ``cache.backend = name``.
 
-    ``factory(cache_config)`` builds the backend for a client.  A backend of the
+    ``factory(cache_config)`` (or ``factory(cache_config, client_config)``, for
+    a backend that reads other settings such as ``[redis]``) builds the backend
+    for a client.  A backend of the
     same name is replaced.  Contrib packages (a Redis cache, say) call this
     when imported.
     """
@@ -143,6 +151,16 @@ def cache_backends() -> list[str]:
     """The names of the available cache backends."""
     with _backends_lock:
         return sorted(_backends)
+
+
+def _takes_client_config(factory: BackendFactory) -> bool:
+    """Whether ``factory`` accepts ``(cache_config, client_config)`` (a backend that needs ``[redis]``)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
 
 
 def cache_key(call: Call) -> str:
@@ -174,6 +192,7 @@ class ResponseCache:
         backend: CacheBackend | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        client_config: ClientConfig | None = None,
     ) -> None:
         self.ttl_seconds = config.ttl_seconds
         if backend is None and config.backend == "memory" and _backends.get("memory") is _memory_backend:
@@ -182,12 +201,19 @@ class ResponseCache:
             with _backends_lock:
                 factory = _backends.get(config.backend)
             if factory is None:
+                from liter_llm.builtins import load_backend
+
+                if load_backend(config.backend):
+                    with _backends_lock:
+                        factory = _backends.get(config.backend)
+            if factory is None:
                 raise BadRequestError(
                     f"cache.backend: unknown cache backend {config.backend!r}; available: {', '.join(cache_backends())}"
                 )
-            backend = factory(config)
+            backend = factory(config, client_config) if _takes_client_config(factory) else factory(config)
         self.backend: CacheBackend = backend
         self._failing = False  # a backend outage is logged once, until the backend works again
+        self._pending: set[asyncio.Task[Any]] = set()
 
     def clear(self) -> None:
         """Empty the cache."""
@@ -198,35 +224,71 @@ class ResponseCache:
         try:
             result = getattr(self.backend, operation)(*args)
         except Exception as exc:
-            if not self._failing:
-                self._failing = True
-                get_logger().warning(
-                    "cache_backend_failed",
-                    operation=operation,
-                    backend=type(self.backend).__name__,
-                    error=f"{type(exc).__name__}: {exc}",
-                    note="calls are served uncached until the backend works again",
-                )
-            return None
+            return self._failed(operation, exc)
+        return self._worked(result)
+
+    async def _abackend(self, operation: str, *args: Any) -> Any:
+        """:meth:`_backend` for an async backend's coroutine (``aget``, ``aset``, ``adelete``)."""
+        try:
+            result = await getattr(self.backend, operation)(*args)
+        except Exception as exc:
+            return self._failed(operation, exc)
+        return self._worked(result)
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        if not self._failing:
+            self._failing = True
+            get_logger().warning(
+                "cache_backend_failed",
+                operation=operation,
+                backend=type(self.backend).__name__,
+                error=f"{type(exc).__name__}: {exc}",
+                note="calls are served uncached until the backend works again",
+            )
+
+    def _worked(self, result: Any) -> Any:
         if self._failing:
             self._failing = False
             get_logger().warning("cache_backend_recovered", backend=type(self.backend).__name__)
         return result
 
+    @property
+    def _is_async_backend(self) -> bool:
+        return all(callable(getattr(self.backend, name, None)) for name in ("aget", "aset", "adelete"))
+
     @hookimpl
     def cached_response(self, call: Call) -> Any | None:
-        """Return a fresh copy of the stored answer, marked ``cache_hit``, or ``None``."""
+        """Return a fresh copy of the stored answer, marked ``cache_hit``, or ``None``.
+
+        On the async client with an async backend: an Effect whose value is that answer.
+        """
         if call.operation not in CACHED_OPERATIONS or call.request is None:
             return None
         key = cache_key(call)
         call.state["cache_key"] = key
-        stored = self._backend("get", key)
+        if call.is_async and self._is_async_backend:
+
+            def run() -> Any:
+                return self._hit(call, key, self._backend("get", key))
+
+            async def arun() -> Any:
+                stored = await self._abackend("aget", key)
+                response = self._hit(call, key, stored, delete=False)
+                if response is None and stored is not None:
+                    await self._abackend("adelete", key)
+                return response
+
+            return Effect(run, arun)
+        return self._hit(call, key, self._backend("get", key))
+
+    def _hit(self, call: Call, key: str, stored: Any, *, delete: bool = True) -> Any | None:
         if stored is None:
             return None
         try:
             response = _response_type(call.operation).from_json(stored)
         except Exception:  # a corrupt entry is a miss, and goes
-            self._backend("delete", key)
+            if delete:
+                self._backend("delete", key)
             return None
         response.cache_hit = True
         if is_enabled(20):
@@ -249,4 +311,18 @@ class ResponseCache:
         if stored_cost is not None:
             data["cost"] = stored_cost
         encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if call.is_async and self._is_async_backend:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a stream finished off the loop): not stored
+                return
+            task = loop.create_task(self._abackend("aset", key, encoded, self.ttl_seconds))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return
         self._backend("set", key, encoded, self.ttl_seconds)
+
+    async def drain(self) -> None:
+        """Wait for the writes the async client scheduled on an async backend."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)

@@ -44,6 +44,7 @@ __all__ = [
     "CostTracker",
     "ModelPrice",
     "call_cost",
+    "call_price",
     "completion_cost",
     "lookup_price",
     "set_model_price",
@@ -250,6 +251,20 @@ def completion_cost(response_or_usage: Any, model: str | None = None) -> float |
         _warn_missing(model)
         return None
     return price_usage(usage, price)
+
+
+def call_price(call: Call) -> ModelPrice | None:
+    """The price ``call`` is charged at, looked up as :func:`call_cost` does (``None``: unknown)."""
+    if not call.model:
+        return None
+    alias = PRICING_ALIASES.get(call.provider.name)
+    return lookup_price(
+        call.state.get(PRICING_MODEL),
+        call.requested_model,
+        f"{call.provider.name}/{call.model}",
+        f"{alias}/{call.model}" if alias else None,
+        call.model,
+    )
 
 
 def call_cost(call: Call, response: Any) -> float | None:
