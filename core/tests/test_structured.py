@@ -429,5 +429,6 @@ def test_every_attempt_counts_against_the_budget(mode: str) -> None:
     transport, sent = answers(*bodies)
     options = {"budget": {"global_limit": one_call}}
     with pytest.raises(liter_llm.BudgetExceededError):
-        call(mode, transport, "parse", options, model="gpt-4o", messages=USER, output_type=Person)
+        # max_tokens bounds what each attempt reserves: the first fits, the repair does not
+        call(mode, transport, "parse", options, model="gpt-4o", messages=USER, output_type=Person, max_tokens=100)
     assert len(sent) == 1  # the repair was refused before it was sent
