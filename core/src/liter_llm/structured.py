@@ -174,6 +174,8 @@ def _doc(tp: type) -> str | None:
         return None  # the generated signature, not a description
     if _is_typeddict(tp) and doc.startswith(("dict() ->", "dict(")):
         return None
+    if isinstance(tp, type) and issubclass(tp, enum.Enum) and doc == "An enumeration.":
+        return None  # the default docstring Python 3.10 gives every Enum
     first = doc.split("\n\n", 1)[0].strip()
     return " ".join(first.split()) or None
 
