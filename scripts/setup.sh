@@ -102,6 +102,17 @@ if [ ! -x .venv/bin/uv ]; then
 fi
 .venv/bin/python -c 'import liter_llm, liter_llm_local' || { echo "setup: .venv is incomplete" >&2; exit 1; }
 
+# Some tests build our wheels and install them into a fresh venv with `uv pip install --offline`.
+# `uv sync` resolves through its lock and leaves uv's cache without the metadata such an offline
+# install needs (seen on a fresh machine: "aiohttp ... needs to be downloaded from a registry").
+# A dry-run resolution of the same third-party packages, done now while the registry is reachable,
+# stores it; it installs nothing.
+warm="$(mktemp -d)"
+"$uv" venv --quiet --python .venv/bin/python "$warm/venv"
+"$uv" pip freeze --python .venv/bin/python --exclude-editable >"$warm/requirements.txt"
+"$uv" pip install --quiet --dry-run --python "$warm/venv/bin/python" -r "$warm/requirements.txt"
+rm -rf "$warm"
+
 # The default model must answer. A wheel compiled elsewhere, or for another CPU, can crash here:
 # then compile it again for this machine and put it in its place.
 smoke() {

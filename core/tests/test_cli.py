@@ -292,7 +292,7 @@ def test_ctrl_c_ends_the_stream_cleanly(how: str, server: FakeOpenAI, env: dict[
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err.decode(errors="replace")
     assert b"Traceback" not in err
     assert server.client_closed.wait(10), "the stream's connection was not closed"
 
