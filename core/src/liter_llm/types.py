@@ -790,13 +790,17 @@ EmbeddingInput: TypeAlias = str | list[str] | list[int] | list[list[int]]
 
 @attrs.define(kw_only=True, slots=True)
 class EmbeddingRequest(_Model):
-    """An embedding request; ``input`` is text, texts, or token ids."""
+    """An embedding request; ``input`` is text, texts, or token ids.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     input: EmbeddingInput
     encoding_format: EmbeddingFormat | None = None
     dimensions: int | None = None
     user: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -849,7 +853,10 @@ class ModelsListResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class CreateImageRequest(_Model):
-    """Create images from a text prompt."""
+    """Create images from a text prompt.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     prompt: str
     model: str | None = None
@@ -859,6 +866,7 @@ class CreateImageRequest(_Model):
     style: str | None = None
     response_format: str | None = None
     user: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -882,18 +890,25 @@ class ImagesResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class CreateSpeechRequest(_Model):
-    """Generate speech audio from text."""
+    """Generate speech audio from text.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     input: str
     voice: str
     response_format: str | None = None
     speed: float | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @attrs.define(kw_only=True, slots=True)
 class CreateTranscriptionRequest(_Model):
-    """Transcribe audio.  ``file`` is raw bytes (``from_dict`` accepts base64 text)."""
+    """Transcribe audio.  ``file`` is raw bytes (``from_dict`` accepts base64 text).
+
+    ``extra_body`` keys are sent as extra form fields.
+    """
 
     model: str
     file: bytes
@@ -903,6 +918,7 @@ class CreateTranscriptionRequest(_Model):
     response_format: str | None = None
     temperature: float | None = None
     timestamp_granularities: list[str] | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -936,10 +952,14 @@ ModerationInput: TypeAlias = str | list[str]
 
 @attrs.define(kw_only=True, slots=True)
 class ModerationRequest(_Model):
-    """Classify content for policy violations."""
+    """Classify content for policy violations.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     input: ModerationInput
     model: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1015,13 +1035,17 @@ RerankDocument: TypeAlias = str | RerankDocumentObject
 
 @attrs.define(kw_only=True, slots=True)
 class RerankRequest(_Model):
-    """Rerank documents by relevance to a query."""
+    """Rerank documents by relevance to a query.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     query: str
     documents: list[RerankDocument]
     top_n: int | None = None
     return_documents: bool | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1054,13 +1078,14 @@ class RerankResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class SearchRequest(_Model):
-    """A web search request."""
+    """A web search request. ``extra_body`` keys are merged into the top level of the body."""
 
     model: str
     query: str
     max_results: int | None = None
     search_domain_filter: list[str] = attrs.field(factory=list)
     country: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1107,12 +1132,16 @@ OcrDocument: TypeAlias = OcrDocumentUrl | OcrDocumentBase64
 
 @attrs.define(kw_only=True, slots=True)
 class OcrRequest(_Model):
-    """An OCR request; ``pages`` are 1-indexed."""
+    """An OCR request; ``pages`` are 1-indexed.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     document: OcrDocument
     pages: list[int] | None = None
     include_image_base64: bool | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1219,12 +1248,16 @@ class DeleteResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class CreateBatchRequest(_Model):
-    """Create a batch from an uploaded JSONL file."""
+    """Create a batch from an uploaded JSONL file.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     input_file_id: str
     endpoint: str
     completion_window: str = "24h"
     metadata: dict[str, str] | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response

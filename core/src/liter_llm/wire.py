@@ -49,6 +49,7 @@ from liter_llm._wire import (
     parse_openai_stream_event,
     stream_error,
     url_for,
+    with_extra_body,
 )
 from liter_llm.sse import ServerSentEvent, SSEDecoder
 
@@ -68,6 +69,7 @@ __all__ = [
     "parse_openai_stream_event",
     "stream_error",
     "url_for",
+    "with_extra_body",
 ]
 
 
