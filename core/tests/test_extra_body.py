@@ -16,7 +16,7 @@ from liter_llm import types as t
 from liter_llm.errors import BadRequestError
 from liter_llm.providers import ProviderSpec
 from liter_llm.registry import get_registry
-from liter_llm.wire import dump_json, url_for, with_extra_body
+from liter_llm.wire import dump_json, extra_form_fields, url_for, with_extra_body
 
 GATEWAY = "http://127.0.0.1:9/gw/v1"
 MODES = ("sync", "async")
@@ -193,3 +193,42 @@ def test_a_plugin_merges_extra_body_with_the_public_helper(mode: str, own_body_p
     )
     assert seen[0].url == "http://127.0.0.1:9/own/find"
     assert json.loads(seen[0].content) == {"terms": "q", "limit": 7, "safe": True}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ocr_usage_keeps_pages_processed(mode: str) -> None:
+    answer = {"pages": [{"index": 0, "markdown": "# A"}], "model": "m", "usage": {"pages_processed": 3}}
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    options = {"base_url": GATEWAY, "max_retries": 0, "transport": httpx.MockTransport(reply)}
+    document = {"type": "document_url", "url": "https://example.com/a.pdf"}
+    if mode == "sync":
+        with liter_llm.create_client(**options) as client:
+            found = client.ocr(model="m", document=document)
+    else:
+
+        async def main() -> t.OcrResponse:
+            async with liter_llm.create_async_client(**options) as client:
+                return await client.ocr(model="m", document=document)
+
+        found = asyncio.run(main())
+    assert found.usage is not None
+    assert found.usage.pages_processed == 3
+    assert found.usage.prompt_tokens == 0
+    assert found.to_dict()["usage"]["pages_processed"] == 3
+
+
+def test_pages_processed_is_left_out_of_token_usage() -> None:
+    assert "pages_processed" not in t.Usage(prompt_tokens=1).to_dict()
+
+
+def test_extra_form_fields() -> None:
+    assert extra_form_fields({"a": "x", "b": ["y", "z"], "c": 2, "d": None, "e": {"k": True}}) == {
+        "a": "x",
+        "b": ["y", "z"],
+        "c": "2",
+        "e": '{"k": true}',
+    }
+    assert extra_form_fields(None) == {}

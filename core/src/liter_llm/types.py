@@ -687,13 +687,20 @@ class CompletionTokensDetails(_Model):
 @_response
 @attrs.define(kw_only=True, slots=True)
 class Usage(_Model):
-    """Token usage; missing or null counts are 0."""
+    """Token usage; missing or null counts are 0.
+
+    Attributes:
+        pages_processed: the pages an OCR call processed, for a provider that
+            bills OCR by the page (Mistral's ``usage_info.pages_processed``);
+            never counted as tokens; omitted from ``to_dict`` when 0.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
+    pages_processed: int = attrs.field(default=0, metadata={"omit_default": True})
 
 
 @_response
@@ -1176,7 +1183,7 @@ class OcrPage(_Model):
 @_response
 @attrs.define(kw_only=True, slots=True)
 class OcrResponse(_Model):
-    """OCR output."""
+    """OCR output.  ``usage.pages_processed`` counts the pages a per-page-billed provider processed."""
 
     pages: list[OcrPage] = attrs.field(factory=list)
     model: str = ""
