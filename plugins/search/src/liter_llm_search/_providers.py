@@ -381,7 +381,7 @@ def _ddg_topics(call: Call, value: Any, where: str) -> list[dict[str, Any]]:
     for item in result_list(call, value, where):
         if "Topics" in item:
             items.extend(_ddg_topics(call, item["Topics"], f"{where}[].Topics"))
-        elif item.get("FirstURL"):
+        elif item.get("FirstURL") != "":  # an entry with an empty URL has nothing to link to
             items.append(item)
     return items
 
@@ -399,7 +399,7 @@ def duckduckgo_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
                 "Heading": text_field(call, data, "Heading") or "",
             }
         )
-    items.extend(item for item in result_list(call, data.get("Results"), "Results") if item.get("FirstURL"))
+    items.extend(item for item in result_list(call, data.get("Results"), "Results") if item.get("FirstURL") != "")
     items.extend(_ddg_topics(call, data.get("RelatedTopics"), "RelatedTopics"))
     for item in items:
         if "Heading" not in item:
