@@ -15,6 +15,7 @@ PAGE = Path(__file__).resolve().parent.parent / "docs" / "providers" / "endpoint
 NAMED = (
     "openai", "anthropic", "gemini", "vertex_ai", "local", "perplexity",
     "tavily", "brave", "exa", "serper", "searxng",
+    "firecrawl", "google_pse", "linkup", "parallel_ai", "duckduckgo",
     "cohere", "mistral", "azure", "bedrock",
 )  # fmt: skip
 PENDING = {"cohere", "mistral", "azure", "bedrock"}  # written in parallel: marked † until they land
