@@ -16,9 +16,9 @@ NAMED = (
     "openai", "anthropic", "gemini", "vertex_ai", "local", "perplexity",
     "tavily", "brave", "exa", "serper", "searxng",
     "firecrawl", "google_pse", "linkup", "parallel_ai", "duckduckgo",
-    "cohere", "mistral", "azure", "bedrock",
+    "cohere", "cohere_compat", "mistral", "azure", "bedrock",
 )  # fmt: skip
-PENDING = {"cohere", "mistral", "azure", "bedrock"}  # written in parallel: marked † until they land
+PENDING = {"cohere", "cohere_compat", "mistral", "azure", "bedrock"}  # written in parallel: marked † until they land
 
 
 def table() -> dict[str, list[str]]:
