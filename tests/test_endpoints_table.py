@@ -15,9 +15,10 @@ PAGE = Path(__file__).resolve().parent.parent / "docs" / "providers" / "endpoint
 NAMED = (
     "openai", "anthropic", "gemini", "vertex_ai", "local", "perplexity",
     "tavily", "brave", "exa", "serper", "searxng",
-    "cohere", "mistral", "azure", "bedrock",
+    "firecrawl", "google_pse", "linkup", "parallel_ai", "duckduckgo",
+    "cohere", "cohere_compat", "mistral", "azure", "bedrock",
 )  # fmt: skip
-PENDING = {"cohere", "mistral", "azure", "bedrock"}  # written in parallel: marked † until they land
+PENDING = {"cohere", "cohere_compat", "mistral", "azure", "bedrock"}  # written in parallel: marked † until they land
 
 
 def table() -> dict[str, list[str]]:

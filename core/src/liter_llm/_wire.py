@@ -202,7 +202,8 @@ def ocr_body(call: Call) -> dict[str, Any]:
     ``data:`` URL, an image (``image/*``) as ``{"type": "image_url", "image_url": <data URL>}``.
     """
     body = _model_body(call)
-    document = getattr(call.request, "document", None)
+    extra = getattr(call.request, "extra_body", None) or {}
+    document = None if "document" in extra else getattr(call.request, "document", None)
     if isinstance(document, t.OcrDocumentUrl):
         body["document"] = {"type": "document_url", "document_url": document.url}
     elif isinstance(document, t.OcrDocumentBase64):
@@ -212,6 +213,41 @@ def ocr_body(call: Call) -> dict[str, Any]:
         else:
             body["document"] = {"type": "document_url", "document_url": data_url}
     return body
+
+
+def with_extra_body(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the request's ``extra_body`` merged into its top level (``extra_body`` wins).
+
+    For a plugin that builds its own JSON body for any operation: the caller's
+    ``extra_body`` (a field of every request type that has one) then reaches
+    the provider the way the OpenAI wire default sends it.  ``body`` is
+    changed in place and returned.
+
+    Raises:
+        BadRequestError: ``extra_body`` is not an object with string keys.
+    """
+    extra = getattr(call.request, "extra_body", None)
+    if not extra:
+        return body
+    if not isinstance(extra, dict) or not all(isinstance(key, str) for key in extra):
+        raise BadRequestError("extra_body must be an object with string keys", provider=call.provider.name)
+    body.update(extra)
+    return body
+
+
+def extra_form_fields(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``extra_body`` as multipart form fields: strings as they are, lists as repeated fields, the rest as JSON."""
+    fields: dict[str, Any] = {}
+    for key, value in (extra or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            fields[key] = value
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            fields[key] = list(value)
+        else:
+            fields[key] = json.dumps(value)
+    return fields
 
 
 def build_openai_request(call: Call) -> httpx.Request:
@@ -238,6 +274,7 @@ def build_openai_request(call: Call) -> httpx.Request:
                 data[name] = value if isinstance(value, str) else json.dumps(value)
         if req.timestamp_granularities:
             data["timestamp_granularities[]"] = list(req.timestamp_granularities)
+        data.update(extra_form_fields(req.extra_body))
         files = {"file": (req.filename, req.file, "application/octet-stream")}
         return httpx.Request(
             "POST",

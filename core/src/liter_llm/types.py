@@ -687,13 +687,20 @@ class CompletionTokensDetails(_Model):
 @_response
 @attrs.define(kw_only=True, slots=True)
 class Usage(_Model):
-    """Token usage; missing or null counts are 0."""
+    """Token usage; missing or null counts are 0.
+
+    Attributes:
+        pages_processed: the pages an OCR call processed, for a provider that
+            bills OCR by the page (Mistral's ``usage_info.pages_processed``);
+            never counted as tokens; omitted from ``to_dict`` when 0.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
+    pages_processed: int = attrs.field(default=0, metadata={"omit_default": True})
 
 
 @_response
@@ -790,13 +797,17 @@ EmbeddingInput: TypeAlias = str | list[str] | list[int] | list[list[int]]
 
 @attrs.define(kw_only=True, slots=True)
 class EmbeddingRequest(_Model):
-    """An embedding request; ``input`` is text, texts, or token ids."""
+    """An embedding request; ``input`` is text, texts, or token ids.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     input: EmbeddingInput
     encoding_format: EmbeddingFormat | None = None
     dimensions: int | None = None
     user: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -849,7 +860,10 @@ class ModelsListResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class CreateImageRequest(_Model):
-    """Create images from a text prompt."""
+    """Create images from a text prompt.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     prompt: str
     model: str | None = None
@@ -859,6 +873,7 @@ class CreateImageRequest(_Model):
     style: str | None = None
     response_format: str | None = None
     user: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -882,18 +897,25 @@ class ImagesResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class CreateSpeechRequest(_Model):
-    """Generate speech audio from text."""
+    """Generate speech audio from text.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     input: str
     voice: str
     response_format: str | None = None
     speed: float | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @attrs.define(kw_only=True, slots=True)
 class CreateTranscriptionRequest(_Model):
-    """Transcribe audio.  ``file`` is raw bytes (``from_dict`` accepts base64 text)."""
+    """Transcribe audio.  ``file`` is raw bytes (``from_dict`` accepts base64 text).
+
+    ``extra_body`` keys are sent as extra form fields.
+    """
 
     model: str
     file: bytes
@@ -903,6 +925,7 @@ class CreateTranscriptionRequest(_Model):
     response_format: str | None = None
     temperature: float | None = None
     timestamp_granularities: list[str] | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -936,10 +959,14 @@ ModerationInput: TypeAlias = str | list[str]
 
 @attrs.define(kw_only=True, slots=True)
 class ModerationRequest(_Model):
-    """Classify content for policy violations."""
+    """Classify content for policy violations.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     input: ModerationInput
     model: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1015,13 +1042,17 @@ RerankDocument: TypeAlias = str | RerankDocumentObject
 
 @attrs.define(kw_only=True, slots=True)
 class RerankRequest(_Model):
-    """Rerank documents by relevance to a query."""
+    """Rerank documents by relevance to a query.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     query: str
     documents: list[RerankDocument]
     top_n: int | None = None
     return_documents: bool | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1054,13 +1085,14 @@ class RerankResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class SearchRequest(_Model):
-    """A web search request."""
+    """A web search request. ``extra_body`` keys are merged into the top level of the body."""
 
     model: str
     query: str
     max_results: int | None = None
     search_domain_filter: list[str] = attrs.field(factory=list)
     country: str | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1107,12 +1139,16 @@ OcrDocument: TypeAlias = OcrDocumentUrl | OcrDocumentBase64
 
 @attrs.define(kw_only=True, slots=True)
 class OcrRequest(_Model):
-    """An OCR request; ``pages`` are 1-indexed."""
+    """An OCR request; ``pages`` are 1-indexed.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     model: str
     document: OcrDocument
     pages: list[int] | None = None
     include_image_base64: bool | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response
@@ -1147,7 +1183,7 @@ class OcrPage(_Model):
 @_response
 @attrs.define(kw_only=True, slots=True)
 class OcrResponse(_Model):
-    """OCR output."""
+    """OCR output.  ``usage.pages_processed`` counts the pages a per-page-billed provider processed."""
 
     pages: list[OcrPage] = attrs.field(factory=list)
     model: str = ""
@@ -1219,12 +1255,16 @@ class DeleteResponse(_Model):
 
 @attrs.define(kw_only=True, slots=True)
 class CreateBatchRequest(_Model):
-    """Create a batch from an uploaded JSONL file."""
+    """Create a batch from an uploaded JSONL file.
+
+    ``extra_body`` keys are merged into the top level of the body.
+    """
 
     input_file_id: str
     endpoint: str
     completion_window: str = "24h"
     metadata: dict[str, str] | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 @_response

@@ -42,6 +42,7 @@ from liter_llm._wire import (
     build_openai_request,
     chat_body,
     dump_json,
+    extra_form_fields,
     header_auth,
     load_json,
     merge_headers,
@@ -49,6 +50,7 @@ from liter_llm._wire import (
     parse_openai_stream_event,
     stream_error,
     url_for,
+    with_extra_body,
 )
 from liter_llm.sse import ServerSentEvent, SSEDecoder
 
@@ -60,6 +62,7 @@ __all__ = [
     "build_openai_request",
     "chat_body",
     "dump_json",
+    "extra_form_fields",
     "get_logger",
     "header_auth",
     "load_json",
@@ -68,6 +71,7 @@ __all__ = [
     "parse_openai_stream_event",
     "stream_error",
     "url_for",
+    "with_extra_body",
 ]
 
 

@@ -147,9 +147,63 @@ def test_ocr_pages_images_dimensions(run: Runner) -> None:
     assert first.dimensions is not None
     assert (first.dimensions.width, first.dimensions.height) == (1700, 2200)
     assert response.pages[1].images == []
-    # Mistral reports pages processed, not tokens: no token usage is made up
-    assert response.usage is None
+    # Mistral reports pages processed, not tokens: the pages are kept, no token count is made up
+    assert response.usage is not None
+    assert response.usage.pages_processed == 2
+    assert (response.usage.prompt_tokens, response.usage.total_tokens) == (0, 0)
     assert OcrResponse.from_dict(response.to_dict()) == response
+
+
+def test_ocr_without_usage_info_has_no_usage(run: Runner) -> None:
+    data = fixture_json("ocr_document.json")
+    del data["usage_info"]
+    response = run(
+        "ocr",
+        lambda r: httpx.Response(200, json=data),
+        model="mistral/mistral-ocr-latest",
+        document=OcrDocumentUrl(url="https://arxiv.org/pdf/2201.04234"),
+    )
+    assert response.usage is None
+
+
+@pytest.mark.parametrize("info", [{"pages_processed": "two"}, {"pages_processed": -1}, [1]])
+def test_ocr_malformed_usage_info(run: Runner, info: Any) -> None:
+    data = fixture_json("ocr_document.json")
+    data["usage_info"] = info
+    with pytest.raises(SerializationError, match="usage_info"):
+        run(
+            "ocr",
+            lambda r: httpx.Response(200, json=data),
+            model="mistral/mistral-ocr-latest",
+            document=OcrDocumentUrl(url="https://arxiv.org/pdf/2201.04234"),
+        )
+
+
+def test_ocr_extra_body_carries_mistral_options(run: Runner) -> None:
+    run(
+        "ocr",
+        _json("ocr_document.json"),
+        model="mistral/mistral-ocr-latest",
+        document=OcrDocumentUrl(url="https://arxiv.org/pdf/2201.04234"),
+        extra_body={"table_format": "html", "image_limit": 2},
+    )
+    assert run.body == {
+        "model": "mistral-ocr-latest",
+        "document": {"type": "document_url", "document_url": "https://arxiv.org/pdf/2201.04234"},
+        "table_format": "html",
+        "image_limit": 2,
+    }
+
+
+def test_embeddings_extra_body(run: Runner) -> None:
+    run(
+        "embed",
+        _json("embeddings.json"),
+        model="mistral/mistral-embed",
+        input=["a"],
+        extra_body={"output_dtype": "int8"},
+    )
+    assert run.body["output_dtype"] == "int8"
 
 
 def test_ocr_pages_below_one_are_refused(run: Runner) -> None:
@@ -224,6 +278,19 @@ def test_transcription(run: Runner) -> None:
     assert response.language == "en"
     assert response.duration == 6.0
     assert [(s.id, s.start, s.end) for s in response.segments] == [(0, 0.8, 3.1), (1, 3.1, 5.9)]
+
+
+def test_transcription_extra_body_becomes_form_fields(run: Runner) -> None:
+    run(
+        "transcribe",
+        _json("transcription.json"),
+        model="mistral/voxtral-mini-latest",
+        file=base64.b64encode(b"RIFF").decode(),
+        extra_body={"diarize": True, "context_bias": ["Chicago", "Obama"]},
+    )
+    fields = _form(run.requests[0])
+    assert fields["diarize"] == [b"true"]
+    assert fields["context_bias"] == [b"Chicago", b"Obama"]
 
 
 @pytest.mark.parametrize(("field", "value"), [("prompt", "Chicago"), ("response_format", "srt")], ids=["prompt", "srt"])

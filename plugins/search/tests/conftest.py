@@ -25,7 +25,12 @@ KEYS = {
     "EXA_API_KEY": "exa-test-key-0123456789",
     "SERPER_API_KEY": "serper-test-key-0123456789",
     "PERPLEXITYAI_API_KEY": "pplx-test-key-0123456789",
+    "FIRECRAWL_API_KEY": "fc-test-key-0123456789",
+    "GOOGLE_PSE_API_KEY": "AIza-google-test-key-0123456789",
+    "LINKUP_API_KEY": "linkup-test-key-0123456789",
+    "PARALLEL_API_KEY": "parallel-test-key-0123456789",
 }
+GOOGLE_CX = "017576662512468239146:omuauf_lfve"
 SEARXNG_URL = "http://127.0.0.1:8888"
 
 
@@ -85,7 +90,11 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in KEYS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SEARXNG_BASE_URL", SEARXNG_URL)
-    for name in ("TAVILY_BASE_URL", "BRAVE_BASE_URL", "EXA_BASE_URL", "SERPER_BASE_URL", "PERPLEXITY_BASE_URL"):
+    monkeypatch.setenv("GOOGLE_PSE_CX", GOOGLE_CX)
+    for name in (
+        "TAVILY_BASE_URL", "BRAVE_BASE_URL", "EXA_BASE_URL", "SERPER_BASE_URL", "PERPLEXITY_BASE_URL",
+        "FIRECRAWL_BASE_URL", "GOOGLE_PSE_BASE_URL", "LINKUP_BASE_URL", "PARALLEL_AI_BASE_URL", "DUCKDUCKGO_BASE_URL",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return dict(KEYS)
 

@@ -34,5 +34,8 @@ def test_providers_shows_the_search_providers_and_their_endpoints(tmp_path: Path
     assert rows["searxng"][-1] == "search"
     assert rows["perplexity"][-1] == "chat,search"
     assert rows["perplexity"][-2] == "liter-llm-search"
+    for name in ("firecrawl", "google_pse", "linkup", "parallel_ai", "duckduckgo"):
+        assert rows[name][-2:] == ["liter-llm-search", "search"], rows[name]
+    assert rows["google_pse"][1:3] == ["https://www.googleapis.com/customsearch/v1", "GOOGLE_PSE_API_KEY"]
     assert "exa_ai" not in rows
     assert "b-secret" not in result.stdout

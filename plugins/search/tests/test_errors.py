@@ -24,6 +24,11 @@ MODELS = {
     "serper": "serper/google",
     "searxng": "searxng/default",
     "perplexity": "perplexity/search",
+    "firecrawl": "firecrawl/search",
+    "google_pse": "google_pse/search",
+    "linkup": "linkup/standard",
+    "parallel_ai": "parallel_ai/search",
+    "duckduckgo": "duckduckgo/instant-answer",
 }
 RESULTS = {
     "tavily": ("tavily_search.json", ("results",)),
@@ -32,8 +37,16 @@ RESULTS = {
     "serper": ("serper_search.json", ("organic",)),
     "searxng": ("searxng_search.json", ("results",)),
     "perplexity": ("perplexity_search.json", ("results",)),
+    "firecrawl": ("firecrawl_search.json", ("data", "web")),
+    "google_pse": ("google_pse_search.json", ("items",)),
+    "linkup": ("linkup_search.json", ("results",)),
+    "parallel_ai": ("parallel_search.json", ("results",)),
+    "duckduckgo": ("duckduckgo_instant_answer.json", ("Results",)),
 }
-URL_KEY = {"serper": "link"}
+URL_KEY = {"serper": "link", "google_pse": "link", "duckduckgo": "FirstURL"}
+TITLE_KEY = {"linkup": "name", "duckduckgo": "Result"}
+#: no upper bound on max_results (the answer is cut on our side)
+UNBOUNDED = {"searxng", "linkup", "parallel_ai", "duckduckgo"}
 
 
 def never(request: httpx.Request) -> httpx.Response:
@@ -99,8 +112,8 @@ def test_rate_limit_is_retried_with_retry_after(run: Runner) -> None:
     ],
 )
 def test_bad_input_is_refused_before_any_io(run: Runner, provider: str, fields: dict[str, Any], words: str) -> None:
-    if provider == "searxng" and fields.get("max_results") == 10_000:
-        pytest.skip("SearXNG has no upper limit: the answer is cut to max_results")
+    if provider in UNBOUNDED and fields.get("max_results") == 10_000:
+        pytest.skip("no documented upper limit: the answer is cut to max_results")
     if provider == "tavily" and fields.get("max_results") == 0:
         pytest.skip("Tavily documents max_results from 0")
     with pytest.raises(BadRequestError, match=words) as caught:
@@ -109,7 +122,9 @@ def test_bad_input_is_refused_before_any_io(run: Runner, provider: str, fields: 
     assert run.requests == []
 
 
-@pytest.mark.parametrize("provider", ["tavily", "brave", "exa", "serper", "perplexity"])
+@pytest.mark.parametrize(
+    "provider", ["tavily", "brave", "exa", "serper", "perplexity", "firecrawl", "google_pse", "parallel_ai"]
+)
 def test_a_country_that_is_not_an_iso_code_is_refused(run: Runner, provider: str) -> None:
     bad = "Germany!" if provider == "tavily" else "DEU"
     with pytest.raises(BadRequestError, match="country"):
@@ -120,6 +135,51 @@ def test_a_country_that_is_not_an_iso_code_is_refused(run: Runner, provider: str
 def test_tavily_refuses_a_code_it_has_no_name_for(run: Runner) -> None:
     with pytest.raises(BadRequestError, match="English name"):
         run("search", never, model="tavily/search", query="q", country="XX")
+
+
+@pytest.mark.parametrize("provider", ["linkup", "duckduckgo"])
+def test_providers_without_a_country_parameter_refuse_country(run: Runner, provider: str) -> None:
+    with pytest.raises(BadRequestError, match="no country parameter"):
+        run("search", never, model=MODELS[provider], query="q", country="DE")
+    assert run.requests == []
+
+
+def test_parallel_refuses_a_query_over_its_limit(run: Runner) -> None:
+    with pytest.raises(BadRequestError, match="200 characters"):
+        run("search", never, model="parallel_ai/basic", query="x" * 201)
+    assert run.requests == []
+
+
+def test_parallel_refuses_kept_and_excluded_domains_together(run: Runner) -> None:
+    with pytest.raises(BadRequestError, match="not both"):
+        run("search", never, model="parallel_ai/basic", query="q", search_domain_filter=["a.com", "-b.com"])
+    assert run.requests == []
+
+
+def test_google_pse_without_an_engine_id_fails_before_io(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOOGLE_PSE_CX")
+    with pytest.raises(BadRequestError, match="GOOGLE_PSE_CX"):
+        run("search", never, model="google_pse/search", query="q")
+    with pytest.raises(BadRequestError, match="never has"):
+        run("search", never, model="google_pse/bad cx&key=x", query="q")
+    assert run.requests == []
+
+
+def test_extra_body_that_cannot_go_in_a_query_string_is_refused(run: Runner) -> None:
+    with pytest.raises(BadRequestError, match="query string"):
+        run("search", never, model="brave/web", query="q", extra_body={"filter": {"nested": True}})
+    assert run.requests == []
+
+
+def test_firecrawl_data_not_an_object(run: Runner) -> None:
+    with pytest.raises(SerializationError, match="'data'"):
+        run("search", lambda r: httpx.Response(200, json={"success": True, "data": []}), model="firecrawl/s", query="q")
+
+
+def test_parallel_excerpts_not_strings(run: Runner) -> None:
+    data = {"search_id": "s", "results": [{"url": "https://e.com", "excerpts": [1]}]}
+    with pytest.raises(SerializationError, match="excerpts"):
+        run("search", lambda r: httpx.Response(200, json=data), model="parallel_ai/search", query="q")
 
 
 def test_searxng_refuses_country(run: Runner) -> None:
@@ -205,7 +265,7 @@ def test_malformed_answers_are_serialization_errors(run: Runner, provider: str, 
         first = data
         for key in path:
             first = first[key]
-        first[0]["title"] = 42
+        first[0][TITLE_KEY.get(provider, "title")] = 42
 
     def handler(request: httpx.Request) -> httpx.Response:
         if content is not None:

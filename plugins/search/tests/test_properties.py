@@ -13,6 +13,7 @@ from liter_llm.types import SearchResponse
 from .conftest import Runner
 
 MODELS = ["tavily/search", "brave/web", "exa/auto", "serper/google", "searxng/default", "perplexity/search"]
+MODELS += ["firecrawl/search", "google_pse/search", "linkup/standard", "parallel_ai/search", "duckduckgo/ia"]
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
     scalars,
@@ -21,6 +22,7 @@ json_values = st.recursive(
 )
 FIELDS = ["title", "url", "link", "content", "snippet", "description", "date", "publishedDate", "page_age", "age"]
 FIELDS += ["highlights", "text", "summary", "published_date", "last_updated"]
+FIELDS += ["name", "type", "excerpts", "publish_date", "FirstURL", "Text", "Result", "Topics"]
 keys = st.sampled_from(FIELDS)
 results = st.lists(st.dictionaries(keys, json_values, max_size=6), max_size=4)
 answers = (
@@ -28,6 +30,9 @@ answers = (
     | st.fixed_dictionaries({"results": results})
     | st.fixed_dictionaries({"organic": results})
     | st.fixed_dictionaries({"web": st.fixed_dictionaries({"results": results})})
+    | st.fixed_dictionaries({"data": st.fixed_dictionaries({"web": results})})
+    | st.fixed_dictionaries({"items": results})
+    | st.fixed_dictionaries({"AbstractURL": json_values, "Results": results, "RelatedTopics": results})
 )
 
 

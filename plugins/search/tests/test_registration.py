@@ -10,13 +10,37 @@ from liter_llm.registry import get_registry
 
 from .conftest import KEYS, Runner, answer
 
-SEARCH_ONLY = {"tavily": "tavily/search", "brave": "brave/web", "exa": "exa/auto", "serper": "serper/google"}
+SEARCH_ONLY = {
+    "tavily": "tavily/search",
+    "brave": "brave/web",
+    "exa": "exa/auto",
+    "serper": "serper/google",
+    "firecrawl": "firecrawl/search",
+    "google_pse": "google_pse/search",
+    "linkup": "linkup/standard",
+    "parallel_ai": "parallel_ai/search",
+}
+FIXTURE = {
+    "tavily": "tavily_search.json",
+    "brave": "brave_web_search.json",
+    "exa": "exa_search.json",
+    "serper": "serper_search.json",
+    "perplexity": "perplexity_search.json",
+    "firecrawl": "firecrawl_search.json",
+    "google_pse": "google_pse_search.json",
+    "linkup": "linkup_search.json",
+    "parallel_ai": "parallel_search.json",
+}
 KEY_OF = {
     "tavily": ("TAVILY_API_KEY", "authorization"),
     "brave": ("BRAVE_API_KEY", "x-subscription-token"),
     "exa": ("EXA_API_KEY", "x-api-key"),
     "serper": ("SERPER_API_KEY", "x-api-key"),
     "perplexity": ("PERPLEXITYAI_API_KEY", "authorization"),
+    "firecrawl": ("FIRECRAWL_API_KEY", "authorization"),
+    "google_pse": ("GOOGLE_PSE_API_KEY", "x-goog-api-key"),
+    "linkup": ("LINKUP_API_KEY", "authorization"),
+    "parallel_ai": ("PARALLEL_API_KEY", "x-api-key"),
 }
 
 
@@ -24,9 +48,12 @@ def never(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"nothing should be sent, but {request.method} {request.url} was")
 
 
-def test_the_plugin_registers_six_providers_from_its_distribution() -> None:
+def test_the_plugin_registers_its_providers_from_its_distribution() -> None:
+    from liter_llm_search import PROVIDERS
+
+    assert len(PROVIDERS) == 11
     registry = get_registry()
-    for name in ("tavily", "brave", "exa", "serper", "searxng", "perplexity"):
+    for name in PROVIDERS:
         spec = registry.get(name)
         assert spec is not None, name
         assert spec.distribution == "liter-llm-search"
@@ -35,7 +62,7 @@ def test_the_plugin_registers_six_providers_from_its_distribution() -> None:
     assert registry.get("exa_ai") is None  # the catalogue's made-up row is gone
 
 
-@pytest.mark.parametrize("provider", [*SEARCH_ONLY, "searxng"])
+@pytest.mark.parametrize("provider", [*SEARCH_ONLY, "searxng", "duckduckgo"])
 @pytest.mark.parametrize(
     ("method", "kwargs"),
     [
@@ -47,7 +74,7 @@ def test_the_plugin_registers_six_providers_from_its_distribution() -> None:
 def test_search_only_providers_refuse_other_operations_before_io(
     run: Runner, provider: str, method: str, kwargs: dict[str, object]
 ) -> None:
-    model = SEARCH_ONLY.get(provider, "searxng/default")
+    model = SEARCH_ONLY.get(provider, f"{provider}/default")
     with pytest.raises(EndpointNotSupportedError):
         run(method, never, model=model, **kwargs)
     assert run.requests == []
@@ -73,13 +100,7 @@ def test_searxng_without_a_base_url_fails_before_io(run: Runner, monkeypatch: py
 
 @pytest.mark.parametrize("provider", sorted(KEY_OF))
 def test_each_key_goes_only_to_its_own_provider(run: Runner, provider: str) -> None:
-    fixture = {
-        "tavily": "tavily_search.json",
-        "brave": "brave_web_search.json",
-        "exa": "exa_search.json",
-        "serper": "serper_search.json",
-        "perplexity": "perplexity_search.json",
-    }[provider]
+    fixture = FIXTURE[provider]
     model = SEARCH_ONLY.get(provider, "perplexity/search")
     client_key = "sk-openai-client-key-should-stay-home"
     run(
@@ -140,13 +161,7 @@ def test_perplexity_offers_no_model_list(run: Runner) -> None:
 def test_keys_never_reach_the_logs(run: Runner, provider: str, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    fixture = {
-        "tavily": "tavily_search.json",
-        "brave": "brave_web_search.json",
-        "exa": "exa_search.json",
-        "serper": "serper_search.json",
-        "perplexity": "perplexity_search.json",
-    }[provider]
+    fixture = FIXTURE[provider]
     model = SEARCH_ONLY.get(provider, "perplexity/search")
     with caplog.at_level(logging.DEBUG, logger="liter_llm"):
         run("search", answer(fixture), model=model, query="q")

@@ -137,3 +137,116 @@ def test_unknown_fields_are_tolerated(run: Runner) -> None:
     data["results"][0]["relevance"] = 0.9
     found = run("search", lambda r: httpx.Response(200, json=data), model="perplexity/search", query="q")
     assert len(found.results) == 2
+
+
+def test_firecrawl_web_results(run: Runner) -> None:
+    found = run("search", answer("firecrawl_search.json"), model="firecrawl/search", query="firecrawl")
+    assert found.results == [
+        SearchResult(
+            title="Firecrawl - The Web Data API for AI",
+            url="https://www.firecrawl.dev/",
+            snippet="The web crawling, scraping, and search API for AI. Built for scale.",
+            date=None,
+        ),
+        SearchResult(
+            title="mendableai/firecrawl: Turn entire websites into LLM-ready markdown - GitHub",
+            url="https://github.com/mendableai/firecrawl",
+            snippet="Firecrawl is an API service that takes a URL, crawls it, and converts it into clean markdown.",
+            date=None,
+        ),
+    ]  # the images are not web results
+
+
+def test_firecrawl_filtered_on_our_side_too(run: Runner) -> None:
+    found = run(
+        "search",
+        answer("firecrawl_search.json"),
+        model="firecrawl/search",
+        query="firecrawl",
+        search_domain_filter=["github.com"],
+    )
+    assert [r.url for r in found.results] == ["https://github.com/mendableai/firecrawl"]
+
+
+def test_google_pse_items(run: Runner) -> None:
+    found = run("search", answer("google_pse_search.json"), model="google_pse/search", query="lectures")
+    assert [(r.title, r.url, r.snippet, r.date) for r in found.results] == [
+        (
+            "Lectures | Computer Science",
+            "https://cs.example.edu/lectures/",
+            "Recorded lectures of the computer science courses, by term.",
+            None,
+        ),
+        (
+            "Open lectures - University",
+            "https://www.university.example.org/open/lectures",
+            "Free public lectures every Thursday evening.",
+            None,
+        ),
+    ]
+
+
+def test_google_pse_without_items_is_empty(run: Runner) -> None:
+    data = fixture_json("google_pse_search.json")
+    del data["items"]
+    found = run("search", lambda r: httpx.Response(200, json=data), model="google_pse/search", query="zzzz")
+    assert found.results == []
+
+
+def test_linkup_text_results_and_no_images(run: Runner) -> None:
+    found = run("search", answer("linkup_search.json"), model="linkup/standard", query="Microsoft 2024 revenue")
+    assert [(r.title, r.url) for r in found.results] == [
+        ("Microsoft 2024 Annual Report", "https://www.microsoft.com/investor/reports/ar24/index.html"),
+        ("Microsoft FY24 results", "https://news.example.com/microsoft-fy24"),
+    ]
+    assert found.results[0].snippet.startswith("Highlights from fiscal year 2024")
+    assert found.results[0].date is None
+
+
+def test_parallel_results_join_excerpts(run: Runner) -> None:
+    found = run("search", answer("parallel_search.json"), model="parallel_ai/search", query="parallel")
+    assert found.results == [
+        SearchResult(
+            title="Sample webpage title",
+            url="https://www.example.com",
+            snippet="Sample excerpt 1 … Sample excerpt 2",
+            date="2024-01-15",
+        ),
+        SearchResult(
+            title="",
+            url="https://parallel.ai/blog/search-api",
+            snippet="Parallel Search returns ranked, LLM-optimized excerpts.",
+            date=None,
+        ),
+    ]
+
+
+def test_duckduckgo_abstract_results_and_related_topics(run: Runner) -> None:
+    found = run("search", answer("duckduckgo_instant_answer.json"), model="duckduckgo/ia", query="apple inc")
+    assert [(r.title, r.url) for r in found.results] == [
+        ("Apple Inc.", "https://en.wikipedia.org/wiki/Apple_Inc."),
+        ("Official site", "https://www.apple.com/"),
+        ("Steve Jobs", "https://duckduckgo.com/Steve_Jobs"),
+        ("iPhone", "https://duckduckgo.com/iPhone"),
+    ]
+    assert found.results[0].snippet.startswith("Apple Inc. is an American multinational")
+    assert found.results[2].snippet.startswith("Steve Jobs An American businessman")
+    assert all(r.date is None for r in found.results)
+
+
+def test_duckduckgo_no_instant_answer_is_empty(run: Runner) -> None:
+    empty = {"Abstract": "", "AbstractURL": "", "Heading": "", "RelatedTopics": [], "Results": [], "Type": ""}
+    found = run("search", lambda r: httpx.Response(200, json=empty), model="duckduckgo/ia", query="how cook to pasta")
+    assert found.results == []
+
+
+def test_duckduckgo_filter_and_max_results_on_our_side(run: Runner) -> None:
+    found = run(
+        "search",
+        answer("duckduckgo_instant_answer.json"),
+        model="duckduckgo/ia",
+        query="apple inc",
+        search_domain_filter=["-wikipedia.org"],
+        max_results=2,
+    )
+    assert [r.url for r in found.results] == ["https://www.apple.com/", "https://duckduckgo.com/Steve_Jobs"]

@@ -5,8 +5,9 @@ Installing this distribution makes ``cohere/<model>`` (and bare ``command-``, ``
 documents (``extra_body={"documents": [...]}``) and citations (kept by a
 :class:`CitationCollector` hook), ``response_format`` JSON, embeddings (``/v2/embed``, with
 :class:`CohereEmbeddingRequest` for ``input_type`` and ``embedding_types``), rerank
-(``/v2/rerank``) and the model list (``/v1/models``).  The translation functions are public so
-another plugin speaking Cohere's API elsewhere can reuse them.
+(``/v2/rerank``) and the model list (``/v1/models``).  ``cohere_compat/<model>`` goes to Cohere's
+OpenAI-compatible layer (``/compatibility/v1``) in the OpenAI wire format instead.  The
+translation functions are public so another plugin speaking Cohere's API elsewhere can reuse them.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ __all__ = [
     "CohereEmbeddingRequest",
     "CoherePlugin",
     "CohereStreamTranslator",
+    "COMPAT_SPEC",
     "document_texts",
     "embed_body",
     "finish_reason",
@@ -83,7 +85,20 @@ SPEC = ProviderSpec(
 )
 
 
+#: Cohere's OpenAI-compatible layer: chat (and streams), embeddings and transcriptions in the OpenAI wire
+#: format, the same key.  No plugin hooks: the core's OpenAI wire format builds and reads every call.
+COMPAT_SPEC = ProviderSpec(
+    name="cohere_compat",
+    base_url="https://api.cohere.ai/compatibility/v1",
+    api_key_env="COHERE_API_KEY",
+    endpoints=frozenset({"chat", "embed", "transcribe"}),
+    display_name="Cohere (OpenAI-compatible API)",
+    openai_wire=True,
+)
+
+
 @hookimpl
 def register_providers(register: Callable[[ProviderSpec], None]) -> None:
-    """Register the ``cohere`` provider."""
+    """Register the ``cohere`` provider (native v2) and ``cohere_compat`` (the OpenAI-compatible layer)."""
     register(SPEC)
+    register(COMPAT_SPEC)

@@ -9,7 +9,7 @@ import httpx
 from liter_llm import types as t
 from liter_llm.errors import EndpointNotSupportedError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
-from liter_llm.wire import dump_json, load_json, merge_headers, url_for
+from liter_llm.wire import dump_json, load_json, merge_headers, url_for, with_extra_body
 from liter_llm_cohere._errors import parse_cohere_error
 from liter_llm_cohere._stream import CohereStreamTranslator
 from liter_llm_cohere._translate import (
@@ -58,9 +58,9 @@ class CoherePlugin:
             body = to_cohere_body(call.request, model=model, stream=op == "chat_stream")
             return _post(call, "/v2/chat", body, stream=op == "chat_stream")
         if op == "embed":
-            return _post(call, "/v2/embed", embed_body(call.request, model=model))
+            return _post(call, "/v2/embed", with_extra_body(call, embed_body(call.request, model=model)))
         if op == "rerank":
-            return _post(call, "/v2/rerank", rerank_body(call.request, model=model))
+            return _post(call, "/v2/rerank", with_extra_body(call, rerank_body(call.request, model=model)))
         if op == "list_models":
             return httpx.Request(
                 "GET",

@@ -12,11 +12,13 @@ from liter_llm.hookspecs import hookimpl
 from liter_llm.wire import (
     build_chat_request,
     dump_json,
+    extra_form_fields,
     load_json,
     merge_headers,
     parse_openai_stream_event,
     stream_error,
     url_for,
+    with_extra_body,
 )
 from liter_llm_mistral._translate import (
     PROVIDER,
@@ -59,17 +61,17 @@ class MistralHooks:
         if op in ("chat", "chat_stream"):
             return build_chat_request(call, mistral_chat_body(call))
         if op == "embed":
-            return _post_json(call, "/embeddings", embed_body(call))
+            return _post_json(call, "/embeddings", with_extra_body(call, embed_body(call)))
         if op == "ocr":
-            return _post_json(call, "/ocr", ocr_body(call))
+            return _post_json(call, "/ocr", with_extra_body(call, ocr_body(call)))
         if op == "speech":
-            return _post_json(call, "/audio/speech", speech_body(call))
+            return _post_json(call, "/audio/speech", with_extra_body(call, speech_body(call)))
         if op == "transcribe":
             fields, files = transcription_form(call)
             return httpx.Request(
                 "POST",
                 url_for(call, "/audio/transcriptions"),
-                data=_form(fields),
+                data={**_form(fields), **extra_form_fields(call.request.extra_body)},
                 files=files,
                 headers=merge_headers(call, {"accept": "application/json"}),
             )

@@ -437,19 +437,26 @@ def ocr_response(data: Any) -> t.OcrResponse:
 
 
 def ocr_usage(data: Mapping[str, Any]) -> t.Usage | None:
-    """Mistral bills OCR by the page (``usage_info.pages_processed``), not by the token.
+    """Mistral bills OCR by the page: ``usage_info.pages_processed`` goes to ``Usage.pages_processed``.
 
-    ``Usage`` holds token counts only, so the pages are not put there as tokens
-    (that would mislead cost tracking); a ``usage`` with token counts, if
-    Mistral sends one, is kept.
+    The pages are never counted as tokens (that would mislead cost tracking); a
+    ``usage`` with token counts, if Mistral sends one, is kept next to them.
     """
-    usage = data.get("usage")
-    if isinstance(usage, dict):
-        return t.Usage.from_dict(usage)
     info = data.get("usage_info")
     if info is not None and not isinstance(info, dict):
         raise SerializationError("usage_info is not an object", provider=PROVIDER)
-    return None
+    pages = (info or {}).get("pages_processed")
+    if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int) or pages < 0):
+        raise SerializationError(f"usage_info.pages_processed is not a count: {pages!r}", provider=PROVIDER)
+    usage = data.get("usage")
+    if isinstance(usage, dict):
+        result = t.Usage.from_dict(usage)
+        if pages is not None:
+            result.pages_processed = pages
+        return result
+    if pages is None:
+        return None
+    return t.Usage(pages_processed=pages)
 
 
 def ocr_pages_processed(data: Mapping[str, Any]) -> int | None:

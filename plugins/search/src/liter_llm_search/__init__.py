@@ -1,4 +1,5 @@
-"""liter-llm web search providers: Tavily, Brave, Exa, Serper, SearXNG and Perplexity's Search API.
+"""liter-llm web search providers: Tavily, Brave, Exa, Serper, SearXNG, Perplexity, Firecrawl, Google
+Programmable Search, Linkup, Parallel and DuckDuckGo's Instant Answer API.
 
 Each provider gets a native translation of ``client.search(...)``: ``SearchRequest`` (``query``,
 ``max_results``, ``search_domain_filter``, ``country``) to that provider's own request, and its
@@ -71,12 +72,15 @@ def _spec(name: str, *, openai_wire: bool = False, **fields: Any) -> ProviderSpe
 
 
 #: The providers this plugin registers (built when the plugin is loaded, not at import).
-PROVIDERS = ("tavily", "brave", "exa", "serper", "searxng", "perplexity")
+PROVIDERS = (
+    "tavily", "brave", "exa", "serper", "searxng", "perplexity",
+    "firecrawl", "google_pse", "linkup", "parallel_ai", "duckduckgo",
+)  # fmt: skip
 
 
 @liter_llm.hookimpl
 def register_providers(register: Any) -> None:
-    """Declare the search providers: ``tavily/``, ``brave/``, ``exa/``, ``serper/``, ``searxng/``, ``perplexity/``."""
+    """Declare the search providers (``PROVIDERS``): ``tavily/``, ``brave/``, ..., ``duckduckgo/``."""
     search = {"search"}
     register(
         _spec(
@@ -137,5 +141,55 @@ def register_providers(register: Any) -> None:
             # chat (and its stream) in the OpenAI format, search natively; Perplexity documents no
             # model list on this base URL, so "models" (which the catalogue inferred from chat) is not offered
             endpoints={"chat", "search"},
+        )
+    )
+    register(
+        _spec(
+            "firecrawl",
+            display_name="Firecrawl",
+            base_url="https://api.firecrawl.dev",
+            api_key_env="FIRECRAWL_API_KEY",
+            endpoints=search,
+        )
+    )
+    register(
+        _spec(
+            "google_pse",
+            display_name="Google Programmable Search (Custom Search JSON API)",
+            base_url="https://www.googleapis.com/customsearch/v1",
+            api_key_env="GOOGLE_PSE_API_KEY",
+            # the x-goog-api-key header that every Google API taking a key accepts: the key never goes
+            # in the URL (the reference's ``key=`` query parameter would put it in every logged URL)
+            auth="x-goog-api-key",
+            endpoints=search,
+        )
+    )
+    register(
+        _spec(
+            "linkup",
+            display_name="Linkup",
+            base_url="https://api.linkup.so/v1",
+            api_key_env="LINKUP_API_KEY",
+            endpoints=search,
+        )
+    )
+    register(
+        _spec(
+            "parallel_ai",
+            display_name="Parallel Search API",
+            base_url="https://api.parallel.ai",
+            api_key_env="PARALLEL_API_KEY",
+            auth="x-api-key",
+            endpoints=search,
+        )
+    )
+    register(
+        _spec(
+            "duckduckgo",
+            display_name="DuckDuckGo Instant Answer API",
+            base_url="https://api.duckduckgo.com",
+            auth="none",
+            requires_api_key=False,
+            endpoints=search,
         )
     )

@@ -193,9 +193,15 @@ def _message(data: Any) -> tuple[str | None, str | None]:
     if isinstance(detail, str):
         return detail, None
     error = data.get("error")
-    if isinstance(error, dict):  # Brave {"error": {"code", "detail"}}, Perplexity {"error": {"message", "type"}}
-        text = error.get("detail") or error.get("message")
-        code = error.get("code") if isinstance(error.get("code"), str) else error.get("type")
+    if isinstance(error, dict):
+        # Brave {"error": {"code", "detail"}}, Perplexity {"error": {"message", "type"}},
+        # Google {"error": {"code": 403, "message", "status"}}, Parallel {"error": {"ref_id", "message", "detail"?}},
+        # Linkup {"error": {"code", "message"}}
+        detail = error.get("detail")
+        text = detail if isinstance(detail, str) and detail else error.get("message")
+        code = error.get("code")
+        if not isinstance(code, str):
+            code = error.get("type") if error.get("type") is not None else error.get("status")
         return (str(text) if text else None), (str(code) if code is not None else None)
     if isinstance(error, str):  # Exa: {"error": ..., "tag": ...}
         tag = data.get("tag")

@@ -7,7 +7,10 @@ follows are listed in ``docs/providers/search.md``.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
+from html import unescape
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -15,7 +18,7 @@ import httpx
 
 from liter_llm import types as t
 from liter_llm.errors import SerializationError
-from liter_llm.wire import dump_json, merge_headers, url_for
+from liter_llm.wire import dump_json, merge_headers, url_for, with_extra_body
 from liter_llm_search._common import (
     Domains,
     answer_object,
@@ -38,10 +41,31 @@ _STATE = "liter_llm_search.filters"  # call.state: the domain filter we apply to
 
 
 def _post(call: Call, path: str, body: dict[str, Any]) -> httpx.Request:
+    """A JSON ``POST``; the request's ``extra_body`` is merged into the body's top level (it wins)."""
+    body = with_extra_body(call, body)
     return httpx.Request("POST", url_for(call, path), content=dump_json(body), headers=merge_headers(call, _JSON))
 
 
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _query_value(call: Call, key: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, list) and all(_scalar(item) for item in value):
+        return list(value)
+    raise bad_request(call, f"extra_body[{key!r}] cannot be sent in a query string (a {type(value).__name__})")
+
+
 def _get(call: Call, path: str, params: dict[str, Any]) -> httpx.Request:
+    """A ``GET`` with query parameters; ``extra_body`` keys become query parameters (they win)."""
+    extra = call.request.extra_body or {}
+    if not isinstance(extra, dict):
+        raise bad_request(call, "extra_body must be an object")
+    params = {**params, **{key: _query_value(call, key, value) for key, value in extra.items() if value is not None}}
     headers = merge_headers(call, {"accept": "application/json"})
     return httpx.Request("GET", url_for(call, path), params=params, headers=headers)
 
@@ -319,6 +343,274 @@ def perplexity_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
     )
 
 
+# ---------------------------------------------------------------------------
+# DuckDuckGo: the keyless Instant Answer API (GET /?q=...&format=json), not a web results list
+# ---------------------------------------------------------------------------
+
+_ANCHOR = re.compile(r"<a\s[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def duckduckgo_build(call: Call) -> httpx.Request:
+    """``GET https://api.duckduckgo.com/?q=...&format=json`` (duckduckgo.com/api: the Instant Answer API)."""
+    req = request_of(call)
+    if req.country is not None:
+        raise bad_request(call, "DuckDuckGo's Instant Answer API has no country parameter; leave country unset")
+    max_results(call, req, None)  # no limit parameter: the answer is cut to max_results on our side
+    filters = domains(call, req)
+    if filters.include or filters.exclude:
+        call.state[_STATE] = filters  # filtered on our side only: site: would turn the topic lookup into no answer
+    params = {"q": req.query, "format": "json", "no_html": 1, "skip_disambig": 1, "no_redirect": 1}
+    return _get(call, "/", params)
+
+
+def _ddg_title(call: Call, item: dict[str, Any]) -> str | None:
+    html = text_field(call, item, "Result")
+    if html:
+        found = _ANCHOR.search(html)
+        if found:
+            title = unescape(_TAGS.sub("", found.group(1))).strip()
+            if title:
+                return title
+    return text_field(call, item, "Text")
+
+
+def _ddg_topics(call: Call, value: Any, where: str) -> list[dict[str, Any]]:
+    """``RelatedTopics``: topics, and groups ``{"Name", "Topics": [...]}`` flattened in order."""
+    items: list[dict[str, Any]] = []
+    for item in result_list(call, value, where):
+        if "Topics" in item:
+            items.extend(_ddg_topics(call, item["Topics"], f"{where}[].Topics"))
+        elif item.get("FirstURL") != "":  # an entry with an empty URL has nothing to link to
+            items.append(item)
+    return items
+
+
+def duckduckgo_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """The abstract (``Heading``, ``AbstractURL``, ``AbstractText``), then ``Results[]``, then ``RelatedTopics[]``."""
+    data = answer_object(call, response)
+    items: list[dict[str, Any]] = []
+    abstract_url = text_field(call, data, "AbstractURL")
+    if abstract_url:
+        items.append(
+            {
+                "FirstURL": abstract_url,
+                "Text": text_field(call, data, "AbstractText") or "",
+                "Heading": text_field(call, data, "Heading") or "",
+            }
+        )
+    items.extend(item for item in result_list(call, data.get("Results"), "Results") if item.get("FirstURL") != "")
+    items.extend(_ddg_topics(call, data.get("RelatedTopics"), "RelatedTopics"))
+    for item in items:
+        if "Heading" not in item:
+            item["Heading"] = _ddg_title(call, item) or ""
+    return search_response(
+        call,
+        items,
+        url="FirstURL",
+        title="Heading",
+        snippet=lambda item: text_field(call, item, "Text"),
+        date=lambda item: None,
+        filters=_filters(call),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Firecrawl: POST /v2/search, bearer key
+# ---------------------------------------------------------------------------
+
+
+def firecrawl_build(call: Call) -> httpx.Request:
+    """``POST /v2/search`` (docs.firecrawl.dev: API reference, Search)."""
+    req = request_of(call)
+    body: dict[str, Any] = {"query": _approximate(call, req.query, domains(call, req))}
+    count = max_results(call, req, 100)
+    if count is not None:
+        body["limit"] = count
+    country = country_code(call, req)
+    if country is not None:
+        body["country"] = country
+    return _post(call, "/v2/search", body)
+
+
+def firecrawl_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"success", "data": {"web": [{"url", "title", "description", "position"}], "news"?, "images"?}}``."""
+    data = answer_object(call, response)
+    found = data.get("data")
+    if found is not None and not isinstance(found, dict):
+        raise SerializationError("'data' in the firecrawl search answer is not an object", provider=call.provider.name)
+    items = result_list(call, (found or {}).get("web"), "data.web")
+    return search_response(
+        call,
+        items,
+        url="url",
+        snippet=lambda item: text_field(call, item, "description"),
+        date=lambda item: None,
+        filters=_filters(call),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Google Programmable Search: GET /customsearch/v1?cx=...&q=..., the key in the x-goog-api-key header
+# ---------------------------------------------------------------------------
+
+GOOGLE_PSE_CX_ENV = "GOOGLE_PSE_CX"
+#: model names that say "the engine id comes from GOOGLE_PSE_CX"
+GOOGLE_PSE_DEFAULT_NAMES = frozenset({"", "search", "default", "web"})
+_CX = re.compile(r"[A-Za-z0-9:_-]{5,64}")
+
+
+def google_pse_cx(call: Call) -> str:
+    """The search engine id: the model name (``google_pse/<cx>``), else ``GOOGLE_PSE_CX``."""
+    name = call.model or ""
+    cx = os.environ.get(GOOGLE_PSE_CX_ENV, "").strip() if name in GOOGLE_PSE_DEFAULT_NAMES else name
+    if not cx:
+        raise bad_request(
+            call, f"no search engine id: use model 'google_pse/<cx>' or set {GOOGLE_PSE_CX_ENV} (the 'cx' parameter)"
+        )
+    if _CX.fullmatch(cx) is None:
+        raise bad_request(call, "the search engine id (cx) has characters a Programmable Search engine id never has")
+    return cx
+
+
+def google_pse_build(call: Call) -> httpx.Request:
+    """``GET https://www.googleapis.com/customsearch/v1`` (developers.google.com: Custom Search JSON API, cse.list)."""
+    req = request_of(call)
+    count = max_results(call, req, 10)
+    filters = domains(call, req)
+    query = req.query
+    params: dict[str, Any] = {"cx": google_pse_cx(call)}
+    single = [*filters.include, *filters.exclude]
+    if len(single) == 1:  # one domain: the API's own siteSearch, kept ("i") or dropped ("e")
+        params["siteSearch"] = single[0]
+        params["siteSearchFilter"] = "i" if filters.include else "e"
+        call.state[_STATE] = filters
+    else:
+        query = _approximate(call, query, filters)
+    params["q"] = query
+    if count is not None:
+        params["num"] = count
+    country = country_code(call, req)
+    if country is not None:
+        params["gl"] = country.lower()
+    return _get(call, "", params)
+
+
+def google_pse_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"kind": "customsearch#search", "items": [{"title", "link", "snippet", "displayLink", ...}]}``."""
+    data = answer_object(call, response)
+    items = result_list(call, data.get("items"), "items")  # no "items" at all when nothing was found
+    return search_response(
+        call,
+        items,
+        url="link",
+        snippet=lambda item: text_field(call, item, "snippet"),
+        date=lambda item: None,
+        filters=_filters(call),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Linkup: POST /v1/search, bearer key, outputType searchResults
+# ---------------------------------------------------------------------------
+
+LINKUP_DEPTHS = frozenset({"fast", "standard", "deep"})
+
+
+def linkup_build(call: Call) -> httpx.Request:
+    """``POST /v1/search`` with ``outputType: searchResults`` (docs.linkup.so: API reference, Search)."""
+    req = request_of(call)
+    if req.country is not None:
+        raise bad_request(call, "Linkup has no country parameter (its docs suggest naming the country in the query)")
+    depth = call.model if call.model in LINKUP_DEPTHS else "standard"
+    body: dict[str, Any] = {"q": req.query, "depth": depth, "outputType": "searchResults"}
+    count = max_results(call, req, None)
+    if count is not None:
+        body["maxResults"] = count
+    filters = domains(call, req)
+    if filters.include:
+        body["includeDomains"] = list(filters.include)
+    if filters.exclude:
+        body["excludeDomains"] = list(filters.exclude)
+    return _post(call, "/search", body)
+
+
+def linkup_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"results": [{"type": "text", "name", "url", "content", "favicon"?} | {"type": "image", ...}]}``."""
+    data = answer_object(call, response)
+    items = [item for item in result_list(call, data.get("results"), "results") if item.get("type") != "image"]
+    return search_response(
+        call,
+        items,
+        url="url",
+        title="name",
+        snippet=lambda item: text_field(call, item, "content"),
+        date=lambda item: None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Parallel: POST /v1/search, x-api-key, search_queries + advanced_settings
+# ---------------------------------------------------------------------------
+
+PARALLEL_MODES = frozenset({"basic", "advanced"})
+PARALLEL_QUERY_LIMIT = 200  # characters per search query
+PARALLEL_DOMAIN_LIMIT = 200  # include and exclude lists together
+
+
+def parallel_build(call: Call) -> httpx.Request:
+    """``POST /v1/search`` (docs.parallel.ai: API reference, Search)."""
+    req = request_of(call)
+    if len(req.query) > PARALLEL_QUERY_LIMIT:
+        raise bad_request(call, f"Parallel takes search queries of at most {PARALLEL_QUERY_LIMIT} characters")
+    body: dict[str, Any] = {"search_queries": [req.query]}
+    if call.model in PARALLEL_MODES:
+        body["mode"] = call.model
+    settings: dict[str, Any] = {}
+    count = max_results(call, req, None)
+    if count is not None:
+        settings["max_results"] = count
+    filters = domains(call, req, limit=PARALLEL_DOMAIN_LIMIT)
+    if filters.include and filters.exclude:
+        raise bad_request(
+            call, "Parallel ignores exclude_domains next to include_domains: give kept or '-'excluded domains, not both"
+        )
+    if filters.include:
+        settings["source_policy"] = {"include_domains": list(filters.include)}
+    elif filters.exclude:
+        settings["source_policy"] = {"exclude_domains": list(filters.exclude)}
+    country = country_code(call, req)
+    if country is not None:
+        settings["location"] = country.lower()
+    if settings:
+        body["advanced_settings"] = settings
+    return _post(call, "/v1/search", body)
+
+
+def _parallel_snippet(call: Call, item: dict[str, Any]) -> str | None:
+    excerpts = item.get("excerpts")
+    if excerpts is None:
+        return None
+    if not isinstance(excerpts, list) or not all(isinstance(e, str) for e in excerpts):
+        raise SerializationError(
+            "'excerpts' of a parallel_ai search result is not a list of strings", provider=call.provider.name
+        )
+    return " … ".join(excerpts)
+
+
+def parallel_parse(call: Call, response: httpx.Response) -> t.SearchResponse:
+    """``{"search_id", "results": [{"url", "title"?, "publish_date"?, "excerpts": [...]}], "warnings"?, ...}``."""
+    data = answer_object(call, response)
+    items = result_list(call, data.get("results"), "results")
+    return search_response(
+        call,
+        items,
+        url="url",
+        snippet=lambda item: _parallel_snippet(call, item),
+        date=lambda item: text_field(call, item, "publish_date"),
+    )
+
+
 @attrs.frozen
 class Translation:
     """How one provider's search goes out and comes back."""
@@ -334,4 +626,9 @@ TRANSLATIONS: dict[str, Translation] = {
     "serper": Translation(serper_build, serper_parse),
     "searxng": Translation(searxng_build, searxng_parse),
     "perplexity": Translation(perplexity_build, perplexity_parse),
+    "duckduckgo": Translation(duckduckgo_build, duckduckgo_parse),
+    "firecrawl": Translation(firecrawl_build, firecrawl_parse),
+    "google_pse": Translation(google_pse_build, google_pse_parse),
+    "linkup": Translation(linkup_build, linkup_parse),
+    "parallel_ai": Translation(parallel_build, parallel_parse),
 }
