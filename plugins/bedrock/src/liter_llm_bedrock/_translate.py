@@ -137,6 +137,7 @@ def _image(part: t.ImageUrlContentPart, where: str) -> dict[str, Any]:
     url = part.image_url.url
     here = f"{where}.image_url.url"
     if url.startswith("s3://"):
+        source = _s3_location(url, here)
         extension = url.rsplit("/", 1)[-1].rpartition(".")[2].lower()
         fmt = IMAGE_EXTENSIONS.get(extension)
         if fmt is None:
@@ -144,7 +145,7 @@ def _image(part: t.ImageUrlContentPart, where: str) -> dict[str, Any]:
                 f"{here}: cannot tell the image format of {url[:80]!r} from its name "
                 "(the key must end in .png, .jpg, .jpeg, .gif or .webp)"
             )
-        return {"image": {"format": fmt, "source": _s3_location(url, here)}}
+        return {"image": {"format": fmt, "source": source}}
     match = _DATA_URL.match(url)
     if not match:
         raise _refuse_url(url, here, "images")
