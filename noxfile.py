@@ -102,9 +102,60 @@ def _version() -> str:
     return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
 
 
+#: run in the venv of the built wheels: azure and bedrock are discovered and route a model each
+_CLOUD_CHECK = """
+import importlib.metadata as m, os, httpx, liter_llm
+from liter_llm.registry import get_registry
+eps = {e.name: e.dist.name for e in m.entry_points(group="liter_llm")}
+assert eps.get("azure") == "liter-llm-azure", eps
+assert eps.get("bedrock") == "liter-llm-bedrock", eps
+registry = get_registry()
+for name in ("azure", "bedrock", "bedrock_openai"):
+    assert registry.get(name) is not None and registry.get(name).plugin is not None, name
+assert registry.resolve("azure/my-gpt-4o")[0].name == "azure"
+assert registry.resolve("bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0")[0].name == "bedrock"
+import liter_llm_azure, liter_llm_bedrock
+for module in (liter_llm_azure, liter_llm_bedrock):
+    assert os.sep + "site-packages" + os.sep in module.__file__, module.__file__
+seen = []
+def handler(request):
+    seen.append(request)
+    if request.url.host == "bedrock-runtime.us-east-1.amazonaws.com":
+        assert request.url.path == "/model/amazon.nova-pro-v1:0/converse", request.url
+        assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), request.headers
+        message = {"role": "assistant", "content": [{"text": "bedrock ok"}]}
+        body = {"output": {"message": message}, "stopReason": "end_turn"}
+        return httpx.Response(200, json=body)
+    assert str(request.url) == (
+        "https://my-resource.openai.azure.com/openai/deployments/my-gpt-4o/chat/completions?api-version=2024-10-21"
+    ), request.url
+    assert request.headers["api-key"] == "azure-wheel-key"
+    body = {"id": "c", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "azure ok"}, "finish_reason": "stop"}]}
+    return httpx.Response(200, json=body)
+with liter_llm.create_client(transport=httpx.MockTransport(handler), max_retries=0) as client:
+    messages = [{"role": "user", "content": "hi"}]
+    answers = [client.chat(model=model, messages=messages).choices[0].message.content
+               for model in ("azure/my-gpt-4o", "bedrock/amazon.nova-pro-v1:0")]
+assert answers == ["azure ok", "bedrock ok"], answers
+print("cloud wheels ok:", answers)
+"""
+_CLOUD_ENV = {
+    "AZURE_OPENAI_ENDPOINT": "https://my-resource.openai.azure.com",
+    "AZURE_OPENAI_API_KEY": "azure-wheel-key",
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wheel-secret",
+    "AWS_REGION": "us-east-1",
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
 @nox.session(venv_backend="none")
 def wheels(session: nox.Session) -> None:
-    """Build every distribution, install ``liter-llm[anthropic]`` from those wheels alone, prove discovery."""
+    """Build every distribution, install ``liter-llm[anthropic,azure,bedrock]`` from those wheels alone, prove
+    discovery (and that azure and bedrock route a model each), then ``liter-llm[local]`` answers a prompt."""
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     dist.mkdir()
@@ -117,7 +168,7 @@ def wheels(session: nox.Session) -> None:
         # The third-party wheels our distributions need are fetched into the same folder first;
         # the install itself then uses that folder alone (no index).
         # Pin our own version: the name `liter-llm` also exists on the public index.
-        wanted = f"liter-llm[anthropic]=={_version()}"
+        wanted = f"liter-llm[anthropic,azure,bedrock]=={_version()}"
         session.run(
             "python3",
             "-m",
@@ -157,6 +208,9 @@ def wheels(session: nox.Session) -> None:
             "print('wheels ok:', sorted(eps))"
         )
         session.run(python, "-c", check)
+        # the cloud providers from the same wheels: discovered, and a model of each routed through
+        # the client (a MockTransport stands in for the cloud; SigV4 and the api-key header are real)
+        session.run(python, "-c", _CLOUD_CHECK, env=_CLOUD_ENV)
 
         # `pip install 'liter-llm[local]'` alone gives a working local model: our wheels from the
         # folder (by path: the name `liter-llm` also exists on the public index), the third-party

@@ -211,13 +211,11 @@ def test_stop_reasons(run: Runner, reason: str, expected: FinishReason) -> None:
         },
         {
             "messages": [
-                {"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]}
+                {"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "amr"}}]}
             ]
         },
         {"messages": [{"role": "user", "content": "x"}], "presence_penalty": 0.5},
         {"messages": [{"role": "user", "content": "x"}], "n": 2},
-        {"messages": [{"role": "user", "content": "x"}], "tools": TOOLS, "tool_choice": "none"},
-        {"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}},
         {"messages": [{"role": "system", "content": "only a system prompt"}]},
     ],
 )

@@ -47,8 +47,10 @@ from liter_llm_azure._settings import (
     DEFAULT_API_VERSION,
     DEFAULT_SCOPE,
     ENDPOINT_PLACEHOLDER,
+    RESPONSES_MIN_PREVIEW,
     AzureTarget,
     resolve,
+    responses_version_error,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ __all__ = [
     "DEFAULT_API_VERSION",
     "DEFAULT_SCOPE",
     "ENDPOINTS",
+    "RESPONSES_MIN_PREVIEW",
     "AzureContentFilterError",
     "AzureHooks",
     "AzureTarget",
@@ -79,6 +82,8 @@ _DEPLOYMENT_PATHS = (
     "/audio/translations",
 )
 _TARGET = "liter_llm_azure.target"
+#: The Responses API operations (the classic style serves them from a preview api-version on).
+_RESPONSES_OPERATIONS = frozenset({"create_response", "retrieve_response", "cancel_response"})
 #: The Call.state key the core's cost built-in reads: the model a call is priced as.
 _PRICING_MODEL = "liter_llm.pricing_model"
 
@@ -145,9 +150,15 @@ class AzureHooks:
             body["model"] = target.deployment
             request = build_chat_request(call, body)
         else:
+            if call.operation in _RESPONSES_OPERATIONS and target.style == "classic":
+                why = responses_version_error(target.api_version, target.version_source)
+                if why is not None:
+                    raise BadRequestError(why, provider=call.provider.name)
             request = build_openai_request(call)
-            if target.style == "v1" and target.deployment and target.deployment != call.model:
-                request = _with_model(request, target.deployment)
+            # v1, and the classic paths outside /deployments/ (responses): the deployment is the body's model
+            renamed = bool(target.deployment) and target.deployment != call.model
+            if renamed and (target.style == "v1" or not _openai_path(call, request).startswith(_DEPLOYMENT_PATHS)):
+                request = _with_model(request, str(target.deployment))
         url = httpx.URL(azure_url(call, target, _openai_path(call, request)))
         params = request.url.params
         if target.api_version:

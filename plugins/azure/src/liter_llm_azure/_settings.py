@@ -19,6 +19,7 @@ credentials, which are valid across resources, still apply.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,8 +37,10 @@ __all__ = [
     "DEFAULT_AUTHORITY",
     "DEFAULT_SCOPE",
     "ENDPOINT_PLACEHOLDER",
+    "RESPONSES_MIN_PREVIEW",
     "AzureTarget",
     "resolve",
+    "responses_version_error",
 ]
 
 #: The ``api-version`` of the classic URL style when none is configured: the latest GA data-plane release.
@@ -50,6 +53,10 @@ DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 ENDPOINT_PLACEHOLDER = "https://azure-openai-endpoint-not-configured.invalid"
 
 _STYLES = ("classic", "v1")
+_VERSION_WORD = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_DATED_VERSION = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})(?P<preview>-preview)?$")
+#: The first (preview) ``api-version`` that serves the Responses API on the classic URLs.
+RESPONSES_MIN_PREVIEW = "2025-03-01"
 _TOP_FIELDS = frozenset(
     {
         "endpoint",
@@ -119,6 +126,8 @@ class AzureTarget:
     default_credential: bool
     base_model: str | None
     clock: Any = attrs.field(repr=False)
+    #: where ``api_version`` came from (a field path or a variable), for error messages
+    version_source: str = "plugins.azure.api_version"
 
 
 def _endpoint(value: str, where: str) -> tuple[str, str | None]:
@@ -143,6 +152,37 @@ def _style(value: str | None, where: str) -> str | None:
     if style not in _STYLES:
         raise BadRequestError(f"{where}: expected 'classic' or 'v1', got {value!r}")
     return style
+
+
+def _version(value: str | None, where: str) -> str | None:
+    """An ``api-version`` as given (``2024-10-21``, ``2025-04-01-preview``), checked to be one URL-safe word."""
+    if value is None:
+        return None
+    version = value.strip()
+    if not _VERSION_WORD.match(version):
+        raise BadRequestError(f"{where}: {value!r} is not an api-version (such as 2024-10-21 or 2025-04-01-preview)")
+    return version
+
+
+def responses_version_error(version: str | None, where: str = "plugins.azure.api_version") -> str | None:
+    """Why the classic style cannot serve the Responses API with ``version``, or ``None`` if it can.
+
+    Azure documents the Responses API on the classic URLs from ``2025-03-01-preview`` on; the GA
+    versions (``2024-10-21`` and older) do not serve it.  A version that is not a date (such as
+    ``preview``) is passed on as given: Azure says.
+    """
+    if version is None:
+        return None
+    match = _DATED_VERSION.match(version)
+    if match is None:
+        return None
+    if match.group("preview") and match.group("date") >= RESPONSES_MIN_PREVIEW:
+        return None
+    return (
+        f"the Responses API on the classic URL style needs a preview api-version of {RESPONSES_MIN_PREVIEW}-preview "
+        f'or later, and api-version is {version!r}: set {where} (e.g. "2025-04-01-preview") or '
+        'api_style = "v1" (no api-version)'
+    )
 
 
 def resolve(call: Call) -> AzureTarget:
@@ -205,7 +245,18 @@ def resolve(call: Call) -> AzureTarget:
         or _style(_env("AZURE_OPENAI_API_STYLE"), "AZURE_OPENAI_API_STYLE")
         or "classic"
     )
-    version = pick("api_version", "AZURE_OPENAI_API_VERSION", "AZURE_API_VERSION") or DEFAULT_API_VERSION
+    version_source = f"{where}.api_version"
+    version = _version(_text(own, "api_version", where), version_source)
+    if version is None:
+        version_source = "plugins.azure.api_version"
+        version = _version(_text(settings, "api_version", "plugins.azure"), version_source)
+    for variable in ("AZURE_OPENAI_API_VERSION", "AZURE_API_VERSION"):
+        if version is None and _env(variable):
+            version_source = variable
+            version = _version(_env(variable), variable)
+    if version is None:
+        version_source = "plugins.azure.api_version"  # the default: say where to set another
+        version = DEFAULT_API_VERSION
     provider = own.get("token_provider", settings.get("token_provider"))
     if provider is not None and not callable(provider):
         raise BadRequestError(f"{where}.token_provider: expected a callable returning a token")
@@ -225,6 +276,7 @@ def resolve(call: Call) -> AzureTarget:
         endpoint=endpoint,
         style=style,
         api_version=None if style == "v1" else version,
+        version_source=version_source,
         api_key=key,
         token_provider=provider,
         tenant_id=pick("tenant_id", "AZURE_TENANT_ID"),

@@ -37,12 +37,14 @@ from liter_llm_bedrock._plugin import (
     BedrockPlugin,
     embedding_body,
     parse_embeddings,
+    parse_foundation_models,
 )
 from liter_llm_bedrock._sigv4 import AwsCredentials, sign
 from liter_llm_bedrock._translate import (
     STOP_REASONS,
     ConverseStreamTranslator,
     from_converse_response,
+    json_tool_name,
     to_converse_body,
     usage_from_converse,
 )
@@ -69,8 +71,10 @@ __all__ = [
     "embedding_body",
     "encode_message",
     "from_converse_response",
+    "json_tool_name",
     "parse_bedrock_error",
     "parse_embeddings",
+    "parse_foundation_models",
     "read_profile",
     "register_providers",
     "sign",
@@ -112,7 +116,7 @@ def bedrock_provider(name: str = "bedrock", *, openai_wire: bool = False, **opti
         auth=AuthHeaderFormat.BEARER,
         # SigV4 credentials count as well as a key: the auth hook says when there is neither
         requires_api_key=False,
-        endpoints=frozenset({"chat", "embed"}),
+        endpoints=frozenset({"chat", "embed", "models"}),
         display_name="AWS Bedrock",
         plugin=BedrockPlugin(opts),
     )

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import attrs
 import httpx
 
-from liter_llm import SecretStr
 from liter_llm import types as t
 from liter_llm.errors import (
     BadRequestError,
@@ -26,59 +23,33 @@ from liter_llm.wire import build_openai_request, dump_json, load_json, merge_hea
 from liter_llm_bedrock import _credentials as creds
 from liter_llm_bedrock._errors import bedrock_error, error_type_of, parse_bedrock_error
 from liter_llm_bedrock._eventstream import EventStreamDecoder, EventStreamMessage
+from liter_llm_bedrock._options import BedrockOptions, check_region, options_from_table
 from liter_llm_bedrock._sigv4 import AwsCredentials
-from liter_llm_bedrock._translate import ConverseStreamTranslator, from_converse_response, to_converse_body
+from liter_llm_bedrock._translate import (
+    ConverseStreamTranslator,
+    from_converse_response,
+    json_tool_name,
+    to_converse_body,
+)
 
 if TYPE_CHECKING:
     from liter_llm import Call
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_OPENAI_BASE_URL", "BedrockOpenAIPlugin", "BedrockOptions", "BedrockPlugin"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_OPENAI_BASE_URL",
+    "BedrockOpenAIPlugin",
+    "BedrockOptions",
+    "BedrockPlugin",
+    "parse_foundation_models",
+]
 
 #: the registered base URL; a call that keeps it goes to ``bedrock-runtime.<region>.amazonaws.com``
 DEFAULT_BASE_URL = "https://bedrock-runtime.amazonaws.com"
 DEFAULT_OPENAI_BASE_URL = "https://bedrock-runtime.amazonaws.com/openai/v1"
 
 _STATE = "liter_llm_bedrock.stream"
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ARN_REGION = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[a-z0-9-]+):")
-
-
-def _secret(value: str | SecretStr | None) -> SecretStr | None:
-    """A value as a SecretStr (``None`` stays ``None``)."""
-    return creds.secret(value)
-
-
-@attrs.frozen(kw_only=True, repr=False)
-class BedrockOptions:
-    """Explicit options of one Bedrock provider; each beats the environment.
-
-    Attributes:
-        region: the AWS region (``us-east-1``).
-        access_key_id, secret_access_key, session_token: an explicit key pair (SigV4).
-        api_key: a Bedrock API key (bearer, no signing).
-        profile: a profile of ``~/.aws/credentials`` / ``~/.aws/config``.
-        use_botocore: use botocore's credential chain when it is installed (default), or never.
-        clock: the time source of the signatures (``time.time``).
-    """
-
-    region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: SecretStr | None = attrs.field(default=None, converter=_secret)
-    session_token: SecretStr | None = attrs.field(default=None, converter=_secret)
-    api_key: SecretStr | None = attrs.field(default=None, converter=_secret)
-    profile: str | None = None
-    use_botocore: bool = True
-    clock: Callable[[], float] = time.time
-
-    def __repr__(self) -> str:
-        return f"BedrockOptions(region={self.region!r}, profile={self.profile!r}, credentials='***')"
-
-    def credentials(self) -> AwsCredentials | None:
-        """The explicit key pair, if both halves are given."""
-        if self.access_key_id and self.secret_access_key:
-            token = self.session_token.get_secret_value() if self.session_token else None
-            return AwsCredentials(self.access_key_id, self.secret_access_key.get_secret_value(), token)
-        return None
 
 
 def _quote_model(model: str) -> str:
@@ -86,53 +57,73 @@ def _quote_model(model: str) -> str:
     return quote(model, safe=":")
 
 
+_OPTIONS = "liter_llm_bedrock.options"
+
+
 class _Auth:
-    """Credential and region resolution shared by both providers."""
+    """Options, credentials and region of one provider, shared by both providers' hooks."""
 
     def __init__(self, options: BedrockOptions | None = None) -> None:
         self.options = options or BedrockOptions()
         self.cache = creds.CredentialCache()
 
+    def resolve(self, call: Call) -> BedrockOptions:
+        """The explicit options over the provider's ``[plugins.<name>]`` table (once per call, no I/O)."""
+        found: BedrockOptions | None = call.state.get(_OPTIONS)
+        if found is None:
+            name = call.provider.name
+            table = options_from_table(call.config.plugins.get(name), f"plugins.{name}")
+            found = call.state[_OPTIONS] = self.options.over(table)
+        return found
+
     def region_without_io(self, call: Call) -> str | None:
         """The region from the options, the model's ARN or the environment (``None``: the files say)."""
-        region = self.options.region
+        region = self.resolve(call).region
+        where = "region"
         if region is None and call.model:
             match = _ARN_REGION.match(call.model)
             if match:
                 region = match.group("region")
-        region = region or creds.env_region()
-        if region is not None and not _REGION.match(region):
-            raise BadRequestError(f"AWS region {region!r} is not a valid region name", provider=call.provider.name)
-        return region
+                where = "the model ARN's region"
+        if region is None:
+            region = creds.env_region()
+            where = "AWS_REGION"
+        return check_region(region, where)
+
+    def _hinted(self, call: Call) -> bool:
+        return call.config.model_hint == call.provider.name and bool(call.config.base_url) and not call.gateway
 
     def base(self, call: Call, default: str, path: str = "") -> str:
-        """The base URL: the configured one, or ``bedrock-runtime.<region>.amazonaws.com``."""
+        """The runtime base URL: the client's (``model_hint``), the ``endpoint`` option, the
+        ``<NAME>_BASE_URL`` variable, else ``bedrock-runtime.<region>.amazonaws.com``."""
+        if self._hinted(call):
+            return call.base_url
+        endpoint = self.resolve(call).endpoint
+        if endpoint:
+            return endpoint
         if call.base_url.rstrip("/") != default.rstrip("/"):
             return call.base_url
         region = self.region_without_io(call) or creds.REGION_PLACEHOLDER
         return f"https://bedrock-runtime.{region}.amazonaws.com{path}"
 
-    def _use_botocore(self) -> bool:
-        return self.options.use_botocore and creds.botocore_available()
+    def control_base(self, call: Call, default: str) -> str:
+        """The control-plane base URL (``list_models``): the ``control_endpoint`` option, a runtime
+        address that was configured (a proxy serving both), else ``bedrock.<region>.amazonaws.com``."""
+        options = self.resolve(call)
+        if options.control_endpoint:
+            return options.control_endpoint
+        runtime = self.base(call, default)
+        if not runtime.startswith("https://bedrock-runtime.") or not runtime.endswith(".amazonaws.com"):
+            return runtime
+        region = self.region_without_io(call) or creds.REGION_PLACEHOLDER
+        return f"https://bedrock.{region}.amazonaws.com"
 
-    def _file_credentials(self) -> AwsCredentials:
-        profile = self.options.profile
-        if self._use_botocore():
-            return self.cache.botocore_credentials(profile)
-        found = self.cache.profile(profile).credentials
-        if found is None:
-            raise creds.no_credentials("no profile in the shared files either")
-        return found
-
-    def _file_region(self) -> str | None:
-        profile = self.options.profile
-        if self._use_botocore():
-            return creds.botocore_region(profile)
-        return self.cache.profile(profile).region
+    def _use_botocore(self, options: BedrockOptions) -> bool:
+        return options.botocore and creds.botocore_available()
 
     def auth(self, call: Call) -> httpx.Auth:
         """The auth flow for this call (see the order in ``_credentials``)."""
-        opts = self.options
+        opts = self.resolve(call)
         if opts.api_key is not None:
             return creds.BearerAuth(opts.api_key)
         explicit = opts.credentials()
@@ -141,10 +132,24 @@ class _Auth:
                 return creds.BearerAuth(call.api_key)
             explicit = creds.env_credentials()
         region = self.region_without_io(call)
-        found: AwsCredentials | Callable[[], AwsCredentials] = (
-            explicit if explicit is not None else self._file_credentials
-        )
-        return creds.SigV4Auth(found, region, find_region=self._file_region, now=opts.clock)
+        profile = opts.profile
+        botocore = self._use_botocore(opts)
+
+        def file_credentials() -> AwsCredentials:
+            if botocore:
+                return self.cache.botocore_credentials(profile)
+            found = self.cache.profile(profile).credentials
+            if found is None:
+                raise creds.no_credentials("no profile in the shared files either")
+            return found
+
+        def file_region() -> str | None:
+            if botocore:
+                return creds.botocore_region(profile)
+            return self.cache.profile(profile).region
+
+        found: AwsCredentials | Callable[[], AwsCredentials] = explicit if explicit is not None else file_credentials
+        return creds.SigV4Auth(found, region, find_region=file_region, now=opts.clock)
 
 
 def _json_headers(call: Call, accept: str = "application/json") -> dict[str, str]:
@@ -239,6 +244,31 @@ def parse_embeddings(data: Any, model: str) -> t.EmbeddingResponse:
 
 
 # ---------------------------------------------------------------------------
+# ListFoundationModels (the control plane)
+# ---------------------------------------------------------------------------
+
+
+def parse_foundation_models(data: Any) -> t.ModelsListResponse:
+    """A ``ListFoundationModels`` answer (``modelSummaries``) as ours: ``id`` = ``modelId``,
+    ``owned_by`` = ``providerName``."""
+    if not isinstance(data, dict):
+        raise SerializationError("the ListFoundationModels answer is not an object", provider="bedrock")
+    summaries = data.get("modelSummaries")
+    if summaries is None:
+        summaries = []
+    if not isinstance(summaries, list):
+        raise SerializationError("modelSummaries: expected a list", provider="bedrock")
+    models = []
+    for index, item in enumerate(summaries):
+        model_id = item.get("modelId") if isinstance(item, dict) else None
+        if not isinstance(model_id, str) or not model_id:
+            raise SerializationError(f"modelSummaries[{index}].modelId: expected a string", provider="bedrock")
+        owner = item.get("providerName")
+        models.append(t.ModelObject(id=model_id, owned_by=owner if isinstance(owner, str) else ""))
+    return t.ModelsListResponse(data=models)
+
+
+# ---------------------------------------------------------------------------
 # The hooks
 # ---------------------------------------------------------------------------
 
@@ -258,6 +288,9 @@ class BedrockPlugin:
     def build_request(self, call: Call) -> httpx.Request:
         op = call.operation
         base = self._auth.base(call, DEFAULT_BASE_URL)
+        if op == "list_models":
+            base = self._auth.control_base(call, DEFAULT_BASE_URL)
+            return httpx.Request("GET", f"{base}/foundation-models", headers=_json_headers(call))
         if op in ("chat", "chat_stream"):
             model = _quote_model(_model(call))
             body = to_converse_body(call.request, model=call.model)
@@ -290,8 +323,13 @@ class BedrockPlugin:
         data = load_json(call, response.content)
         if call.operation in ("chat", "chat_stream"):
             return from_converse_response(
-                data, model=call.model or "", response_id=response.headers.get("x-amzn-requestid", "")
+                data,
+                model=call.model or "",
+                response_id=response.headers.get("x-amzn-requestid", ""),
+                json_tool=json_tool_name(call.request),
             )
+        if call.operation == "list_models":
+            return parse_foundation_models(data)
         if call.operation == "embed":
             return parse_embeddings(data, call.model or "")
         raise EndpointNotSupportedError(call.provider.name, call.operation)
@@ -315,7 +353,7 @@ class BedrockPlugin:
             raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
         translator: ConverseStreamTranslator | None = call.state.get(_STATE)
         if translator is None:
-            translator = ConverseStreamTranslator(model=call.model or "")
+            translator = ConverseStreamTranslator(model=call.model or "", json_tool=json_tool_name(call.request))
             call.state[_STATE] = translator
         try:
             payload = json.loads(event.payload) if event.payload else {}
@@ -358,9 +396,10 @@ class BedrockOpenAIPlugin:
         if call.operation not in ("chat", "chat_stream"):
             raise EndpointNotSupportedError(call.provider.name, call.operation)
         request = build_openai_request(call)
-        if call.base_url.rstrip("/") == DEFAULT_OPENAI_BASE_URL:
-            base = self._auth.base(call, DEFAULT_OPENAI_BASE_URL, "/openai/v1")
-            url = httpx.URL(base + str(request.url)[len(DEFAULT_OPENAI_BASE_URL) :])
+        base = self._auth.base(call, DEFAULT_OPENAI_BASE_URL, "/openai/v1").rstrip("/")
+        current = call.base_url.rstrip("/")
+        if base != current and str(request.url).startswith(current):
+            url = httpx.URL(base + str(request.url)[len(current) :])
             request.url = url
             request.headers["host"] = url.netloc.decode("ascii")
         return request

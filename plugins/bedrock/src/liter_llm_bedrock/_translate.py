@@ -18,14 +18,18 @@ from liter_llm import types as t
 from liter_llm.errors import BadRequestError, SerializationError
 
 __all__ = [
+    "AUDIO_FORMATS",
     "CONVERSE_TOP_LEVEL",
     "DOCUMENT_FORMATS",
+    "IMAGE_EXTENSIONS",
     "IMAGE_FORMATS",
+    "JSON_TOOL_NAME",
     "STOP_REASONS",
     "THINKING_BUDGETS",
     "ConverseStreamTranslator",
     "finish_reason",
     "from_converse_response",
+    "json_tool_name",
     "to_converse_body",
     "usage_from_converse",
 ]
@@ -49,6 +53,14 @@ IMAGE_FORMATS: Mapping[str, str] = {
     "image/gif": "gif",
     "image/webp": "webp",
 }
+
+#: the extension of an ``s3://`` image key -> Converse ``image.format``
+IMAGE_EXTENSIONS: Mapping[str, str] = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "gif": "gif", "webp": "webp"}
+
+#: Converse ``AudioBlock.format`` values (API_runtime_AudioBlock)
+AUDIO_FORMATS = frozenset(
+    {"mp3", "opus", "wav", "aac", "flac", "mp4", "ogg", "mkv", "mka", "x-aac", "m4a", "mpeg", "mpga", "pcm", "webm"}
+)
 
 #: document MIME type -> Converse ``document.format``
 DOCUMENT_FORMATS: Mapping[str, str] = {
@@ -84,6 +96,12 @@ _DEFAULT_MAX_TOKENS = 4096
 
 _DATA_URL = re.compile(r"^data:(?P<media>[^;,]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
 _PROVIDER = "bedrock"
+#: ``S3Location.uri`` (API_runtime_S3Location): ``s3://`` and a bucket name, then the key
+_S3_URI = re.compile(r"^s3://[a-z0-9][.\-a-z0-9]{1,61}[a-z0-9]/.+$", re.DOTALL)
+#: ``ToolSpecification.name``: 1-64 of ``[a-zA-Z0-9_-]``
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+#: the forced tool that carries a JSON ``response_format`` answer (when the schema's name is no tool name)
+JSON_TOOL_NAME = "json_response"
 
 
 def _bad(message: str) -> BadRequestError:
@@ -98,17 +116,43 @@ def _check_base64(data: str, where: str) -> str:
     return data
 
 
+def _s3_location(url: str, where: str) -> dict[str, Any]:
+    """An ``s3://bucket/key`` URI as a Converse ``S3Location`` (the bucket name rules of the API reference)."""
+    if len(url) > 1024 or not _S3_URI.match(url):
+        raise _bad(f"{where}: {url[:80]!r} is not an S3 object URI (s3://bucket/key, at most 1024 characters)")
+    return {"s3Location": {"uri": url}}
+
+
+def _refuse_url(url: str, where: str, what: str) -> BadRequestError:
+    if url.startswith(("http://", "https://")):
+        return _bad(
+            f"{where}: Bedrock's Converse API takes {what} as bytes or as an S3 location, not an http(s) URL "
+            "(nothing is fetched for you): send the bytes as a base64 data: URL, or upload the file to S3 and "
+            "pass its s3:// URI"
+        )
+    return _bad(f"{where}: expected a base64 data: URL or an s3:// URI")
+
+
 def _image(part: t.ImageUrlContentPart, where: str) -> dict[str, Any]:
     url = part.image_url.url
+    here = f"{where}.image_url.url"
+    if url.startswith("s3://"):
+        source = _s3_location(url, here)
+        extension = url.rsplit("/", 1)[-1].rpartition(".")[2].lower()
+        fmt = IMAGE_EXTENSIONS.get(extension)
+        if fmt is None:
+            raise _bad(
+                f"{here}: cannot tell the image format of {url[:80]!r} from its name "
+                "(the key must end in .png, .jpg, .jpeg, .gif or .webp)"
+            )
+        return {"image": {"format": fmt, "source": source}}
     match = _DATA_URL.match(url)
     if not match:
-        raise _bad(
-            f"{where}.image_url.url: Bedrock takes images as base64 data: URLs (the Converse API cannot fetch a URL)"
-        )
+        raise _refuse_url(url, here, "images")
     media = match.group("media").lower()
     fmt = IMAGE_FORMATS.get(media)
     if fmt is None:
-        raise _bad(f"{where}.image_url.url: image type {media!r} is not supported (png, jpeg, gif, webp)")
+        raise _bad(f"{here}: image type {media!r} is not supported (png, jpeg, gif, webp)")
     return {"image": {"format": fmt, "source": {"bytes": _check_base64(match.group("data"), where)}}}
 
 
@@ -118,12 +162,37 @@ def _document(part: t.DocumentContentPart, where: str, number: int) -> dict[str,
     if fmt is None:
         raise _bad(f"{where}.document.media_type: {doc.media_type!r} is not a Converse document format")
     data = doc.data
+    block: dict[str, Any] = {"format": fmt, "name": f"document-{number}"}
+    if data.startswith("s3://"):
+        block["source"] = _s3_location(data, f"{where}.document.data")
+        return {"document": block}
     match = _DATA_URL.match(data)
     if match:
         data = match.group("data")
     elif data.startswith(("http://", "https://")):
-        raise _bad(f"{where}.document.data: Bedrock takes documents as base64 data, not URLs")
-    return {"document": {"format": fmt, "name": f"document-{number}", "source": {"bytes": _check_base64(data, where)}}}
+        raise _refuse_url(data, f"{where}.document.data", "documents")
+    block["source"] = {"bytes": _check_base64(data, where)}
+    return {"document": block}
+
+
+def _audio(part: t.InputAudioContentPart, where: str) -> dict[str, Any]:
+    audio = part.input_audio
+    fmt = audio.format.lower()
+    if fmt not in AUDIO_FORMATS:
+        raise _bad(
+            f"{where}.input_audio.format: {audio.format!r} is not a Converse audio format "
+            f"({', '.join(sorted(AUDIO_FORMATS))})"
+        )
+    data = audio.data
+    here = f"{where}.input_audio.data"
+    if data.startswith("s3://"):
+        return {"audio": {"format": fmt, "source": _s3_location(data, here)}}
+    match = _DATA_URL.match(data)
+    if match:
+        data = match.group("data")
+    elif data.startswith(("http://", "https://")):
+        raise _refuse_url(data, here, "audio")
+    return {"audio": {"format": fmt, "source": {"bytes": _check_base64(data, where)}}}
 
 
 class _Counter:
@@ -145,6 +214,8 @@ def _blocks(content: str | list[t.ContentPart], where: str, counter: _Counter) -
         elif isinstance(part, t.DocumentContentPart):
             counter.documents += 1
             blocks.append(_document(part, here, counter.documents))
+        elif isinstance(part, t.InputAudioContentPart):
+            blocks.append(_audio(part, here))
         else:
             raise _bad(f"{here}: {type(part).__name__} is not supported by the Converse API")
     return blocks
@@ -234,20 +305,65 @@ def _unsupported(request: t.ChatCompletionRequest) -> None:
         if present:
             hint = " (pass extra_body={'serviceTier': ...})" if name == "service_tier" else ""
             raise _bad(f"{name}: not supported by the Bedrock Converse API{hint}")
+
+
+def json_tool_name(request: t.ChatCompletionRequest) -> str | None:
+    """The forced tool carrying a JSON ``response_format`` answer, or ``None`` without JSON mode.
+
+    ``json_schema``: the schema's ``name`` when it is a valid tool name, else :data:`JSON_TOOL_NAME`;
+    ``json_object``: :data:`JSON_TOOL_NAME`.
+    """
     fmt = request.response_format
-    if fmt is not None and not isinstance(fmt, t.ResponseFormatText):
-        raise _bad("response_format: JSON modes are not supported on the Converse API; use a tool instead")
+    if isinstance(fmt, t.ResponseFormatJsonSchema):
+        name = fmt.json_schema.name
+        return name if isinstance(name, str) and _TOOL_NAME.match(name) else JSON_TOOL_NAME
+    if isinstance(fmt, t.ResponseFormatJsonObject):
+        return JSON_TOOL_NAME
+    return None
 
 
-def _tool_config(request: t.ChatCompletionRequest) -> dict[str, Any] | None:
-    if not request.tools:
-        if request.tool_choice is not None and not isinstance(request.tool_choice, t.SpecificToolChoice):
-            return None
-        if request.tool_choice is not None:
+def _json_tool_spec(request: t.ChatCompletionRequest, name: str) -> dict[str, Any]:
+    fmt = request.response_format
+    if isinstance(fmt, t.ResponseFormatJsonSchema):
+        schema: dict[str, Any] = dict(fmt.json_schema.schema) or {"type": "object"}
+        description = fmt.json_schema.description or "Respond with the answer as this tool's input."
+    else:
+        schema = {"type": "object"}
+        description = "Respond with the answer as a JSON object, given as this tool's input."
+    return {"toolSpec": {"name": name, "description": description, "inputSchema": {"json": schema}}}
+
+
+def _has_tool_blocks(turns: list[dict[str, Any]]) -> bool:
+    return any("toolUse" in b or "toolResult" in b for turn in turns for b in turn["content"])
+
+
+def _tool_config(request: t.ChatCompletionRequest, turns: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """``toolConfig``, or ``None`` to leave it out.
+
+    ``tool_choice="none"`` has no ``ToolChoice`` member (only ``auto``, ``any``, ``tool``): the tools are
+    left out, which Converse allows only when the conversation holds no tool blocks.
+    """
+    choice = request.tool_choice
+    mode = None if choice is None or isinstance(choice, t.SpecificToolChoice) else t.ToolChoiceMode(choice).value
+    json_tool = json_tool_name(request)
+    if mode == "none":
+        if json_tool is not None:
+            raise _bad(
+                "response_format with tool_choice 'none' cannot be expressed on the Converse API "
+                "(the JSON answer is itself a forced tool call)"
+            )
+        if _has_tool_blocks(turns):
+            raise _bad(
+                "tool_choice: 'none' is not a Converse toolChoice (auto, any, tool), and the tools cannot be "
+                "left out because the conversation holds tool calls (Converse then needs toolConfig)"
+            )
+        return None
+    if not request.tools and json_tool is None:
+        if isinstance(choice, t.SpecificToolChoice):
             raise _bad("tool_choice: names a tool but no tools are given")
         return None
     tools = []
-    for index, tool in enumerate(request.tools):
+    for index, tool in enumerate(request.tools or []):
         fn = tool.function
         schema = fn.parameters if fn.parameters is not None else {"type": "object", "properties": {}}
         if not isinstance(schema, dict):
@@ -257,13 +373,21 @@ def _tool_config(request: t.ChatCompletionRequest) -> dict[str, Any] | None:
             spec["description"] = fn.description
         tools.append({"toolSpec": spec})
     config: dict[str, Any] = {"tools": tools}
-    choice = request.tool_choice
+    if json_tool is not None:
+        if isinstance(choice, t.SpecificToolChoice):
+            raise _bad(
+                "response_format with a named tool_choice cannot be expressed on the Converse API "
+                "(the JSON answer is itself a forced tool call)"
+            )
+        if any(tool["toolSpec"]["name"] == json_tool for tool in tools):
+            raise _bad(f"response_format: the JSON answer's tool name {json_tool!r} is already a tool's name")
+        tools.append(_json_tool_spec(request, json_tool))
+        # "any": the model must call a tool (no text); with the JSON tool alone, that one
+        config["toolChoice"] = {"any": {}}
+        return config
     if isinstance(choice, t.SpecificToolChoice):
         config["toolChoice"] = {"tool": {"name": choice.function.name}}
-    elif choice is not None:
-        mode = t.ToolChoiceMode(choice).value
-        if mode == "none":
-            raise _bad("tool_choice: 'none' cannot be expressed on the Converse API (leave the tools out instead)")
+    elif mode is not None:
         config["toolChoice"] = {"any": {}} if mode == "required" else {"auto": {}}
     return config
 
@@ -325,10 +449,15 @@ def to_converse_body(request: t.ChatCompletionRequest, model: str | None = None)
         inference["stopSequences"] = [request.stop] if isinstance(request.stop, str) else list(request.stop)
     if inference:
         body["inferenceConfig"] = inference
-    tool_config = _tool_config(request)
+    if budget is not None and json_tool_name(request) is not None:
+        raise _bad(
+            "response_format cannot be combined with reasoning_effort on Bedrock: structured output is a forced "
+            "tool call, and extended thinking does not allow forcing a tool"
+        )
+    tool_config = _tool_config(request, turns)
     if tool_config is not None:
         body["toolConfig"] = tool_config
-    elif any("toolUse" in b or "toolResult" in b for turn in turns for b in turn["content"]):
+    elif _has_tool_blocks(turns):
         # the Converse API needs toolConfig whenever the conversation holds tool blocks
         raise _bad("tools: the conversation holds tool calls, so the Converse API needs the tool definitions")
     meta = _request_metadata(request)
@@ -408,12 +537,14 @@ def _fail(message: str) -> SerializationError:
 
 
 def from_converse_response(
-    data: Any, *, model: str, response_id: str = "", created: int | None = None
+    data: Any, *, model: str, response_id: str = "", created: int | None = None, json_tool: str | None = None
 ) -> t.ChatCompletionResponse:
     """A Converse answer (``output.message``, ``stopReason``, ``usage``) as a ChatCompletionResponse.
 
     Text blocks join into ``content``, ``toolUse`` blocks become ``tool_calls``, ``reasoningContent``
     becomes ``reasoning_content``.  The Converse answer has no id: pass the ``x-amzn-requestid``.
+    In JSON mode (``json_tool``, see :func:`json_tool_name`) the input of that tool's call is the
+    content, as JSON text, with finish reason ``stop``; text blocks are dropped.
     """
     if not isinstance(data, Mapping):
         raise _fail(f"the Converse answer is not an object: {type(data).__name__}")
@@ -427,6 +558,7 @@ def from_converse_response(
     texts: list[str] = []
     reasoning: list[str] = []
     calls: list[t.ToolCall] = []
+    json_content: str | None = None
     for index, block in enumerate(blocks):
         where = f"output.message.content[{index}]"
         if not isinstance(block, Mapping):
@@ -441,6 +573,9 @@ def from_converse_response(
                 raise _fail(f"{where}.toolUse: expected an object with a toolUseId")
             if not isinstance(use.get("name"), str):
                 raise _fail(f"{where}.toolUse.name: expected a string")
+            if json_tool is not None and use["name"] == json_tool:
+                json_content = _dump(use.get("input", {}))
+                continue
             calls.append(
                 t.ToolCall(
                     id=use["toolUseId"],
@@ -453,8 +588,15 @@ def from_converse_response(
             if isinstance(text, str):
                 reasoning.append(text)
         # images, documents, citations and later block types carry nothing our message holds
+    reason = finish_reason(data.get("stopReason"))
+    if json_tool is not None:
+        content = json_content
+        if json_content is not None and not calls:
+            reason = t.FinishReason.STOP
+    else:
+        content = "".join(texts) if texts else None
     assistant = t.AssistantMessage(
-        content="".join(texts) if texts else None,
+        content=content,
         tool_calls=calls,
         reasoning_content="".join(reasoning) if reasoning else None,
     )
@@ -463,7 +605,7 @@ def from_converse_response(
         object="chat.completion",
         created=int(time.time()) if created is None else created,
         model=model,
-        choices=[t.Choice(index=0, message=assistant, finish_reason=finish_reason(data.get("stopReason")))],
+        choices=[t.Choice(index=0, message=assistant, finish_reason=reason)],
         usage=usage_from_converse(data.get("usage")),
     )
 
@@ -474,16 +616,19 @@ class ConverseStreamTranslator:
     :meth:`translate` takes an event's type (``messageStart``, ``contentBlockStart``,
     ``contentBlockDelta``, ``contentBlockStop``, ``messageStop``, ``metadata``) and its JSON payload.
     ``metadata`` (usage, the last event) sets :attr:`complete`.  Tool calls are numbered in their order
-    among tool calls; the first chunk of each carries its id and name.
+    among tool calls; the first chunk of each carries its id and name.  In JSON mode (``json_tool``) that
+    tool's input streams as ``content``, text is dropped, and the finish reason is ``stop``.
     """
 
-    def __init__(self, *, model: str, response_id: str = "") -> None:
+    def __init__(self, *, model: str, response_id: str = "", json_tool: str | None = None) -> None:
         self.model = model
         self.id = response_id
+        self.json_tool = json_tool
         self.complete = False
         self.created = int(time.time())
         self._tools: dict[int, int] = {}
         self._with_input: set[int] = set()
+        self._json_blocks: set[int] = set()
 
     def _chunk(
         self, delta: t.StreamDelta, finish: t.FinishReason | None = None, usage: t.Usage | None = None
@@ -517,6 +662,9 @@ class ConverseStreamTranslator:
             if isinstance(use, Mapping):
                 if not isinstance(use.get("toolUseId"), str) or not isinstance(use.get("name"), str):
                     raise _fail("contentBlockStart.start.toolUse: toolUseId and name must be strings")
+                if self.json_tool is not None and use["name"] == self.json_tool:
+                    self._json_blocks.add(index)
+                    return []
                 number = self._tools.setdefault(index, len(self._tools))
                 call = t.StreamToolCall(
                     index=number,
@@ -534,12 +682,19 @@ class ConverseStreamTranslator:
             if "text" in delta:
                 if not isinstance(delta["text"], str):
                     raise _fail("contentBlockDelta.delta.text: expected a string")
+                if self.json_tool is not None:
+                    return []  # JSON mode: the answer is the forced tool's input
                 return [self._chunk(t.StreamDelta(content=delta["text"]))] if delta["text"] else []
             if "toolUse" in delta:
                 use = delta["toolUse"]
                 part = use.get("input") if isinstance(use, Mapping) else None
                 if not isinstance(part, str):
                     raise _fail("contentBlockDelta.delta.toolUse.input: expected a string")
+                if index in self._json_blocks:
+                    if not part:
+                        return []
+                    self._with_input.add(index)
+                    return [self._chunk(t.StreamDelta(content=part))]
                 if index not in self._tools:
                     raise _fail(f"contentBlockDelta: tool input for block {index}, which never started")
                 if not part:
@@ -556,13 +711,19 @@ class ConverseStreamTranslator:
             return []
         if event == "contentBlockStop":
             index = self._index(payload, event)
+            if index in self._json_blocks and index not in self._with_input:
+                self._with_input.add(index)
+                return [self._chunk(t.StreamDelta(content="{}"))]
             if index in self._tools and index not in self._with_input:  # a tool called without arguments
                 self._with_input.add(index)
                 call = t.StreamToolCall(index=self._tools[index], function=t.StreamFunctionCall(arguments="{}"))
                 return [self._chunk(t.StreamDelta(tool_calls=[call]))]
             return []
         if event == "messageStop":
-            return [self._chunk(t.StreamDelta(), finish=finish_reason(payload.get("stopReason")))]
+            reason = finish_reason(payload.get("stopReason"))
+            if self._json_blocks and not self._tools:
+                reason = t.FinishReason.STOP
+            return [self._chunk(t.StreamDelta(), finish=reason)]
         if event == "metadata":
             self.complete = True
             usage = usage_from_converse(payload.get("usage"), "metadata.usage")
