@@ -79,22 +79,43 @@ def cattrs_converter() -> cattrs.Converter:
     def attrs_factory(cls: type) -> Any:
         import attrs
 
-        overrides = {
-            f.name: override(rename=f.metadata["wire"]) for f in attrs.fields(cls) if "wire" in f.metadata
-        }
+        overrides = {f.name: override(rename=f.metadata["wire"]) for f in attrs.fields(cls) if "wire" in f.metadata}
         return make_dict_structure_fn(cls, conv, **overrides)
 
     conv.register_structure_hook_factory(lambda c: isinstance(c, type) and hasattr(c, "__attrs_attrs__"), attrs_factory)
     return conv
 
 
+REQUEST: dict[str, Any] = {
+    "model": "gpt-4.1",
+    "messages": [
+        {"role": "developer", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Hello!"},
+    ],
+    "temperature": 0.2,
+    "max_tokens": 64,
+}
+
+
+def time_request(n: int) -> None:
+    """Strict structuring of a request dict (what the clients do with keyword arguments)."""
+    best = min(timeit.repeat(lambda: _serde.structure_request(REQUEST, t.ChatCompletionRequest), number=n, repeat=5))
+    print(f"ChatCompletionRequest (strict, structure_request): {best / n * 1e6:.2f} us")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--request-only", action="store_true", help="only the strict request timing")
     args = parser.parse_args()
+    time_request(args.n)
+    if args.request_only:
+        return
     conv = cattrs_converter()
-    for name, data, cls in (("ChatCompletionResponse", RESPONSE, t.ChatCompletionResponse),
-                            ("ChatCompletionChunk", CHUNK, t.ChatCompletionChunk)):
+    for name, data, cls in (
+        ("ChatCompletionResponse", RESPONSE, t.ChatCompletionResponse),
+        ("ChatCompletionChunk", CHUNK, t.ChatCompletionChunk),
+    ):
         generated = _serde.get_parser(cls, False)
         assert generated(data) == conv.structure(data, cls), name
         hook = conv.get_structure_hook(cls)
@@ -102,8 +123,10 @@ def main() -> None:
         for label, fn in (("generator", lambda: generated(data)), ("cattrs", lambda: hook(data, cls))):
             best = min(timeit.repeat(fn, number=args.n, repeat=5))
             results[label] = best / args.n * 1e6
-        print(f"{name}: generator {results['generator']:.2f} us, cattrs {results['cattrs']:.2f} us "
-              f"(cattrs/generator {results['cattrs'] / results['generator']:.2f}x)")
+        print(
+            f"{name}: generator {results['generator']:.2f} us, cattrs {results['cattrs']:.2f} us "
+            f"(cattrs/generator {results['cattrs'] / results['generator']:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """JSON <-> types: the one converter of liter-llm.
 
-The conversion functions are compiled once per (type, mode) from the attrs
-field definitions of :mod:`liter_llm.types` and cached; the hot paths
-(responses, stream chunks, request bodies) are plain dict reads and writes
-with no per-call type inspection.  The same functions are registered as the
+The conversion functions are built once per (type, mode) from the attrs
+field definitions of :mod:`liter_llm.types` and cached.  Request-side classes
+(strict mode) are structured by cattrs' generated functions
+(:func:`cattrs.gen.make_dict_structure_fn`) with this module's strict field
+hooks; response-side classes (lenient mode, the hot path of every response
+and stream chunk) by straight-line parsers this module generates, which
+measured faster than cattrs there (docs/performance.md).  The same functions are registered as the
 hooks of one :class:`cattrs.Converter` (see :func:`get_converter`, built on
 first use) for code that wants the cattrs API.
 

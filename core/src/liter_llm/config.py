@@ -12,7 +12,11 @@ field by its path (``budget.model_limits.gpt-4o``, ``providers[1].base_url``):
 
 Every string value may refer to the environment as ``${VAR}`` or
 ``${VAR:-default}`` (the default is used when ``VAR`` is unset or empty);
-``$${`` stands for a literal ``${``.  Expansion happens before validation.
+``$${`` stands for a literal ``${``.  Expansion happens before validation,
+which is cattrs': a converter whose class functions are cattrs' generated ones
+(unknown keys forbidden) with each field's check (its ``check`` metadata) as
+the field's hook; the path in a message comes from cattrs' validation notes.
+:func:`build_config` is the same path for ``create_client(**options)``.
 
 :func:`find_config_file` looks for the file named by ``LITER_LLM_CONFIG``, or
 else for ``liter-llm.toml`` in the working directory and its parents.
