@@ -1,9 +1,12 @@
 """JSON <-> types: the one converter of liter-llm.
 
-The conversion functions are compiled once per (type, mode) from the attrs
-field definitions of :mod:`liter_llm.types` and cached; the hot paths
-(responses, stream chunks, request bodies) are plain dict reads and writes
-with no per-call type inspection.  The same functions are registered as the
+The conversion functions are built once per (type, mode) from the attrs
+field definitions of :mod:`liter_llm.types` and cached.  Request-side classes
+(strict mode) are structured by cattrs' generated functions
+(:func:`cattrs.gen.make_dict_structure_fn`) with this module's strict field
+hooks; response-side classes (lenient mode, the hot path of every response
+and stream chunk) by straight-line parsers this module generates, which
+measured faster than cattrs there (docs/performance.md).  The same functions are registered as the
 hooks of one :class:`cattrs.Converter` (see :func:`get_converter`, built on
 first use) for code that wants the cattrs API.
 
@@ -552,7 +555,102 @@ def _class_parser(cls: type, strict: bool) -> Parser:
         zero = _zero_factory(tp) if required and not strict else None
         specs.append((field.alias or field.name, wire, get_parser(tp, strict), nullable, required, null_default, zero))
     known = frozenset([s[1] for s in specs] + ([tag_key] if tag_key else []))
-    return _generate_class_parser(cls, strict, specs=specs, tag_key=tag_key, tag_value=tag_value, known=known)
+    if strict:
+        return _cattrs_class_parser(cls, specs=specs, tag_key=tag_key, tag_value=tag_value, known=known)
+    return _generate_class_parser(cls, specs=specs, tag_key=tag_key, tag_value=tag_value)
+
+
+_STRICT_CONVERTER: Any = None
+
+
+def _strict_converter() -> Any:
+    """The cattrs converter whose generated functions structure request-side classes (strict mode)."""
+    global _STRICT_CONVERTER
+    if _STRICT_CONVERTER is None:
+        import cattrs
+
+        _STRICT_CONVERTER = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+    return _STRICT_CONVERTER
+
+
+def _field_hook(wire: str, parser: Parser, default_on_null: Callable[[], Any] | None) -> Callable[[Any, Any], Any]:
+    """One field's cattrs hook: our strict parser; a failure gets the field's wire name on its path."""
+
+    def hook(value: Any, _type: Any) -> Any:
+        if value is None and default_on_null is not None:
+            return default_on_null()
+        try:
+            return parser(value)
+        except _Fail as exc:
+            exc.path.append(wire)
+            raise
+
+    return hook
+
+
+def _cattrs_class_parser(
+    cls: type,
+    *,
+    specs: list[tuple[str, str, Parser, bool, bool, bool, Callable[[], Any] | None]],
+    tag_key: str | None,
+    tag_value: str | None,
+    known: frozenset[str],
+) -> Parser:
+    """Strict mode: cattrs' generated structure function for ``cls`` with our field hooks.
+
+    Around it: the object check, the discriminator, unknown fields and missing required fields, each
+    with the path and message the rest of liter-llm (and its tests) use.
+    """
+    from cattrs.gen import make_dict_structure_fn, override
+
+    fields = {field.alias or field.name: field for field in attrs.fields(cls) if field.init}
+    overrides: dict[str, Any] = {}
+    required: list[str] = []
+    for init_name, wire, parser, nullable, is_required, null_default, _zero in specs:
+        field = fields[init_name]
+        default = field.default
+        on_null = default.factory if null_default and isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
+        hook = _field_hook(wire, getattr(parser, "_inner", parser) if nullable else parser, on_null)
+        if nullable:
+            inner_hook = hook
+
+            def hook(value: Any, _type: Any, inner_hook: Callable[[Any, Any], Any] = inner_hook) -> Any:
+                return None if value is None else inner_hook(value, _type)
+
+        overrides[field.name] = override(rename=wire, struct_hook=hook)
+        if is_required:
+            required.append(wire)
+    generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls, _strict_converter(), _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=False, **overrides
+    )
+    name = cls.__name__
+
+    def parse(data: Any) -> Any:
+        if type(data) is not dict:
+            if isinstance(data, cls):
+                return data
+            if not isinstance(data, Mapping):
+                raise _expected(f"an object ({name})", data)
+            data = dict(data)
+        for wire in required:
+            if wire not in data:
+                raise _Fail("missing required field", [wire])
+        if tag_key is not None:
+            tag = data.get(tag_key, _MISSING)
+            if tag is not _MISSING and tag != tag_value:
+                raise _Fail(f"expected {tag_value!r}, got {tag!r}", [tag_key])
+        try:
+            result = generated(data, cls)
+        except _Fail:
+            raise
+        except Exception as exc:
+            raise _Fail(getattr(exc, "message", None) or str(exc)) from None
+        for key in data:  # as the lenient parsers do: a field's own error is reported first
+            if key not in known:
+                _finish_class(data, known)
+        return result
+
+    return parse
 
 
 _FAST_TYPES: dict[Parser, str] = {
@@ -568,23 +666,23 @@ _FAST_TYPES: dict[Parser, str] = {
 
 def _generate_class_parser(
     cls: type,
-    strict: bool,
     *,
     specs: list[tuple[str, str, Parser, bool, bool, bool, Callable[[], Any] | None]],
     tag_key: str | None,
     tag_value: str | None,
-    known: frozenset[str],
 ) -> Parser:
-    """Generate straight-line Python for one class (the hot path of every response and chunk)."""
+    """Generate straight-line Python for one response class (lenient; the hot path of every response and chunk).
+
+    Request-side (strict) classes are structured by cattrs' generated functions instead
+    (:func:`_cattrs_class_parser`): the measurement that keeps this generator for responses is in
+    docs/performance.md.
+    """
     namespace: dict[str, Any] = {
         "_cls": cls,
         "_M": _MISSING,
         "_Fail": _Fail,
         "_Mapping": Mapping,
         "_expected": _expected,
-        "_finish": _finish_class,
-        "_known": known,
-        "_tag_value": tag_value,
         "_name": cls.__name__,
     }
     lines = [
@@ -598,9 +696,7 @@ def _generate_class_parser(
         "            raise _expected('an object (' + _name + ')', data)",
         "    kw = {}",
     ]
-    if strict:
-        lines.append("    found = 0")
-    count = "        found += 1" if strict else None
+    count = None
 
     def add(*more: str | None) -> None:
         lines.extend(m for m in more if m is not None)
@@ -670,16 +766,7 @@ def _generate_class_parser(
             f"{pad}            raise",
         )
     if tag_key is not None:
-        add(f"    v = data.get({tag_key!r}, _M)", "    if v is not _M:", count)
-        if strict:
-            add(
-                "        if v != _tag_value:",
-                f"            raise _Fail('expected ' + repr(_tag_value) + ', got ' + repr(v), [{tag_key!r}])",
-            )
-        else:
-            add("        pass")
-    if strict:
-        add("    if found != len(data):", "        _finish(data, _known)")
+        add(f"    v = data.get({tag_key!r}, _M)", "    if v is not _M:", "        pass")
     add(
         "    try:",
         "        return _cls(**kw)",

@@ -18,10 +18,9 @@ import httpx
 from liter_llm import types as t
 from liter_llm._deadline import instrument
 from liter_llm._pipeline import Pipeline, call_flow, drive_async, drive_sync
-from liter_llm._secret import SecretStr
 from liter_llm.clock import Clock
-from liter_llm.config import ClientConfig
-from liter_llm.errors import BadRequestError, InvalidHeaderError
+from liter_llm.config import ClientConfig, build_config
+from liter_llm.errors import BadRequestError
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 from liter_llm.structured import ParsedChatCompletion, StreamedParse
 from liter_llm.tokens import TokenCount
@@ -68,70 +67,6 @@ def _coerce(cls: type[R], req: Any, kwargs: Mapping[str, Any]) -> R:
     if isinstance(req, Mapping):
         return cast(R, structure_request(_plain({**req, **kwargs}), cls))
     raise BadRequestError(f"expected a {cls.__name__}, a dict or keyword arguments, got {type(req).__name__}")
-
-
-def _check_headers(headers: Mapping[str, str]) -> None:
-    for name, value in headers.items():
-        if not isinstance(name, str) or not name or any(c in name for c in " \t\r\n:"):
-            raise InvalidHeaderError(str(name), "not a valid header name")
-        if not isinstance(value, str) or "\r" in value or "\n" in value:
-            raise InvalidHeaderError(name, "the value must be a string without line breaks")
-
-
-def build_config(
-    api_key: str | SecretStr | None = None,
-    base_url: str | None = None,
-    timeout_secs: float | None = None,
-    max_retries: int | None = None,
-    model_hint: str | None = None,
-    *,
-    config: ClientConfig | None = None,
-    **fields: Any,
-) -> ClientConfig:
-    """Combine explicit arguments (None = not given) with a base configuration."""
-    from liter_llm.config import MAX_TIMEOUT_SECS, parse_config
-
-    base = config if config is not None else ClientConfig()
-    if fields:
-        unknown = set(fields) - {f.name for f in attrs.fields(ClientConfig)}
-        if unknown:
-            raise BadRequestError(f"unknown client option(s): {', '.join(sorted(unknown))}")
-        base = attrs.evolve(base, **_parse_fields(parse_config, fields))
-    changes: dict[str, Any] = {}
-    if api_key is not None and api_key != "":
-        changes["api_key"] = api_key if isinstance(api_key, SecretStr) else SecretStr(str(api_key))
-    if base_url is not None:
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise BadRequestError(f"base_url: {base_url!r} is not an http(s) URL")
-        changes["base_url"] = base_url
-    if timeout_secs is not None:
-        if (
-            isinstance(timeout_secs, bool)
-            or not isinstance(timeout_secs, (int, float))
-            or not 0 < timeout_secs <= MAX_TIMEOUT_SECS
-        ):
-            raise BadRequestError(
-                f"timeout_secs: must be a positive number of at most {MAX_TIMEOUT_SECS:.0f} (one year)"
-            )
-        changes["timeout_secs"] = float(timeout_secs)
-    if max_retries is not None:
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise BadRequestError("max_retries: must be a non-negative integer")
-        changes["max_retries"] = max_retries
-    if model_hint is not None:
-        changes["model_hint"] = model_hint
-    result = attrs.evolve(base, **changes) if changes else base
-    _check_headers(result.extra_headers)
-    return result
-
-
-def _parse_fields(parse_config: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    try:
-        plain = {k: _plain(v) for k, v in fields.items()}
-    except RecursionError:
-        raise BadRequestError("create_client: the configuration is nested too deeply") from None
-    parsed = parse_config(plain, source="create_client")
-    return {k: getattr(parsed, k) for k in fields}
 
 
 class _ClientBase:

@@ -12,7 +12,11 @@ field by its path (``budget.model_limits.gpt-4o``, ``providers[1].base_url``):
 
 Every string value may refer to the environment as ``${VAR}`` or
 ``${VAR:-default}`` (the default is used when ``VAR`` is unset or empty);
-``$${`` stands for a literal ``${``.  Expansion happens before validation.
+``$${`` stands for a literal ``${``.  Expansion happens before validation,
+which is cattrs': a converter whose class functions are cattrs' generated ones
+(unknown keys forbidden) with each field's check (its ``check`` metadata) as
+the field's hook; the path in a message comes from cattrs' validation notes.
+:func:`build_config` is the same path for ``create_client(**options)``.
 
 :func:`find_config_file` looks for the file named by ``LITER_LLM_CONFIG``, or
 else for ``liter-llm.toml`` in the working directory and its parents.
@@ -34,14 +38,14 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, NoReturn, TypeVar, cast
+from typing import Any, Literal, NoReturn, cast
 from urllib.parse import urlsplit
 
 import attrs
 
 from liter_llm._secret import SecretStr, clean_header_value, clean_secret
-from liter_llm.errors import BadRequestError, LiterLlmError
-from liter_llm.types import AuthHeaderFormat
+from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError
+from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -121,41 +125,326 @@ def _proxy_repr(url: str | None) -> str:
     return repr(redact_url(url))
 
 
+# ---------------------------------------------------------------------------
+# Checks: each takes the (expanded) value and returns it converted, or raises _Invalid
+# ---------------------------------------------------------------------------
+
+_Path = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-/:@]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+#: the longest timeout accepted (one year): beyond it the operating system's timers overflow
+MAX_TIMEOUT_SECS = 365 * 24 * 3600.0
+
+
+class _Invalid(Exception):
+    """A problem with a value; ``path`` is relative to the field the check was given."""
+
+    def __init__(self, problem: str, path: _Path = ()) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path = path
+
+
+class _Nested(Exception):
+    """An error from structuring the item ``key`` of a container (a list index, a table key)."""
+
+    def __init__(self, key: str | int, error: BaseException) -> None:
+        super().__init__(key)
+        self.key = key
+        self.error = error
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string")):
+        if isinstance(value, kind):
+            return name
+    if isinstance(value, Mapping):
+        return "table/object"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return type(value).__name__
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Invalid(f"expected a table/object, got {_type_name(value)}")
+    for key in value:
+        if not isinstance(key, str):
+            raise _Invalid(f"keys must be strings, got a key of type {_type_name(key)}")
+    return cast("Mapping[str, Any]", value)
+
+
+def _string(value: Any, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {_type_name(value)}")
+    if not allow_empty and not value.strip():
+        raise _Invalid("must not be empty")
+    return value
+
+
+def _stripped(value: Any) -> str:
+    return _string(value).strip()
+
+
+def _url(value: Any) -> str:
+    text = _string(value).strip()
+    try:
+        parts = urlsplit(text)
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise _Invalid("expected an http:// or https:// URL with a host")
+    return text
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected a boolean, got {_type_name(value)}")
+    return value
+
+
+def _integer(value: Any, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"expected an integer, got {_type_name(value)}")
+    if value < minimum:
+        raise _Invalid(f"must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _positive_integer(value: Any) -> int:
+    return _integer(value, minimum=1)
+
+
+def _number(value: Any, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Invalid(f"expected a number, got {_type_name(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise _Invalid("must be a finite number")
+    if positive and number <= 0:
+        raise _Invalid(f"must be greater than 0, got {value}")
+    if number < 0:
+        raise _Invalid(f"must not be negative, got {value}")
+    return number
+
+
+def _positive_number(value: Any) -> float:
+    return _number(value, positive=True)
+
+
+def _timeout(value: Any) -> float:
+    number = _number(value, positive=True)
+    if number > MAX_TIMEOUT_SECS:
+        raise _Invalid(f"must be at most {MAX_TIMEOUT_SECS:.0f} seconds (one year), got {value}")
+    return number
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    shown = ", ".join(f'"{a}"' for a in allowed[:-1]) + f' or "{allowed[-1]}"'
+
+    def check(value: Any) -> str:
+        if value not in allowed:
+            got = f"got {_type_name(value)}" if not isinstance(value, str) else "got another value"
+            raise _Invalid(f"must be {shown}, {got}")
+        return str(value)
+
+    return check
+
+
+_on_outage = _choice("fail_closed", "fail_open")
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return optional
+
+
+def _string_list(value: Any) -> list[str]:
+    if not isinstance(value, (list, tuple)):
+        raise _Invalid(f"expected a list of strings, got {_type_name(value)}")
+    result: list[str] = []
+    for index, item in enumerate(value):
+        try:
+            result.append(_string(item))
+        except _Invalid as exc:
+            raise _Invalid(exc.problem, (index, *exc.path)) from None
+    return result
+
+
+def _fallbacks(value: Any) -> list[str]:
+    return [model.strip() for model in _string_list(value)]
+
+
+def _prefixes(value: Any) -> list[str]:
+    prefixes = _string_list(value)
+    if not prefixes:
+        raise _Invalid("must list at least one model prefix")
+    return prefixes
+
+
+def _headers(value: Any) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for name, header_value in _mapping(value).items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise _Invalid("not a valid HTTP header name", (name,))
+        if not isinstance(header_value, str):
+            raise _Invalid(f"expected a string, got {_type_name(header_value)}", (name,))
+        try:  # surrounding whitespace (a trailing line end) is stripped
+            result[name] = clean_header_value(name, header_value)
+        except LiterLlmError:
+            problem = "a header value must not contain a control character (CR, LF, NUL...) or a non-ASCII one"
+            raise _Invalid(problem, (name,)) from None
+    return result
+
+
+def _model_limits(value: Any) -> dict[str, float]:
+    limits: dict[str, float] = {}
+    for model, limit in _mapping(value).items():
+        if not model.strip():
+            raise _Invalid("a model name must not be empty")
+        try:
+            limits[model] = _number(limit)
+        except _Invalid as exc:
+            raise _Invalid(exc.problem, (model,)) from None
+    return limits
+
+
+def _redis_url(value: Any) -> str:
+    url = _stripped(value)
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
+    if scheme not in _REDIS_SCHEMES:
+        raise _Invalid("must be a redis://, rediss:// or unix:// URL")
+    return url
+
+
+def _auth_header(value: Any) -> AuthHeaderFormat:
+    try:
+        result = AuthHeaderFormat.parse(value)
+    except LiterLlmError as exc:
+        raise _Invalid(exc.message) from None
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise _Invalid(f"not a valid auth header format ({_type_name(value)})") from None
+    if result.header is not None and not _HEADER_NAME.fullmatch(result.header):
+        raise _Invalid("the API key header is not a valid HTTP header name")
+    return result
+
+
+def _api_key(value: Any) -> SecretStr | None:
+    if value is None:
+        return None
+    if isinstance(value, SecretStr):
+        return value if value else None
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {_type_name(value)}")
+    cleaned = clean_secret(value, "api_key")  # a trailing line end is stripped; AuthenticationError otherwise
+    return SecretStr(cleaned) if cleaned else None
+
+
+def _proxy(value: Any) -> str:
+    # the message never shows the value: a proxy URL may hold a password
+    text = _stripped(value)
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a malformed port raises here
+        valid = parts.scheme.lower() in _PROXY_SCHEMES and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid or any(ord(c) < 33 or ord(c) == 127 for c in text):
+        raise _Invalid(f"expected a proxy URL with a host ({', '.join(s + '://' for s in _PROXY_SCHEMES)})")
+    return text
+
+
+def _plugin_tables(value: Any) -> dict[str, dict[str, Any]]:
+    """``[plugins.<name>]``: one table per plugin, handed to it as given (the plugin validates it)."""
+    result: dict[str, dict[str, Any]] = {}
+    for name, table in _mapping(value).items():
+        if not name:
+            raise _Invalid("a plugin name must not be empty")
+        try:
+            result[name] = dict(_mapping(table))
+        except _Invalid as exc:
+            raise _Invalid(exc.problem, (name,)) from None
+    return result
+
+
+def _providers(value: Any) -> list[CustomProviderConfig]:
+    if not isinstance(value, (list, tuple)):
+        raise _Invalid(f"expected a list of provider tables, got {_type_name(value)}")
+    result: list[CustomProviderConfig] = []
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        try:
+            provider = _converter().structure(item, CustomProviderConfig)
+        except Exception as exc:
+            raise _Nested(index, exc) from None
+        if provider.name in seen:
+            raise _Invalid(f"duplicate provider name {provider.name!r}", (index, "name"))
+        seen.add(provider.name)
+        result.append(provider)
+    return result
+
+
+def _check(check: Callable[[Any], Any], show: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Field metadata: the config converter structures the field with ``check``, shows it with ``show``."""
+    return {"check": check, "show": show} if show else {"check": check}
+
+
+# ---------------------------------------------------------------------------
+# The configuration classes
+# ---------------------------------------------------------------------------
+
+
 @attrs.define(kw_only=True)
 class CacheConfig:
     """Response cache settings (``cache`` table)."""
 
-    max_entries: int = 1000
-    ttl_seconds: float = 300.0
-    backend: str = "memory"
+    max_entries: int = attrs.field(default=1000, metadata=_check(_integer))
+    ttl_seconds: float = attrs.field(default=300.0, metadata=_check(_number))
+    backend: str = attrs.field(default="memory", metadata=_check(_stripped))
 
 
 @attrs.define(kw_only=True)
 class BudgetConfig:
     """Spending limits in USD (``budget`` table)."""
 
-    global_limit: float | None = None
-    model_limits: dict[str, float] = attrs.field(factory=dict)
-    enforcement: Literal["hard", "soft"] = "hard"
+    global_limit: float | None = attrs.field(default=None, metadata=_check(_optional(_number)))
+    model_limits: dict[str, float] = attrs.field(factory=dict, metadata=_check(_model_limits))
+    enforcement: Literal["hard", "soft"] = attrs.field(default="hard", metadata=_check(_choice("hard", "soft")))
     #: the window spending counts in: ``"lifetime"``, or ``"day"`` / ``"month"`` (calendar, UTC)
-    period: Literal["lifetime", "day", "month"] = "lifetime"
+    period: Literal["lifetime", "day", "month"] = attrs.field(
+        default="lifetime", metadata=_check(_choice("lifetime", "day", "month"))
+    )
     #: where spending is kept: ``"memory"`` (this process) or a registered backend (``"redis"``)
-    backend: str = "memory"
+    backend: str = attrs.field(default="memory", metadata=_check(_stripped))
     #: what a shared backend's outage does to calls; ``None``: the ``[redis]`` block's ``on_outage``
-    on_outage: Literal["fail_closed", "fail_open"] | None = None
+    on_outage: Literal["fail_closed", "fail_open"] | None = attrs.field(
+        default=None, metadata=_check(_optional(_on_outage))
+    )
 
 
 @attrs.define(kw_only=True)
 class RateLimitConfig:
     """Client-side rate limits per model (``rate_limit`` table)."""
 
-    rpm: int | None = None
-    tpm: int | None = None
-    window_seconds: float = 60.0
+    rpm: int | None = attrs.field(default=None, metadata=_check(_optional(_positive_integer)))
+    tpm: int | None = attrs.field(default=None, metadata=_check(_optional(_positive_integer)))
+    window_seconds: float = attrs.field(default=60.0, metadata=_check(_positive_number))
     #: where the windows are kept: ``"memory"`` (this process) or a registered backend (``"redis"``)
-    backend: str = "memory"
+    backend: str = attrs.field(default="memory", metadata=_check(_stripped))
     #: what a shared backend's outage does to calls; ``None``: the ``[redis]`` block's ``on_outage``
-    on_outage: Literal["fail_closed", "fail_open"] | None = None
+    on_outage: Literal["fail_closed", "fail_open"] | None = attrs.field(
+        default=None, metadata=_check(_optional(_on_outage))
+    )
 
 
 @attrs.define(kw_only=True)
@@ -165,20 +454,25 @@ class RedisConfig:
     ``url`` may carry a password: it is never shown (repr and ``config_to_dict`` redact it).
     """
 
-    url: str = attrs.field(default="redis://127.0.0.1:6379/0", repr=False)
-    key_prefix: str = "liter-llm:"
-    timeout_secs: float = 0.5
-    on_outage: Literal["fail_closed", "fail_open"] = "fail_closed"
+    url: str = attrs.field(default="redis://127.0.0.1:6379/0", repr=False, metadata=_check(_redis_url, redact_url))
+    key_prefix: str = attrs.field(default="liter-llm:", metadata=_check(lambda v: _string(v, allow_empty=True)))
+    timeout_secs: float = attrs.field(default=0.5, metadata=_check(_positive_number))
+    on_outage: Literal["fail_closed", "fail_open"] = attrs.field(default="fail_closed", metadata=_check(_on_outage))
 
 
-@attrs.define(kw_only=True)
-class ProviderConfig:
-    """A custom OpenAI-compatible provider declared in configuration (``providers`` list)."""
+#: A custom OpenAI-compatible provider declared in configuration (``providers`` list): the same type as
+#: :class:`liter_llm.types.CustomProviderConfig`, which ``register_custom_provider`` takes.  In a
+#: configuration ``name``, ``base_url`` (an http(s) URL) and at least one of ``model_prefixes`` are required.
+ProviderConfig = CustomProviderConfig
 
-    name: str
-    base_url: str
-    auth_header: AuthHeaderFormat = AuthHeaderFormat.BEARER
-    model_prefixes: list[str] = attrs.field(factory=list)
+#: The checks of a provider entry in configuration (the class itself lives in liter_llm.types).
+_PROVIDER_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "name": _stripped,
+    "base_url": _url,
+    "auth_header": _auth_header,
+    "model_prefixes": _prefixes,
+}
+_PROVIDER_REQUIRED = ("name", "base_url", "model_prefixes")
 
 
 @attrs.define(kw_only=True)
@@ -189,36 +483,161 @@ class ClientConfig:
     body); ``connect_timeout_secs`` bounds each connection attempt.
     """
 
-    api_key: SecretStr | None = attrs.field(default=None, repr=False)
-    base_url: str | None = None
-    model_hint: str | None = None
-    timeout_secs: float = 60.0
-    connect_timeout_secs: float = 10.0
-    max_retries: int = 2
-    max_retry_delay_secs: float = 60.0
-    max_response_bytes: int = 64 * 1024 * 1024
-    extra_headers: dict[str, str] = attrs.field(factory=dict, repr=_headers_repr)
+    api_key: SecretStr | None = attrs.field(
+        default=None, repr=False, metadata=_check(_api_key, lambda key: _REDACTED if key else None)
+    )
+    base_url: str | None = attrs.field(default=None, metadata=_check(_optional(_url)))
+    model_hint: str | None = attrs.field(default=None, metadata=_check(_optional(_stripped)))
+    timeout_secs: float = attrs.field(default=60.0, metadata=_check(_timeout))
+    connect_timeout_secs: float = attrs.field(default=10.0, metadata=_check(_timeout))
+    max_retries: int = attrs.field(default=2, metadata=_check(_integer))
+    max_retry_delay_secs: float = attrs.field(default=60.0, metadata=_check(_number))
+    max_response_bytes: int = attrs.field(default=64 * 1024 * 1024, metadata=_check(_positive_integer))
+    extra_headers: dict[str, str] = attrs.field(
+        factory=dict, repr=_headers_repr, metadata=_check(_headers, _redact_headers)
+    )
     cache: CacheConfig | None = None
     budget: BudgetConfig | None = None
     rate_limit: RateLimitConfig | None = None
     redis: RedisConfig | None = None
-    fallbacks: list[str] = attrs.field(factory=list)
-    cooldown_secs: float | None = None
-    cost_tracking: bool = False
-    tracing: bool = False
-    providers: list[ProviderConfig] = attrs.field(factory=list)
-    proxy: str | None = attrs.field(default=None, repr=_proxy_repr)
-    trust_env: bool = True
+    fallbacks: list[str] = attrs.field(factory=list, metadata=_check(_fallbacks))
+    cooldown_secs: float | None = attrs.field(default=None, metadata=_check(_optional(_number)))
+    cost_tracking: bool = attrs.field(default=False, metadata=_check(_boolean))
+    #: switch on the tracing integration (``liter-llm-otel``: spans and metrics of every call)
+    tracing: bool = attrs.field(default=False, metadata=_check(_boolean))
+    providers: list[CustomProviderConfig] = attrs.field(factory=list, metadata=_check(_providers))
+    proxy: str | None = attrs.field(default=None, repr=_proxy_repr, metadata=_check(_optional(_proxy), redact_url))
+    trust_env: bool = attrs.field(default=True, metadata=_check(_boolean))
     #: settings of installed plugins, one table per plugin (``[plugins.azure]``), read by that plugin
-    plugins: dict[str, dict[str, Any]] = attrs.field(factory=dict, repr=False)
+    plugins: dict[str, dict[str, Any]] = attrs.field(
+        factory=dict,
+        repr=False,
+        metadata=_check(_plugin_tables, lambda t: {n: _redact_plugin_table(v) for n, v in t.items()}),
+    )
+
+
+_SECTIONS = (CacheConfig, BudgetConfig, RateLimitConfig, RedisConfig, CustomProviderConfig, ClientConfig)
 
 
 # ---------------------------------------------------------------------------
-# Validation context and paths
+# The cattrs converter: generated structure/unstructure functions with the checks above as hooks
 # ---------------------------------------------------------------------------
 
-_Path = tuple[str | int, ...]
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-/:@]+")
+
+def _known_fields(table: Mapping[str, Any], known: Iterable[str]) -> None:
+    names = sorted(known)
+    for key in table:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _Invalid(f"unknown field{hint}; known fields: {', '.join(names)}", (key,))
+
+
+def _field_check(cls: type, field: attrs.Attribute[Any]) -> Callable[[Any], Any] | None:
+    if cls is CustomProviderConfig:
+        return _PROVIDER_CHECKS.get(field.name)
+    check: Callable[[Any], Any] | None = field.metadata.get("check")
+    return check
+
+
+def _hook(check: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    """A check as a cattrs structure hook (which is also given the type)."""
+
+    def hook(value: Any, _type: Any) -> Any:
+        return check(value)
+
+    return hook
+
+
+def _structure_factory(converter: Any, cls: type) -> Callable[[Any, Any], Any]:
+    """The structure hook of a configuration class: cattrs' generated function, strict, with our checks."""
+    from cattrs.gen import make_dict_structure_fn, override
+
+    fields = attrs.fields(cls)
+    overrides: dict[str, Any] = {}
+    for field in fields:
+        check = _field_check(cls, field)
+        if check is not None:
+            overrides[field.name] = override(struct_hook=_hook(check))
+    generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls, converter, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True, **overrides
+    )
+    names = [field.name for field in fields]
+    required = _PROVIDER_REQUIRED if cls is CustomProviderConfig else ()
+
+    def structure(value: Any, _type: Any) -> Any:
+        if isinstance(value, cls):  # an object given to create_client is checked like a table
+            value = {name: getattr(value, name) for name in names}
+        table = _mapping(value)
+        _known_fields(table, names)
+        for name in required:
+            if name not in table:
+                raise _Invalid("missing required field", (name,))
+        return generated(table, cls)
+
+    return structure
+
+
+def _unstructure_factory(converter: Any, cls: type) -> Callable[[Any], Any]:
+    """``config_to_dict``: every field, secrets and credentials shown as ``***``."""
+    from cattrs.gen import make_dict_unstructure_fn, override
+
+    overrides: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        show = field.metadata.get("show")
+        if show is not None:
+            overrides[field.name] = override(unstruct_hook=show)
+    return make_dict_unstructure_fn(cls, converter, **overrides)
+
+
+_CONVERTER: Any = None
+
+
+def _converter() -> Any:
+    """The configuration's cattrs converter, built on first use (no cattrs import when config is not read)."""
+    global _CONVERTER
+    if _CONVERTER is None:
+        import cattrs
+
+        converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+        for tp, check in ((str, _string), (int, _integer), (float, _number), (bool, _boolean)):
+            converter.register_structure_hook(tp, _hook(check))
+        converter.register_structure_hook_factory(
+            lambda tp: tp in _SECTIONS, lambda tp: _structure_factory(converter, tp)
+        )
+        converter.register_unstructure_hook_factory(
+            lambda tp: tp in _SECTIONS, lambda tp: _unstructure_factory(converter, tp)
+        )
+        converter.register_unstructure_hook(AuthHeaderFormat, AuthHeaderFormat.to_wire)
+        _CONVERTER = converter
+    return _CONVERTER
+
+
+def _first_error(exc: BaseException, path: _Path) -> tuple[_Path, str | LiterLlmError]:
+    """The path and problem of the first failure in a cattrs validation error (an exception group)."""
+    from cattrs.errors import AttributeValidationNote, BaseValidationError, IterableValidationNote
+
+    while True:
+        if isinstance(exc, _Nested):
+            path, exc = (*path, exc.key), exc.error
+        elif isinstance(exc, BaseValidationError):
+            inner = exc.exceptions[0]
+            for note in getattr(inner, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    path = (*path, note.name)
+                    break
+                if isinstance(note, IterableValidationNote):
+                    path = (*path, note.index)
+                    break
+            exc = inner
+        elif isinstance(exc, _Invalid):
+            return (*path, *exc.path), exc.problem
+        elif isinstance(exc, KeyError):
+            return path, "missing required field"
+        elif isinstance(exc, LiterLlmError):
+            return path, exc
+        else:
+            return path, f"invalid value ({type(exc).__name__})"
 
 
 def _format_path(path: _Path) -> str:
@@ -251,23 +670,19 @@ class _Ctx:
         message = f"{self.source}: {_format_path(path)}: {problem}" if path else f"{self.source}: {problem}"
         raise BadRequestError(self.scrub(message))
 
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "table/object"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return type(value).__name__
+    def structure(self, table: Mapping[str, Any]) -> ClientConfig:
+        try:
+            config: ClientConfig = _converter().structure(table, ClientConfig)
+            return config
+        except RecursionError:
+            raise BadRequestError(f"{self.source}: the configuration is nested too deeply") from None
+        except Exception as exc:
+            path, problem = _first_error(exc, ())
+        if isinstance(problem, str):
+            self.fail(path, problem)
+        if isinstance(problem, AuthenticationError):
+            raise AuthenticationError(self.scrub(f"{self.source}: {problem.message}")) from None
+        raise BadRequestError(self.scrub(f"{self.source}: {_format_path(path)}: {problem.message}")) from None
 
 
 # ---------------------------------------------------------------------------
@@ -315,387 +730,6 @@ def _expand(ctx: _Ctx, value: Any, path: _Path, env: Mapping[str, str]) -> Any:
 
 
 # ---------------------------------------------------------------------------
-# Scalar validators
-# ---------------------------------------------------------------------------
-
-
-def _mapping(ctx: _Ctx, value: Any, path: _Path) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        ctx.fail(path, f"expected a table/object, got {_type_name(value)}")
-    for key in value:
-        if not isinstance(key, str):
-            ctx.fail(path, f"keys must be strings, got a key of type {_type_name(key)}")
-    return cast("Mapping[str, Any]", value)
-
-
-def _check_fields(ctx: _Ctx, value: Mapping[str, Any], allowed: Iterable[str], path: _Path) -> None:
-    known = sorted(allowed)
-    for key in value:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            ctx.fail((*path, key), f"unknown field{hint}; known fields: {', '.join(known)}")
-
-
-def _string(ctx: _Ctx, value: Any, path: _Path, *, allow_empty: bool = False) -> str:
-    if not isinstance(value, str):
-        ctx.fail(path, f"expected a string, got {_type_name(value)}")
-    if not allow_empty and not value.strip():
-        ctx.fail(path, "must not be empty")
-    return value
-
-
-def _url(ctx: _Ctx, value: Any, path: _Path) -> str:
-    text = _string(ctx, value, path)
-    try:
-        parts = urlsplit(text.strip())
-        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        valid = False
-    if not valid:
-        ctx.fail(path, "expected an http:// or https:// URL with a host")
-    return text.strip()
-
-
-def _boolean(ctx: _Ctx, value: Any, path: _Path) -> bool:
-    if not isinstance(value, bool):
-        ctx.fail(path, f"expected a boolean, got {_type_name(value)}")
-    return value
-
-
-def _integer(ctx: _Ctx, value: Any, path: _Path, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        ctx.fail(path, f"expected an integer, got {_type_name(value)}")
-    if value < minimum:
-        ctx.fail(path, f"must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _number(ctx: _Ctx, value: Any, path: _Path, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        ctx.fail(path, f"expected a number, got {_type_name(value)}")
-    number = float(value)
-    if not math.isfinite(number):
-        ctx.fail(path, "must be a finite number")
-    if positive and number <= 0:
-        ctx.fail(path, f"must be greater than 0, got {value}")
-    if number < 0:
-        ctx.fail(path, f"must not be negative, got {value}")
-    return number
-
-
-_T = TypeVar("_T")
-
-
-def _optional(
-    check: Callable[..., _T],
-) -> Callable[..., _T | None]:
-    def wrapper(ctx: _Ctx, value: Any, path: _Path, **kwargs: Any) -> _T | None:
-        return None if value is None else check(ctx, value, path, **kwargs)
-
-    return wrapper
-
-
-def _string_list(ctx: _Ctx, value: Any, path: _Path) -> list[str]:
-    if not isinstance(value, (list, tuple)):
-        ctx.fail(path, f"expected a list of strings, got {_type_name(value)}")
-    return [_string(ctx, item, (*path, index)) for index, item in enumerate(value)]
-
-
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-def _headers(ctx: _Ctx, value: Any, path: _Path) -> dict[str, str]:
-    table = _mapping(ctx, value, path)
-    result: dict[str, str] = {}
-    for name, header_value in table.items():
-        where = (*path, name)
-        if not _HEADER_NAME.fullmatch(name):
-            ctx.fail(where, "not a valid HTTP header name")
-        if not isinstance(header_value, str):
-            ctx.fail(where, f"expected a string, got {_type_name(header_value)}")
-        try:  # surrounding whitespace (a trailing line end) is stripped
-            result[name] = clean_header_value(name, header_value)
-        except LiterLlmError:
-            ctx.fail(where, "a header value must not contain a control character (CR, LF, NUL...) or a non-ASCII one")
-    return result
-
-
-# ---------------------------------------------------------------------------
-# Sections
-# ---------------------------------------------------------------------------
-
-_CACHE_FIELDS = ("max_entries", "ttl_seconds", "backend")
-_BUDGET_FIELDS = ("global_limit", "model_limits", "enforcement", "period", "backend", "on_outage")
-_RATE_LIMIT_FIELDS = ("rpm", "tpm", "window_seconds", "backend", "on_outage")
-_REDIS_FIELDS = ("url", "key_prefix", "timeout_secs", "on_outage")
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
-
-
-def _backend_name(ctx: _Ctx, table: Mapping[str, Any], path: _Path, kwargs: dict[str, Any]) -> None:
-    if "backend" in table:
-        name = _string(ctx, table["backend"], (*path, "backend")).strip()
-        if not name:
-            ctx.fail((*path, "backend"), "must not be empty")
-        kwargs["backend"] = name
-
-
-def _on_outage(ctx: _Ctx, value: Any, path: _Path) -> str:
-    if value not in ("fail_closed", "fail_open"):
-        shown = f"got {_type_name(value)}" if not isinstance(value, str) else "got another value"
-        ctx.fail(path, f'must be "fail_closed" or "fail_open", {shown}')
-    return str(value)
-
-
-def _redis(ctx: _Ctx, value: Any, path: _Path) -> RedisConfig:
-    if isinstance(value, RedisConfig):
-        value = attrs.asdict(value)
-    table = _mapping(ctx, value, path)
-    _check_fields(ctx, table, _REDIS_FIELDS, path)
-    kwargs: dict[str, Any] = {}
-    if "url" in table:
-        url = _string(ctx, table["url"], (*path, "url")).strip()
-        try:
-            scheme = urlsplit(url).scheme
-        except ValueError:
-            scheme = ""
-        if scheme not in _REDIS_SCHEMES:
-            ctx.fail((*path, "url"), "must be a redis://, rediss:// or unix:// URL")
-        kwargs["url"] = url
-    if "key_prefix" in table:
-        kwargs["key_prefix"] = _string(ctx, table["key_prefix"], (*path, "key_prefix"), allow_empty=True)
-    if "timeout_secs" in table:
-        kwargs["timeout_secs"] = _number(ctx, table["timeout_secs"], (*path, "timeout_secs"), positive=True)
-    if "on_outage" in table:
-        kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
-    return RedisConfig(**kwargs)
-
-
-_PROVIDER_FIELDS = ("name", "base_url", "auth_header", "model_prefixes")
-
-
-def _cache(ctx: _Ctx, value: Any, path: _Path) -> CacheConfig:
-    if isinstance(value, CacheConfig):
-        value = attrs.asdict(value)
-    table = _mapping(ctx, value, path)
-    _check_fields(ctx, table, _CACHE_FIELDS, path)
-    kwargs: dict[str, Any] = {}
-    if "max_entries" in table:
-        kwargs["max_entries"] = _integer(ctx, table["max_entries"], (*path, "max_entries"))
-    if "ttl_seconds" in table:
-        kwargs["ttl_seconds"] = _number(ctx, table["ttl_seconds"], (*path, "ttl_seconds"))
-    if "backend" in table:
-        kwargs["backend"] = _string(ctx, table["backend"], (*path, "backend")).strip()
-    return CacheConfig(**kwargs)
-
-
-def _budget(ctx: _Ctx, value: Any, path: _Path) -> BudgetConfig:
-    if isinstance(value, BudgetConfig):
-        value = attrs.asdict(value)
-    table = _mapping(ctx, value, path)
-    _check_fields(ctx, table, _BUDGET_FIELDS, path)
-    kwargs: dict[str, Any] = {}
-    if "global_limit" in table:
-        kwargs["global_limit"] = _optional(_number)(ctx, table["global_limit"], (*path, "global_limit"))
-    if "model_limits" in table:
-        where = (*path, "model_limits")
-        limits = _mapping(ctx, table["model_limits"], where)
-        model_limits: dict[str, float] = {}
-        for model, limit in limits.items():
-            if not model.strip():
-                ctx.fail(where, "a model name must not be empty")
-            model_limits[model] = _number(ctx, limit, (*where, model))
-        kwargs["model_limits"] = model_limits
-    if "enforcement" in table:
-        enforcement = table["enforcement"]
-        if enforcement not in ("hard", "soft"):
-            shown = f"got {_type_name(enforcement)}" if not isinstance(enforcement, str) else "got another value"
-            ctx.fail((*path, "enforcement"), f'must be "hard" or "soft", {shown}')
-        kwargs["enforcement"] = enforcement
-    if "period" in table:
-        period = table["period"]
-        if period not in ("lifetime", "day", "month"):
-            shown = f"got {_type_name(period)}" if not isinstance(period, str) else "got another value"
-            ctx.fail((*path, "period"), f'must be "lifetime", "day" or "month", {shown}')
-        kwargs["period"] = period
-    _backend_name(ctx, table, path, kwargs)
-    if table.get("on_outage") is not None:
-        kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
-    return BudgetConfig(**kwargs)
-
-
-def _rate_limit(ctx: _Ctx, value: Any, path: _Path) -> RateLimitConfig:
-    if isinstance(value, RateLimitConfig):
-        value = attrs.asdict(value)
-    table = _mapping(ctx, value, path)
-    _check_fields(ctx, table, _RATE_LIMIT_FIELDS, path)
-    kwargs: dict[str, Any] = {}
-    for name in ("rpm", "tpm"):
-        if name in table:
-            kwargs[name] = _optional(_integer)(ctx, table[name], (*path, name), minimum=1)
-    if "window_seconds" in table:
-        kwargs["window_seconds"] = _number(ctx, table["window_seconds"], (*path, "window_seconds"), positive=True)
-    _backend_name(ctx, table, path, kwargs)
-    if table.get("on_outage") is not None:
-        kwargs["on_outage"] = _on_outage(ctx, table["on_outage"], (*path, "on_outage"))
-    return RateLimitConfig(**kwargs)
-
-
-def _auth_header(ctx: _Ctx, value: Any, path: _Path) -> AuthHeaderFormat:
-    try:
-        result = AuthHeaderFormat.parse(value)
-    except LiterLlmError as exc:
-        ctx.fail(path, exc.message)
-    except (TypeError, ValueError, KeyError, AttributeError):
-        ctx.fail(path, f"not a valid auth header format ({_type_name(value)})")
-    if result.header is not None and not _HEADER_NAME.fullmatch(result.header):
-        ctx.fail(path, "the API key header is not a valid HTTP header name")
-    return result
-
-
-def _provider(ctx: _Ctx, value: Any, path: _Path) -> ProviderConfig:
-    if isinstance(value, ProviderConfig):
-        value = {
-            "name": value.name,
-            "base_url": value.base_url,
-            "auth_header": value.auth_header,
-            "model_prefixes": value.model_prefixes,
-        }
-    table = _mapping(ctx, value, path)
-    _check_fields(ctx, table, _PROVIDER_FIELDS, path)
-    for required in ("name", "base_url", "model_prefixes"):
-        if required not in table:
-            ctx.fail((*path, required), "missing required field")
-    name = _string(ctx, table["name"], (*path, "name")).strip()
-    base_url = _url(ctx, table["base_url"], (*path, "base_url"))
-    prefixes = _string_list(ctx, table["model_prefixes"], (*path, "model_prefixes"))
-    if not prefixes:
-        ctx.fail((*path, "model_prefixes"), "must list at least one model prefix")
-    kwargs: dict[str, Any] = {"name": name, "base_url": base_url, "model_prefixes": prefixes}
-    if "auth_header" in table:
-        kwargs["auth_header"] = _auth_header(ctx, table["auth_header"], (*path, "auth_header"))
-    return ProviderConfig(**kwargs)
-
-
-def _providers(ctx: _Ctx, value: Any, path: _Path) -> list[ProviderConfig]:
-    if not isinstance(value, (list, tuple)):
-        ctx.fail(path, f"expected a list of provider tables, got {_type_name(value)}")
-    result: list[ProviderConfig] = []
-    seen: set[str] = set()
-    for index, item in enumerate(value):
-        provider = _provider(ctx, item, (*path, index))
-        if provider.name in seen:
-            ctx.fail((*path, index, "name"), f"duplicate provider name {provider.name!r}")
-        seen.add(provider.name)
-        result.append(provider)
-    return result
-
-
-def _api_key(ctx: _Ctx, value: Any, path: _Path) -> SecretStr | None:
-    if value is None:
-        return None
-    if isinstance(value, SecretStr):
-        return value if value else None
-    if not isinstance(value, str):
-        ctx.fail(path, f"expected a string, got {_type_name(value)}")
-    cleaned = clean_secret(value, f"{ctx.source}: {_format_path(path)}")  # a trailing line end is stripped
-    return SecretStr(cleaned) if cleaned else None
-
-
-_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
-
-
-def _proxy(ctx: _Ctx, value: Any, path: _Path) -> str:
-    # the message never shows the value: a proxy URL may hold a password
-    text = _string(ctx, value, path).strip()
-    try:
-        parts = urlsplit(text)
-        _ = parts.port  # a malformed port raises here
-        valid = parts.scheme.lower() in _PROXY_SCHEMES and bool(parts.hostname)
-    except ValueError:
-        valid = False
-    if not valid or any(ord(c) < 33 or ord(c) == 127 for c in text):
-        ctx.fail(path, f"expected a proxy URL with a host ({', '.join(s + '://' for s in _PROXY_SCHEMES)})")
-    return text
-
-
-#: the longest timeout accepted (one year): beyond it the operating system's timers overflow
-MAX_TIMEOUT_SECS = 365 * 24 * 3600.0
-
-
-def _timeout(ctx: _Ctx, value: Any, path: _Path) -> float:
-    number = _number(ctx, value, path, positive=True)
-    if number > MAX_TIMEOUT_SECS:
-        ctx.fail(path, f"must be at most {MAX_TIMEOUT_SECS:.0f} seconds (one year), got {value}")
-    return number
-
-
-def _positive_integer(ctx: _Ctx, value: Any, path: _Path) -> int:
-    return _integer(ctx, value, path, minimum=1)
-
-
-def _optional_string(ctx: _Ctx, value: Any, path: _Path) -> str | None:
-    return None if value is None else _string(ctx, value, path).strip()
-
-
-def _plugin_tables(ctx: _Ctx, value: Any, path: _Path) -> dict[str, dict[str, Any]]:
-    """``[plugins.<name>]``: one table per plugin, handed to it as given (the plugin validates it)."""
-    tables = _mapping(ctx, value, path)
-    result: dict[str, dict[str, Any]] = {}
-    for name, table in tables.items():
-        if not name:
-            ctx.fail(path, "a plugin name must not be empty")
-        result[name] = dict(_mapping(ctx, table, (*path, name)))
-    return result
-
-
-def _fallbacks(ctx: _Ctx, value: Any, path: _Path) -> list[str]:
-    return [model.strip() for model in _string_list(ctx, value, path)]
-
-
-_FieldParser = Callable[[_Ctx, Any, _Path], Any]
-
-#: Every top-level field, with the function that validates and converts it.
-_FIELDS: dict[str, _FieldParser] = {
-    "api_key": _api_key,
-    "base_url": _optional(_url),
-    "model_hint": _optional_string,
-    "timeout_secs": _timeout,
-    "connect_timeout_secs": _timeout,
-    "max_retries": _integer,
-    "max_retry_delay_secs": _number,
-    "max_response_bytes": _positive_integer,
-    "extra_headers": _headers,
-    "cache": _optional(_cache),
-    "budget": _optional(_budget),
-    "rate_limit": _optional(_rate_limit),
-    "redis": _optional(_redis),
-    "fallbacks": _fallbacks,
-    "cooldown_secs": _optional(_number),
-    "cost_tracking": _boolean,
-    "tracing": _boolean,
-    "providers": _providers,
-    "proxy": _optional(_proxy),
-    "trust_env": _boolean,
-    "plugins": _plugin_tables,
-}
-
-assert set(_FIELDS) == {field.name for field in attrs.fields(ClientConfig)}
-
-
-def _parse_fields(ctx: _Ctx, table: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a top-level table (already expanded) into ClientConfig keyword arguments."""
-    try:
-        return {name: _FIELDS[name](ctx, value, (name,)) for name, value in table.items()}
-    except LiterLlmError:
-        raise
-    except RecursionError:
-        raise BadRequestError(f"{ctx.source}: the configuration is nested too deeply") from None
-    except Exception as exc:  # a bug in a validator must still surface as a config error
-        raise BadRequestError(f"{ctx.source}: invalid configuration ({type(exc).__name__})") from None
-
-
-# ---------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------
 
@@ -711,11 +745,11 @@ def parse_config(
     ``data`` is a decoded JSON object or TOML document (or a dict built in
     Python) with the fields of ``liter-llm.toml``.  First every string value
     is expanded from the environment (``${VAR}``, ``${VAR:-default}``; ``env``
-    defaults to ``os.environ``), then every field is checked: unknown fields
-    at any depth, wrong types (a boolean is not a number; an integer is
-    accepted where a number is expected), negative or zero values where they
-    make no sense, an ``enforcement`` other than ``"hard"``/``"soft"`` and
-    invalid provider entries are refused.
+    defaults to ``os.environ``), then cattrs structures it with the checks of
+    each field: unknown fields at any depth, wrong types (a boolean is not a
+    number; an integer is accepted where a number is expected), negative or
+    zero values where they make no sense, an ``enforcement`` other than
+    ``"hard"``/``"soft"`` and invalid provider entries are refused.
 
     Args:
         data: the configuration mapping.
@@ -737,16 +771,48 @@ def parse_config(
     raw_key = data.get("api_key")
     if isinstance(raw_key, str) and "${" not in raw_key:
         ctx.secret = raw_key
-    table = _mapping(ctx, data, ())
-    _check_fields(ctx, table, _FIELDS, ())
+    try:  # the top level's keys before expansion: an unknown field is named before any variable
+        _known_fields(_mapping(data), (field.name for field in attrs.fields(ClientConfig)))
+    except _Invalid as exc:
+        ctx.fail(exc.path, exc.problem)
     try:
-        expanded = _expand(ctx, table, (), os.environ if env is None else env)
+        expanded = _expand(ctx, data, (), os.environ if env is None else env)
     except RecursionError:
         raise BadRequestError(f"{source}: the configuration is nested too deeply") from None
     key = expanded.get("api_key")
     if isinstance(key, str) and key:
         ctx.secret = key
-    return ClientConfig(**_parse_fields(ctx, expanded))
+    return ctx.structure(expanded)
+
+
+def build_config(
+    api_key: str | SecretStr | None = None,
+    base_url: str | None = None,
+    timeout_secs: float | None = None,
+    max_retries: int | None = None,
+    model_hint: str | None = None,
+    *,
+    config: ClientConfig | None = None,
+    **fields: Any,
+) -> ClientConfig:
+    """The configuration of ``create_client(...)``: ``config`` (or the defaults) with the given fields.
+
+    The arguments go through :func:`parse_config` (source ``create_client``), so keyword arguments,
+    ``create_client_from_json`` and ``liter-llm.toml`` are checked by the same converter; the explicit
+    arguments count as given when not ``None`` (and ``api_key`` when not empty).
+    """
+    given = dict(fields)
+    explicit = {"base_url": base_url, "timeout_secs": timeout_secs, "max_retries": max_retries}
+    given.update({name: value for name, value in explicit.items() if value is not None})
+    if model_hint is not None:
+        given["model_hint"] = model_hint
+    if api_key is not None and api_key != "":
+        given["api_key"] = api_key
+    base = config if config is not None else ClientConfig()
+    if not given:
+        return base
+    parsed = parse_config(given, source="create_client")
+    return attrs.evolve(base, **{name: getattr(parsed, name) for name in given})
 
 
 class _DuplicateKeyError(Exception):
@@ -901,70 +967,12 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
 
     The API key is shown as ``"***"`` when set (``None`` otherwise), and the
     values of credential-bearing ``extra_headers`` are shown as ``"***"``, and
-    so are the user name and password of a ``proxy`` URL.
+    so are the user name and password of a ``proxy`` or Redis URL.
     Apart from those, the result read back with :func:`parse_config` gives an
     equal configuration.
     """
-    cache = config.cache
-    budget = config.budget
-    rate_limit = config.rate_limit
-    return {
-        "api_key": _REDACTED if config.api_key else None,
-        "base_url": config.base_url,
-        "model_hint": config.model_hint,
-        "timeout_secs": config.timeout_secs,
-        "connect_timeout_secs": config.connect_timeout_secs,
-        "max_retries": config.max_retries,
-        "max_retry_delay_secs": config.max_retry_delay_secs,
-        "max_response_bytes": config.max_response_bytes,
-        "extra_headers": _redact_headers(config.extra_headers),
-        "cache": None
-        if cache is None
-        else {"max_entries": cache.max_entries, "ttl_seconds": cache.ttl_seconds, "backend": cache.backend},
-        "budget": None
-        if budget is None
-        else {
-            "global_limit": budget.global_limit,
-            "model_limits": dict(budget.model_limits),
-            "enforcement": budget.enforcement,
-            "period": budget.period,
-            "backend": budget.backend,
-            "on_outage": budget.on_outage,
-        },
-        "rate_limit": None
-        if rate_limit is None
-        else {
-            "rpm": rate_limit.rpm,
-            "tpm": rate_limit.tpm,
-            "window_seconds": rate_limit.window_seconds,
-            "backend": rate_limit.backend,
-            "on_outage": rate_limit.on_outage,
-        },
-        "redis": None
-        if config.redis is None
-        else {
-            "url": redact_url(config.redis.url),
-            "key_prefix": config.redis.key_prefix,
-            "timeout_secs": config.redis.timeout_secs,
-            "on_outage": config.redis.on_outage,
-        },
-        "fallbacks": list(config.fallbacks),
-        "cooldown_secs": config.cooldown_secs,
-        "cost_tracking": config.cost_tracking,
-        "tracing": config.tracing,
-        "providers": [
-            {
-                "name": provider.name,
-                "base_url": provider.base_url,
-                "auth_header": provider.auth_header.to_wire(),
-                "model_prefixes": list(provider.model_prefixes),
-            }
-            for provider in config.providers
-        ],
-        "proxy": redact_url(config.proxy),
-        "trust_env": config.trust_env,
-        "plugins": {name: _redact_plugin_table(table) for name, table in config.plugins.items()},
-    }
+    shown: dict[str, Any] = _converter().unstructure(config, ClientConfig)
+    return shown
 
 
 _SECRET_WORDS = ("key", "secret", "token", "password", "credential")

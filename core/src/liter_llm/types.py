@@ -360,7 +360,9 @@ def _parse_auth(value: Any) -> AuthHeaderFormat:
 
 @attrs.define(kw_only=True, slots=True)
 class CustomProviderConfig(_Model):
-    """Configuration for registering a custom (OpenAI-compatible) provider at runtime."""
+    """A custom (OpenAI-compatible) provider: for ``register_custom_provider`` and a configuration's
+    ``[[providers]]`` entries (``liter_llm.config.ProviderConfig`` is this class; there ``name``, an
+    http(s) ``base_url`` and at least one of ``model_prefixes`` are required)."""
 
     name: str
     base_url: str
