@@ -41,6 +41,7 @@ import attrs
 
 from liter_llm._secret import SecretStr, clean_header_value, clean_secret
 from liter_llm.errors import BadRequestError, LiterLlmError
+from liter_llm.router import ModelAlias, models_to_dict, parse_models
 from liter_llm.types import AuthHeaderFormat
 
 if sys.version_info >= (3, 11):
@@ -211,6 +212,8 @@ class ClientConfig:
     trust_env: bool = True
     #: settings of installed plugins, one table per plugin (``[plugins.azure]``), read by that plugin
     plugins: dict[str, dict[str, Any]] = attrs.field(factory=dict, repr=False)
+    #: model aliases routed to several targets (``[[models]]``; see :mod:`liter_llm.router`)
+    models: list[ModelAlias] = attrs.field(factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -653,6 +656,13 @@ def _fallbacks(ctx: _Ctx, value: Any, path: _Path) -> list[str]:
     return [model.strip() for model in _string_list(ctx, value, path)]
 
 
+def _models(ctx: _Ctx, value: Any, path: _Path) -> list[ModelAlias]:
+    try:
+        return parse_models(value, _format_path(path))
+    except BadRequestError as exc:  # the router module names the field path
+        ctx.fail((), exc.message)
+
+
 _FieldParser = Callable[[_Ctx, Any, _Path], Any]
 
 #: Every top-level field, with the function that validates and converts it.
@@ -678,6 +688,7 @@ _FIELDS: dict[str, _FieldParser] = {
     "proxy": _optional(_proxy),
     "trust_env": _boolean,
     "plugins": _plugin_tables,
+    "models": _models,
 }
 
 assert set(_FIELDS) == {field.name for field in attrs.fields(ClientConfig)}
@@ -964,6 +975,7 @@ def config_to_dict(config: ClientConfig) -> dict[str, Any]:
         "proxy": redact_url(config.proxy),
         "trust_env": config.trust_env,
         "plugins": {name: _redact_plugin_table(table) for name, table in config.plugins.items()},
+        "models": models_to_dict(config.models),
     }
 
 
