@@ -22,6 +22,7 @@ from liter_llm._secret import SecretStr
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import BadRequestError, InvalidHeaderError
+from liter_llm.router import RouterView
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 from liter_llm.structured import ParsedChatCompletion, StreamedParse
 from liter_llm.tokens import TokenCount
@@ -39,7 +40,9 @@ __all__ = [
 R = TypeVar("R")
 T = TypeVar("T")
 
-_CLIENT_OPTIONS = frozenset({"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client", "clock"})
+_CLIENT_OPTIONS = frozenset(
+    {"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client", "clock", "rng"}
+)
 
 
 def _plain(value: Any) -> Any:
@@ -152,6 +155,11 @@ class _ClientBase:
         return self.builtins.get("budget")
 
     @property
+    def router(self) -> RouterView:
+        """The model router (``models``): its aliases, in-flight counts and latency estimates, read-only."""
+        return RouterView(self._pipeline.router)
+
+    @property
     def builtins(self) -> dict[str, Any]:
         """The built-in plugins of this client by name (``"budget"``, ``"rate_limit"``, ``"cache"``...)."""
         return dict(self._pipeline.builtins)
@@ -192,6 +200,7 @@ class DefaultClient(_ClientBase):
         retry_initial_delay: float = 0.5,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
+        rng: Any = None,
     ) -> None:
         self._pipeline = Pipeline(
             config,
@@ -200,6 +209,7 @@ class DefaultClient(_ClientBase):
             is_async=False,
             retry_initial_delay=retry_initial_delay,
             clock=clock,
+            rng=rng,
         )
         self._http = http_client or instrument(
             _proxy_errors(
@@ -557,6 +567,7 @@ class AsyncDefaultClient(_ClientBase):
         retry_initial_delay: float = 0.5,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        rng: Any = None,
     ) -> None:
         self._pipeline = Pipeline(
             config,
@@ -565,6 +576,7 @@ class AsyncDefaultClient(_ClientBase):
             is_async=True,
             retry_initial_delay=retry_initial_delay,
             clock=clock,
+            rng=rng,
         )
         self._http = http_client or _proxy_errors(lambda: _async_http(config, transport))
         self._own_http = http_client is None
@@ -979,7 +991,9 @@ def create_client(
             methods), ``transport`` (an ``httpx.BaseTransport``),
             ``disable_plugins`` (names of plugins to leave out), ``clock`` (a
             :class:`liter_llm.clock.Clock` to wait with, e.g. a
-            :class:`~liter_llm.clock.ManualClock` in tests).
+            :class:`~liter_llm.clock.ManualClock` in tests), ``rng`` (a
+            ``random.Random`` for the router's ``weighted`` choices), and
+            ``models`` (router aliases, see docs/routing.md).
 
     Raises:
         BadRequestError: an invalid option or an unknown ``model_hint``.
