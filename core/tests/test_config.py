@@ -775,7 +775,8 @@ def test_config_to_dict_is_json_ready_and_hides_the_key() -> None:
     data = config_to_dict(cfg)
     text = json.dumps(data)
     assert SECRET not in text
-    assert "sk-azure-0123" not in text and "sk-azure-0123" not in repr(cfg)
+    assert "sk-azure-0123" not in text
+    assert "sk-azure-0123" not in repr(cfg)
     assert data["api_key"] == "***"
     assert config_to_dict(ClientConfig())["api_key"] is None
 

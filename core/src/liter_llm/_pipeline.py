@@ -878,18 +878,16 @@ def call_flow(
     router = pipeline.router
     failover = operation in FALLBACK_OPERATIONS and model is not None and provider is None
     routed = provider is None and router.get(model) is not None
-    entries = _entries(pipeline, model, failover) if routed else [(model, None, None)]
+    entries: list[_Entry] = _entries(pipeline, model, failover) if routed else [(model, None, None)]
     if fallbacks and failover:
-        for name in fallbacks:
-            if name != model:
-                entries.extend(_entries(pipeline, name, failover))
+        for fallback in fallbacks:
+            if fallback != model:
+                entries.extend(_entries(pipeline, fallback, failover))
     attempts: list[tuple[str, LiterLlmError]] = []
     last = len(entries) - 1
     for index, (name, route, target) in enumerate(entries):
-        if request is None or (index == 0 and route is None):
-            current = request
-        else:
-            current = attrs.evolve(request, model=name)
+        keep = request is None or (index == 0 and route is None)
+        current = request if keep else attrs.evolve(request, model=name)
         started = pipeline.clock.monotonic()
         try:
             call = pipeline.prepare(operation, current, model=name, params=params, provider=provider, target=target)

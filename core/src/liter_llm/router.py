@@ -390,7 +390,8 @@ class Router:
             if alias.name in names or (slash and head in names):
                 raise _fail(
                     f"models[{index}].name",
-                    f"{alias.name!r} would shadow the provider {head!r} ({head}/...); choose a name without that prefix",
+                    f"{alias.name!r} would shadow the provider {head!r} ({head}/...); "
+                    "choose a name without that prefix",
                 )
             for position, target in enumerate(alias.targets):
                 try:
@@ -460,7 +461,8 @@ class Router:
             return
         with self._lock:
             stats = self._stats[(route.alias, route.target)]
-            stats.latency = seconds if stats.latency is None else LATENCY_ALPHA * seconds + (1 - LATENCY_ALPHA) * stats.latency
+            old = stats.latency
+            stats.latency = seconds if old is None else LATENCY_ALPHA * seconds + (1 - LATENCY_ALPHA) * old
             stats.samples += 1
 
     def tracker(self, route: Route) -> Iterator[None]:

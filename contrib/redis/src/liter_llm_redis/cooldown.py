@@ -4,7 +4,8 @@ A provider that failed ``threshold`` times in a row (counted in Redis, by
 every process) is cooled down in Redis for ``cooldown_secs``: every process
 skips it (``ServiceUnavailableError``, code ``"cooldown"``) until the key
 expires.  A router target (``models``) is counted and cooled down on its
-own (:func:`~liter_llm.builtins.fallbacks.cooldown_key`), shared alike.  The check needs Redis, and hooks do no I/O, so it runs in
+own (:func:`~liter_llm.builtins.fallbacks.cooldown_key`), shared alike.
+The check needs Redis, and hooks do no I/O, so it runs in
 ``check_budget`` as an :class:`~liter_llm.hookspecs.Effect` (awaited on the
 async client) rather than in ``on_request``.  A cooldown is advisory: when
 Redis is down the check lets the call go, and the in-process
