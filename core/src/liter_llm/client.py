@@ -607,7 +607,10 @@ class AsyncDefaultClient(_ClientBase):
             raise _closed_error()
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
-        return await drive_async(flow, self._client_for, pipeline.clock)
+        try:
+            return await drive_async(flow, self._client_for, pipeline.clock)
+        finally:
+            flow.close()  # a cancelled call ends its wrappers (and the router's count) now, not when collected
 
     async def chat(
         self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -626,7 +629,10 @@ class AsyncDefaultClient(_ClientBase):
             raise _closed_error()
         pipeline = self._pipeline
         flow = call_flow(pipeline, "chat_stream", request, model=request.model)
-        call, response = await drive_async(flow, self._client_for, pipeline.clock)
+        try:
+            call, response = await drive_async(flow, self._client_for, pipeline.clock)
+        finally:
+            flow.close()  # as in _run: a cancelled opening ends its wrappers at once
         return await open_async_chat_stream(pipeline, call, response)
 
     # -- token counting ---------------------------------------------------------
