@@ -206,10 +206,12 @@ def test_least_busy_with_tasks_held_by_an_event() -> None:
     async def main() -> None:
         release = asyncio.Event()
         arrived: list[str] = []
+        arrivals: asyncio.Queue[str] = asyncio.Queue()
 
         async def handler(request: httpx.Request) -> httpx.Response:
             model = json.loads(request.content)["model"]
             arrived.append(model)
+            arrivals.put_nowait(model)
             if model in ("a", "b"):
                 await asyncio.wait_for(release.wait(), 60)
             return S.openai_response(model, model)
@@ -223,13 +225,12 @@ def test_least_busy_with_tasks_held_by_an_event() -> None:
             models=[alias("least-busy", *ABC)],
         ) as api:
             first = asyncio.ensure_future(api.chat(model="fast", messages=MESSAGES))
-            while len(arrived) < 1:
-                await asyncio.sleep(0)
+            await asyncio.wait_for(arrivals.get(), 30)
             second = asyncio.ensure_future(api.chat(model="fast", messages=MESSAGES))
-            while len(arrived) < 2:
-                await asyncio.sleep(0)
+            await asyncio.wait_for(arrivals.get(), 30)
             assert [s.in_flight for s in api.router.stats("fast")] == [1, 1, 0]
             third = await api.chat(model="fast", messages=MESSAGES)
+            await arrivals.get()
             assert third.choices[0].message.content == "c"
             release.set()
             answers = await asyncio.gather(first, second)
@@ -238,8 +239,7 @@ def test_least_busy_with_tasks_held_by_an_event() -> None:
             # a cancelled call is not in flight any more
             release.clear()
             held = asyncio.ensure_future(api.chat(model="fast", messages=MESSAGES))
-            while len(arrived) < 4:
-                await asyncio.sleep(0)
+            await asyncio.wait_for(arrivals.get(), 30)
             assert api.router.stats("fast")[0].in_flight == 1
             held.cancel()
             with pytest.raises(asyncio.CancelledError):
