@@ -847,7 +847,18 @@ def _entries(pipeline: Pipeline, name: str | None, failover: bool) -> list[_Entr
     if not failover:
         order = order[:1]
     return [
-        (target.model, Route(alias=alias.name, target=str(target.id), index=index, model=target.model), target)
+        (
+            target.model,
+            Route(
+                alias=alias.name,
+                target=str(target.id),
+                index=index,
+                model=target.model,
+                own_key=target.api_key is not None,
+                own_base_url=target.base_url is not None,
+            ),
+            target,
+        )
         for index, target in order
     ]
 

@@ -143,6 +143,10 @@ class Route:
     target: str
     index: int
     model: str
+    #: the target has an ``api_key`` of its own (``call.api_key``): a provider plugin that finds keys itself uses it
+    own_key: bool = False
+    #: the target has a ``base_url`` of its own (``call.base_url``): a provider plugin sends the call there
+    own_base_url: bool = False
 
 
 @attrs.frozen(kw_only=True)
