@@ -611,3 +611,32 @@ def test_the_router_view(mode: str) -> None:
             view.aliases = {}  # type: ignore[misc]
     with liter_llm.create_client() as plain:
         assert plain.router.stats() == []
+
+
+# ---------------------------------------------------------------------------
+# docs/routing.md
+# ---------------------------------------------------------------------------
+
+PAGE = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "routing.md"
+
+
+def _blocks(language: str) -> list[str]:
+    import re
+
+    return re.findall(rf"```{language}\n(.*?)```", PAGE.read_text(), flags=re.DOTALL)
+
+
+def test_the_pages_toml_block_is_a_valid_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_KEY", "az-key-from-env-0007")
+    (toml,) = _blocks("toml")
+    config = liter_llm.config.load_config_toml(toml)
+    (fast,) = config.models
+    assert (fast.name, fast.strategy, [t.weight for t in fast.targets]) == ("fast", "weighted", [3.0, 1.0])
+
+
+def test_the_pages_python_example_runs_and_prints_what_the_page_says(capsys: pytest.CaptureFixture[str]) -> None:
+    snippet, example = _blocks("python")
+    compile(snippet, str(PAGE), "exec")
+    exec(compile(example, str(PAGE), "exec"), {})
+    (shown,) = _blocks("text")
+    assert capsys.readouterr().out == shown
