@@ -29,6 +29,7 @@ from liter_llm.config import (
     parse_config,
 )
 from liter_llm.errors import BadRequestError
+from liter_llm.router import ModelAlias, RouteTarget
 from liter_llm.types import AuthHeaderFormat
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
@@ -95,6 +96,14 @@ api_version = "2024-10-21"
 
 [plugins.azure.deployments.prod-chat]
 base_model = "gpt-4o"
+
+[[models]]
+name = "fast"
+strategy = "least-busy"
+targets = [
+  {{ model = "openai/gpt-4o-mini", weight = 3 }},
+  {{ model = "azure/my-deploy", api_key = "sk-azure-0123", base_url = "https://x.openai.azure.test", id = "az" }},
+]
 """
 
 FULL_DATA: dict[str, Any] = {
@@ -137,6 +146,21 @@ FULL_DATA: dict[str, Any] = {
         },
     ],
     "plugins": {"azure": {"api_version": "2024-10-21", "deployments": {"prod-chat": {"base_model": "gpt-4o"}}}},
+    "models": [
+        {
+            "name": "fast",
+            "strategy": "least-busy",
+            "targets": [
+                {"model": "openai/gpt-4o-mini", "weight": 3},
+                {
+                    "model": "azure/my-deploy",
+                    "api_key": "sk-azure-0123",
+                    "base_url": "https://x.openai.azure.test",
+                    "id": "az",
+                },
+            ],
+        }
+    ],
 }
 
 EXPECTED = ClientConfig(
@@ -176,6 +200,21 @@ EXPECTED = ClientConfig(
         ),
     ],
     plugins={"azure": {"api_version": "2024-10-21", "deployments": {"prod-chat": {"base_model": "gpt-4o"}}}},
+    models=[
+        ModelAlias(
+            name="fast",
+            strategy="least-busy",
+            targets=(
+                RouteTarget(model="openai/gpt-4o-mini", weight=3.0, id="fast[0]"),
+                RouteTarget(
+                    model="azure/my-deploy",
+                    api_key=SecretStr("sk-azure-0123"),
+                    base_url="https://x.openai.azure.test",
+                    id="az",
+                ),
+            ),
+        )
+    ],
 )
 
 
@@ -736,6 +775,8 @@ def test_config_to_dict_is_json_ready_and_hides_the_key() -> None:
     data = config_to_dict(cfg)
     text = json.dumps(data)
     assert SECRET not in text
+    assert "sk-azure-0123" not in text
+    assert "sk-azure-0123" not in repr(cfg)
     assert data["api_key"] == "***"
     assert config_to_dict(ClientConfig())["api_key"] is None
 
@@ -744,7 +785,10 @@ def test_config_to_dict_round_trips() -> None:
     cfg = parse_config(FULL_DATA)
     data = json.loads(json.dumps(config_to_dict(cfg)))
     data.pop("api_key")
-    assert parse_config(data) == attrs.evolve(cfg, api_key=None)
+    assert data["models"][0]["targets"][1].pop("api_key") == "***"  # a target's key is hidden too
+    alias = cfg.models[0]
+    keyless = attrs.evolve(alias, targets=(alias.targets[0], attrs.evolve(alias.targets[1], api_key=None)))
+    assert parse_config(data) == attrs.evolve(cfg, api_key=None, models=[keyless])
     assert parse_config(config_to_dict(ClientConfig())) == ClientConfig()
 
 

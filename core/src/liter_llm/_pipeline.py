@@ -56,6 +56,7 @@ from liter_llm.errors import (
 )
 from liter_llm.hookspecs import Effect
 from liter_llm.providers import ProviderSpec
+from liter_llm.router import ROUTE_STATE_KEY, Route, Router, RouteTarget
 
 __all__ = [
     "FALLBACK_OPERATIONS",
@@ -329,9 +330,11 @@ class Pipeline:
         retry_initial_delay: float = _DEFAULT_INITIAL_DELAY,
         clock: Clock | None = None,
         jitter: Callable[[], float] = random.random,
+        rng: Any = None,
     ) -> None:
-        """``clock`` measures rate-limit windows, cooldowns and HTTP-date waits; ``jitter`` gives the
-        fraction in [0, 1) of the backoff's random quarter that is taken off (tests pass a fixed one)."""
+        """``clock`` measures rate-limit windows, cooldowns, HTTP-date waits and the router's latencies;
+        ``jitter`` gives the fraction in [0, 1) of the backoff's random quarter that is taken off (tests pass
+        a fixed one); ``rng`` draws the router's ``weighted`` choices (a ``random.Random``)."""
         self.config = config = _checked_config(config)
         if clock is not None and not isinstance(clock, Clock):
             raise BadRequestError("clock: expected a liter_llm.clock.Clock (monotonic, time, sleep, asleep)")
@@ -362,6 +365,10 @@ class Pipeline:
                     f"{', '.join(sorted(self.registry.all_providers())) or 'none'}"
                 )
             self._default = hinted
+        self.router = Router(config.models, rng=rng)
+        if config.models:
+            names = {spec.name for spec in self.configured_providers} | set(self.registry.all_providers())
+            self.router.check(sorted(names), self.route)
         # validate user hooks now, not on the first call
         probe = new_plugin_manager()
         for index, hook in enumerate(self.user_hooks):
@@ -503,6 +510,20 @@ class Pipeline:
                 return SecretStr(cleaned) if cleaned else None
         return None
 
+    def target_key(self, spec: ProviderSpec, target: RouteTarget) -> SecretStr | None:
+        """The key for a router target: its own; else, at its own base URL, the provider's variable only
+        (the client's ``api_key`` belongs to the client's address); else the key :meth:`api_key` gives."""
+        if target.api_key is not None:
+            return target.api_key
+        if target.base_url is None:
+            return self.api_key(spec)
+        if spec.api_key_env:
+            value = os.environ.get(spec.api_key_env)
+            if value:
+                cleaned = clean_secret(value, spec.api_key_env, provider=spec.name)
+                return SecretStr(cleaned) if cleaned else None
+        return None
+
     def prepare(
         self,
         operation: str,
@@ -511,14 +532,22 @@ class Pipeline:
         model: str | None,
         params: dict[str, Any] | None = None,
         provider: str | None = None,
+        target: RouteTarget | None = None,
     ) -> Call:
-        """Route and validate a call; no I/O.  Raises before anything is sent."""
+        """Route and validate a call; no I/O.  Raises before anything is sent.
+
+        With a router ``target``, ``model`` is the target's model; the call
+        gets the target's key and base URL when it has them (see docs/routing.md).
+        """
         spec, wire_model = self.route(model, provider)
         if not spec.supports(operation):
             raise EndpointNotSupportedError(spec.name, operation)
-        key = self.api_key(spec)
+        key = self.api_key(spec) if target is None else self.target_key(spec, target)
         if key is None and spec.requires_api_key:
-            if self.config.api_key and spec.api_key_env:
+            if target is not None:
+                variable = f" (or set {spec.api_key_env})" if spec.api_key_env else ""
+                hint = f"give the models target {target.id!r} an api_key{variable}"
+            elif self.config.api_key and spec.api_key_env:
                 # the client's key belongs to another provider: never sent here
                 hint = (
                     f"set {spec.api_key_env} (the client's api_key is for "
@@ -539,7 +568,7 @@ class Pipeline:
             requested_model=model,
             request=request,
             params=params or {},
-            base_url=self.base_url(spec),
+            base_url=self.base_url(spec) if target is None or target.base_url is None else target.base_url,
             api_key=key,
             config=self.config,
             is_async=self.is_async,
@@ -804,6 +833,36 @@ def _describe(attempts: list[tuple[str, LiterLlmError]]) -> str:
     return "; ".join(f"{model}: {type(error).__name__}: {error.message}" for model, error in attempts)
 
 
+#: one model to try: ``(model, None, None)``, or a router target ``(target model, route, target)``
+_Entry = tuple["str | None", "Route | None", "RouteTarget | None"]
+
+
+def _entries(pipeline: Pipeline, name: str | None, failover: bool) -> list[_Entry]:
+    """What to try for ``name``: an alias's targets in its strategy's order (only the first one when the
+    operation does not fall over), else the model itself."""
+    alias = pipeline.router.get(name)
+    if alias is None:
+        return [(name, None, None)]
+    order = pipeline.router.order(alias)
+    if not failover:
+        order = order[:1]
+    return [
+        (
+            target.model,
+            Route(
+                alias=alias.name,
+                target=str(target.id),
+                index=index,
+                model=target.model,
+                own_key=target.api_key is not None,
+                own_base_url=target.base_url is not None,
+            ),
+            target,
+        )
+        for index, target in order
+    ]
+
+
 def call_flow(
     pipeline: Pipeline,
     operation: str,
@@ -813,30 +872,53 @@ def call_flow(
     params: dict[str, Any] | None = None,
     provider: str | None = None,
 ) -> Flow:
-    """Route and run a call, trying the configured fallbacks in order.
+    """Route and run a call, trying an alias's targets and then the configured fallbacks in order.
 
-    Each model gets the client's own retries; the next one is tried after a
-    transient error (:func:`liter_llm.errors.is_transient`).  When all fail,
-    the last error carries ``attempts`` (a list of ``(model, error)``) and a
-    message listing them.  Returns the result; for ``chat_stream`` returns
+    A ``model`` that is a router alias (``models``) becomes its targets, in
+    the order its strategy gives (:class:`liter_llm.router.Router`); a
+    fallback that is an alias likewise.  Each model gets the client's own
+    retries; the next one is tried after a transient error
+    (:func:`liter_llm.errors.is_transient`).  When all fail, the last error
+    carries ``attempts`` (a list of ``(model, error)``) and a message listing
+    them; an error of a routed call carries its :class:`~liter_llm.router.Route`
+    as ``route``.  Returns the result; for ``chat_stream`` returns
     ``(call, open_response)``.
     """
     stream = operation == "chat_stream"
     fallbacks = pipeline.config.fallbacks
-    models: list[str | None] = [model]
-    if fallbacks and operation in FALLBACK_OPERATIONS and model is not None and provider is None:
-        models.extend(name for name in fallbacks if name != model)
+    router = pipeline.router
+    failover = operation in FALLBACK_OPERATIONS and model is not None and provider is None
+    routed = provider is None and router.get(model) is not None
+    entries: list[_Entry] = _entries(pipeline, model, failover) if routed else [(model, None, None)]
+    if fallbacks and failover:
+        for fallback in fallbacks:
+            if fallback != model:
+                entries.extend(_entries(pipeline, fallback, failover))
     attempts: list[tuple[str, LiterLlmError]] = []
-    last = len(models) - 1
-    for index, name in enumerate(models):
-        current = request if index == 0 or request is None else attrs.evolve(request, model=name)
+    last = len(entries) - 1
+    for index, (name, route, target) in enumerate(entries):
+        keep = request is None or (index == 0 and route is None)
+        current = request if keep else attrs.evolve(request, model=name)
+        started = pipeline.clock.monotonic()
         try:
-            call = pipeline.prepare(operation, current, model=name, params=params, provider=provider)
+            call = pipeline.prepare(operation, current, model=name, params=params, provider=provider, target=target)
+            if route is not None:
+                call.state[ROUTE_STATE_KEY] = route
+                tracker = router.tracker(route)
+                next(tracker)
+                call._wrappers.insert(0, (tracker, None))  # the outermost wrapper: ends with the call
             if stream:
                 response = yield from pipeline.open_stream(call)
+                if route is not None:
+                    router.observe(route, pipeline.clock.monotonic() - started)
                 return call, response
-            return (yield from pipeline.run(call))
+            result = yield from pipeline.run(call)
+            if route is not None and not call.cache_hit:
+                router.observe(route, pipeline.clock.monotonic() - started)
+            return result
         except LiterLlmError as error:
+            if route is not None:
+                error.route = route  # type: ignore[attr-defined]
             if last == 0:
                 raise
             attempts.append((name or "", error))
@@ -844,7 +926,7 @@ def call_flow(
                 get_logger().warning(
                     "fallback",
                     failed_model=name,
-                    next_model=models[index + 1],
+                    next_model=entries[index + 1][0],
                     error=f"{type(error).__name__}: {error.message}",
                 )
                 continue

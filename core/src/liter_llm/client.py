@@ -21,6 +21,7 @@ from liter_llm._pipeline import Pipeline, call_flow, drive_async, drive_sync
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
+from liter_llm.router import RouterView
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 from liter_llm.structured import ParsedChatCompletion, StreamedParse
 from liter_llm.tokens import TokenCount
@@ -38,7 +39,9 @@ __all__ = [
 R = TypeVar("R")
 T = TypeVar("T")
 
-_CLIENT_OPTIONS = frozenset({"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client", "clock"})
+_CLIENT_OPTIONS = frozenset(
+    {"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client", "clock", "rng"}
+)
 
 
 def _plain(value: Any) -> Any:
@@ -87,6 +90,11 @@ class _ClientBase:
         return self.builtins.get("budget")
 
     @property
+    def router(self) -> RouterView:
+        """The model router (``models``): its aliases, in-flight counts and latency estimates, read-only."""
+        return RouterView(self._pipeline.router)
+
+    @property
     def builtins(self) -> dict[str, Any]:
         """The built-in plugins of this client by name (``"budget"``, ``"rate_limit"``, ``"cache"``...)."""
         return dict(self._pipeline.builtins)
@@ -127,6 +135,7 @@ class DefaultClient(_ClientBase):
         retry_initial_delay: float = 0.5,
         http_client: httpx.Client | None = None,
         clock: Clock | None = None,
+        rng: Any = None,
     ) -> None:
         self._pipeline = Pipeline(
             config,
@@ -135,6 +144,7 @@ class DefaultClient(_ClientBase):
             is_async=False,
             retry_initial_delay=retry_initial_delay,
             clock=clock,
+            rng=rng,
         )
         self._http = http_client or instrument(
             _proxy_errors(
@@ -492,6 +502,7 @@ class AsyncDefaultClient(_ClientBase):
         retry_initial_delay: float = 0.5,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        rng: Any = None,
     ) -> None:
         self._pipeline = Pipeline(
             config,
@@ -500,6 +511,7 @@ class AsyncDefaultClient(_ClientBase):
             is_async=True,
             retry_initial_delay=retry_initial_delay,
             clock=clock,
+            rng=rng,
         )
         self._http = http_client or _proxy_errors(lambda: _async_http(config, transport))
         self._own_http = http_client is None
@@ -530,7 +542,10 @@ class AsyncDefaultClient(_ClientBase):
             raise _closed_error()
         pipeline = self._pipeline
         flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
-        return await drive_async(flow, self._client_for, pipeline.clock)
+        try:
+            return await drive_async(flow, self._client_for, pipeline.clock)
+        finally:
+            flow.close()  # a cancelled call ends its wrappers (and the router's count) now, not when collected
 
     async def chat(
         self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -549,7 +564,10 @@ class AsyncDefaultClient(_ClientBase):
             raise _closed_error()
         pipeline = self._pipeline
         flow = call_flow(pipeline, "chat_stream", request, model=request.model)
-        call, response = await drive_async(flow, self._client_for, pipeline.clock)
+        try:
+            call, response = await drive_async(flow, self._client_for, pipeline.clock)
+        finally:
+            flow.close()  # as in _run: a cancelled opening ends its wrappers at once
         return await open_async_chat_stream(pipeline, call, response)
 
     # -- token counting ---------------------------------------------------------
@@ -914,7 +932,9 @@ def create_client(
             methods), ``transport`` (an ``httpx.BaseTransport``),
             ``disable_plugins`` (names of plugins to leave out), ``clock`` (a
             :class:`liter_llm.clock.Clock` to wait with, e.g. a
-            :class:`~liter_llm.clock.ManualClock` in tests).
+            :class:`~liter_llm.clock.ManualClock` in tests), ``rng`` (a
+            ``random.Random`` for the router's ``weighted`` choices), and
+            ``models`` (router aliases, see docs/routing.md).
 
     Raises:
         BadRequestError: an invalid option or an unknown ``model_hint``.

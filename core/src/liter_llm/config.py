@@ -45,6 +45,7 @@ import attrs
 
 from liter_llm._secret import SecretStr, clean_header_value, clean_secret
 from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError
+from liter_llm.router import ModelAlias, models_to_dict, parse_models
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
 if sys.version_info >= (3, 11):
@@ -145,6 +146,14 @@ class _Invalid(Exception):
         super().__init__(problem)
         self.problem = problem
         self.path = path
+
+
+class _Placed(Exception):
+    """A problem whose message already starts with its whole field path (``models[0].targets[1]: ...``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class _Nested(Exception):
@@ -280,6 +289,15 @@ def _string_list(value: Any) -> list[str]:
 
 def _fallbacks(value: Any) -> list[str]:
     return [model.strip() for model in _string_list(value)]
+
+
+def _models(value: Any) -> list[ModelAlias]:
+    if isinstance(value, (list, tuple)) and all(isinstance(item, ModelAlias) for item in value):
+        return list(value)
+    try:
+        return parse_models(value, "models")
+    except BadRequestError as exc:  # the router names the field path itself
+        raise _Placed(exc.message) from None
 
 
 def _prefixes(value: Any) -> list[str]:
@@ -514,6 +532,8 @@ class ClientConfig:
         repr=False,
         metadata=_check(_plugin_tables, lambda t: {n: _redact_plugin_table(v) for n, v in t.items()}),
     )
+    #: model aliases routed to several targets (``[[models]]``; see :mod:`liter_llm.router`)
+    models: list[ModelAlias] = attrs.field(factory=list, metadata=_check(_models, models_to_dict))
 
 
 _SECTIONS = (CacheConfig, BudgetConfig, RateLimitConfig, RedisConfig, CustomProviderConfig, ClientConfig)
@@ -632,6 +652,8 @@ def _first_error(exc: BaseException, path: _Path) -> tuple[_Path, str | LiterLlm
             exc = inner
         elif isinstance(exc, _Invalid):
             return (*path, *exc.path), exc.problem
+        elif isinstance(exc, _Placed):
+            return (), exc.message
         elif isinstance(exc, KeyError):
             return path, "missing required field"
         elif isinstance(exc, LiterLlmError):

@@ -398,3 +398,37 @@ def test_the_configured_endpoint_beats_the_environment(run: Any, az: Any, monkey
     run(ok_chat(az), "chat", model="azure/d", messages=MESSAGES, client=client)
     assert str(run.request.url).startswith("http://127.0.0.1:9/configured/openai/deployments/d/chat/completions?")
     assert run.request.headers["api-key"] == "env-key-0123456789"
+
+
+def test_router_targets_on_two_resources_each_get_their_own_endpoint_and_key(run: Any, az: Any) -> None:
+    """A ``models`` alias over two Azure resources: each target's base URL and key, never the client's key."""
+    failing_then_ok = iter([httpx.Response(503, json={"error": {"message": "busy"}})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(failing_then_ok, None) or httpx.Response(200, json=az.load("chat_completion.json"))
+
+    models = [
+        {
+            "name": "fast",
+            "strategy": "round-robin",
+            "targets": [
+                {"model": "azure/east", "api_key": "east-key-0123456789", "base_url": "http://127.0.0.1:9/east"},
+                {"model": "azure/west", "api_key": "west-key-0123456789", "base_url": "http://127.0.0.1:9/west"},
+            ],
+        }
+    ]
+    client = {"api_key": az.KEY, "model_hint": "azure", "base_url": az.ENDPOINT, "models": models}
+    run(handler, "chat", model="fast", messages=MESSAGES, client=client)
+    sent = [(str(r.url).split("?")[0], r.headers["api-key"]) for r in run.requests]
+    assert sent == [
+        ("http://127.0.0.1:9/east/openai/deployments/east/chat/completions", "east-key-0123456789"),
+        ("http://127.0.0.1:9/west/openai/deployments/west/chat/completions", "west-key-0123456789"),
+    ]
+
+
+def test_a_router_target_on_another_resource_without_a_key_never_gets_the_clients_key(run: Any, az: Any) -> None:
+    models = [{"name": "fast", "targets": [{"model": "azure/east", "base_url": "http://127.0.0.1:9/east"}]}]
+    client = {"api_key": az.KEY, "model_hint": "azure", "base_url": az.ENDPOINT, "models": models}
+    with pytest.raises(AuthenticationError):
+        run(ok_chat(az), "chat", model="fast", messages=MESSAGES, client=client)
+    assert run.requests == []

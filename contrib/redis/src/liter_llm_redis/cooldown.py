@@ -3,7 +3,9 @@
 A provider that failed ``threshold`` times in a row (counted in Redis, by
 every process) is cooled down in Redis for ``cooldown_secs``: every process
 skips it (``ServiceUnavailableError``, code ``"cooldown"``) until the key
-expires.  The check needs Redis, and hooks do no I/O, so it runs in
+expires.  A router target (``models``) is counted and cooled down on its
+own (:func:`~liter_llm.builtins.fallbacks.cooldown_key`), shared alike.
+The check needs Redis, and hooks do no I/O, so it runs in
 ``check_budget`` as an :class:`~liter_llm.hookspecs.Effect` (awaited on the
 async client) rather than in ``on_request``.  A cooldown is advisory: when
 Redis is down the check lets the call go, and the in-process
@@ -15,7 +17,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from liter_llm.builtins.fallbacks import COOLDOWN_CODE, COOLDOWN_THRESHOLD, Cooldown, is_fallback_error
+from liter_llm.builtins.fallbacks import (
+    COOLDOWN_CODE,
+    COOLDOWN_THRESHOLD,
+    Cooldown,
+    cooldown_key,
+    cooldown_subject,
+    is_fallback_error,
+)
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import RedisConfig
 from liter_llm.errors import LiterLlmError, RateLimitedError, ServiceUnavailableError
@@ -58,6 +67,7 @@ class RedisCooldown:
         return f"RedisCooldown({self.store.where!r}, cooldown_secs={self.cooldown_secs!r})"
 
     def _keys(self, provider: str) -> tuple[str, str]:
+        """The Redis keys of a cooldown subject (a provider's name, or a router target's :func:`cooldown_key`)."""
         return self.store.key("cooldown", provider, "failures"), self.store.key("cooldown", provider, "until")
 
     def _refuse(self, call: Call, left_ms: Any) -> None:
@@ -65,7 +75,7 @@ class RedisCooldown:
         left = int(left_ms) / 1000
         if left > 0:
             raise ServiceUnavailableError(
-                f"provider {call.provider.name} is cooling down after {self.threshold} consecutive failures "
+                f"{cooldown_subject(call)} is cooling down after {self.threshold} consecutive failures "
                 f"({left:.1f} s left, shared through Redis); skipped without sending",
                 provider=call.provider.name,
                 code=COOLDOWN_CODE,
@@ -82,7 +92,7 @@ class RedisCooldown:
     @hookimpl(tryfirst=True)
     def check_budget(self, call: Call) -> Effect:
         """Refuse a call to a provider cooling down in any process (ServiceUnavailableError, code "cooldown")."""
-        until = self._keys(call.provider.name)[1]
+        until = self._keys(cooldown_key(call))[1]
 
         def run() -> None:
             try:
@@ -130,7 +140,7 @@ class RedisCooldown:
             return  # the client's own rate limit, not the provider's
         self.local.on_error(call, error)
         name = call.provider.name
-        keys = self._keys(name)
+        keys = self._keys(cooldown_key(call))
         args = (self.threshold, max(1, int(self.cooldown_secs * 1000)))
 
         def started(result: Any) -> None:
@@ -158,7 +168,7 @@ class RedisCooldown:
         if call.cache_hit:
             return
         self.local.on_response(call)
-        failures = self._keys(call.provider.name)[0]
+        failures = self._keys(cooldown_key(call))[0]
 
         def sync() -> None:
             try:

@@ -14,6 +14,11 @@ loop is :func:`liter_llm._pipeline.call_flow`, not a hook.
 skipped for that many seconds.  The :class:`Cooldown` built-in does it with
 an ``on_request`` hook that raises :class:`~liter_llm.errors.ServiceUnavailableError`
 (code ``"cooldown"``) without any I/O, so the next fallback is tried at once.
+
+A call routed to a target of a model alias (``models``, see
+:mod:`liter_llm.router`) is counted and cooled down per *target*
+(:func:`cooldown_key`: ``"target:<alias>/<id>"``), not per provider: one
+failing deployment does not cool down the provider's other deployments.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from typing import TYPE_CHECKING
 from liter_llm._log import get_logger
 from liter_llm.errors import LiterLlmError, RateLimitedError, ServiceUnavailableError, is_transient
 from liter_llm.hookspecs import hookimpl
+from liter_llm.router import ROUTE_STATE_KEY, Route
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
 
-__all__ = ["Cooldown", "is_fallback_error"]
+__all__ = ["Cooldown", "cooldown_key", "cooldown_subject", "is_fallback_error"]
 
 #: Consecutive retryable failures after which a provider cools down.
 COOLDOWN_THRESHOLD = 3
@@ -38,6 +44,22 @@ COOLDOWN_CODE = "cooldown"
 
 #: The errors after which the next model is tried and a cooldown failure is counted (one definition, in errors).
 is_fallback_error = is_transient
+
+
+def cooldown_key(call: Call) -> str:
+    """What a cooldown counts ``call``'s failures against: its router target, else its provider's name."""
+    route = call.state.get(ROUTE_STATE_KEY)
+    if isinstance(route, Route):
+        return f"target:{route.alias}/{route.target}"
+    return call.provider.name
+
+
+def cooldown_subject(call: Call) -> str:
+    """``call``'s cooldown subject in words, for messages (``provider openai``, ``target fast[1] (openai)``)."""
+    route = call.state.get(ROUTE_STATE_KEY)
+    if isinstance(route, Route):
+        return f"target {route.target} of model alias {route.alias} ({call.provider.name})"
+    return f"provider {call.provider.name}"
 
 
 class Cooldown:
@@ -54,7 +76,8 @@ class Cooldown:
         self._until: dict[str, float] = {}
 
     def cooling(self, provider: str) -> float:
-        """Seconds left in ``provider``'s cooldown (0 when it may be called)."""
+        """Seconds left in ``provider``'s cooldown (0 when it may be called); ``provider`` may be a
+        :func:`cooldown_key` of a router target (``"target:fast/fast[1]"``)."""
         with self._lock:
             until = self._until.get(provider)
             if until is None:
@@ -68,10 +91,10 @@ class Cooldown:
     @hookimpl(tryfirst=True)
     def on_request(self, call: Call) -> None:
         """Refuse a call to a cooling provider at once (ServiceUnavailableError, code "cooldown")."""
-        left = self.cooling(call.provider.name)
+        left = self.cooling(cooldown_key(call))
         if left > 0:
             raise ServiceUnavailableError(
-                f"provider {call.provider.name} is cooling down after {self.threshold} consecutive failures "
+                f"{cooldown_subject(call)} is cooling down after {self.threshold} consecutive failures "
                 f"({left:.1f} s left); skipped without sending",
                 provider=call.provider.name,
                 code=COOLDOWN_CODE,
@@ -85,7 +108,7 @@ class Cooldown:
             return
         if isinstance(error, RateLimitedError) and error.status_code is None:
             return  # the client's own rate limit, not the provider's
-        name = call.provider.name
+        name = cooldown_key(call)
         with self._lock:
             count = self._failures.get(name, 0) + 1
             if count >= self.threshold:
@@ -94,11 +117,13 @@ class Cooldown:
             else:
                 self._failures[name] = count
         if count >= self.threshold:
-            get_logger().warning("provider_cooldown", provider=name, seconds=self.cooldown_secs, failures=count)
+            get_logger().warning(
+                "provider_cooldown", provider=call.provider.name, key=name, seconds=self.cooldown_secs, failures=count
+            )
 
     @hookimpl
     def on_response(self, call: Call) -> None:
         """A success ends the run of failures."""
         if not call.cache_hit:
             with self._lock:
-                self._failures.pop(call.provider.name, None)
+                self._failures.pop(cooldown_key(call), None)

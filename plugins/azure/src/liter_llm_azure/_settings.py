@@ -28,6 +28,7 @@ import attrs
 
 from liter_llm import SecretStr
 from liter_llm.errors import BadRequestError
+from liter_llm.router import ROUTE_STATE_KEY, Route
 
 if TYPE_CHECKING:
     from liter_llm import Call
@@ -204,6 +205,10 @@ def resolve(call: Call) -> AzureTarget:
             raise BadRequestError(f"{where}: expected a table")
         _check(own, _DEPLOYMENT_FIELDS, where)
     hinted = call.config.model_hint == "azure" and not call.gateway
+    # a router target (``models``) with a base URL or key of its own: they come right after the deployment's
+    route = call.state.get(ROUTE_STATE_KEY)
+    routed_endpoint = isinstance(route, Route) and route.own_base_url
+    routed_key = isinstance(route, Route) and route.own_key
     # the endpoint: the deployment's, the client's base_url, the settings', the environment
     implied_style: str | None = None
     own_endpoint = _text(own, "endpoint", where)
@@ -211,6 +216,8 @@ def resolve(call: Call) -> AzureTarget:
     configured_endpoint = _endpoint(configured, "plugins.azure.endpoint") if configured else None
     if own_endpoint:
         endpoint, implied_style = _endpoint(own_endpoint, f"{where}.endpoint")
+    elif routed_endpoint:
+        endpoint, implied_style = _endpoint(call.base_url, "models target base_url")
     elif hinted and call.config.base_url:
         endpoint, implied_style = _endpoint(call.config.base_url, "base_url")
     elif configured_endpoint is not None:
@@ -226,7 +233,12 @@ def resolve(call: Call) -> AzureTarget:
         endpoint, implied_style = _endpoint(raw, "AZURE_OPENAI_ENDPOINT")
     # the key: a deployment on another resource gets only its own
     key = _secret(own, "api_key", where)
-    if key is None and not own_endpoint:
+    if key is None and routed_key:
+        key = call.api_key
+    elif key is None and routed_endpoint and not own_endpoint:  # another resource: never the client's key
+        value = _env("AZURE_OPENAI_API_KEY", "AZURE_API_KEY")
+        key = SecretStr(value) if value else None
+    elif key is None and not own_endpoint:
         if hinted and call.config.api_key:
             key = call.config.api_key
         else:
