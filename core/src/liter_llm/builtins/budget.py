@@ -129,6 +129,8 @@ def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKE
     have no output tokens).  A model with no known price costs ``0.0``
     (nothing is recorded for it either).
     """
+    if call.operation == "count_tokens":  # the providers' counting endpoints are free
+        return 0.0
     price = call_price(call)
     if price is None:
         return 0.0
