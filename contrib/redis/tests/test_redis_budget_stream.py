@@ -213,3 +213,27 @@ async def test_a_stream_closed_early_settles_the_usage_its_chunks_carried_async(
         await budget.drain()
         assert budget.held == 0.0
         assert budget.spent == pytest.approx(0.35)
+
+
+@run_async
+async def test_a_cancelled_call_releases_its_reservation_async(redis_url: str) -> None:
+    import asyncio
+
+    started = asyncio.Event()
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async with liter_llm.create_async_client(
+        transport=httpx.MockTransport(never), model_hint="openai", **options(redis_url)
+    ) as client:
+        task = asyncio.ensure_future(client.chat(model=MODEL, messages=MESSAGES, max_tokens=MAX_TOKENS))
+        await asyncio.wait_for(started.wait(), 30)
+        assert client.budget.held == pytest.approx(1.0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await client.budget.drain()
+        assert client.budget.held == 0.0
