@@ -200,3 +200,105 @@ def test_a_period_starts_from_zero_on_the_utc_calendar_both_clients(period: str,
                     await client.chat(model=MODEL, messages=MESSAGES, max_tokens=100)
 
     asyncio.run(main())
+
+
+# -- calls with no outcome: a stream closed before its end, a cancelled call -------------------------
+
+
+class _Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body sent one event per read (as a provider streams), for both clients."""
+
+    def __init__(self, events: list[bytes]) -> None:
+        self.events = events
+
+    def __iter__(self) -> Any:
+        yield from self.events
+
+    async def __aiter__(self) -> Any:
+        for event in self.events:
+            yield event
+
+
+def _stream(request: httpx.Request) -> httpx.Response:
+    """An OpenAI stream with include_usage: the usage (100 output tokens, $1.00) in the last chunk only."""
+    model = json.loads(request.content)["model"]
+
+    def chunk(delta: dict[str, Any], usage: Any = None, finish: Any = None) -> bytes:
+        choices = [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}]
+        body = {"id": "s", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": choices}
+        return f"data: {json.dumps({**body, 'usage': usage})}\n\n".encode()
+
+    events = [
+        chunk({"role": "assistant", "content": ""}),
+        chunk({"content": "ok"}),
+        chunk({}, finish="stop"),
+        chunk({}, usage={"prompt_tokens": 3, "completion_tokens": 100, "total_tokens": 103}),
+        b"data: [DONE]\n\n",
+    ]
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Pieces(events))
+
+
+STREAM_OPTIONS: dict[str, Any] = {
+    "api_key": "sk-test",
+    "base_url": BASE,
+    "model_hint": "openai",
+    "max_retries": 0,
+    "budget": {"global_limit": 1.5},  # room for one $1.00 reservation at a time
+}
+
+
+def test_a_stream_closed_early_releases_and_a_finished_one_settles_sync() -> None:
+    with liter_llm.create_client(transport=httpx.MockTransport(_stream), **STREAM_OPTIONS) as client:
+        for _ in range(3):  # a kept reservation would refuse the second stream
+            with client.chat_stream(model=MODEL, messages=MESSAGES, max_tokens=100) as stream:
+                next(stream)
+                assert client.budget.held == pytest.approx(1.0)
+            assert client.budget.held == 0.0
+            assert client.budget.spent == 0.0
+        with client.chat_stream(model=MODEL, messages=MESSAGES, max_tokens=100) as stream:
+            for _ in range(4):  # through the usage chunk; closed before [DONE]
+                next(stream)
+        assert client.budget.held == 0.0
+        assert client.budget.spent == pytest.approx(1.0)  # the usage received before the close
+        with pytest.raises(BudgetExceededError):
+            client.chat_stream(model=MODEL, messages=MESSAGES, max_tokens=100)
+
+
+def test_a_stream_closed_early_releases_and_a_finished_one_settles_async() -> None:
+    async def main() -> None:
+        async def handler(request: httpx.Request) -> httpx.Response:
+            return _stream(request)
+
+        async with liter_llm.create_async_client(transport=httpx.MockTransport(handler), **STREAM_OPTIONS) as client:
+            for _ in range(3):
+                async with await client.chat_stream(model=MODEL, messages=MESSAGES, max_tokens=100) as stream:
+                    await stream.__anext__()
+                    assert client.budget.held == pytest.approx(1.0)
+                assert client.budget.held == 0.0
+            stream = await client.chat_stream(model=MODEL, messages=MESSAGES, max_tokens=100)
+            await stream.response()
+            assert client.budget.held == 0.0
+            assert client.budget.spent == pytest.approx(1.0)
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_call_releases_its_reservation_async() -> None:
+    async def main() -> None:
+        started = asyncio.Event()
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            started.set()
+            await asyncio.Event().wait()  # never answers
+            raise AssertionError("unreachable")
+
+        async with liter_llm.create_async_client(transport=httpx.MockTransport(handler), **STREAM_OPTIONS) as client:
+            task = asyncio.ensure_future(client.chat(model=MODEL, messages=MESSAGES, max_tokens=100))
+            await asyncio.wait_for(started.wait(), 30)
+            assert client.budget.held == pytest.approx(1.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert client.budget.held == 0.0
+
+    asyncio.run(main())

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -163,6 +164,18 @@ def test_soft_enforcement_warns_and_lets_the_call_go(redis_url: str, caplog: pyt
     assert "budget_exceeded" in caplog.text
 
 
+def _die_holding_a_reservation(url: str) -> None:
+    """A process that reserves (through the real hook) and dies mid-call: no settlement of any kind."""
+    price()
+
+    def die(request: httpx.Request) -> httpx.Response:
+        os._exit(0)
+
+    client = liter_llm.create_client(transport=httpx.MockTransport(die), **options(url, global_limit=1.5))
+    chat(client)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forks a worker process")
 def test_a_dead_holder_s_reservation_expires(redis_url: str) -> None:
     clock = ManualClock(wall=time.time())
     client = liter_llm.create_client(
@@ -170,27 +183,28 @@ def test_a_dead_holder_s_reservation_expires(redis_url: str) -> None:
     )
     with client:
         budget = client.budget
-        # a holder that dies: it reserves (through the real hook) and never settles
-        dead = liter_llm.create_client(
-            transport=httpx.MockTransport(reply), clock=clock, **options(redis_url, global_limit=1.5)
-        )
-
-        def die(request: httpx.Request) -> httpx.Response:
-            raise KeyboardInterrupt  # the process goes away mid-call: no on_response, no on_error
-
-        dead_client = liter_llm.create_client(
-            transport=httpx.MockTransport(die), clock=clock, **options(redis_url, global_limit=1.5)
-        )
-        with pytest.raises(KeyboardInterrupt):
-            chat(dead_client)
+        dead = multiprocessing.get_context("fork").Process(target=_die_holding_a_reservation, args=(redis_url,))
+        dead.start()
+        dead.join(60)
+        assert dead.exitcode == 0
         assert budget.held == pytest.approx(1.0)
         with pytest.raises(BudgetExceededError):
             chat(client)  # 1.0 held + 1.0 > 1.5
         clock.advance(budget.hold_secs + 1)
         chat(client)  # the dead reservation was swept
         assert budget.held == 0.0
-        dead.close()
-        dead_client.close()
+
+
+def test_an_interrupted_call_releases_its_reservation(redis_url: str) -> None:
+    def interrupted(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt  # the process lives on: the call ends without an outcome
+
+    with liter_llm.create_client(
+        transport=httpx.MockTransport(interrupted), **options(redis_url, global_limit=1.5)
+    ) as client:
+        with pytest.raises(KeyboardInterrupt):
+            chat(client)
+        assert client.budget.held == 0.0
 
 
 # ---------------------------------------------------------------------------

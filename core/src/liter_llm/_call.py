@@ -25,6 +25,10 @@ class Call:
       provider plugins: ``"liter_llm.pricing_model"``, set in
       ``build_request`` to the model name the call is priced as when the
       wire model is not one (an Azure deployment: ``"azure/gpt-4o"``);
+      and one the core sets for ``wrap_call`` generators:
+      ``"liter_llm.partial_response"``, the response assembled from the
+      chunks a stream had received when the caller closed it before its end
+      (set just before the generators are closed);
     * ``stream_complete``, by ``parse_stream_event``, on the provider's
       end-of-stream event;
     * ``api_key``, by ``auth``, to supply a key the provider finds itself

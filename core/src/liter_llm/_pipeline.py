@@ -1022,6 +1022,9 @@ def drive_sync(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
                 value = action.run()
         except Exception as exc:
             error = exc
+        except BaseException:  # KeyboardInterrupt...: the flow ends now, its wrappers closed (no outcome)
+            flow.close()
+            raise
 
 
 async def drive_async(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
@@ -1048,3 +1051,6 @@ async def drive_async(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) 
                 value = await action.arun()
         except Exception as exc:
             error = exc
+        except BaseException:  # cancelled: the flow ends now, its wrappers closed (no outcome), not at GC
+            flow.close()
+            raise

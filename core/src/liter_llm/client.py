@@ -72,6 +72,22 @@ def _coerce(cls: type[R], req: Any, kwargs: Mapping[str, Any]) -> R:
     raise BadRequestError(f"expected a {cls.__name__}, a dict or keyword arguments, got {type(req).__name__}")
 
 
+def _provider_count_request(
+    pipeline: Any, model: str, messages: list[Any] | None, tools: list[Any] | None, exact: bool
+) -> t.ChatCompletionRequest | None:
+    """The request for the provider's counting endpoint (``exact=True`` and one exists), else ``None``."""
+    if not exact or messages is None:
+        return None
+    spec, _wire = pipeline.route(model, None)
+    if not spec.supports("count_tokens"):
+        return None
+    fields: dict[str, Any] = {"model": model, "messages": messages}
+    if tools:
+        fields["tools"] = tools
+    request: t.ChatCompletionRequest = _coerce(t.ChatCompletionRequest, None, fields)
+    return request
+
+
 class _ClientBase:
     """What the two clients share: the pipeline and request coercion."""
 
@@ -220,15 +236,25 @@ class DefaultClient(_ClientBase):
         input: str | list[str] | None = None,
         tools: list[Any] | None = None,
         encoding: Any = None,
+        exact: bool = False,
     ) -> TokenCount:
-        """Count a prompt's tokens before sending it, offline (see :mod:`liter_llm.tokens`).
+        """Count a prompt's tokens before sending it (see :mod:`liter_llm.tokens`).
 
-        The result says how it was counted (``method``) and whether the count is ``exact``.
+        Offline by default.  With ``exact=True`` the chat ``messages`` (and
+        ``tools``) are counted by the provider's own counting endpoint when it
+        has one (Anthropic ``/v1/messages/count_tokens``, Gemini
+        ``:countTokens``): one request, through the client's retries and
+        hooks; otherwise offline.  The result says how it was counted
+        (``method``) and whether the count is ``exact``.
         """
         from liter_llm.tokens import count_tokens
 
         if self._closed:
             raise _closed_error()
+        request = _provider_count_request(self._pipeline, model, messages, tools, exact)
+        if request is not None:
+            result: TokenCount = self._run("count_tokens", request, model=model)
+            return result
         return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
 
     # -- structured output ------------------------------------------------------
@@ -579,15 +605,25 @@ class AsyncDefaultClient(_ClientBase):
         input: str | list[str] | None = None,
         tools: list[Any] | None = None,
         encoding: Any = None,
+        exact: bool = False,
     ) -> TokenCount:
-        """Count a prompt's tokens before sending it, offline (see :mod:`liter_llm.tokens`).
+        """Count a prompt's tokens before sending it (see :mod:`liter_llm.tokens`).
 
-        The result says how it was counted (``method``) and whether the count is ``exact``.
+        Offline by default.  With ``exact=True`` the chat ``messages`` (and
+        ``tools``) are counted by the provider's own counting endpoint when it
+        has one (Anthropic ``/v1/messages/count_tokens``, Gemini
+        ``:countTokens``): one request, through the client's retries and
+        hooks; otherwise offline.  The result says how it was counted
+        (``method``) and whether the count is ``exact``.
         """
         from liter_llm.tokens import count_tokens
 
         if self._closed:
             raise _closed_error()
+        request = _provider_count_request(self._pipeline, model, messages, tools, exact)
+        if request is not None:
+            result: TokenCount = await self._run("count_tokens", request, model=model)
+            return result
         return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
 
     # -- structured output ------------------------------------------------------

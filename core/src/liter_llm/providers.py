@@ -15,7 +15,7 @@ import attrs
 
 from liter_llm.types import AuthHeaderFormat, _parse_auth
 
-__all__ = ["ALL_ENDPOINTS", "ENDPOINT_OF_OPERATION", "ProviderSpec"]
+__all__ = ["ALL_ENDPOINTS", "ENDPOINT_OF_OPERATION", "PROVIDER_ENDPOINTS", "ProviderSpec"]
 
 #: Endpoint families a provider may offer; ``ProviderSpec.endpoints`` holds a subset.
 ALL_ENDPOINTS = frozenset(
@@ -35,6 +35,9 @@ ALL_ENDPOINTS = frozenset(
         "responses",
     }
 )
+#: Endpoint families only some providers' own APIs have (none of the OpenAI-compatible ones):
+#: a provider plugin declares them itself; gateways and custom providers never get them.
+PROVIDER_ENDPOINTS = frozenset({"count_tokens"})
 
 #: The endpoint family each client operation needs.
 ENDPOINT_OF_OPERATION: Mapping[str, str] = {
@@ -61,14 +64,15 @@ ENDPOINT_OF_OPERATION: Mapping[str, str] = {
     "create_response": "responses",
     "retrieve_response": "responses",
     "cancel_response": "responses",
+    "count_tokens": "count_tokens",
 }
 
 
 def _endpoints(value: Any) -> frozenset[str]:
     result = frozenset(value)
-    unknown = result - ALL_ENDPOINTS
+    unknown = result - ALL_ENDPOINTS - PROVIDER_ENDPOINTS
     if unknown:
-        raise ValueError(f"unknown endpoints {sorted(unknown)}; known: {sorted(ALL_ENDPOINTS)}")
+        raise ValueError(f"unknown endpoints {sorted(unknown)}; known: {sorted(ALL_ENDPOINTS | PROVIDER_ENDPOINTS)}")
     return result
 
 

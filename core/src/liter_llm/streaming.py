@@ -416,6 +416,9 @@ class _StreamCore:
         """The caller closed (or dropped) the stream before its end: the wrappers end without an outcome."""
         if not self.finished:
             self.finished = True
+            if self.call._wrappers and self.chunks:
+                # what is known of a stream closed early, for the wrappers that settle it (the budget)
+                self.call.state["liter_llm.partial_response"] = assemble_stream(self.chunks)
             finish_wrappers(self.call, closed=True)
 
     def result(self) -> ChatCompletionResponse:

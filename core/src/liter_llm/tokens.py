@@ -17,10 +17,13 @@ that says how it was counted and whether the count is exact:
   JSON) divided by 4, rounded up, with the same per-message overheads.
   Never exact; it tends to over-count code and under-count non-Latin text.
 
+``client.count_tokens(..., exact=True)`` asks the provider's own counting
+endpoint instead where its plugin has one (``provider:anthropic``,
+``provider:gemini``); this module never sends anything.
+
 tiktoken loads an encoding file once (and caches it); when it cannot (no
 network, no cache), the estimate is used, never an error.  Pass an
 ``encoding`` (a ``tiktoken.Encoding``, or a name) to choose it yourself.
-Nothing here sends a request.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class TokenCount:
 
     Attributes:
         tokens: the count.
-        method: how it was counted: ``tiktoken:<encoding>`` or ``estimate:characters/4``.
+        method: how it was counted: ``tiktoken:<encoding>``, ``estimate:characters/4``, or
+            ``provider:<name>`` (the provider's own counting endpoint, ``client.count_tokens(..., exact=True)``).
         exact: whether the provider would count the same (never for an estimate).
         model: the model it was counted for.
     """

@@ -157,6 +157,6 @@ def test_provider_spec() -> None:
     assert spec.api_key_env == "ANTHROPIC_API_KEY"
     assert spec.auth.kind == "api_key"
     assert spec.auth.header == "x-api-key"
-    assert spec.endpoints == frozenset({"chat", "models", "batches"})
+    assert spec.endpoints == frozenset({"chat", "models", "batches", "count_tokens"})
     assert spec.model_prefixes == ("claude-",)
     assert spec.base_url_variable == "ANTHROPIC_BASE_URL"

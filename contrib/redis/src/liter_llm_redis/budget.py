@@ -5,7 +5,9 @@ Before a call is sent, one Lua script reserves its worst-case cost
 tokens plus ``max_tokens``, at the model's prices) and refuses it (hard enforcement) if spent plus held
 plus this reservation would cross the per-model limit or the global limit.
 After the answer a second script settles: the reservation goes, the real cost
-is added to what was spent.  A call that fails releases its reservation; a
+is added to what was spent (for a stream, the usage of its last chunks; a
+stream closed before its end settles to the usage its chunks carried, if
+any did, else its reservation is released).  A call that fails releases its reservation; a
 process that dies holding one has it expire after :attr:`RedisBudget.hold_secs`
 (swept by the next reservation).  Amounts are kept as whole nano-dollars, so
 sums are exact.
@@ -24,10 +26,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from liter_llm.builtins.budget import DEFAULT_OUTPUT_TOKENS, Budget, model_key, period_id, worst_case_cost
+from liter_llm.builtins.budget import (
+    DEFAULT_OUTPUT_TOKENS,
+    Budget,
+    model_key,
+    partial_usage_response,
+    period_id,
+    worst_case_cost,
+)
 from liter_llm.builtins.cost import call_cost
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import BudgetConfig, RedisConfig
@@ -347,3 +356,16 @@ class RedisBudget:
             self.local.on_error(call)
             return
         self._finish(call, 0.0)
+
+    @hookimpl
+    def wrap_call(self, call: Call) -> Generator[None, Any, None]:
+        """Settle a call that ended with no outcome (a stream closed early, a cancelled call)."""
+        try:
+            yield
+        except GeneratorExit:  # on_response and on_error did not run
+            partial = partial_usage_response(call)
+            if call.state.pop("redis_budget_local", False):
+                self.local.settle_abandoned(call, partial)
+            elif "redis_budget" in call.state:
+                self._finish(call, (call_cost(call, partial) or 0.0) if partial is not None else 0.0)
+            raise

@@ -19,7 +19,11 @@ plus ``max_tokens``, or :data:`DEFAULT_OUTPUT_TOKENS`, at the model's prices)
 under the budget's lock, and refuses it (hard) when what is spent plus what
 calls in flight hold plus this reservation would cross a limit that applies;
 ``on_response`` replaces the reservation by the real cost, ``on_error``
-releases it.  So calls in flight can never together spend more than the limit:
+releases it.  A call that ends without an outcome -- a stream the caller
+closes (or drops) before its end, a cancelled call -- settles on the
+``wrap_call`` hook: to the cost of the usage its chunks carried when any did
+(Anthropic sends the prompt's count first), else the reservation is released.
+So calls in flight can never together spend more than the limit:
 a budget is never overspent, even by concurrent calls.  A model with no known
 price reserves nothing (and records nothing).  Give calls a ``max_tokens`` to
 reserve less than the default output bound.
@@ -33,7 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from liter_llm._log import get_logger
@@ -51,6 +55,7 @@ __all__ = [
     "BudgetLedger",
     "InMemoryLedger",
     "model_key",
+    "partial_usage_response",
     "period_id",
     "worst_case_cost",
 ]
@@ -58,6 +63,8 @@ __all__ = [
 #: The output bound of a call that gives no ``max_tokens`` (or ``max_completion_tokens``).
 DEFAULT_OUTPUT_TOKENS = 4096
 _HOLD = "liter_llm.budget_hold"
+#: ``call.state`` key of the response assembled from what a stream closed before its end had received
+PARTIAL_RESPONSE = "liter_llm.partial_response"
 
 
 @runtime_checkable
@@ -122,6 +129,8 @@ def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKE
     have no output tokens).  A model with no known price costs ``0.0``
     (nothing is recorded for it either).
     """
+    if call.operation == "count_tokens":  # the providers' counting endpoints are free
+        return 0.0
     price = call_price(call)
     if price is None:
         return 0.0
@@ -333,3 +342,36 @@ class Budget:
     def on_error(self, call: Call) -> None:
         """A failed call spent nothing: release its reservation."""
         self._release(call)
+
+    @hookimpl
+    def wrap_call(self, call: Call) -> Generator[None, Any, None]:
+        """Settle a call that ended with no outcome (a stream closed early, a cancelled call)."""
+        return _settle_without_outcome(call, self.settle_abandoned)
+
+    def settle_abandoned(self, call: Call, partial: Any) -> None:
+        """Settle a call that ended with no outcome: to ``partial``'s cost (a response with a usage), else release."""
+        if partial is not None and call.state.get(_HOLD) is not None:
+            cost = call_cost(call, partial)
+            if cost:
+                key = model_key(call)
+                self._recorded.add(key)
+                self.ledger.add(key, cost)
+        self._release(call)
+
+
+def partial_usage_response(call: Call) -> Any:
+    """The partial response of a call that ended with no outcome, if its chunks carried a usage (else ``None``).
+
+    For budgets kept elsewhere (``liter-llm-redis``): pop it in a ``wrap_call``
+    generator when it is closed (``GeneratorExit``).
+    """
+    partial = call.state.pop(PARTIAL_RESPONSE, None)
+    return partial if getattr(partial, "usage", None) is not None else None
+
+
+def _settle_without_outcome(call: Call, settle: Callable[[Call, Any], None]) -> Generator[None, Any, None]:
+    try:
+        yield
+    except GeneratorExit:  # no outcome: on_response and on_error did not run
+        settle(call, partial_usage_response(call))
+        raise

@@ -74,7 +74,7 @@ SPEC = ProviderSpec(
     api_key_env="ANTHROPIC_API_KEY",
     auth=AuthHeaderFormat.api_key("x-api-key"),
     model_prefixes=("claude-",),
-    endpoints=frozenset({"chat", "models", "batches"}),
+    endpoints=frozenset({"chat", "models", "batches", "count_tokens"}),
     display_name="Anthropic",
     plugin=PLUGIN,
 )

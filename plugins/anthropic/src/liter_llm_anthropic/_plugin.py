@@ -11,6 +11,7 @@ import httpx
 from liter_llm import types as t
 from liter_llm.errors import BadRequestError, EndpointNotSupportedError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
+from liter_llm.tokens import TokenCount
 from liter_llm.wire import dump_json, load_json, merge_headers, url_for
 from liter_llm_anthropic._batches import (
     batch_from_anthropic,
@@ -33,6 +34,9 @@ ANTHROPIC_VERSION = "2023-06-01"
 MODELS_PAGE_SIZE = 1000
 
 _STATE_KEY = "anthropic.stream"
+
+#: What ``POST /v1/messages/count_tokens`` takes of a Messages body (no ``max_tokens`` or sampling fields).
+COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
 
 
 def _headers(call: Call, accept: str, *, body: bool) -> dict[str, str]:
@@ -77,6 +81,16 @@ def _models(call: Call, data: Any) -> t.ModelsListResponse:
     return t.ModelsListResponse(object="list", data=models)
 
 
+def _token_count(call: Call, data: Any) -> TokenCount:
+    """``{"input_tokens": N}`` -> TokenCount (Anthropic's own count: exact)."""
+    tokens = data.get("input_tokens") if isinstance(data, Mapping) else None
+    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+        raise SerializationError("the token count has no 'input_tokens' integer", provider=call.provider.name)
+    return TokenCount(
+        tokens=tokens, method="provider:anthropic", exact=True, model=call.requested_model or call.model or ""
+    )
+
+
 class AnthropicPlugin:
     """Hooks that speak Anthropic's Messages, Models and Message Batches APIs."""
 
@@ -87,6 +101,9 @@ class AnthropicPlugin:
             request: t.ChatCompletionRequest = call.request
             body = to_anthropic_body(request, model=call.model or request.model, stream=op == "chat_stream")
             return _post(call, "/messages", body, stream=op == "chat_stream")
+        if op == "count_tokens":
+            body = to_anthropic_body(call.request, model=call.model or call.request.model)
+            return _post(call, "/messages/count_tokens", {k: v for k, v in body.items() if k in COUNT_FIELDS})
         if op == "list_models":
             return _get(call, "/models", {"limit": MODELS_PAGE_SIZE})
         if op == "create_batch":
@@ -107,6 +124,8 @@ class AnthropicPlugin:
         data = load_json(call, response.content)
         if op == "chat":
             return from_anthropic_message(data, call.request)
+        if op == "count_tokens":
+            return _token_count(call, data)
         if op == "list_models":
             return _models(call, data)
         if op in ("create_batch", "retrieve_batch", "cancel_batch"):

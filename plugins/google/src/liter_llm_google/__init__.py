@@ -52,7 +52,7 @@ GEMINI = ProviderSpec(
     # checked by the auth hook, which also accepts GOOGLE_API_KEY
     requires_api_key=False,
     model_prefixes=("gemini-",),
-    endpoints=frozenset({"chat", "embed", "models"}),
+    endpoints=frozenset({"chat", "embed", "models", "count_tokens"}),
     display_name="Google Gemini API",
     plugin=GeminiPlugin(),
 )

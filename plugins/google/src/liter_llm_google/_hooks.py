@@ -13,6 +13,7 @@ import httpx
 from liter_llm import types as t
 from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
+from liter_llm.tokens import TokenCount
 from liter_llm.wire import dump_json, header_auth, load_json, merge_headers
 from liter_llm_google._translate import GeminiStreamTranslator, from_gemini_response, google_error, to_gemini_body
 from liter_llm_google._vertex_auth import (
@@ -120,6 +121,17 @@ class GeminiPlugin:
             headers=merge_headers(call, _JSON),
         )
 
+    def count_request(self, call: Call) -> httpx.Request:
+        """``models/{model}:countTokens`` with the whole ``generateContentRequest`` (system, tools counted too)."""
+        path = _gemini_model_path(call.model)
+        body = {"model": path, **to_gemini_body(call.request)}
+        return httpx.Request(
+            "POST",
+            f"{call.base_url}/{path}:countTokens",
+            content=dump_json({"generateContentRequest": body}),
+            headers=merge_headers(call, _JSON),
+        )
+
     @hookimpl
     def build_request(self, call: Call) -> httpx.Request:
         op = call.operation
@@ -127,6 +139,8 @@ class GeminiPlugin:
             return _chat_request(call, self.chat_url(call), to_gemini_body(call.request))
         if op == "embed":
             return self.embed_request(call)
+        if op == "count_tokens":
+            return self.count_request(call)
         if op == "list_models":
             return httpx.Request(
                 "GET",
@@ -169,6 +183,16 @@ class GeminiPlugin:
             objects.append(t.EmbeddingObject(embedding=[float(v) for v in values], index=index))
         return t.EmbeddingResponse(data=objects, model=call.model or "", usage=None)
 
+    def parse_count(self, call: Call, data: Any) -> TokenCount:
+        """``{"totalTokens": N, ...}`` -> TokenCount (Gemini's own tokenizer: exact)."""
+        # proto3 JSON leaves out a zero: an empty prompt's answer may have no totalTokens
+        tokens = data.get("totalTokens", 0) if isinstance(data, dict) else None
+        if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+            raise SerializationError("the token count has no 'totalTokens' integer", provider=call.provider.name)
+        return TokenCount(
+            tokens=tokens, method="provider:gemini", exact=True, model=call.requested_model or call.model or ""
+        )
+
     @hookimpl
     def parse_response(self, call: Call, response: httpx.Response) -> Any:
         data = load_json(call, response.content)
@@ -177,6 +201,8 @@ class GeminiPlugin:
             return from_gemini_response(data, call.model or "", call.provider.name)
         if op == "embed":
             return self.parse_embeddings(call, data)
+        if op == "count_tokens":
+            return self.parse_count(call, data)
         if op == "list_models":
             return _models_list(call, data)
         raise BadRequestError(f"{call.provider.name} does not support {op}", provider=call.provider.name)
