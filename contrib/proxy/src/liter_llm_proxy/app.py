@@ -595,13 +595,10 @@ class SSEResponse(Response):
         task = asyncio.current_task()
         if task is not None:
             proxy._streams.add(task)  # type: ignore[arg-type]
-        disconnected = asyncio.Event()
-
         async def watch() -> None:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    disconnected.set()
                     return
 
         async def pump() -> None:
@@ -639,8 +636,6 @@ class SSEResponse(Response):
             with contextlib.suppress(Exception):
                 await self.stream.aclose()
             CURRENT.reset(token)
-            if disconnected.is_set() and status == 200:
-                status, kind = 499, "ClientDisconnected"
             proxy.spend.add(context.row(status, kind))
             if task is not None:
                 proxy._streams.discard(task)  # type: ignore[arg-type]
