@@ -68,10 +68,11 @@ def start_proxy(
     monkeypatch.setenv("LITER_LLM_MASTER_KEY", MASTER)
     started: list[RunningProxy] = []
 
-    def start(database_url: str | None = None, config: Any = None, **proxy: Any) -> RunningProxy:
+    def start(database_url: str | None = None, config: Any = None, clock: Any = None, **proxy: Any) -> RunningProxy:
         url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'proxy.db'}"
         cfg = config or proxy_config(upstream[1].url, url, **proxy)
-        running = RunningProxy(ThreadServer(create_app(cfg)).start())
+        options = {} if clock is None else {"clock": clock}
+        running = RunningProxy(ThreadServer(create_app(cfg, **options)).start())
         started.append(running)
         return running
 

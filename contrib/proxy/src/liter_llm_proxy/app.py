@@ -251,10 +251,8 @@ class Proxy:
                     )
                 token = _token(request)
                 if token is None or not self.keys.is_master(token):
-                    if token:
-                        with contextlib.suppress(LiterLlmError):
-                            if await self.keys.lookup(token) is not None:
-                                raise PermissionDeniedError("the admin API needs the master key", status_code=403)
+                    if token and await self.keys.lookup(token) is not None:
+                        raise PermissionDeniedError("the admin API needs the master key", status_code=403)
                     raise AuthenticationError("the admin API needs the master key", code="invalid_api_key")
                 return await handler(request)
             except LiterLlmError as exc:
@@ -476,6 +474,7 @@ class Proxy:
             raise NotFoundError(f"no key {key_id!r}", code="key_not_found")
         data = record.to_public()
         if request.method == "GET":
+            await self.spend.flush()
             data["spend"] = await self.store.spend_for_key(key_id)
         return _json(data)
 
@@ -483,6 +482,7 @@ class Proxy:
         key_id = request.path_params["key_id"]
         if await self.store.key_by_id(key_id) is None:
             raise NotFoundError(f"no key {key_id!r}", code="key_not_found")
+        await self.spend.flush()
         return _json({"key_id": key_id, **(await self.store.spend_for_key(key_id))})
 
     async def admin_spend(self, request: Request) -> Response:
