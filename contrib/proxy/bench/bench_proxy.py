@@ -56,7 +56,9 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float, headers: dict[str, str] | None = None) -> None:
+def wait_http(
+    url: str, process: subprocess.Popen[bytes], seconds: float, headers: dict[str, str] | None = None
+) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -72,7 +74,9 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float, header
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -119,7 +123,8 @@ class Connection:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
 
     async def one(self) -> int:
-        assert self.reader is not None and self.writer is not None
+        assert self.reader is not None
+        assert self.writer is not None
         self.writer.write(self.request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -277,14 +282,18 @@ def main() -> int:
         tmp = Path(tmp_name)
         up_port = int(up.rsplit(":", 1)[1])
         direct_latency = asyncio.run(latency(up_port, "/v1/chat/completions", None, n=args.latency_requests))
-        direct_rps = asyncio.run(throughput(up_port, "/v1/chat/completions", None, concurrency=64, seconds=args.seconds))
+        direct_rps = asyncio.run(
+            throughput(up_port, "/v1/chat/completions", None, concurrency=64, seconds=args.seconds)
+        )
         results["direct"] = {**direct_latency, **direct_rps}
         print(f"direct: {results['direct']}", flush=True)
 
         with our_proxy(up, tmp) as (port, pid, key):
             ours: dict[str, Any] = {"rss_mb_start": rss_mb(pid)}
             ours.update(asyncio.run(latency(port, "/v1/chat/completions", key, n=args.latency_requests)))
-            ours.update(asyncio.run(throughput(port, "/v1/chat/completions", key, concurrency=64, seconds=args.seconds)))
+            ours.update(
+                asyncio.run(throughput(port, "/v1/chat/completions", key, concurrency=64, seconds=args.seconds))
+            )
             # memory: warm-up, then the rest of the requests, sampled along the way
             warm = min(10_000, args.requests)
             elapsed = asyncio.run(load(port, "/v1/chat/completions", key, total=warm, concurrency=64))
@@ -322,6 +331,7 @@ def main() -> int:
                         [args.litellm_python, "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
                         capture_output=True,
                         text=True,
+                        check=False,
                     ).stdout.strip()
                     results["litellm"]["version"] = version
             except Exception as exc:

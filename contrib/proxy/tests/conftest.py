@@ -12,10 +12,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # fake_upstream, pg_support
 
-from fake_upstream import FakeUpstream, ThreadServer  # noqa: E402
+from fake_upstream import FakeUpstream, ThreadServer
 
-from liter_llm.config import parse_config  # noqa: E402
-from liter_llm_proxy import create_app  # noqa: E402
+from liter_llm.config import parse_config
+from liter_llm_proxy import create_app
 
 MASTER = "sk-master-test-0123456789"
 PRICES = {

@@ -40,9 +40,9 @@ def chunk(content: str | None, finish: str | None = None, *, with_usage: bool = 
         "object": "chat.completion.chunk",
         "created": 1700000000,
         "model": "fake-model",
-        "choices": [] if content is None and finish is None else [
-            {"index": 0, "delta": {} if content is None else {"content": content}, "finish_reason": finish}
-        ],
+        "choices": []
+        if content is None and finish is None
+        else [{"index": 0, "delta": {} if content is None else {"content": content}, "finish_reason": finish}],
     }
     if with_usage:
         body["usage"] = usage(10, 3)
@@ -82,7 +82,11 @@ class FakeUpstream:
                     "created": 1700000000,
                     "model": data["model"],
                     "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": f"echo: {text}"}, "finish_reason": "stop"}
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": f"echo: {text}"},
+                            "finish_reason": "stop",
+                        }
                     ],
                     "usage": usage(),
                 }
@@ -158,7 +162,9 @@ class FakeUpstream:
             {
                 "id": "modr-1",
                 "model": "omni-moderation-latest",
-                "results": [{"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}],
+                "results": [
+                    {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}
+                ],
             }
         )
 
@@ -243,7 +249,11 @@ class FakeUpstream:
     async def responses(self, request: Request) -> Response:
         body = await self._record(request)
         status = "cancelled" if request.url.path.endswith("/cancel") else "completed"
-        model = json.loads(body)["model"] if body and request.method == "POST" and "cancel" not in request.url.path else "fake-model"
+        model = (
+            json.loads(body)["model"]
+            if body and request.method == "POST" and "cancel" not in request.url.path
+            else "fake-model"
+        )
         return JSONResponse(
             {
                 "id": request.path_params.get("response_id", "resp_1"),

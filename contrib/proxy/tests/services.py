@@ -72,6 +72,7 @@ class Postgres:
             ready = subprocess.run(
                 [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "proxy"],
                 capture_output=True,
+                check=False,
                 timeout=30,
             )
             if ready.returncode == 0:
@@ -96,7 +97,9 @@ class Redis:
     """One redis-server without persistence."""
 
     def __init__(self) -> None:
-        binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+        binary = shutil.which("redis-server") or (
+            "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+        )
         if binary is None:
             _missing("no redis-server binary")
         assert binary is not None

@@ -7,9 +7,10 @@ import json
 import httpx
 import openai
 import pytest
-from conftest import MASTER, RunningProxy
 from fake_upstream import FakeUpstream, ThreadServer
 from sdk_support import run_sdk
+
+from conftest import MASTER, RunningProxy
 
 KINDS = ["sync", "async"]
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -27,12 +28,15 @@ def test_chat_completion(kind: str, proxy: RunningProxy, upstream: tuple[FakeUps
     assert answer.choices[0].message.content == "echo: hi"
     assert answer.usage.total_tokens == 15
     sent = json.loads(upstream[0].requests[-1][3])
-    assert sent["model"] == "fake-model" and sent["seed"] == 7
+    assert sent["model"] == "fake-model"
+    assert sent["seed"] == 7
     # the upstream sees the proxy's own upstream key, never the caller's
     assert upstream[0].requests[-1][2]["authorization"] == "Bearer upstream-secret-key"
 
 
-def test_chat_unknown_fields_reach_the_upstream(kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]) -> None:
+def test_chat_unknown_fields_reach_the_upstream(
+    kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
     run_sdk(
         kind,
         proxy.url,
@@ -53,7 +57,8 @@ def test_chat_stream_with_usage(kind: str, proxy: RunningProxy, upstream: tuple[
     )
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == "Hello from the fake"
-    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 13
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.total_tokens == 13
     assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "stop"
 
 
@@ -66,7 +71,9 @@ def test_chat_stream_without_usage_asks_upstream_but_does_not_show_it(
     assert all(ch.usage is None for ch in chunks)
     assert json.loads(upstream[0].requests[-1][3])["stream_options"] == {"include_usage": True}
     logs = proxy.admin.get("/admin/spend/logs", params={"limit": 1}).json()["data"]
-    assert logs[0]["endpoint"] == "chat" and logs[0]["total_tokens"] == 13 and logs[0]["status"] == 200
+    assert logs[0]["endpoint"] == "chat"
+    assert logs[0]["total_tokens"] == 13
+    assert logs[0]["status"] == 200
 
 
 @pytest.mark.parametrize("encoding", ["float", "base64", None])
@@ -113,8 +120,9 @@ def test_transcription_multipart(kind: str, proxy: RunningProxy, upstream: tuple
         lambda c: c.audio.transcriptions.create(model="fake-model", file=("a.wav", b"RIFFfake", "audio/wav")),
     )
     assert answer.text == "hello from the audio"
-    method, path, headers, _ = upstream[0].requests[-1]
-    assert path == "/v1/audio/transcriptions" and headers["content-type"].startswith("multipart/form-data")
+    _method, path, headers, _ = upstream[0].requests[-1]
+    assert path == "/v1/audio/transcriptions"
+    assert headers["content-type"].startswith("multipart/form-data")
 
 
 def test_moderations(kind: str, proxy: RunningProxy) -> None:
@@ -151,7 +159,8 @@ def test_files(kind: str, proxy: RunningProxy) -> None:
     created = run_sdk(
         kind, proxy.url, MASTER, lambda c: c.files.create(file=("in.jsonl", b'{"a": 1}\n'), purpose="batch")
     )
-    assert created.filename == "in.jsonl" and created.purpose == "batch"
+    assert created.filename == "in.jsonl"
+    assert created.purpose == "batch"
     got = run_sdk(kind, proxy.url, MASTER, lambda c: c.files.retrieve(created.id))
     assert got.id == created.id
     listed = run_sdk(kind, proxy.url, MASTER, lambda c: c.files.list())
@@ -198,7 +207,8 @@ def test_bad_input_is_an_openai_error(proxy: RunningProxy) -> None:
             assert answer.status_code == 400
             assert set(answer.json()["error"]) == {"message", "type", "param", "code"}
         wrong = http.post("/v1/chat/completions", json={"model": "fake-model", "messages": "not a list"})
-        assert wrong.status_code == 400 and wrong.json()["error"]["type"] == "invalid_request_error"
+        assert wrong.status_code == 400
+        assert wrong.json()["error"]["type"] == "invalid_request_error"
         assert http.get("/v1/nowhere").status_code == 404
         assert http.get("/v1/chat/completions").status_code == 405
 
@@ -206,8 +216,11 @@ def test_bad_input_is_an_openai_error(proxy: RunningProxy) -> None:
 def test_oversized_body_is_refused(start_proxy: object) -> None:
     proxy = start_proxy(max_body_bytes=1000)  # type: ignore[operator]
     with httpx.Client(base_url=proxy.url, headers={"authorization": f"Bearer {MASTER}"}) as http:
-        answer = http.post("/v1/chat/completions", json={"model": "fake-model", "messages": [{"role": "user", "content": "x" * 5000}]})
-    assert answer.status_code == 400 and answer.json()["error"]["code"] == "request_too_large"
+        answer = http.post(
+            "/v1/chat/completions", json={"model": "fake-model", "messages": [{"role": "user", "content": "x" * 5000}]}
+        )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "request_too_large"
 
 
 def test_health(proxy: RunningProxy) -> None:
@@ -219,12 +232,14 @@ def test_health(proxy: RunningProxy) -> None:
 
 
 def test_ready_reports_a_dead_upstream(start_proxy: object, tmp_path: object) -> None:
-    from conftest import proxy_config
     from fake_upstream import free_port
+
+    from conftest import proxy_config
 
     config = proxy_config(f"http://127.0.0.1:{free_port()}", f"sqlite+aiosqlite:///{tmp_path}/dead.db")  # nothing there
     proxy = start_proxy(config=config)  # type: ignore[operator]
     with httpx.Client(base_url=proxy.url) as http:
         ready = http.get("/health/ready")
     assert ready.status_code == 503
-    assert ready.json()["checks"]["database"] == "ok" and ready.json()["checks"]["upstream"].startswith("unavailable")
+    assert ready.json()["checks"]["database"] == "ok"
+    assert ready.json()["checks"]["upstream"].startswith("unavailable")

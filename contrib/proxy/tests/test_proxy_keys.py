@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import MASTER, RunningProxy
 from fake_upstream import FakeUpstream, ThreadServer
 from sdk_support import run_sdk
 
+from conftest import MASTER, RunningProxy
 from liter_llm.clock import ManualClock
 
 KINDS = ["sync", "async"]
@@ -37,22 +37,28 @@ def chat(kind: str, proxy: RunningProxy, key: str, model: str = "fake-model", **
 def test_admin_api_creates_lists_updates_and_revokes(proxy: RunningProxy) -> None:
     created = proxy.create_key(name="team-a", models=["fake-model"], max_budget=2.5, rpm=10, metadata={"team": "a"})
     key = created.pop("key")
-    assert key.startswith("sk-llp-") and len(key) > 40
-    assert created["key_hint"] == key[:11] + "..." and created["models"] == ["fake-model"]
+    assert key.startswith("sk-llp-")
+    assert len(key) > 40
+    assert created["key_hint"] == key[:11] + "..."
+    assert created["models"] == ["fake-model"]
     listed = proxy.admin.get("/admin/keys").json()["data"]
     assert [k["id"] for k in listed] == [created["id"]]
     assert key not in proxy.admin.get("/admin/keys").text  # shown once, at creation
     patched = proxy.admin.patch(f"/admin/keys/{created['id']}", json={"models": None, "tpm": 1000}).json()
-    assert patched["models"] is None and patched["tpm"] == 1000 and patched["rpm"] == 10
+    assert patched["models"] is None
+    assert patched["tpm"] == 1000
+    assert patched["rpm"] == 10
     one = proxy.admin.get(f"/admin/keys/{created['id']}").json()
-    assert one["metadata"] == {"team": "a"} and one["spend"] == {"total": 0, "requests": 0, "by_model": {}}
+    assert one["metadata"] == {"team": "a"}
+    assert one["spend"] == {"total": 0, "requests": 0, "by_model": {}}
     revoked = proxy.admin.delete(f"/admin/keys/{created['id']}").json()
     assert revoked["revoked"] is True
     assert proxy.admin.get("/admin/keys").json()["data"] == []
     assert len(proxy.admin.get("/admin/keys", params={"include_revoked": "true"}).json()["data"]) == 1
     assert proxy.admin.get("/admin/keys/key_nope").status_code == 404
     bad = proxy.admin.post("/admin/keys", json={"rpm": -1})
-    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["type"] == "invalid_request_error"
     assert proxy.admin.post("/admin/keys", json={"colour": "red"}).status_code == 400
 
 
@@ -62,7 +68,8 @@ def test_admin_api_needs_the_master_key(proxy: RunningProxy) -> None:
         assert http.get("/admin/keys").status_code == 401
         assert http.get("/admin/keys", headers={"authorization": "Bearer sk-wrong"}).status_code == 401
         denied = http.get("/admin/keys", headers={"authorization": f"Bearer {key}"})
-    assert denied.status_code == 403 and denied.json()["error"]["type"] == "permission_error"
+    assert denied.status_code == 403
+    assert denied.json()["error"]["type"] == "permission_error"
 
 
 def test_virtual_key_is_served(kind: str, proxy: RunningProxy) -> None:
@@ -78,7 +85,8 @@ def test_unknown_and_missing_keys(kind: str, proxy: RunningProxy, upstream: tupl
         assert caught.value.code == "invalid_api_key"
     with httpx.Client(base_url=proxy.url) as http:
         answer = http.post("/v1/chat/completions", json={"model": "fake-model", "messages": MESSAGES})
-    assert answer.status_code == 401 and answer.json()["error"]["code"] == "missing_api_key"
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "missing_api_key"
     assert upstream[0].count() == before
 
 
@@ -89,7 +97,8 @@ def test_revoked_key_sends_nothing(kind: str, proxy: RunningProxy, upstream: tup
     before = upstream[0].count()
     with pytest.raises(openai.AuthenticationError) as caught:
         chat(kind, proxy, created["key"])
-    assert caught.value.status_code == 401 and caught.value.code == "key_revoked"
+    assert caught.value.status_code == 401
+    assert caught.value.code == "key_revoked"
     assert caught.value.body["type"] == "authentication_error"  # type: ignore[index]
     assert upstream[0].count() == before
 
@@ -114,7 +123,8 @@ def test_wrong_model_sends_nothing(kind: str, proxy: RunningProxy, upstream: tup
     before = upstream[0].count()
     with pytest.raises(openai.PermissionDeniedError) as caught:
         chat(kind, proxy, key, model="other-model")
-    assert caught.value.status_code == 403 and caught.value.code == "model_not_allowed"
+    assert caught.value.status_code == 403
+    assert caught.value.code == "model_not_allowed"
     with pytest.raises(openai.PermissionDeniedError):
         run_sdk(kind, proxy.url, key, lambda c: c.embeddings.create(model="other-model", input="x"))
     assert upstream[0].count() == before
@@ -123,7 +133,9 @@ def test_wrong_model_sends_nothing(kind: str, proxy: RunningProxy, upstream: tup
     assert [m.id for m in (listed.data if hasattr(listed, "data") else listed)] == ["fake-model"]
 
 
-def test_over_budget_key_sends_nothing(kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]) -> None:
+def test_over_budget_key_sends_nothing(
+    kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
     # each call reserves $0.016 (6 prompt bytes at $0.001, 5 output tokens at $0.002) and costs $0.02
     key = proxy.create_key(max_budget=0.05)["key"]
     chat(kind, proxy, key)
@@ -141,7 +153,9 @@ def test_over_budget_key_sends_nothing(kind: str, proxy: RunningProxy, upstream:
     assert upstream[0].count() == before
 
 
-def test_streams_count_against_the_budget(kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]) -> None:
+def test_streams_count_against_the_budget(
+    kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
     # a stream's usage (10 prompt, 3 completion tokens: $0.016) is settled at its end
     key = proxy.create_key(max_budget=0.03)["key"]
     chat(kind, proxy, key, stream=True)
@@ -151,7 +165,9 @@ def test_streams_count_against_the_budget(kind: str, proxy: RunningProxy, upstre
     assert upstream[0].count() == before
 
 
-def test_rate_limited_key_sends_nothing(kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]) -> None:
+def test_rate_limited_key_sends_nothing(
+    kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
     key = proxy.create_key(rpm=2)["key"]
     chat(kind, proxy, key)
     chat(kind, proxy, key)
@@ -180,17 +196,26 @@ def test_spend_per_key_and_model(proxy: RunningProxy) -> None:
     with pytest.raises(openai.BadRequestError):
         chat("sync", proxy, b["key"], model="fail-400")
     spend = proxy.admin.get(f"/admin/keys/{a['id']}/spend").json()
-    assert spend["requests"] == 2 and spend["total"] == pytest.approx(0.04)
+    assert spend["requests"] == 2
+    assert spend["total"] == pytest.approx(0.04)
     assert spend["by_model"]["fake-model"] == {"cost": pytest.approx(0.02), "requests": 1, "tokens": 15}
     assert spend["by_model"]["other-model"]["requests"] == 1
     rows = proxy.admin.get("/admin/spend", params={"model": "fake-model"}).json()["data"]
     assert {(r["key_id"], r["requests"]) for r in rows} == {(a["id"], 1), (b["id"], 1)}
     logs = proxy.admin.get("/admin/spend/logs", params={"key_id": b["id"]}).json()["data"]
     failed, ok = logs
-    assert failed["status"] == 400 and failed["error_kind"] == "BadRequestError" and failed["cost"] is None
-    assert ok["status"] == 200 and ok["model_requested"] == "fake-model" and ok["model_routed"] == "fake-model"
-    assert ok["provider"] and ok["prompt_tokens"] == 10 and ok["completion_tokens"] == 5
-    assert ok["cost"] == pytest.approx(0.02) and ok["latency_ms"] > 0 and len(ok["request_id"]) == 32
+    assert failed["status"] == 400
+    assert failed["error_kind"] == "BadRequestError"
+    assert failed["cost"] is None
+    assert ok["status"] == 200
+    assert ok["model_requested"] == "fake-model"
+    assert ok["model_routed"] == "fake-model"
+    assert ok["provider"]
+    assert ok["prompt_tokens"] == 10
+    assert ok["completion_tokens"] == 5
+    assert ok["cost"] == pytest.approx(0.02)
+    assert ok["latency_ms"] > 0
+    assert len(ok["request_id"]) == 32
 
 
 def test_budget_is_kept_across_a_restart(
@@ -221,8 +246,11 @@ def test_keys_are_stored_hashed_and_never_logged(
     database = sqlite3.connect(tmp_path / "proxy.db")
     dump = "\n".join(database.iterdump())
     database.close()
-    assert key not in dump and MASTER not in dump
+    assert key not in dump
+    assert MASTER not in dump
     import hashlib
 
     assert hashlib.sha256(key.encode()).hexdigest() in dump
-    assert key not in caplog.text and MASTER not in caplog.text and "upstream-secret-key" not in caplog.text
+    assert key not in caplog.text
+    assert MASTER not in caplog.text
+    assert "upstream-secret-key" not in caplog.text

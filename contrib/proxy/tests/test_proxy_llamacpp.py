@@ -11,16 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MASTER, RunningProxy
 from sdk_support import run_sdk
 
+from conftest import MASTER, RunningProxy
 from liter_llm.config import parse_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 _SUPPORT = Path(__file__).resolve().parents[3] / "tests" / "integration" / "conftest.py"
 _spec = importlib.util.spec_from_file_location("llama_support", _SUPPORT)
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 llama_support = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(llama_support)
 
@@ -82,4 +83,5 @@ def test_chat_and_stream_through_the_proxy_to_llama_cpp(kind: str, llama_proxy: 
     logs = [row for row in rows if row["endpoint"] == "chat"]
     assert [row["status"] for row in logs] == [200, 200]
     # the plain answer's usage is logged (llama-cpp-python's server sends no usage in its streams)
-    assert logs[-1]["completion_tokens"] > 0 and logs[-1]["total_tokens"] > 0
+    assert logs[-1]["completion_tokens"] > 0
+    assert logs[-1]["total_tokens"] > 0

@@ -8,11 +8,11 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import PRICES, RunningProxy
 from fake_upstream import FakeUpstream, ThreadServer
 from sdk_support import run_sdk
 from services import Postgres, Redis
 
+from conftest import PRICES, RunningProxy
 from liter_llm.config import parse_config
 
 
@@ -47,9 +47,7 @@ def two_proxies(
                 "api_key": "upstream-secret-key",
                 "max_retries": 0,
                 "redis": {"url": redis_server.url, "key_prefix": prefix},
-                "plugins": {
-                    "proxy": {"database_url": postgres.url, "model_prices": PRICES, "key_cache_secs": 0}
-                },
+                "plugins": {"proxy": {"database_url": postgres.url, "model_prices": PRICES, "key_cache_secs": 0}},
             }
         )
 
@@ -97,13 +95,13 @@ def test_concurrent_calls_on_two_instances_never_overspend(
             chat("sync", (a, b)[i % 2], key, 50)
             return "served"
         except openai.RateLimitError as exc:
-            assert exc.code == "budget_exceeded"
-            return "refused"
+            return "refused" if exc.code == "budget_exceeded" else f"other: {exc.code}"
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         outcomes = list(pool.map(one, range(48)))
     served = outcomes.count("served")
-    assert 0 < served < 48 and outcomes.count("refused") == 48 - served
+    assert 0 < served < 48
+    assert outcomes.count("refused") == 48 - served
     a.admin.get(f"/admin/keys/{created['id']}/spend")  # each read writes that instance's pending rows first
     spend_b = b.admin.get(f"/admin/keys/{created['id']}/spend").json()
     spend_a = a.admin.get(f"/admin/keys/{created['id']}/spend").json()

@@ -34,16 +34,15 @@ from liter_llm.errors import (
     InternalError,
     LiterLlmError,
     NotFoundError,
-    ServiceUnavailableError,
 )
 from liter_llm.wire import get_logger
 from liter_llm_proxy.db import Store
 from liter_llm_proxy.errors import PermissionDeniedError, error_body, error_status
-from liter_llm_proxy.keys import CURRENT, KeyLimits, KeyRing, KeyState, RequestContext, validate_key_fields
+from liter_llm_proxy.keys import CURRENT, KeyLimits, KeyRecord, KeyRing, RequestContext, validate_key_fields
 from liter_llm_proxy.settings import ProxySettings, load_settings, settings_from_config
 from liter_llm_proxy.spend import SpendWriter
 
-__all__ = ["CONFIG_ENV", "Proxy", "app_from_env", "create_app"]
+__all__ = ["CONFIG_ENV", "Proxy", "SSEResponse", "app_from_env", "create_app"]
 
 #: The configuration file the workers of ``liter-llm serve --workers N`` read.
 CONFIG_ENV = "LITER_LLM_CONFIG"
@@ -287,7 +286,7 @@ class Proxy:
         answer = await self.client.embed(_typed(t.EmbeddingRequest, body))
         data = answer.to_dict()
         if wanted == "base64":
-            for item, obj in zip(data.get("data", ()), answer.data):
+            for item, obj in zip(data.get("data", ()), answer.data, strict=False):
                 item["embedding"] = _b64_floats(obj.embedding)
         return _json(data)
 
@@ -454,13 +453,9 @@ class Proxy:
             return _json({"key": key, **record.to_public()}, 201)
         include = request.query_params.get("include_revoked") in ("1", "true")
         rows = await self.store.list_keys(include_revoked=include)
-        from liter_llm_proxy.keys import KeyRecord
-
         return _json({"object": "list", "data": [KeyRecord.from_row(row).to_public() for row in rows]})
 
     async def admin_key(self, request: Request) -> Response:
-        from liter_llm_proxy.keys import KeyRecord
-
         key_id = request.path_params["key_id"]
         if request.method == "PATCH":
             values = validate_key_fields(await self._admin_json(request), partial=True)
@@ -594,7 +589,8 @@ class SSEResponse(Response):
         status, kind = 200, None
         task = asyncio.current_task()
         if task is not None:
-            proxy._streams.add(task)  # type: ignore[arg-type]
+            proxy._streams.add(task)
+
         async def watch() -> None:
             while True:
                 message = await receive()
@@ -638,7 +634,7 @@ class SSEResponse(Response):
             CURRENT.reset(token)
             proxy.spend.add(context.row(status, kind))
             if task is not None:
-                proxy._streams.discard(task)  # type: ignore[arg-type]
+                proxy._streams.discard(task)
 
 
 def create_app(
@@ -667,10 +663,3 @@ def app_from_env() -> Starlette:
     """The application for uvicorn's workers: the configuration file named by ``LITER_LLM_CONFIG``."""
     config, settings = load_settings(os.environ.get(CONFIG_ENV) or None)
     return create_app(config, settings)
-
-
-def _unavailable(message: str) -> ServiceUnavailableError:
-    return ServiceUnavailableError(message)
-
-
-__all__ += ["KeyState", "SSEResponse"]

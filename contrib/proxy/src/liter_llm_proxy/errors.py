@@ -74,9 +74,9 @@ def error_status(error: LiterLlmError) -> int:
     """
     status, _ = _kind(error)
     upstream = error.status_code
-    if upstream is not None and 400 <= upstream < 600 and (upstream >= 500) == (status >= 500):
-        if not isinstance(error, (BudgetExceededError, PermissionDeniedError)):
-            return upstream
+    same_kind = upstream is not None and 400 <= upstream < 600 and (upstream >= 500) == (status >= 500)
+    if same_kind and upstream is not None and not isinstance(error, (BudgetExceededError, PermissionDeniedError)):
+        return upstream
     return status
 
 

@@ -365,9 +365,7 @@ class KeyRing:
             AuthenticationError: no key, an unknown key, a revoked or an expired key (HTTP 401).
         """
         if not token:
-            raise AuthenticationError(
-                "no API key: send it as 'Authorization: Bearer <key>'", code="missing_api_key"
-            )
+            raise AuthenticationError("no API key: send it as 'Authorization: Bearer <key>'", code="missing_api_key")
         if self.is_master(token):
             return None
         state = await self.lookup(token) if token.startswith(KEY_PREFIX) else None

@@ -14,7 +14,12 @@ __all__ = ["serve"]
 
 
 def serve(
-    *, config: str | None = None, host: str = "127.0.0.1", port: int = 4000, workers: int = 1, log_level: str = "warning"
+    *,
+    config: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 4000,
+    workers: int = 1,
+    log_level: str = "warning",
 ) -> int:
     """Serve the proxy until SIGINT/SIGTERM, then shut down gracefully (requests and streams in flight finish).
 
