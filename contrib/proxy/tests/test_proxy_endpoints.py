@@ -243,3 +243,9 @@ def test_ready_reports_a_dead_upstream(start_proxy: object, tmp_path: object) ->
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "ok"
     assert ready.json()["checks"]["upstream"].startswith("unavailable")
+    # a call to the dead upstream is an OpenAI-shaped 503, through both SDKs
+    for kind in KINDS:
+        with pytest.raises(openai.InternalServerError) as caught:
+            run_sdk(kind, proxy.url, MASTER, lambda c: c.chat.completions.create(model="fake-model", messages=MESSAGES))
+        assert caught.value.status_code == 503
+        assert caught.value.body["type"] == "service_unavailable_error"  # type: ignore[index]
