@@ -74,6 +74,8 @@ class FakeUpstream:
             return JSONResponse(
                 {"error": {"message": "bad thing", "type": "invalid_request_error", "param": None, "code": "nope"}}, 400
             )
+        if data["model"] == "slow-answer":
+            await asyncio.sleep(5)
         if not data.get("stream"):
             return JSONResponse(
                 {

@@ -249,3 +249,27 @@ def test_ready_reports_a_dead_upstream(start_proxy: object, tmp_path: object) ->
             run_sdk(kind, proxy.url, MASTER, lambda c: c.chat.completions.create(model="fake-model", messages=MESSAGES))
         assert caught.value.status_code == 503
         assert caught.value.body["type"] == "service_unavailable_error"  # type: ignore[index]
+
+
+def test_an_upstream_timeout_is_a_504(
+    start_proxy: object, tmp_path: object, upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
+    from liter_llm.config import parse_config
+
+    config = parse_config(
+        {
+            "base_url": f"{upstream[1].url}/v1",
+            "api_key": "upstream-secret-key",
+            "max_retries": 0,
+            "timeout_secs": 0.5,
+            "plugins": {"proxy": {"database_url": f"sqlite+aiosqlite:///{tmp_path}/timeout.db"}},
+        }
+    )
+    proxy = start_proxy(config=config)  # type: ignore[operator]
+    for kind in KINDS:
+        with pytest.raises(openai.APIStatusError) as caught:
+            run_sdk(
+                kind, proxy.url, MASTER, lambda c: c.chat.completions.create(model="slow-answer", messages=MESSAGES)
+            )
+        assert caught.value.status_code == 504
+        assert caught.value.body["type"] == "timeout_error"  # type: ignore[index]
