@@ -254,3 +254,22 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark against raw httpx (bench/run.py): prints a table and writes bench/results.json."""
     session.run(sys.executable, str(ROOT / "bench" / "run.py"), *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def bench_proxy(session: nox.Session) -> None:
+    """The proxy benchmark: ours and litellm's proxy in front of bench/server.py (contrib/proxy/bench).
+
+    litellm is a benchmark-only dependency, installed into its own environment (.bench/litellm-venv),
+    never into the workspace's; if it cannot be installed the table says so.
+    """
+    venv = ROOT / ".bench" / "litellm-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        session.run(UV, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
+    try:
+        session.run(UV, "pip", "install", "--quiet", "--python", str(python), "litellm[proxy]", external=True)
+    except Exception:  # nox raises its own CommandFailed: the run goes on without litellm
+        session.warn("litellm[proxy] could not be installed: its rows are left out")
+    script = ROOT / "contrib" / "proxy" / "bench" / "bench_proxy.py"
+    session.run(sys.executable, str(script), "--litellm-python", str(python), *session.posargs)

@@ -1,0 +1,665 @@
+"""The ASGI application (Starlette): OpenAI's HTTP API in front of liter-llm's async client.
+
+Every endpoint reads the request, checks the caller's key, and forwards it to
+the matching method of one :class:`liter_llm.AsyncDefaultClient`; answers and
+errors go back in OpenAI's shapes.  See docs/proxy.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import struct
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+import liter_llm
+from liter_llm import types as t
+from liter_llm.clock import SYSTEM_CLOCK, Clock
+from liter_llm.config import ClientConfig
+from liter_llm.errors import (
+    AuthenticationError,
+    BadRequestError,
+    InternalError,
+    LiterLlmError,
+    NotFoundError,
+)
+from liter_llm.wire import get_logger
+from liter_llm_proxy.db import Store
+from liter_llm_proxy.errors import PermissionDeniedError, error_body, error_status
+from liter_llm_proxy.keys import CURRENT, KeyLimits, KeyRecord, KeyRing, RequestContext, validate_key_fields
+from liter_llm_proxy.settings import ProxySettings, load_settings, settings_from_config
+from liter_llm_proxy.spend import SpendWriter
+
+__all__ = ["CONFIG_ENV", "Proxy", "SSEResponse", "app_from_env", "create_app"]
+
+#: The configuration file the workers of ``liter-llm serve --workers N`` read.
+CONFIG_ENV = "LITER_LLM_CONFIG"
+
+_JSON = "application/json"
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(_dumps(data).encode(), status_code=status, media_type=_JSON, headers=headers)
+
+
+def _error_response(error: LiterLlmError, request_id: str | None = None) -> Response:
+    headers = {"x-request-id": request_id} if request_id else {}
+    if error.retry_after is not None:
+        headers["retry-after"] = str(max(1, round(error.retry_after)))
+    return _json(error_body(error), error_status(error), headers)
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return None
+    return request.headers.get("x-api-key") or request.headers.get("api-key")
+
+
+_EXTRA_BODY_TYPES = (t.ChatCompletionRequest, t.CreateResponseRequest)
+
+
+def _typed(cls: type[Any], body: Mapping[str, Any]) -> Any:
+    """The typed request for an OpenAI body; unknown fields of a chat or Responses request go to ``extra_body``."""
+    data = dict(body)
+    if cls in _EXTRA_BODY_TYPES:
+        known = {field.name for field in attrs.fields(cls)}
+        extra = {name: data.pop(name) for name in list(data) if name not in known}
+        if extra:
+            data["extra_body"] = {**(data.get("extra_body") or {}), **extra}
+    try:
+        return cls.from_dict(data)
+    except LiterLlmError:
+        raise
+    except Exception as exc:  # a converter's own exception: still the caller's bad input
+        raise BadRequestError(f"the request body is not a valid {cls.__name__} ({type(exc).__name__})") from None
+
+
+def _model_of(body: Mapping[str, Any]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequestError("model: a model name is required", code="missing_model")
+    return model
+
+
+def _b64_floats(vector: Iterable[float]) -> str:
+    values = list(vector)
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode("ascii")
+
+
+_SPEECH_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/L16",
+}
+
+
+class Proxy:
+    """The proxy's state: the client, the key ring, the store and the spend writer (one per worker)."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        settings: ProxySettings,
+        *,
+        hooks: Iterable[Any] = (),
+        transport: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.clock = clock
+        self._hooks = list(hooks)
+        self._transport = transport
+        self.store = Store(settings.database_url)
+        self.keys = KeyRing(self.store, settings, config, clock=clock)
+        self.spend = SpendWriter(self.store, settings.spend_flush_secs)
+        self.client: Any = None
+        self._streams: set[asyncio.Task[None]] = set()
+
+    # -- life cycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Migrate the schema, set the configured prices, create the client, start the spend writer."""
+        await self.store.migrate()
+        for model, price in self.settings.model_prices.items():
+            liter_llm.set_model_price(
+                model,
+                input_cost_per_token=price.input_cost_per_token,
+                output_cost_per_token=price.output_cost_per_token,
+            )
+        options: dict[str, Any] = {"hooks": [KeyLimits(), *self._hooks], "clock": self.clock}
+        if self._transport is not None:
+            options["transport"] = self._transport
+        self.client = liter_llm.AsyncDefaultClient(self.config, **options)
+        self.spend.start()
+        if not self.keys.has_master:
+            get_logger().warning("proxy_no_master_key", variable=self.settings.master_key_env)
+
+    async def stop(self) -> None:
+        """Let streams finish (bounded), settle budgets, write the spend log, close everything."""
+        if self._streams:
+            await asyncio.wait(list(self._streams), timeout=self.settings.shutdown_grace_secs)
+        for budget in self.keys.budgets():
+            drain = getattr(budget, "drain", None)
+            if drain is not None:
+                with contextlib.suppress(Exception):
+                    await drain()
+        await self.spend.stop()
+        if self.client is not None:
+            await self.client.aclose()
+        await self.store.close()
+
+    # -- plumbing -------------------------------------------------------------------------------
+    async def _body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        limit = self.settings.max_body_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BadRequestError(f"the request body is larger than {limit} bytes", code="request_too_large")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BadRequestError(f"the request body is larger than {limit} bytes", code="request_too_large")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _json_body(self, request: Request) -> dict[str, Any]:
+        raw = await self._body(request)
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise BadRequestError("the request body is not valid JSON", code="invalid_json") from None
+        if not isinstance(body, dict):
+            raise BadRequestError("the request body must be a JSON object", code="invalid_json")
+        return body
+
+    async def _form(self, request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
+            raise BadRequestError(
+                f"the request body is larger than {self.settings.max_body_bytes} bytes", code="request_too_large"
+            )
+        try:
+            return await request.form(max_part_size=self.settings.max_body_bytes)
+        except Exception as exc:
+            raise BadRequestError(f"the multipart form cannot be read ({type(exc).__name__})") from None
+
+    def endpoint(
+        self, name: str, handler: Callable[[Request, RequestContext], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap an API handler: the key check, the request context, errors in OpenAI's shape, the spend row."""
+
+        async def serve(request: Request) -> Response:
+            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+            if len(request_id) > 64:
+                request_id = uuid.uuid4().hex
+            context = RequestContext(request_id=request_id, endpoint=name)
+            try:
+                context.key = await self.keys.authenticate(_token(request))
+            except LiterLlmError as exc:
+                return _error_response(exc, request_id)
+            token = CURRENT.set(context)
+            try:
+                response = await handler(request, context)
+            except LiterLlmError as exc:
+                self.spend.add(context.row(error_status(exc), type(exc).__name__))
+                return _error_response(exc, request_id)
+            except Exception as exc:
+                get_logger().error("proxy_internal_error", endpoint=name, error=type(exc).__name__)
+                error = InternalError(f"the proxy failed ({type(exc).__name__})")
+                self.spend.add(context.row(500, "InternalError"))
+                return _error_response(error, request_id)
+            finally:
+                CURRENT.reset(token)
+            response.headers["x-request-id"] = request_id
+            if not isinstance(response, SSEResponse):
+                self.spend.add(context.row(response.status_code, None))
+            return response
+
+        return serve
+
+    def admin(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap an admin handler: the master key only."""
+
+        async def serve(request: Request) -> Response:
+            try:
+                if not self.keys.has_master:
+                    raise PermissionDeniedError(
+                        f"the admin API is closed: set {self.settings.master_key_env} and restart the proxy",
+                        status_code=403,
+                    )
+                token = _token(request)
+                if token is None or not self.keys.is_master(token):
+                    if token and await self.keys.lookup(token) is not None:
+                        raise PermissionDeniedError("the admin API needs the master key", status_code=403)
+                    raise AuthenticationError("the admin API needs the master key", code="invalid_api_key")
+                return await handler(request)
+            except LiterLlmError as exc:
+                return _error_response(exc)
+
+        return serve
+
+    # -- chat ---------------------------------------------------------------------------------
+    async def chat(self, request: Request, context: RequestContext) -> Response:
+        body = await self._json_body(request)
+        model = context.model_requested = _model_of(body)
+        KeyRing.check_model(context.key, model)
+        stream = bool(body.pop("stream", False))
+        if not stream:
+            answer = await self.client.chat(_typed(t.ChatCompletionRequest, body))
+            return _json(answer.to_dict())
+        options = body.get("stream_options")
+        wants_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        # usage is always asked for upstream (the spend log and the budget need it) and shown when asked
+        body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        stream_obj = await self.client.chat_stream(_typed(t.ChatCompletionRequest, body))
+        return SSEResponse(self, stream_obj, context, show_usage=wants_usage)
+
+    # -- embeddings, models, and the other JSON endpoints ---------------------------------------
+    async def embeddings(self, request: Request, context: RequestContext) -> Response:
+        body = await self._json_body(request)
+        model = context.model_requested = _model_of(body)
+        KeyRing.check_model(context.key, model)
+        wanted = body.get("encoding_format") or "float"
+        if wanted not in ("float", "base64"):
+            raise BadRequestError("encoding_format: must be 'float' or 'base64'", code="invalid_value")
+        answer = await self.client.embed(_typed(t.EmbeddingRequest, body))
+        data = answer.to_dict()
+        if wanted == "base64":
+            for item, obj in zip(data.get("data", ()), answer.data, strict=False):
+                item["embedding"] = _b64_floats(obj.embedding)
+        return _json(data)
+
+    async def models(self, request: Request, context: RequestContext) -> Response:
+        answer = await self.client.list_models()
+        data = answer.to_dict()
+        allowed = None if context.key is None else context.key.record.models
+        if allowed is not None:
+            data["data"] = [item for item in data.get("data", ()) if item.get("id") in allowed]
+        return _json(data)
+
+    async def model(self, request: Request, context: RequestContext) -> Response:
+        wanted = request.path_params["model"]
+        KeyRing.check_model(context.key, wanted)
+        answer = await self.client.list_models()
+        for item in answer.to_dict().get("data", ()):
+            if item.get("id") == wanted:
+                return _json(item)
+        raise NotFoundError(f"the model {wanted!r} does not exist", code="model_not_found")
+
+    def json_endpoint(
+        self, cls: type[Any], method: str, *, needs_model: bool = True
+    ) -> Callable[[Request, RequestContext], Awaitable[Response]]:
+        """A JSON-in, JSON-out endpoint forwarded to ``client.<method>``."""
+
+        async def handle(request: Request, context: RequestContext) -> Response:
+            body = await self._json_body(request)
+            if needs_model:
+                context.model_requested = _model_of(body)
+                KeyRing.check_model(context.key, context.model_requested)
+            if body.get("stream"):
+                raise BadRequestError(f"stream: streaming is not supported on {request.url.path}", code="invalid_value")
+            answer = await getattr(self.client, method)(_typed(cls, body))
+            return _json(answer.to_dict())
+
+        return handle
+
+    async def speech(self, request: Request, context: RequestContext) -> Response:
+        body = await self._json_body(request)
+        context.model_requested = _model_of(body)
+        KeyRing.check_model(context.key, context.model_requested)
+        audio = await self.client.speech(_typed(t.CreateSpeechRequest, body))
+        media = _SPEECH_TYPES.get(str(body.get("response_format") or "mp3"), "application/octet-stream")
+        return Response(audio, media_type=media)
+
+    async def transcriptions(self, request: Request, context: RequestContext) -> Response:
+        form = await self._form(request)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise BadRequestError("file: an audio file is required (multipart/form-data)", code="missing_file")
+        fields: dict[str, Any] = {"file": await upload.read(), "filename": upload.filename or "audio.wav"}
+        for name in ("model", "language", "prompt", "response_format"):
+            value = form.get(name)
+            if isinstance(value, str) and value:
+                fields[name] = value
+        if isinstance(form.get("temperature"), str) and form.get("temperature"):
+            try:
+                fields["temperature"] = float(form["temperature"])
+            except ValueError:
+                raise BadRequestError("temperature: must be a number", code="invalid_value") from None
+        granularities = [v for v in form.getlist("timestamp_granularities[]") if isinstance(v, str)]
+        if granularities:
+            fields["timestamp_granularities"] = granularities
+        context.model_requested = _model_of(fields)
+        KeyRing.check_model(context.key, context.model_requested)
+        answer = await self.client.transcribe(t.CreateTranscriptionRequest(**fields))
+        if fields.get("response_format") in ("text", "srt", "vtt"):
+            return Response(answer.text or "", media_type="text/plain")
+        return _json(answer.to_dict())
+
+    # -- files, batches, responses ----------------------------------------------------------------
+    async def create_file(self, request: Request, context: RequestContext) -> Response:
+        form = await self._form(request)
+        upload = form.get("file")
+        purpose = form.get("purpose")
+        if upload is None or isinstance(upload, str):
+            raise BadRequestError("file: a file is required (multipart/form-data)", code="missing_file")
+        if not isinstance(purpose, str) or not purpose:
+            raise BadRequestError("purpose: required", code="missing_purpose")
+        answer = await self.client.create_file(
+            file=await upload.read(),
+            purpose=purpose,
+            filename=upload.filename or "file",
+            content_type=upload.content_type,
+        )
+        return _json(answer.to_dict())
+
+    @staticmethod
+    def _query(request: Request, names: Iterable[str]) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        for name in names:
+            value = request.query_params.get(name)
+            if value is None:
+                continue
+            if name == "limit":
+                if not value.isdigit():
+                    raise BadRequestError("limit: must be a positive integer", code="invalid_value")
+                query[name] = int(value)
+            else:
+                query[name] = value
+        return query
+
+    async def list_files(self, request: Request, context: RequestContext) -> Response:
+        answer = await self.client.list_files(self._query(request, ("purpose", "limit", "after", "order")))
+        return _json(answer.to_dict())
+
+    async def file(self, request: Request, context: RequestContext) -> Response:
+        file_id = request.path_params["file_id"]
+        if request.method == "DELETE":
+            return _json((await self.client.delete_file(file_id)).to_dict())
+        return _json((await self.client.retrieve_file(file_id)).to_dict())
+
+    async def file_content(self, request: Request, context: RequestContext) -> Response:
+        content = await self.client.file_content(request.path_params["file_id"])
+        return Response(content, media_type="application/octet-stream")
+
+    async def batches(self, request: Request, context: RequestContext) -> Response:
+        if request.method == "POST":
+            body = await self._json_body(request)
+            return _json((await self.client.create_batch(_typed(t.CreateBatchRequest, body))).to_dict())
+        return _json((await self.client.list_batches(self._query(request, ("limit", "after")))).to_dict())
+
+    async def batch(self, request: Request, context: RequestContext) -> Response:
+        return _json((await self.client.retrieve_batch(request.path_params["batch_id"])).to_dict())
+
+    async def cancel_batch(self, request: Request, context: RequestContext) -> Response:
+        return _json((await self.client.cancel_batch(request.path_params["batch_id"])).to_dict())
+
+    async def response(self, request: Request, context: RequestContext) -> Response:
+        return _json((await self.client.retrieve_response(request.path_params["response_id"])).to_dict())
+
+    async def cancel_response(self, request: Request, context: RequestContext) -> Response:
+        return _json((await self.client.cancel_response(request.path_params["response_id"])).to_dict())
+
+    # -- health -----------------------------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        """Liveness: the process serves requests."""
+        return _json({"status": "ok"})
+
+    async def ready(self, request: Request) -> Response:
+        """Readiness: the database answers and the upstream lists its models."""
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.store.ping(), 5.0)
+            checks["database"] = "ok"
+        except (LiterLlmError, asyncio.TimeoutError) as exc:
+            checks["database"] = f"unavailable ({type(exc).__name__})"
+        try:
+            await asyncio.wait_for(self.client.list_models(), 10.0)
+            checks["upstream"] = "ok"
+        except (LiterLlmError, asyncio.TimeoutError) as exc:
+            checks["upstream"] = f"unavailable ({type(exc).__name__})"
+        ok = all(value == "ok" for value in checks.values())
+        return _json({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    # -- admin ------------------------------------------------------------------------------------
+    async def _admin_json(self, request: Request) -> dict[str, Any]:
+        return await self._json_body(request)
+
+    async def admin_keys(self, request: Request) -> Response:
+        if request.method == "POST":
+            values = validate_key_fields(await self._admin_json(request), partial=False)
+            key, record = await self.keys.create(values)
+            return _json({"key": key, **record.to_public()}, 201)
+        include = request.query_params.get("include_revoked") in ("1", "true")
+        rows = await self.store.list_keys(include_revoked=include)
+        return _json({"object": "list", "data": [KeyRecord.from_row(row).to_public() for row in rows]})
+
+    async def admin_key(self, request: Request) -> Response:
+        key_id = request.path_params["key_id"]
+        if request.method == "PATCH":
+            values = validate_key_fields(await self._admin_json(request), partial=True)
+            record = await self.keys.update(key_id, values)
+        elif request.method == "DELETE":
+            record = await self.keys.revoke(key_id)
+        else:
+            row = await self.store.key_by_id(key_id)
+            record = None if row is None else KeyRecord.from_row(row)
+        if record is None:
+            raise NotFoundError(f"no key {key_id!r}", code="key_not_found")
+        data = record.to_public()
+        if request.method == "GET":
+            await self.spend.flush()
+            data["spend"] = await self.store.spend_for_key(key_id)
+        return _json(data)
+
+    async def admin_key_spend(self, request: Request) -> Response:
+        key_id = request.path_params["key_id"]
+        if await self.store.key_by_id(key_id) is None:
+            raise NotFoundError(f"no key {key_id!r}", code="key_not_found")
+        await self.spend.flush()
+        return _json({"key_id": key_id, **(await self.store.spend_for_key(key_id))})
+
+    async def admin_spend(self, request: Request) -> Response:
+        await self.spend.flush()
+        rows = await self.store.spend_summary(
+            key_id=request.query_params.get("key_id"), model=request.query_params.get("model")
+        )
+        return _json({"object": "list", "data": rows})
+
+    async def admin_spend_logs(self, request: Request) -> Response:
+        await self.spend.flush()
+        limit = request.query_params.get("limit", "100")
+        if not limit.isdigit() or not 0 < int(limit) <= 10_000:
+            raise BadRequestError("limit: must be an integer from 1 to 10000", code="invalid_value")
+        rows = await self.store.spend_logs(key_id=request.query_params.get("key_id"), limit=int(limit))
+        return _json({"object": "list", "data": rows})
+
+    # -- the application ----------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        e = self.endpoint
+        a = self.admin
+        return [
+            Route("/health", self.health, methods=["GET"]),
+            Route("/health/ready", self.ready, methods=["GET"]),
+            Route("/v1/chat/completions", e("chat", self.chat), methods=["POST"]),
+            Route("/v1/embeddings", e("embeddings", self.embeddings), methods=["POST"]),
+            Route("/v1/models", e("models", self.models), methods=["GET"]),
+            Route("/v1/models/{model:path}", e("models", self.model), methods=["GET"]),
+            Route(
+                "/v1/images/generations",
+                e("images", self.json_endpoint(t.CreateImageRequest, "image_generate")),
+                methods=["POST"],
+            ),
+            Route("/v1/audio/speech", e("speech", self.speech), methods=["POST"]),
+            Route("/v1/audio/transcriptions", e("transcriptions", self.transcriptions), methods=["POST"]),
+            Route(
+                "/v1/moderations",
+                e("moderations", self.json_endpoint(t.ModerationRequest, "moderate", needs_model=False)),
+                methods=["POST"],
+            ),
+            Route("/v1/rerank", e("rerank", self.json_endpoint(t.RerankRequest, "rerank")), methods=["POST"]),
+            Route("/v1/search", e("search", self.json_endpoint(t.SearchRequest, "search")), methods=["POST"]),
+            Route("/v1/ocr", e("ocr", self.json_endpoint(t.OcrRequest, "ocr")), methods=["POST"]),
+            Route("/v1/files", e("files", self.create_file), methods=["POST"]),
+            Route("/v1/files", e("files", self.list_files), methods=["GET"]),
+            Route("/v1/files/{file_id}", e("files", self.file), methods=["GET", "DELETE"]),
+            Route("/v1/files/{file_id}/content", e("files", self.file_content), methods=["GET"]),
+            Route("/v1/batches", e("batches", self.batches), methods=["GET", "POST"]),
+            Route("/v1/batches/{batch_id}", e("batches", self.batch), methods=["GET"]),
+            Route("/v1/batches/{batch_id}/cancel", e("batches", self.cancel_batch), methods=["POST"]),
+            Route(
+                "/v1/responses",
+                e("responses", self.json_endpoint(t.CreateResponseRequest, "create_response")),
+                methods=["POST"],
+            ),
+            Route("/v1/responses/{response_id}", e("responses", self.response), methods=["GET"]),
+            Route("/v1/responses/{response_id}/cancel", e("responses", self.cancel_response), methods=["POST"]),
+            Route("/admin/keys", a(self.admin_keys), methods=["GET", "POST"]),
+            Route("/admin/keys/{key_id}", a(self.admin_key), methods=["GET", "PATCH", "DELETE"]),
+            Route("/admin/keys/{key_id}/spend", a(self.admin_key_spend), methods=["GET"]),
+            Route("/admin/spend", a(self.admin_spend), methods=["GET"]),
+            Route("/admin/spend/logs", a(self.admin_spend_logs), methods=["GET"]),
+        ]
+
+    def app(self) -> Starlette:
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        async def not_found(request: Request, exc: Exception) -> Response:
+            return _json(error_body(NotFoundError(f"no route {request.method} {request.url.path}")), 404)
+
+        async def not_allowed(request: Request, exc: Exception) -> Response:
+            error = BadRequestError(f"{request.method} is not allowed on {request.url.path}")
+            return _json(error_body(error), 405)
+
+        app = Starlette(routes=self.routes(), lifespan=lifespan, exception_handlers={404: not_found, 405: not_allowed})
+        app.state.proxy = self
+        return app
+
+
+class SSEResponse(Response):
+    """A chat stream as server-sent events, cancelled the moment the client goes away.
+
+    Two tasks: one forwards chunks, one waits for ``http.disconnect``; when the
+    client disconnects, the forwarding task is cancelled, which closes the
+    upstream stream (and its connection) at once.
+    """
+
+    def __init__(self, proxy: Proxy, stream: Any, context: RequestContext, *, show_usage: bool) -> None:
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        self.proxy = proxy
+        self.stream = stream
+        self.context = context
+        self.show_usage = show_usage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        proxy, context = self.proxy, self.context
+        status, kind = 200, None
+        task = asyncio.current_task()
+        if task is not None:
+            proxy._streams.add(task)
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+
+        async def pump() -> None:
+            nonlocal status, kind
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            try:
+                async for chunk in self.stream:
+                    data = chunk.to_dict()
+                    if not self.show_usage and "usage" in data:
+                        if not data.get("choices"):
+                            continue  # the usage-only chunk the client did not ask for
+                        del data["usage"]
+                    payload = b"data: " + _dumps(data).encode() + b"\n\n"
+                    await send({"type": "http.response.body", "body": payload, "more_body": True})
+            except LiterLlmError as exc:
+                status, kind = error_status(exc), type(exc).__name__
+                payload = b"data: " + _dumps(error_body(exc)).encode() + b"\n\n"
+                await send({"type": "http.response.body", "body": payload, "more_body": True})
+            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+        token = CURRENT.set(context)
+        pumping = asyncio.ensure_future(pump())
+        watching = asyncio.ensure_future(watch())
+        try:
+            await asyncio.wait([pumping, watching], return_when=asyncio.FIRST_COMPLETED)
+            if not pumping.done():  # the client went away: stop reading upstream now
+                pumping.cancel()
+                status, kind = 499, "ClientDisconnected"
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await pumping
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watching
+            with contextlib.suppress(Exception):
+                await self.stream.aclose()
+            CURRENT.reset(token)
+            proxy.spend.add(context.row(status, kind))
+            if task is not None:
+                proxy._streams.discard(task)
+
+
+def create_app(
+    config: ClientConfig | None = None,
+    settings: ProxySettings | None = None,
+    *,
+    hooks: Iterable[Any] = (),
+    transport: Any = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Starlette:
+    """The proxy's ASGI application.
+
+    Args:
+        config: the client configuration (``liter-llm.toml``'s fields); default: empty.
+        settings: the proxy settings; default: ``config.plugins["proxy"]``.
+        hooks: more plugin objects for the client (guardrails, your own hooks): they apply to every request.
+        transport: an ``httpx.AsyncBaseTransport`` for the client (tests).
+        clock: the clock of the client, the budgets and the key expiry.
+    """
+    config = config or ClientConfig()
+    settings = settings or settings_from_config(config)
+    return Proxy(config, settings, hooks=hooks, transport=transport, clock=clock).app()
+
+
+def app_from_env() -> Starlette:
+    """The application for uvicorn's workers: the configuration file named by ``LITER_LLM_CONFIG``."""
+    config, settings = load_settings(os.environ.get(CONFIG_ENV) or None)
+    return create_app(config, settings)

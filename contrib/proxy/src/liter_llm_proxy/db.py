@@ -1,0 +1,284 @@
+"""Storage: virtual keys and the spend log, on SQLAlchemy 2's async engine.
+
+SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.  The schema is
+created and migrated by the proxy itself at start-up: ``proxy_schema`` holds
+the version reached, and each migration in :data:`MIGRATIONS` runs once, in
+order, in one transaction (on PostgreSQL under an advisory lock, so instances
+starting together do not race).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from liter_llm.config import redact_url
+from liter_llm.errors import BadRequestError, ServiceUnavailableError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "keys", "schema", "spend_log"]
+
+metadata = sa.MetaData()
+
+schema = sa.Table("proxy_schema", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+keys = sa.Table(
+    "proxy_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_hint", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(200)),
+    sa.Column("models", sa.JSON),
+    sa.Column("max_budget", sa.Float),
+    sa.Column("budget_period", sa.String(16), nullable=False, server_default="lifetime"),
+    sa.Column("rpm", sa.Integer),
+    sa.Column("tpm", sa.Integer),
+    sa.Column("expires_at", sa.Float),
+    sa.Column("metadata", sa.JSON),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
+
+spend_log = sa.Table(
+    "proxy_spend_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("key_id", sa.String(40)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("model_requested", sa.String(200)),
+    sa.Column("model_routed", sa.String(200)),
+    sa.Column("provider", sa.String(64)),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("completion_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cost", sa.Float),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("error_kind", sa.String(64)),
+    sa.Index("ix_proxy_spend_key", "key_id", "created_at"),
+)
+
+
+async def _v1(conn: AsyncConnection) -> None:
+    """Version 1: the keys and the spend log."""
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[keys, spend_log]))
+
+
+#: The migrations, in order: migration ``i`` brings the schema to version ``i + 1``.
+MIGRATIONS: Sequence[Callable[[AsyncConnection], Awaitable[None]]] = (_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_KEY_COLUMNS = [c.name for c in keys.columns]
+_LOCK_ID = 0x6C6C6D70  # "llmp": the advisory lock of the migrations on PostgreSQL
+
+
+def _database_error(url: str, exc: BaseException) -> ServiceUnavailableError:
+    error = ServiceUnavailableError(
+        f"the proxy's database at {redact_url(url)} failed ({type(exc).__name__})", code="database_unavailable"
+    )
+    return error
+
+
+class Store:
+    """The proxy's database: keys and the spend log (one engine, its own pool)."""
+
+    def __init__(self, url: str, *, engine: AsyncEngine | None = None) -> None:
+        self.url = url
+        try:
+            options: dict[str, Any] = {}
+            if not url.startswith("sqlite"):
+                options = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+            self.engine = engine or create_async_engine(url, **options)
+        except Exception as exc:  # an unknown dialect or a malformed URL
+            raise BadRequestError(
+                f"plugins.proxy.database_url: {redact_url(url)} cannot be used ({type(exc).__name__}: {exc})"
+            ) from None
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+
+    def __repr__(self) -> str:
+        return f"Store({redact_url(self.url)!r})"
+
+    async def migrate(self) -> int:
+        """Bring the schema to :data:`SCHEMA_VERSION`; returns the version found before."""
+        try:
+            async with self.engine.begin() as conn:
+                if self.is_postgres:
+                    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+                await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[schema]))
+                found = (await conn.execute(sa.select(sa.func.max(schema.c.version)))).scalar()
+                current = int(found or 0)
+                if current > SCHEMA_VERSION:
+                    raise BadRequestError(
+                        f"the proxy's database has schema version {current}, newer than this proxy's "
+                        f"{SCHEMA_VERSION}: upgrade liter-llm-proxy"
+                    )
+                for version in range(current, SCHEMA_VERSION):
+                    await MIGRATIONS[version](conn)
+                if current < SCHEMA_VERSION:
+                    await conn.execute(sa.delete(schema))
+                    await conn.execute(sa.insert(schema).values(version=SCHEMA_VERSION))
+                return current
+        except (BadRequestError, ServiceUnavailableError):
+            raise
+        except Exception as exc:
+            raise _database_error(self.url, exc) from None
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[Any]], *, write: bool = False) -> Any:
+        try:
+            if write:
+                async with self.engine.begin() as conn:
+                    return await work(conn)
+            async with self.engine.connect() as conn:
+                return await work(conn)
+        except (BadRequestError, ServiceUnavailableError):
+            raise
+        except Exception as exc:
+            raise _database_error(self.url, exc) from None
+
+    async def ping(self) -> None:
+        """Raise ServiceUnavailableError when the database does not answer."""
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(sa.select(sa.literal(1)))
+
+        await self._run(work)
+
+    # -- keys ----------------------------------------------------------------------------------
+    async def insert_key(self, row: Mapping[str, Any]) -> None:
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(sa.insert(keys).values(**row))
+
+        await self._run(work, write=True)
+
+    async def key_by_hash(self, key_hash: str) -> dict[str, Any] | None:
+        async def work(conn: AsyncConnection) -> dict[str, Any] | None:
+            row = (await conn.execute(sa.select(keys).where(keys.c.key_hash == key_hash))).mappings().first()
+            return dict(row) if row is not None else None
+
+        result: dict[str, Any] | None = await self._run(work)
+        return result
+
+    async def key_by_id(self, key_id: str) -> dict[str, Any] | None:
+        async def work(conn: AsyncConnection) -> dict[str, Any] | None:
+            row = (await conn.execute(sa.select(keys).where(keys.c.id == key_id))).mappings().first()
+            return dict(row) if row is not None else None
+
+        result: dict[str, Any] | None = await self._run(work)
+        return result
+
+    async def list_keys(self, *, include_revoked: bool = False) -> list[dict[str, Any]]:
+        async def work(conn: AsyncConnection) -> list[dict[str, Any]]:
+            query = sa.select(keys).order_by(keys.c.created_at, keys.c.id)
+            if not include_revoked:
+                query = query.where(keys.c.revoked_at.is_(None))
+            return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+        result: list[dict[str, Any]] = await self._run(work)
+        return result
+
+    async def update_key(self, key_id: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        async def work(conn: AsyncConnection) -> dict[str, Any] | None:
+            await conn.execute(sa.update(keys).where(keys.c.id == key_id).values(**values))
+            row = (await conn.execute(sa.select(keys).where(keys.c.id == key_id))).mappings().first()
+            return dict(row) if row is not None else None
+
+        result: dict[str, Any] | None = await self._run(work, write=True)
+        return result
+
+    # -- spend -----------------------------------------------------------------------------------
+    async def insert_spend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        batch = list(rows)
+        if not batch:
+            return
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(sa.insert(spend_log), batch)
+
+        await self._run(work, write=True)
+
+    async def spend_for_key(self, key_id: str) -> dict[str, Any]:
+        """What a key spent: ``{"total", "requests", "by_model": {model: {"cost", "requests", "tokens"}}}``."""
+
+        async def work(conn: AsyncConnection) -> dict[str, Any]:
+            model = sa.func.coalesce(spend_log.c.model_requested, "")
+            query = (
+                sa.select(
+                    model.label("model"),
+                    sa.func.coalesce(sa.func.sum(spend_log.c.cost), 0.0).label("cost"),
+                    sa.func.count().label("requests"),
+                    sa.func.coalesce(sa.func.sum(spend_log.c.total_tokens), 0).label("tokens"),
+                )
+                .where(spend_log.c.key_id == key_id)
+                .group_by(model)
+            )
+            by_model = {
+                row.model: {"cost": float(row.cost), "requests": int(row.requests), "tokens": int(row.tokens)}
+                for row in await conn.execute(query)
+            }
+            return {
+                "total": sum(item["cost"] for item in by_model.values()),
+                "requests": sum(item["requests"] for item in by_model.values()),
+                "by_model": by_model,
+            }
+
+        result: dict[str, Any] = await self._run(work)
+        return result
+
+    async def spend_summary(self, *, key_id: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
+        """Spend grouped by key and model (optionally for one key and/or one model)."""
+
+        async def work(conn: AsyncConnection) -> list[dict[str, Any]]:
+            query = sa.select(
+                spend_log.c.key_id,
+                spend_log.c.model_requested,
+                sa.func.coalesce(sa.func.sum(spend_log.c.cost), 0.0).label("cost"),
+                sa.func.count().label("requests"),
+                sa.func.coalesce(sa.func.sum(spend_log.c.prompt_tokens), 0).label("prompt_tokens"),
+                sa.func.coalesce(sa.func.sum(spend_log.c.completion_tokens), 0).label("completion_tokens"),
+            ).group_by(spend_log.c.key_id, spend_log.c.model_requested)
+            if key_id is not None:
+                query = query.where(spend_log.c.key_id == key_id)
+            if model is not None:
+                query = query.where(spend_log.c.model_requested == model)
+            query = query.order_by(spend_log.c.key_id, spend_log.c.model_requested)
+            return [
+                {
+                    "key_id": row.key_id,
+                    "model": row.model_requested,
+                    "cost": float(row.cost),
+                    "requests": int(row.requests),
+                    "prompt_tokens": int(row.prompt_tokens),
+                    "completion_tokens": int(row.completion_tokens),
+                }
+                for row in await conn.execute(query)
+            ]
+
+        result: list[dict[str, Any]] = await self._run(work)
+        return result
+
+    async def spend_logs(self, *, key_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest rows of the spend log (optionally for one key)."""
+
+        async def work(conn: AsyncConnection) -> list[dict[str, Any]]:
+            query = sa.select(spend_log).order_by(spend_log.c.id.desc()).limit(limit)
+            if key_id is not None:
+                query = query.where(spend_log.c.key_id == key_id)
+            return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+        result: list[dict[str, Any]] = await self._run(work)
+        return result
+
+
+def now() -> float:
+    """Seconds since the epoch (the stored timestamps)."""
+    return time.time()

@@ -1,0 +1,328 @@
+"""A local fake provider speaking the OpenAI wire (a Starlette app), and servers run in threads for the tests.
+
+Every request it receives is recorded (``upstream.requests``), so a test can
+prove that a refused call sent nothing.  The model ``slow-stream`` streams one
+chunk every 50 ms for a minute; when the proxy cuts it, the generator's
+cancellation is recorded in ``upstream.events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import struct
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def usage(prompt: int = 10, completion: int = 5) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def chunk(content: str | None, finish: str | None = None, *, with_usage: bool = False) -> bytes:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": "fake-model",
+        "choices": []
+        if content is None and finish is None
+        else [{"index": 0, "delta": {} if content is None else {"content": content}, "finish_reason": finish}],
+    }
+    if with_usage:
+        body["usage"] = usage(10, 3)
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+class FakeUpstream:
+    """The fake provider's state and its Starlette app."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.events: list[str] = []
+        self.files: dict[str, dict[str, Any]] = {}
+        self.stream_started = threading.Event()
+        self.stream_cancelled = threading.Event()
+
+    def count(self, path: str | None = None) -> int:
+        return sum(1 for _, p, _, _ in self.requests if path is None or p == path)
+
+    async def _record(self, request: Request) -> bytes:
+        body = await request.body()
+        self.requests.append((request.method, request.url.path, dict(request.headers), body))
+        return body
+
+    async def chat(self, request: Request) -> Response:
+        data = json.loads(await self._record(request))
+        text = "".join(m.get("content", "") for m in data["messages"] if isinstance(m.get("content"), str))
+        if data["model"] == "fail-400":
+            return JSONResponse(
+                {"error": {"message": "bad thing", "type": "invalid_request_error", "param": None, "code": "nope"}}, 400
+            )
+        if data["model"] == "slow-answer":
+            await asyncio.sleep(5)
+        if not data.get("stream"):
+            return JSONResponse(
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "created": 1700000000,
+                    "model": data["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": f"echo: {text}"},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage(),
+                }
+            )
+        include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
+        if data["model"] == "slow-stream":
+
+            async def slow() -> Any:
+                try:
+                    yield chunk("first ")
+                    self.stream_started.set()
+                    for i in range(1200):
+                        await asyncio.sleep(0.05)
+                        yield chunk(f"t{i} ")
+                    yield chunk(None, "stop")
+                    yield b"data: [DONE]\n\n"
+                except (asyncio.CancelledError, GeneratorExit):
+                    self.events.append("stream_cancelled")
+                    self.stream_cancelled.set()
+                    raise
+
+            return StreamingResponse(slow(), media_type="text/event-stream")
+
+        async def parts() -> Any:
+            for word in ("Hello", " from", " the", " fake"):
+                yield chunk(word)
+            yield chunk(None, "stop")
+            if include_usage:
+                yield chunk(None, None, with_usage=True)
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(parts(), media_type="text/event-stream")
+
+    async def embeddings(self, request: Request) -> Response:
+        data = json.loads(await self._record(request))
+        inputs = data["input"] if isinstance(data["input"], list) else [data["input"]]
+        vectors = [[0.5, -1.25, float(i)] for i in range(len(inputs))]
+        if data.get("encoding_format") == "base64":
+            items: list[Any] = [base64.b64encode(struct.pack("<3f", *v)).decode() for v in vectors]
+        else:
+            items = vectors
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(items)],
+                "model": data["model"],
+                "usage": {"prompt_tokens": 4, "total_tokens": 4},
+            }
+        )
+
+    async def models(self, request: Request) -> Response:
+        await self._record(request)
+        names = ["fake-model", "other-model", "slow-stream"]
+        return JSONResponse(
+            {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]}
+        )
+
+    async def images(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"created": 1700000000, "data": [{"url": "http://127.0.0.1/cat.png"}]})
+
+    async def speech(self, request: Request) -> Response:
+        await self._record(request)
+        return Response(b"ID3fake-mp3", media_type="audio/mpeg")
+
+    async def transcriptions(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"text": "hello from the audio"})
+
+    async def moderations(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse(
+            {
+                "id": "modr-1",
+                "model": "omni-moderation-latest",
+                "results": [
+                    {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}
+                ],
+            }
+        )
+
+    async def rerank(self, request: Request) -> Response:
+        data = json.loads(await self._record(request))
+        return JSONResponse(
+            {
+                "id": "rr-1",
+                "model": data["model"],
+                "results": [{"index": 1, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.1}],
+            }
+        )
+
+    async def search(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"results": [{"title": "Result", "url": "http://127.0.0.1/r", "snippet": "a snippet"}]})
+
+    async def ocr(self, request: Request) -> Response:
+        data = json.loads(await self._record(request))
+        return JSONResponse({"model": data["model"], "pages": [{"index": 0, "markdown": "# Title"}]})
+
+    def _file(self, file_id: str) -> dict[str, Any]:
+        return self.files[file_id]
+
+    async def files_root(self, request: Request) -> Response:
+        if request.method == "GET":
+            await self._record(request)
+            return JSONResponse({"object": "list", "data": list(self.files.values()), "has_more": False})
+        form = await request.form()
+        self.requests.append((request.method, request.url.path, dict(request.headers), b""))
+        upload = form["file"]
+        content = await upload.read()  # type: ignore[union-attr]
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": 1700000000,
+            "filename": upload.filename,  # type: ignore[union-attr]
+            "purpose": form["purpose"],
+            "status": "processed",
+        }
+        self.files[file_id]["_content"] = content.decode()
+        return JSONResponse({k: v for k, v in self.files[file_id].items() if not k.startswith("_")})
+
+    async def file(self, request: Request) -> Response:
+        await self._record(request)
+        file_id = request.path_params["file_id"]
+        if file_id not in self.files:
+            return JSONResponse({"error": {"message": "No such file", "type": "invalid_request_error"}}, 404)
+        if request.method == "DELETE":
+            self.files.pop(file_id)
+            return JSONResponse({"id": file_id, "object": "file", "deleted": True})
+        return JSONResponse({k: v for k, v in self._file(file_id).items() if not k.startswith("_")})
+
+    async def file_content(self, request: Request) -> Response:
+        await self._record(request)
+        return Response(self._file(request.path_params["file_id"])["_content"].encode())
+
+    def _batch(self, batch_id: str, status: str = "validating") -> dict[str, Any]:
+        return {
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "input_file_id": "file-1",
+            "completion_window": "24h",
+            "status": status,
+            "created_at": 1700000000,
+        }
+
+    async def batches(self, request: Request) -> Response:
+        await self._record(request)
+        if request.method == "POST":
+            return JSONResponse(self._batch("batch_1"))
+        return JSONResponse({"object": "list", "data": [self._batch("batch_1")], "has_more": False})
+
+    async def batch(self, request: Request) -> Response:
+        await self._record(request)
+        status = "cancelling" if request.url.path.endswith("/cancel") else "in_progress"
+        return JSONResponse(self._batch(request.path_params["batch_id"], status))
+
+    async def responses(self, request: Request) -> Response:
+        body = await self._record(request)
+        status = "cancelled" if request.url.path.endswith("/cancel") else "completed"
+        model = (
+            json.loads(body)["model"]
+            if body and request.method == "POST" and "cancel" not in request.url.path
+            else "fake-model"
+        )
+        return JSONResponse(
+            {
+                "id": request.path_params.get("response_id", "resp_1"),
+                "object": "response",
+                "created_at": 1700000000,
+                "model": model,
+                "status": status,
+                "output": [
+                    {
+                        "type": "message",
+                        "id": "msg_1",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [{"type": "output_text", "text": "Hi from responses", "annotations": []}],
+                    }
+                ],
+                "usage": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7},
+            }
+        )
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
+                Route("/v1/models", self.models, methods=["GET"]),
+                Route("/v1/images/generations", self.images, methods=["POST"]),
+                Route("/v1/audio/speech", self.speech, methods=["POST"]),
+                Route("/v1/audio/transcriptions", self.transcriptions, methods=["POST"]),
+                Route("/v1/moderations", self.moderations, methods=["POST"]),
+                Route("/v1/rerank", self.rerank, methods=["POST"]),
+                Route("/v1/search", self.search, methods=["POST"]),
+                Route("/v1/ocr", self.ocr, methods=["POST"]),
+                Route("/v1/files", self.files_root, methods=["GET", "POST"]),
+                Route("/v1/files/{file_id}", self.file, methods=["GET", "DELETE"]),
+                Route("/v1/files/{file_id}/content", self.file_content, methods=["GET"]),
+                Route("/v1/batches", self.batches, methods=["GET", "POST"]),
+                Route("/v1/batches/{batch_id}", self.batch, methods=["GET"]),
+                Route("/v1/batches/{batch_id}/cancel", self.batch, methods=["POST"]),
+                Route("/v1/responses", self.responses, methods=["POST"]),
+                Route("/v1/responses/{response_id}", self.responses, methods=["GET"]),
+                Route("/v1/responses/{response_id}/cancel", self.responses, methods=["POST"]),
+            ]
+        )
+
+
+class ThreadServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a thread of the test process."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
