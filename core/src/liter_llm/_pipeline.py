@@ -9,12 +9,14 @@ decision: routing, hooks, retries, error mapping and parsing.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import math
 import os
 import random
 import re
+import sys
 import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
@@ -897,6 +899,16 @@ async def release_async(response: httpx.Response) -> None:
 async def read_async(action: Read) -> None:
     """Read a body fully, within the size limit and the deadline."""
     response = action.response
+    transport = sys.modules.get("liter_llm._transport")  # imported by the async client's default transport only
+    stream = response.stream
+    if (
+        transport is not None
+        and type(stream) is transport.AiohttpStream
+        and not response.is_stream_consumed  # an auth flow that needs the answer's body has read it
+        and "content-encoding" not in response.headers
+    ):
+        await _read_direct(action, stream)
+        return
     parts: list[bytes] = []
     size = 0
     try:
@@ -912,6 +924,33 @@ async def read_async(action: Read) -> None:
         raise
     await response.aclose()
     response._content = b"".join(parts)
+
+
+async def _read_direct(action: Read, stream: Any) -> None:
+    """:func:`read_async` on the default transport: one read loop, bounded by the call's deadline."""
+    response = action.response
+    try:
+        if action.deadline is None:
+            body = await stream.read_all(action.limit)
+        else:
+            left = max(action.deadline - time.monotonic(), 0.001)
+            try:
+                if sys.version_info >= (3, 11):
+                    async with asyncio.timeout(left):
+                        body = await stream.read_all(action.limit)
+                else:  # pragma: no cover - Python 3.10
+                    body = await asyncio.wait_for(stream.read_all(action.limit), left)
+            except asyncio.TimeoutError:
+                raise LiterLlmTimeoutError(
+                    "the answer did not arrive within the timeout", provider=action.provider
+                ) from None
+        if body is None:
+            raise _too_large(action.limit, action.provider)
+    except BaseException:
+        await release_async(response)  # shielded: also when the call is cancelled
+        raise
+    await response.aclose()
+    response._content = body
 
 
 def drive_sync(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
