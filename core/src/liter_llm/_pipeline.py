@@ -128,6 +128,84 @@ def _veto(relay: Any, name: str, call: Call) -> list[Effect]:
     return [result for result in results or () if isinstance(result, Effect)]
 
 
+class _DirectCaller:
+    """A hook caller that does what pluggy's call loop would, without the loop.
+
+    Used for a hook with no implementation (``None``, or ``[]`` for a hook that
+    collects results) or with one plain implementation (no wrapper): its
+    function (guarded, see :mod:`liter_llm._hooks`) is called with the
+    arguments it names.  ``get_hookimpls()`` and ``name`` are pluggy's.
+    """
+
+    __slots__ = ("_argnames", "_caller", "_firstresult", "_function", "name")
+
+    def __init__(self, caller: pluggy.HookCaller) -> None:
+        self._caller = caller
+        self.name = caller.name
+        self._firstresult = bool(caller.spec is not None and caller.spec.opts.get("firstresult"))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        impls = self._caller.get_hookimpls()
+        self._function: Any = impls[0].function if impls else None
+        self._argnames = tuple(impls[0].argnames) if impls else ()
+        if len(impls) > 1 or any(impl.wrapper or impl.hookwrapper for impl in impls):
+            self._function = self._caller  # pluggy's loop
+            self._argnames = ()
+
+    def get_hookimpls(self) -> list[Any]:
+        return self._caller.get_hookimpls()
+
+    def __getattr__(self, name: str) -> Any:  # the rest of pluggy's HookCaller (has_spec, spec, ...)
+        return getattr(self._caller, name)
+
+    def _add_hookimpl(self, impl: Any) -> None:  # a plugin registered after the relay was built
+        self._caller._add_hookimpl(impl)
+        self._refresh()
+
+    def _remove_plugin(self, plugin: Any) -> None:
+        self._caller._remove_plugin(plugin)
+        self._refresh()
+
+    def __call__(self, **kwargs: Any) -> Any:
+        function = self._function
+        if function is None:
+            return None if self._firstresult else []
+        if function is self._caller:
+            return function(**kwargs)
+        result = function(*[kwargs[name] for name in self._argnames])
+        if self._firstresult:
+            return result
+        return [] if result is None else [result]
+
+    def __repr__(self) -> str:
+        return f"<direct hook caller {self.name!r}>"
+
+
+def _direct_calls(pm: pluggy.PluginManager) -> None:
+    """Replace, on ``pm.hook``, each per-call hook's caller by a :class:`_DirectCaller` where that is exact.
+
+    pluggy's call loop costs a few microseconds per call; most hooks of a
+    call have no implementation or only the core's default.  A hook with a
+    wrapper, several implementations or historic calls keeps pluggy's caller.
+    The relay is built once per provider and not registered to afterwards.
+    """
+    relay = pm.hook
+    for name, caller in list(vars(relay).items()):
+        if not isinstance(caller, pluggy.HookCaller) or caller.spec is None or name in _NOT_PER_CALL:
+            continue
+        if caller.spec.opts.get("historic"):
+            continue
+        impls = caller.get_hookimpls()
+        if len(impls) > 1 or any(impl.wrapper or impl.hookwrapper for impl in impls):
+            continue
+        setattr(relay, name, _DirectCaller(caller))
+
+
+#: hooks the core calls outside a request (discovery, the CLI): left to pluggy
+_NOT_PER_CALL = frozenset({"register_providers", "register_commands"})
+
+
 def _transport_error(exc: Exception, provider: str, *, reading: bool = False) -> LiterLlmError:
     """Map an httpx exception to our kinds."""
     if isinstance(exc, LiterLlmError):
@@ -401,6 +479,7 @@ class Pipeline:
         if provider.plugin is not None and not pm.is_registered(provider.plugin):
             pm.register(provider.plugin, name=f"provider.{provider.name}")
         install_guards(pm)
+        _direct_calls(pm)
         self._relays[provider.name] = (id(provider.plugin), pm)
         return pm.hook
 
