@@ -11,7 +11,8 @@ client), so it runs in the peer's environment as it is.
     python bench/peer.py KIND URL first
         -> {"first_ms": .., "import_ms": ..}
 
-KIND is ``peer``, ``ours`` or ``raw``.  CPU is ``getrusage(RUSAGE_SELF)``
+KIND is ``peer``, ``ours`` or ``raw``; ``ours+uvloop`` runs ours on uvloop's event loop.
+CPU is ``getrusage(RUSAGE_SELF)``
 (user + sys of every thread of the process: the peer's Rust runtime threads
 count).
 """
@@ -130,6 +131,11 @@ def first(kind: str, url: str) -> dict[str, float]:
 
 def main() -> int:
     kind, url, what = sys.argv[1], sys.argv[2], sys.argv[3]
+    if kind.endswith("+uvloop"):  # the same client on uvloop's event loop (liter-llm[speedups])
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        kind = kind.removesuffix("+uvloop")
     if what == "first":
         result: dict[str, Any] = first(kind, url)
     else:

@@ -521,6 +521,13 @@ def bench_peer(url: str) -> dict[str, Any]:
     if peer is not None:
         pythons["peer"] = peer
     kinds = [k for k in ("raw", "peer", "ours") if k in pythons]
+    try:  # liter-llm[speedups]: ours on uvloop's event loop as well (information)
+        import uvloop  # noqa: F401
+
+        pythons["ours+uvloop"] = sys.executable
+        kinds.append("ours+uvloop")
+    except ImportError:
+        pass
     runs: dict[str, dict[str, list[Any]]] = {k: {"seq": [], "c64": [], "first": [], "import": []} for k in kinds}
     for _ in range(REPEATS):
         for kind in kinds:
@@ -571,7 +578,9 @@ def print_peer(peer: dict[str, Any]) -> None:
         ("first_ms", "first call after import (create + 1 chat), ms", "{:.1f}"),
         ("import_ms", "import time (in-process, median), ms", "{:.1f}"),
     ]
-    print(f"  {'measure':<50}{'raw httpx':>11}{'peer':>11}{'ours':>11}{'ours/peer':>11}")
+    uv = "ours+uvloop" in peer
+    head = f"  {'measure':<50}{'raw httpx':>11}{'peer':>11}{'ours':>11}{'ours/peer':>11}"
+    print(head + (f"{'ours+uvloop':>13}" if uv else ""))
     for key, what, fmt in figures:
         cells = []
         for kind in ("raw", "peer", "ours"):
@@ -579,7 +588,11 @@ def print_peer(peer: dict[str, Any]) -> None:
             cells.append(fmt.format(value) if value is not None else "-")
         ours, other = peer.get("ours", {}).get(key), peer.get("peer", {}).get(key)
         ratio = f"{ours / other:.2f}x" if ours and other else "-"
-        print(f"  {what:<50}{cells[0]:>11}{cells[1]:>11}{cells[2]:>11}{ratio:>11}")
+        extra = ""
+        if uv:
+            value = peer["ours+uvloop"].get(key)
+            extra = f"{fmt.format(value) if value is not None else '-':>13}"
+        print(f"  {what:<50}{cells[0]:>11}{cells[1]:>11}{cells[2]:>11}{ratio:>11}{extra}")
 
 
 # ---------------------------------------------------------------------------
@@ -773,7 +786,7 @@ def main() -> int:
         "peer": {
             k: ({kk: vv for kk, vv in v.items() if kk != "runs"} if isinstance(v, dict) else v) for k, v in peer.items()
         },
-        "peer_runs": {k: peer[k]["runs"] for k in ("raw", "peer", "ours") if k in peer},
+        "peer_runs": {k: peer[k]["runs"] for k in ("raw", "peer", "ours", "ours+uvloop") if k in peer},
         "elapsed_s": round(elapsed, 1),
     }
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
