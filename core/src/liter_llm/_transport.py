@@ -287,10 +287,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = request.stream
             request.headers.pop("transfer-encoding", None)  # aiohttp frames the body itself
         url = request.url
+        encoding = request.headers.encoding  # as httpx decodes its own headers (ascii, else utf-8)
         pending = session.request(
             request.method,
             self._url(url),
-            headers=[(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw],
+            headers=[(key.decode(encoding), value.decode(encoding)) for key, value in request.headers.raw],
             data=data,
             allow_redirects=False,
             compress=False,
