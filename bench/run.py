@@ -12,7 +12,14 @@ requests with ``json.loads``:
 - async throughput with 64 concurrent tasks;
 - ``import liter_llm`` vs ``import httpx`` (``-X importtime``, fresh
   subprocesses, median), and ``import liter_llm; create_client(...)``;
-- peak RSS of a fresh process doing N requests.
+- peak RSS of a fresh process doing N requests;
+- against the Rust-core liter-llm (the public index's ``liter-llm`` 2.4.0,
+  async only; not our package, which has the same distribution name), in its
+  own virtual environment ``bench/.peer-venv`` made with ``uv`` on the first
+  run: async requests/s and client CPU per request at concurrency 64, CPU per
+  sequential async request, and the first call after import, each client in a
+  fresh process (``bench/peer.py``), interleaved raw httpx / peer / ours.
+  When the peer cannot be installed the table says so and the rest still runs.
 
 It talks to 127.0.0.1 only, is bounded in count and time (well under three
 minutes), prints a table and writes ``bench/results.json``.
@@ -54,6 +61,9 @@ N_THROUGHPUT = 1920  # requests per throughput measurement (30 per task)
 N_RSS = 400  # requests in the peak-RSS subprocess
 REPEATS = 3  # interleaved repeats; the best (lowest CPU / highest rate) counts
 IMPORT_RUNS = 5
+FIRST_RUNS = 5  # fresh processes per client for the first-call figure
+PEER_REQUIREMENT = "liter-llm==2.4.0"
+PEER_VENV = HERE / ".peer-venv"
 
 TARGETS = {
     "chat_sync": 1.2,
@@ -325,6 +335,9 @@ def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDEVMODE", None)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
+    # fresh processes use (and write) the bytecode cache, as an installed package does: without it
+    # every start compiles each of our modules from source (a development checkout's cost only)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -419,6 +432,170 @@ def peak_rss_mb(kind: str, url: str) -> float:
 
 
 # ---------------------------------------------------------------------------
+# the Rust-core peer (its own virtual environment; benchmark-only)
+# ---------------------------------------------------------------------------
+
+
+def _uv() -> str | None:
+    import shutil
+
+    found = shutil.which("uv")
+    if found:
+        return found
+    for candidate in (HERE.parent / ".tools" / "bin" / "uv", Path(sys.executable).parent / "uv"):
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+def peer_python() -> tuple[str | None, str]:
+    """The peer's interpreter (``bench/.peer-venv``, made on first use), or ``None`` and why not."""
+    python = PEER_VENV / "bin" / "python"
+    check = "import importlib.metadata as m; print(m.version('liter-llm'))"
+
+    def installed() -> str | None:
+        if not python.exists():
+            return None
+        proc = subprocess.run([str(python), "-c", check], check=False, capture_output=True, text=True, env=_child_env())
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    version = installed()
+    if version == PEER_REQUIREMENT.split("==")[1]:
+        return str(python), version
+    uv = _uv()
+    if uv is None:
+        return None, "uv not found (needed to make bench/.peer-venv)"
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        subprocess.run(
+            [uv, "venv", "--quiet", "--python", sys.executable, str(PEER_VENV)],
+            check=True,
+            timeout=120,
+            capture_output=True,
+            text=True,
+        )
+        subprocess.run(
+            [uv, "pip", "install", "--quiet", "--python", str(python), PEER_REQUIREMENT],
+            check=True,
+            timeout=240,
+            capture_output=True,
+            text=True,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        return None, f"could not install {PEER_REQUIREMENT} for Python {py}: {detail.strip().splitlines()[-1:]}"
+    version = installed()
+    if version is None:
+        return None, f"{PEER_REQUIREMENT} installed but cannot be imported"
+    return str(python), version
+
+
+def _client_run(python: str, kind: str, url: str, *args: str, timeout: float = 120) -> dict[str, Any] | None:
+    """One ``bench/peer.py`` process; its JSON result (``None`` if it failed)."""
+    try:
+        proc = subprocess.run(
+            [python, str(HERE / "peer.py"), kind, url, *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_child_env(),
+        )
+    except subprocess.TimeoutExpired:
+        print(f"bench: {kind} client timed out", file=sys.stderr)
+        return None
+    lines = proc.stdout.strip().splitlines()
+    if not lines or not lines[-1].startswith("{"):
+        print(f"bench: {kind} client failed ({proc.returncode}): {proc.stderr.strip()[-500:]}", file=sys.stderr)
+        return None
+    # the peer's process sometimes aborts at interpreter exit (its runtime's shutdown, after the
+    # result was printed): the measurement itself is complete
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def bench_peer(url: str) -> dict[str, Any]:
+    """raw httpx / peer / ours async, each in fresh processes, interleaved: c64, sequential, first call."""
+    peer, peer_version = peer_python()
+    pythons = {"raw": sys.executable, "ours": sys.executable}
+    if peer is not None:
+        pythons["peer"] = peer
+    kinds = [k for k in ("raw", "peer", "ours") if k in pythons]
+    try:  # liter-llm[speedups]: ours on uvloop's event loop as well (information)
+        import uvloop  # noqa: F401
+
+        pythons["ours+uvloop"] = sys.executable
+        kinds.append("ours+uvloop")
+    except ImportError:
+        pass
+    runs: dict[str, dict[str, list[Any]]] = {k: {"seq": [], "c64": [], "first": [], "import": []} for k in kinds}
+    for _ in range(REPEATS):
+        for kind in kinds:
+            # raw httpx's own pool is slow under concurrency: fewer requests keep the run short
+            total = N_THROUGHPUT // 3 if kind == "raw" else N_THROUGHPUT
+            out = _client_run(pythons[kind], kind, url, "rounds", str(N_CHAT), str(total), str(N_CONCURRENT), "1")
+            if out is not None:
+                runs[kind]["seq"].extend(out["seq"])
+                runs[kind]["c64"].extend(out["c64"])
+    for kind in kinds:  # untimed: fills the bytecode cache
+        _client_run(pythons[kind], kind, url, "first", timeout=60)
+    for _ in range(FIRST_RUNS):
+        for kind in kinds:
+            out = _client_run(pythons[kind], kind, url, "first", timeout=60)
+            if out is not None:
+                runs[kind]["first"].append(out["first_ms"])
+                runs[kind]["import"].append(out["import_ms"])
+    result: dict[str, Any] = {"requirement": PEER_REQUIREMENT, "peer_installed": peer is not None}
+    if peer is None:
+        result["peer_missing"] = peer_version
+    else:
+        result["peer_version"] = peer_version
+    for kind, data in runs.items():
+        if not data["c64"]:
+            continue
+        result[kind] = {
+            "c64_rate": statistics.median(r["rate"] for r in data["c64"]),
+            "c64_cpu_us": statistics.median(r["cpu_us"] for r in data["c64"]),
+            "seq_cpu_us": statistics.median(data["seq"]),
+            "first_ms": statistics.median(data["first"]) if data["first"] else None,
+            "import_ms": statistics.median(data["import"]) if data["import"] else None,
+            "runs": data,
+        }
+    return result
+
+
+def print_peer(peer: dict[str, Any]) -> None:
+    print(
+        f"\nagainst the Rust-core liter-llm ({peer['requirement']}; medians of {REPEATS} interleaved fresh processes, "
+        f"first call: {FIRST_RUNS})"
+    )
+    if not peer["peer_installed"]:
+        print(f"  the peer could not be installed: {peer['peer_missing']}; its column is empty")
+    figures = [
+        ("c64_rate", "async req/s at concurrency 64", "{:.0f}"),
+        ("c64_cpu_us", "async CPU per request at concurrency 64, us", "{:.1f}"),
+        ("seq_cpu_us", "async CPU per sequential request, us", "{:.1f}"),
+        ("first_ms", "first call after import (create + 1 chat), ms", "{:.1f}"),
+        ("import_ms", "import time (in-process, median), ms", "{:.1f}"),
+    ]
+    uv = "ours+uvloop" in peer
+    head = f"  {'measure':<50}{'raw httpx':>11}{'peer':>11}{'ours':>11}{'ours/peer':>11}"
+    print(head + (f"{'ours+uvloop':>13}" if uv else ""))
+    for key, what, fmt in figures:
+        cells = []
+        for kind in ("raw", "peer", "ours"):
+            value = peer.get(kind, {}).get(key)
+            cells.append(fmt.format(value) if value is not None else "-")
+        ours, other = peer.get("ours", {}).get(key), peer.get("peer", {}).get(key)
+        ratio = f"{ours / other:.2f}x" if ours and other else "-"
+        extra = ""
+        if uv:
+            value = peer["ours+uvloop"].get(key)
+            extra = f"{fmt.format(value) if value is not None else '-':>13}"
+        print(f"  {what:<50}{cells[0]:>11}{cells[1]:>11}{cells[2]:>11}{ratio:>11}{extra}")
+
+
+# ---------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------
 
@@ -452,6 +629,7 @@ def main() -> int:
         sync = bench_sync(url)
         asyn = bench_async(url)
         rss = {kind: peak_rss_mb(kind, url) for kind in ("raw", "ours", "raw_async", "ours_async")}
+        peer = bench_peer(url)
     imports = {"liter_llm": import_time_us("liter_llm") / 1000, "httpx": import_time_us("httpx") / 1000}
     create_ms = create_client_ms()
     elapsed = time.perf_counter() - started
@@ -584,6 +762,7 @@ def main() -> int:
             f"({chat_ratio:.2f}x); CPU per chunk {same['raw_aio_stream']:.1f} us raw vs "
             f"{asyn['ours_stream']['cpu_us']:.1f} us ours ({chunk_ratio:.2f}x)"
         )
+    print_peer(peer)
     print(f"\nimport liter_llm + create_client(...): {create_ms:.1f} ms (information)")
     print(f"whole run: {elapsed:.1f} s")
 
@@ -604,6 +783,10 @@ def main() -> int:
         "versions": versions(),
         "rows": rows,
         "extra": extra,
+        "peer": {
+            k: ({kk: vv for kk, vv in v.items() if kk != "runs"} if isinstance(v, dict) else v) for k, v in peer.items()
+        },
+        "peer_runs": {k: peer[k]["runs"] for k in ("raw", "peer", "ours", "ours+uvloop") if k in peer},
         "elapsed_s": round(elapsed, 1),
     }
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")

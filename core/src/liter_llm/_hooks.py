@@ -149,7 +149,7 @@ def culprit(relay: Any, exc: BaseException) -> str | None:
     """``plugin.hook`` of the innermost hook implementation in ``exc``'s traceback, if any."""
     codes: dict[types.CodeType, str] = {}
     for name, caller in vars(relay).items():
-        if not isinstance(caller, pluggy.HookCaller):
+        if not hasattr(caller, "get_hookimpls"):  # pluggy's HookCaller, or the pipeline's direct caller
             continue
         for impl in caller.get_hookimpls():
             code = _code_of(impl.function)

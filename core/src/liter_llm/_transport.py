@@ -1,10 +1,11 @@
-"""The async client's default transport: the httpx API over aiohttp's connection pool.
+"""The async client's default transport: aiohttp's connection pool behind the httpx API.
 
 httpx's own async pool (httpcore) spends about 2 ms of CPU per request under
 concurrency and caps out at a few hundred requests per second; aiohttp's pool
 does several times better (the measurements are in docs/performance.md).
-``httpx-aiohttp`` puts aiohttp behind ``httpx.AsyncBaseTransport``; this
-module wraps it to keep the behaviour the rest of the client relies on:
+:class:`AiohttpTransport` puts aiohttp behind ``httpx.AsyncBaseTransport``
+directly (an ``httpx.Request`` in, an ``httpx.Response`` out, nothing in
+between) and keeps the behaviour the rest of the client relies on:
 
 - errors come out as the httpx exceptions httpx's own transport raises for the
   same failure (connection refused -> ``ConnectError``, a server that closes
@@ -13,7 +14,20 @@ module wraps it to keep the behaviour the rest of the client relies on:
   the body streams;
 - one aiohttp session per event loop (a client used under two
   ``asyncio.run`` calls opens a new pool for the second loop);
-- outside asyncio (trio), httpx's own transport is used.
+- outside asyncio (trio), httpx's own transport is used;
+- no cookie jar (as on the sync client, whose requests never carry the cookies
+  of earlier answers), no automatic decompression (httpx decodes), TLS with
+  httpx's own context (certifi, ``SSL_CERT_FILE``), built on the first https
+  request only.
+
+The client's own sends skip ``httpx.AsyncClient.send`` (auth flow, redirects,
+cookies and event hooks, of which the client uses only the auth flow) and call
+:meth:`AiohttpTransport.send`, which runs the auth flow as httpx does.
+
+Deadlines: a call's deadline (``request.extensions["timeout"].deadline``, see
+:class:`liter_llm._pipeline.DeadlineTimeouts`) bounds the wait for the status
+line and headers here; the body reads are bounded by the driver
+(:func:`liter_llm._pipeline.read_async`).
 
 Timeouts come from ``request.extensions["timeout"]`` as with httpx (connect,
 read, pool); closing a response early releases (closes) its connection.
@@ -30,16 +44,21 @@ that route requests through an explicit proxy or the environment's
 from __future__ import annotations
 
 import asyncio
+import ssl
 import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport as _BaseAiohttpTransport
+from yarl import URL
 
 __all__ = ["AiohttpTransport", "proxy_mounts"]
+
+_CHUNK = 64 * 1024
+_HTTP11 = {"http_version": b"HTTP/1.1"}
 
 
 def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
@@ -70,9 +89,15 @@ def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
     return kind(message, request=request)
 
 
-def _buffered(stream: object) -> bytes:
-    """The bytes aiohttp has received for ``stream`` but not handed out yet (private attributes: see the caps)."""
-    reader = getattr(getattr(stream, "_aiohttp_response", None), "content", None)
+def _raise_mapped(exc: BaseException, request: httpx.Request) -> None:
+    error = _mapped(exc, request)
+    if error is exc:
+        raise exc
+    raise error from exc
+
+
+def _buffered(reader: Any) -> bytes:
+    """The bytes aiohttp has received but not handed out yet (private attributes: see the caps)."""
     if reader is None or not getattr(reader, "_buffer", None):
         return b""
     try:
@@ -81,43 +106,61 @@ def _buffered(stream: object) -> bytes:
         return b""
 
 
-class _MappedStream(httpx.AsyncByteStream):
-    """The response body, with aiohttp errors raised as httpx errors."""
+class AiohttpStream(httpx.AsyncByteStream):
+    """An aiohttp response's body as an httpx byte stream, with aiohttp errors raised as httpx errors."""
 
-    __slots__ = ("_inner", "_request")
+    __slots__ = ("_request", "_response")
 
-    def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
-        self._inner = inner
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
         try:
-            async for chunk in self._inner:
+            async for chunk in content.iter_chunked(_CHUNK):
                 yield chunk
         except Exception as exc:
             # aiohttp raises a dropped connection's error before the bytes that arrived with it
             # (its reader checks for an error first): hand those over, then the error
-            tail = _buffered(self._inner)
+            tail = _buffered(content)
             if tail:
                 yield tail
-            error = _mapped(exc, self._request)
-            if error is exc:
-                raise
-            raise error from exc
+            _raise_mapped(exc, self._request)
+
+    async def read_all(self, limit: int) -> bytes | None:
+        """The whole body, or ``None`` as soon as it is longer than ``limit`` bytes.
+
+        The fast path of a non-streamed answer (no per-chunk generator); the
+        caller bounds it by the call's deadline.
+        """
+        content = self._response.content
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    return None
+                parts.append(chunk)
+        except Exception as exc:
+            _raise_mapped(exc, self._request)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def aclose(self) -> None:
         try:
-            await self._inner.aclose()
+            self._response.release()
+            await self._response.wait_for_close()
         except Exception as exc:
-            error = _mapped(exc, self._request)
-            if error is exc:
-                raise
-            raise error from exc
+            _raise_mapped(exc, self._request)
 
 
-def _close_now(inner: _BaseAiohttpTransport) -> None:
+def _close_now(session: aiohttp.ClientSession) -> None:
     """Close an aiohttp pool without awaiting (its loop may be gone); the session then counts as closed."""
-    connector = getattr(inner.client, "connector", None)
+    connector = session.connector
     if connector is not None and not connector.closed:
         try:
             connector._close()
@@ -125,10 +168,10 @@ def _close_now(inner: _BaseAiohttpTransport) -> None:
             pass
 
 
-def _close_all(pools: list[_BaseAiohttpTransport]) -> None:
+def _close_all(pools: list[aiohttp.ClientSession]) -> None:
     """The finalizer of a transport dropped without ``aclose()``."""
-    for inner in pools:
-        _close_now(inner)
+    for session in pools:
+        _close_now(session)
     pools.clear()
 
 
@@ -139,32 +182,94 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         limits: the connection pool's limits (``max_connections`` and
             ``keepalive_expiry`` are used).
         proxy: send every request through this HTTP(S) proxy.
+        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does.
     """
 
-    def __init__(self, limits: httpx.Limits | None = None, *, proxy: httpx.Proxy | None = None) -> None:
+    def __init__(
+        self, limits: httpx.Limits | None = None, *, proxy: httpx.Proxy | None = None, trust_env: bool = True
+    ) -> None:
         self._limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._proxy = proxy
-        self._inner: _BaseAiohttpTransport | None = None
+        self._proxy_url = str(proxy.url) if proxy is not None else None
+        self._proxy_headers = proxy.headers if proxy is not None else None
+        self._trust_env = trust_env
+        self._ssl: ssl.SSLContext | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fallback: httpx.AsyncHTTPTransport | None = None
+        self._urls: dict[int, tuple[httpx.URL, URL]] = {}
         # the pools to close if this transport is dropped unclosed (the finalizer must not hold self)
-        self._pools: list[_BaseAiohttpTransport] = []
+        self._pools: list[aiohttp.ClientSession] = []
         weakref.finalize(self, _close_all, self._pools)
 
     def __repr__(self) -> str:
         return "AiohttpTransport(proxy=...)" if self._proxy is not None else "AiohttpTransport()"
 
-    def _for_loop(self, loop: asyncio.AbstractEventLoop) -> _BaseAiohttpTransport:
-        old = self._inner
+    def _for_loop(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
+        old = self._session
         if old is not None:
             # a new event loop: the old pool's sockets belong to the old loop
             _close_now(old)
             if old in self._pools:
                 self._pools.remove(old)
-        self._inner = _BaseAiohttpTransport(limits=self._limits, proxy=self._proxy)
-        self._pools.append(self._inner)
+        limit = self._limits.max_connections
+        connector = aiohttp.TCPConnector(
+            limit=limit if limit is not None else 0, keepalive_timeout=self._limits.keepalive_expiry
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+        )
+        self._pools.append(self._session)
         self._loop = loop
-        return self._inner
+        return self._session
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = self._ssl
+        if context is None:
+            context = self._ssl = httpx.create_ssl_context(trust_env=self._trust_env)
+        return context
+
+    def _url(self, url: httpx.URL) -> URL:
+        # the pipeline reuses one httpx.URL per endpoint: convert each once
+        cached = self._urls.get(id(url))
+        if cached is not None and cached[0] is url:
+            return cached[1]
+        converted = URL(str(url), encoded=True)
+        if len(self._urls) > 256:
+            self._urls.clear()
+        self._urls[id(url)] = (url, converted)
+        return converted
+
+    async def send(
+        self, request: httpx.Request, *, auth: httpx.Auth | None = None, stream: bool = True
+    ) -> httpx.Response:
+        """Send ``request`` through ``auth``'s flow, as ``httpx.AsyncClient.send(..., stream=True)`` does.
+
+        The client's own sends come here: no redirects, cookies or event hooks
+        to run.  ``stream`` must be true (the body is read by the caller).
+        """
+        if not stream:  # pragma: no cover - the client always streams
+            raise ValueError("AiohttpTransport.send reads no body: pass stream=True")
+        if auth is None or type(auth) is httpx.Auth:
+            return await self.handle_async_request(request)
+        if auth.requires_request_body:
+            await request.aread()
+        flow = auth.async_auth_flow(request)
+        try:
+            request = await flow.__anext__()
+            while True:
+                response = await self.handle_async_request(request)
+                try:
+                    try:
+                        request = await flow.asend(response)
+                    except StopAsyncIteration:
+                        return response
+                    await response.aread()  # another round of the flow: this answer is done
+                except BaseException:
+                    await response.aclose()
+                    raise
+        finally:
+            await flow.aclose()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -173,11 +278,34 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if self._fallback is None:
                 self._fallback = httpx.AsyncHTTPTransport(limits=self._limits, proxy=self._proxy)
             return await self._fallback.handle_async_request(request)
-        inner = self._inner if self._loop is loop and self._inner is not None else self._for_loop(loop)
-        deadline = getattr(request.extensions.get("timeout"), "deadline", None)
+        session = self._session if self._loop is loop and self._session is not None else self._for_loop(loop)
+        timeout = request.extensions.get("timeout") or {}
+        deadline = getattr(timeout, "deadline", None)
+        try:
+            data: Any = request.content or None
+        except httpx.RequestNotRead:
+            data = request.stream
+            request.headers.pop("transfer-encoding", None)  # aiohttp frames the body itself
+        url = request.url
+        encoding = request.headers.encoding  # as httpx decodes its own headers (ascii, else utf-8)
+        pending = session.request(
+            request.method,
+            self._url(url),
+            headers=[(key.decode(encoding), value.decode(encoding)) for key, value in request.headers.raw],
+            data=data,
+            allow_redirects=False,
+            compress=False,
+            timeout=aiohttp.ClientTimeout(
+                sock_connect=timeout.get("connect"), sock_read=timeout.get("read"), connect=timeout.get("pool")
+            ),
+            ssl=self._ssl_context() if url.scheme == "https" else True,
+            server_hostname=request.extensions.get("sni_hostname"),
+            proxy=self._proxy_url,
+            proxy_headers=self._proxy_headers,
+        )
         try:
             if deadline is None:
-                response = await inner.handle_async_request(request)
+                answer = await pending
             else:
                 # aiohttp's socket read timeout restarts with every byte: bound the wait
                 # for the status line and headers by the call's deadline as well
@@ -185,34 +313,37 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 try:
                     if sys.version_info >= (3, 11):
                         async with asyncio.timeout(left):
-                            response = await inner.handle_async_request(request)
+                            answer = await pending
                     else:  # pragma: no cover - Python 3.10
-                        response = await asyncio.wait_for(inner.handle_async_request(request), left)
+                        answer = await asyncio.wait_for(pending, left)
                 except asyncio.TimeoutError:
                     raise httpx.ReadTimeout("no answer before the call's deadline", request=request) from None
         except Exception as exc:
-            error = _mapped(exc, request)
-            if error is exc:
-                raise
-            raise error from exc
-        stream = response.stream
-        assert isinstance(stream, httpx.AsyncByteStream)
-        response.stream = _MappedStream(stream, request)
-        return response
+            _raise_mapped(exc, request)
+        extensions: dict[str, Any] = _HTTP11
+        if answer.reason:
+            extensions = {"http_version": b"HTTP/1.1", "reason_phrase": answer.reason.encode("latin-1")}
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.raw_headers,
+            stream=AiohttpStream(answer, request),
+            request=request,
+            extensions=extensions,
+        )
 
     async def aclose(self) -> None:
-        inner, loop, self._inner, self._loop = self._inner, self._loop, None, None
-        if inner is not None:
-            if inner in self._pools:
-                self._pools.remove(inner)
+        session, loop, self._session, self._loop = self._session, self._loop, None, None
+        if session is not None:
+            if session in self._pools:
+                self._pools.remove(session)
             try:
                 running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
             except RuntimeError:
                 running = None
             if running is loop:
-                await inner.aclose()
+                await session.close()
             else:  # the pool's loop is gone or another: close its sockets without awaiting
-                _close_now(inner)
+                _close_now(session)
         if self._fallback is not None:
             await self._fallback.aclose()
 
@@ -246,7 +377,7 @@ def proxy_mounts(
             continue
         target = httpx.Proxy(url)
         if target.url.scheme in ("http", "https") and target.auth is None:
-            mounts[pattern] = AiohttpTransport(limits, proxy=target)
+            mounts[pattern] = AiohttpTransport(limits, proxy=target, trust_env=trust_env)
         else:
             mounts[pattern] = httpx.AsyncHTTPTransport(proxy=target, limits=limits or httpx.Limits())
     return mounts

@@ -539,11 +539,14 @@ class AsyncDefaultClient(_ClientBase):
             clock=clock,
             rng=rng,
         )
-        self._http = http_client or _proxy_errors(lambda: _async_http(config, transport))
+        direct: list[Any] = []
+        self._http = http_client or _proxy_errors(lambda: _async_http(config, transport, direct))
         self._own_http = http_client is None
-        self._provider_http: dict[str, httpx.AsyncClient] = {}
+        self._provider_http: dict[str, Any] = {}
+        # the default transport takes the client's sends itself (no redirects, cookies or event hooks to run)
+        self._sender: Any = direct[0] if direct else self._http
 
-    def _client_for(self, provider: str) -> httpx.AsyncClient:
+    def _client_for(self, provider: str) -> Any:
         client = self._provider_http.get(provider)
         if client is not None:
             return client
@@ -551,7 +554,7 @@ class AsyncDefaultClient(_ClientBase):
         transport = None
         if spec is not None:
             transport = self._pipeline.relay(spec).create_transport(provider=spec, is_async=True)
-        client = httpx.AsyncClient(transport=transport, timeout=None) if transport is not None else self._http
+        client = httpx.AsyncClient(transport=transport, timeout=None) if transport is not None else self._sender
         self._provider_http[provider] = client
         return client
 
@@ -906,22 +909,29 @@ def _proxy_errors(build: Callable[[], R]) -> R:
 _PROXY_VARIABLES = tuple(name for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for name in (base, base.lower()))
 
 
-def _async_http(config: ClientConfig, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+def _async_http(
+    config: ClientConfig, transport: httpx.AsyncBaseTransport | None, direct: list[Any] | None = None
+) -> httpx.AsyncClient:
     """The async client's httpx client: aiohttp's pool, and the proxies of ``config`` or the environment.
 
     A transport given by the caller is used as it is (no proxy), as httpx does
-    on the sync side for the environment's proxies.
+    on the sync side for the environment's proxies.  When every request goes
+    to the default aiohttp transport (no proxy mounts), it is appended to
+    ``direct``: the client then sends through it without ``httpx.AsyncClient.send``.
     """
     if transport is not None:
         return httpx.AsyncClient(transport=transport, timeout=None, follow_redirects=False, trust_env=config.trust_env)
     default = _default_async_transport()
     if default is None:  # httpx's own transport: httpx applies the proxies itself
         return httpx.AsyncClient(timeout=None, follow_redirects=False, proxy=config.proxy, trust_env=config.trust_env)
-    from liter_llm._transport import proxy_mounts
+    from liter_llm._transport import AiohttpTransport, proxy_mounts
 
+    mounts = proxy_mounts(config.proxy, trust_env=config.trust_env)
+    if not mounts and direct is not None and isinstance(default, AiohttpTransport):
+        direct.append(default)
     return httpx.AsyncClient(
         transport=default,
-        mounts=proxy_mounts(config.proxy, trust_env=config.trust_env) or None,
+        mounts=mounts or None,
         timeout=None,
         follow_redirects=False,
         trust_env=config.trust_env,
@@ -933,7 +943,7 @@ def _default_async_transport() -> httpx.AsyncBaseTransport | None:
 
     aiohttp's pool costs several times less CPU per request under concurrency
     (the measured choice is in docs/performance.md).  ``None`` (httpx's own
-    transport) when ``httpx-aiohttp`` or ``aiohttp`` cannot be imported.
+    transport) when ``aiohttp`` cannot be imported.
     """
     try:
         from liter_llm._transport import AiohttpTransport
