@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 import openai
@@ -231,12 +232,16 @@ def test_health(proxy: RunningProxy) -> None:
     assert ready.json()["checks"] == {"database": "ok", "upstream": "ok"}
 
 
-def test_ready_reports_a_dead_upstream(start_proxy: object, tmp_path: object) -> None:
-    from fake_upstream import free_port
-
+def test_ready_reports_a_dead_upstream(start_proxy: object, tmp_path: object, request: pytest.FixtureRequest) -> None:
     from conftest import proxy_config
 
-    config = proxy_config(f"http://127.0.0.1:{free_port()}", f"sqlite+aiosqlite:///{tmp_path}/dead.db")  # nothing there
+    # a port held bound but never listening refuses every connection (a merely free port could be
+    # taken by another process on this machine before the proxy tries it)
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    request.addfinalizer(dead.close)
+    port = dead.getsockname()[1]
+    config = proxy_config(f"http://127.0.0.1:{port}", f"sqlite+aiosqlite:///{tmp_path}/dead.db")  # nothing there
     proxy = start_proxy(config=config)  # type: ignore[operator]
     with httpx.Client(base_url=proxy.url) as http:
         ready = http.get("/health/ready")
