@@ -271,9 +271,17 @@ def test_usage_errors_exit_2(args: list[str], env: dict[str, str], tmp_path: Pat
     assert result.stderr.count("\n") == 1, result.stderr
 
 
+_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def test_ctrl_c_ends_the_stream_cleanly(how: str, server: FakeOpenAI, env: dict[str, str], tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        COMMANDS[how] + ["chat", "-m", "hang", "hi"],
+        # A run started in the background by a non-interactive shell has SIGINT ignored, and Python
+        # then installs no KeyboardInterrupt handler in the command: start it as a terminal user
+        # would, with SIGINT at its default (the launcher resets it, then becomes the command).
+        [sys.executable, "-c", _DEFAULT_SIGINT, *COMMANDS[how], "chat", "-m", "hang", "hi"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

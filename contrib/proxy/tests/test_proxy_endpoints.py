@@ -9,9 +9,8 @@ import httpx
 import openai
 import pytest
 from fake_upstream import FakeUpstream, ThreadServer
+from proxy_support import MASTER, RunningProxy
 from sdk_support import run_sdk
-
-from conftest import MASTER, RunningProxy
 
 KINDS = ["sync", "async"]
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -233,7 +232,7 @@ def test_health(proxy: RunningProxy) -> None:
 
 
 def test_ready_reports_a_dead_upstream(start_proxy: object, tmp_path: object, request: pytest.FixtureRequest) -> None:
-    from conftest import proxy_config
+    from proxy_support import proxy_config
 
     # a port held bound but never listening refuses every connection (a merely free port could be
     # taken by another process on this machine before the proxy tries it)

@@ -11,9 +11,9 @@ import httpx
 import openai
 import pytest
 from fake_upstream import FakeUpstream, ThreadServer
+from proxy_support import MASTER, RunningProxy
 from sdk_support import run_sdk
 
-from conftest import MASTER, RunningProxy
 from liter_llm.clock import ManualClock
 
 KINDS = ["sync", "async"]

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from proxy_support import MASTER, RunningProxy
 from sdk_support import run_sdk
 
-from conftest import MASTER, RunningProxy
 from liter_llm.config import parse_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

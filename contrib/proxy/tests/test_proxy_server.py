@@ -15,8 +15,7 @@ import httpx
 import openai
 import pytest
 from fake_upstream import FakeUpstream, ThreadServer, free_port
-
-from conftest import MASTER, RunningProxy
+from proxy_support import MASTER, RunningProxy
 
 
 def _open_slow_stream(proxy: RunningProxy, upstream: FakeUpstream) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import openai
 import pytest
 from fake_upstream import FakeUpstream, ThreadServer
+from proxy_support import PRICES, RunningProxy
 from sdk_support import run_sdk
 from services import Postgres, Redis
 
-from conftest import PRICES, RunningProxy
 from liter_llm.config import parse_config
 
 

@@ -31,9 +31,9 @@ import pytest
 import redis
 import redis.cluster
 from redis.crc import key_slot
+from redis_test_support import REDIS_SERVER, RedisServer
 
 import liter_llm
-from conftest import REDIS_SERVER, RedisServer
 from liter_llm.builtins.cost import set_model_price
 from liter_llm.errors import LiterLlmError
 
