@@ -314,11 +314,23 @@ class Budget:
                     self.ledger.reset()
 
     def _release(self, call: Call) -> None:
+        self._settle(call, 0.0)
+
+    def _settle(self, call: Call, cost: float) -> None:
+        """Record ``cost`` and release the call's hold in one step.
+
+        Both under the lock the check takes: between the two, a call's cost would count twice
+        (spent and still held), and a concurrent call could be refused below the limit.
+        """
         hold = call.state.pop(_HOLD, None)
-        if hold is None:
-            return
-        key, amount = hold
         with self._hold_lock:
+            if cost:
+                key = model_key(call)
+                self._recorded.add(key)
+                self.ledger.add(key, cost)
+            if hold is None:
+                return
+            key, amount = hold
             self._held_total = max(0.0, self._held_total - amount)
             left = self._held_by_model.get(key, 0.0) - amount
             if left > 1e-12:
@@ -331,12 +343,7 @@ class Budget:
     @hookimpl
     def on_response(self, call: Call, response: Any) -> None:
         """Settle: record what the response cost (nothing for a cache hit or an unknown price), release the rest."""
-        cost = call_cost(call, response)
-        if cost:
-            key = model_key(call)
-            self._recorded.add(key)
-            self.ledger.add(key, cost)
-        self._release(call)
+        self._settle(call, call_cost(call, response) or 0.0)
 
     @hookimpl
     def on_error(self, call: Call) -> None:
@@ -350,13 +357,8 @@ class Budget:
 
     def settle_abandoned(self, call: Call, partial: Any) -> None:
         """Settle a call that ended with no outcome: to ``partial``'s cost (a response with a usage), else release."""
-        if partial is not None and call.state.get(_HOLD) is not None:
-            cost = call_cost(call, partial)
-            if cost:
-                key = model_key(call)
-                self._recorded.add(key)
-                self.ledger.add(key, cost)
-        self._release(call)
+        cost = call_cost(call, partial) if partial is not None and call.state.get(_HOLD) is not None else None
+        self._settle(call, cost or 0.0)
 
 
 def partial_usage_response(call: Call) -> Any:
