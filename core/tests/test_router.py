@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import threading
 from typing import Any
@@ -574,7 +575,20 @@ def test_an_alias_naming_an_alias_and_duplicates_are_refused() -> None:
         liter_llm.create_client(models={"fast": []})
 
 
-@pytest.mark.parametrize("name", ["openai", "openai/fast", "anthropic/x"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "openai",
+        "openai/fast",
+        pytest.param(
+            "anthropic/x",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("liter_llm_anthropic") is None,
+                reason="the core's own suite runs without the Anthropic plugin",
+            ),
+        ),
+    ],
+)
 def test_an_alias_shadowing_a_provider_prefix_is_refused(name: str) -> None:
     with pytest.raises(BadRequestError, match=r"models\[0\]\.name: .* would shadow the provider"):
         liter_llm.create_client(models=[alias("weighted", {"model": "openai/m"}, name=name)])

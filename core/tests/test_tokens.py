@@ -124,5 +124,9 @@ def test_the_docs_page_example_runs() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "tokens.md"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
     assert blocks
+    import importlib.util
+
     for block in blocks:
+        if 'model_hint="anthropic"' in block and importlib.util.find_spec("liter_llm_anthropic") is None:
+            continue  # the core's own suite (nox -s tests_core) runs without the Anthropic plugin
         exec(compile(block, str(page), "exec", dont_inherit=True), {"__name__": "tokens_docs"})
