@@ -305,6 +305,14 @@ CASES = [
     ),
     ("list_files", {}, {"object": "list", "data": [FILE]}, "GET", "/openai/files", "/openai/v1/files"),
     (
+        "delete_file",
+        {"file_id": "file-abc123"},
+        {"id": "file-abc123", "object": "file", "deleted": True},
+        "DELETE",
+        "/openai/files/file-abc123",
+        "/openai/v1/files/file-abc123",
+    ),
+    (
         "create_batch",
         {"input_file_id": "file-abc123", "endpoint": "/chat/completions", "completion_window": "24h"},
         BATCH,
@@ -319,6 +327,14 @@ CASES = [
         "GET",
         "/openai/batches/batch_abc123",
         "/openai/v1/batches/batch_abc123",
+    ),
+    (
+        "list_batches",
+        {},
+        {"object": "list", "data": [BATCH], "first_id": "batch_abc123", "last_id": "batch_abc123", "has_more": False},
+        "GET",
+        "/openai/batches",
+        "/openai/v1/batches",
     ),
     (
         "cancel_batch",
@@ -365,9 +381,9 @@ def test_every_endpoint_in_both_styles(
     if style == "classic" and method == "create_response":
         client["plugins"]["azure"]["api_version"] = version
     kwargs = dict(arguments)
-    if method in ("retrieve_file", "retrieve_batch", "cancel_batch", "file_content"):
+    if method in ("retrieve_file", "delete_file", "retrieve_batch", "cancel_batch", "file_content"):
         run(_ok(body, b"{}\n" if method == "file_content" else None), method, *kwargs.values(), client=client)
-    elif method in ("list_models", "list_files"):
+    elif method in ("list_models", "list_files", "list_batches"):
         run(_ok(body), method, client=client)
     else:
         run(_ok(body, b"ID3audio" if method in ("speech", "file_content") else None), method, client=client, **kwargs)

@@ -66,9 +66,12 @@ def test_sync_stream_is_incremental() -> None:
             arrivals = [time.monotonic() - started for _ in stream]
     assert len(arrivals) > 20
     first, last = arrivals[1], arrivals[-1]
-    assert last - first > 0.0
-    # tokens come one by one: the gaps between them add up to most of the stream's time
-    assert first < last * 0.6
+    # Tokens come one by one as the model makes them: decoding 80 tokens takes a good part of a
+    # second at least, so the chunks after the first are spread over that time.  Had the stream
+    # buffered the answer, they would all arrive within the few milliseconds that handing out 80
+    # chunks takes.  A loaded machine only widens the spread (no ratio against the prompt's
+    # processing time, which a loaded machine stretches more than the decoding).
+    assert last - first > 0.1
 
 
 @pytest.mark.anyio
