@@ -16,8 +16,8 @@ compared with the model's context window from :func:`liter_llm.model_info`:
 
 A call that does not fit raises
 :class:`~liter_llm.errors.ContextWindowExceededError` (a ``BadRequestError``).
-A model with no known context window is not checked (a ``preflight_skipped``
-debug log says so).  The count is kept in ``call.state`` under
+A model with no known context window, or a prompt the offline counter cannot
+read, is not checked (a ``preflight_skipped`` debug log says so).  The count is kept in ``call.state`` under
 :data:`PROMPT_TOKENS`; the budget's worst-case reservation uses it in place of
 its byte bound when it is exact (an estimate is no upper bound, and a
 reservation must be one).
@@ -91,11 +91,16 @@ class Preflight:
         """Count the prompt and refuse the call when it cannot fit the model's context window."""
         if call.operation not in ("chat", "chat_stream"):
             return
+        from liter_llm.errors import BadRequestError
         from liter_llm.tokens import count_tokens
 
         request = call.request
         model = call.model or call.requested_model or ""
-        counted = count_tokens(model, list(request.messages or ()), tools=request.tools or None)
+        try:
+            counted = count_tokens(model, list(request.messages or ()), tools=request.tools or None)
+        except BadRequestError as exc:  # a message the offline counter cannot read: the provider judges it
+            get_logger().debug("preflight_skipped", model=call.requested_model, reason=f"not counted: {exc.message}")
+            return
         output = _output_tokens(request)
         window = _context_window(call)
         call.state[PROMPT_TOKENS] = PromptCount(counted.tokens, counted.exact, counted.method, output, window)
