@@ -213,7 +213,7 @@ def test_bedrock_forced_tool(mode: str) -> None:
     tool = body["toolConfig"]["tools"][0]["toolSpec"]
     assert tool["name"] == "City"
     assert tool["inputSchema"]["json"]["properties"]["population"] == {"type": "integer"}
-    assert body["toolConfig"]["toolChoice"] == {"tool": {"name": "City"}}
+    assert body["toolConfig"]["toolChoice"] == {"any": {}}  # the one tool, so that one
 
 
 def test_bedrock_repair_past_the_bound_is_a_structured_output_error(mode: str) -> None:
@@ -298,3 +298,302 @@ def test_bedrock_parse_stream_reads_the_tool_use_deltas(mode: str) -> None:
     assert partials[-1] == OSLO
     assert items[-1].done
     assert items[-1].parsed == City("Oslo", 709000, "capital")
+
+
+# ---------------------------------------------------------------------------
+# Declared mechanisms: OpenAI-compatible providers without their own plugin code
+# ---------------------------------------------------------------------------
+
+
+def test_deepseek_json_mode_with_the_schema_in_the_system_prompt(mode: str) -> None:
+    # DeepSeek's JSON Output takes only {"type": "json_object"} and wants the word "json" and the
+    # format in the prompt (https://api-docs.deepseek.com/guides/json_mode)
+    result, sent = parse(mode, "deepseek", [openai_answer(json.dumps(OSLO))], "deepseek-chat")
+    assert result.parsed == City("Oslo", 709000, "capital")
+    body = sent[0]
+    assert body["response_format"] == {"type": "json_object"}
+    system = body["messages"][0]
+    assert system["role"] == "system"
+    assert "JSON" in system["content"]
+    assert '"required":["name","population","kind"]' in system["content"]
+    assert body["messages"][1:] == USER
+
+
+def test_deepseek_json_mode_keeps_the_callers_system_prompt_first(mode: str) -> None:
+    messages = [{"role": "system", "content": "You are terse."}, *USER]
+    result, sent = parse(mode, "deepseek", [openai_answer(json.dumps(OSLO))], "deepseek-chat", messages=messages)
+    assert result.parsed.name == "Oslo"
+    system = sent[0]["messages"][0]
+    assert system["content"].startswith("You are terse.\n\n")
+    assert "JSON Schema" in system["content"]
+    assert [m["role"] for m in sent[0]["messages"]] == ["system", "user"]
+
+
+def test_a_plain_chat_with_a_json_schema_response_format_is_mapped_too(mode: str) -> None:
+    sent: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.read()))
+        return openai_answer(json.dumps(OSLO))
+
+    fmt = {"type": "json_schema", "json_schema": {"name": "City", "schema": {"type": "object"}}}
+    options: dict[str, Any] = {"api_key": "test-key-0123456789", "base_url": BASE_URL, "model_hint": "deepseek"}
+    options["transport"] = httpx.MockTransport(handler)
+    args: dict[str, Any] = {"model": "deepseek-chat", "messages": USER, "response_format": fmt}
+    if mode == "sync":
+        with liter_llm.create_client(**options) as client:
+            client.chat(**args)
+    else:
+
+        async def main() -> None:
+            async with liter_llm.create_async_client(**options) as client:
+                await client.chat(**args)
+
+        asyncio.run(main())
+    assert sent[0]["response_format"] == {"type": "json_object"}
+    assert sent[0]["messages"][0]["role"] == "system"
+
+
+def test_extra_body_response_format_is_sent_as_given(mode: str) -> None:
+    own = {"type": "json_object"}
+    result, sent = parse(
+        mode, "deepseek", [openai_answer(json.dumps(OSLO))], "deepseek-chat", extra_body={"response_format": own}
+    )
+    assert result.parsed.name == "Oslo"
+    assert sent[0]["response_format"] == own
+    assert sent[0]["messages"] == USER  # the caller chose the format: no schema added
+
+
+@pytest.fixture
+def custom_provider() -> Any:
+    names: list[str] = []
+
+    def register(mechanism: str | None) -> str:
+        name = f"acme-{mechanism or 'default'}"
+        config: dict[str, Any] = {"name": name, "base_url": BASE_URL, "model_prefixes": [f"{name}-"]}
+        if mechanism is not None:
+            config["structured_output"] = mechanism
+        liter_llm.register_custom_provider(config)
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        liter_llm.unregister_custom_provider(name)
+
+
+def custom_parse(mode: str, model: str) -> tuple[Any, list[Any]]:
+    sent: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.read()))
+        return openai_answer(json.dumps(OSLO))
+
+    options: dict[str, Any] = {"max_retries": 0, "transport": httpx.MockTransport(handler)}
+    args: dict[str, Any] = {"model": model, "messages": USER, "output_type": City}
+    if mode == "sync":
+        with liter_llm.create_client(**options) as client:
+            return client.parse(**args), sent
+
+    async def main() -> Any:
+        async with liter_llm.create_async_client(**options) as client:
+            return await client.parse(**args)
+
+    return asyncio.run(main()), sent
+
+
+def test_custom_provider_declared_prompt_only(mode: str, custom_provider: Any) -> None:
+    name = custom_provider("prompt")
+    result, sent = custom_parse(mode, f"{name}-small")
+    assert result.parsed == City("Oslo", 709000, "capital")
+    assert "response_format" not in sent[0]
+    assert sent[0]["messages"][0]["role"] == "system"
+    assert '"kind":{"enum":["capital","town"]' in sent[0]["messages"][0]["content"]
+
+
+def test_custom_provider_declared_json_object(mode: str, custom_provider: Any) -> None:
+    name = custom_provider("json_object")
+    _, sent = custom_parse(mode, f"{name}-small")
+    assert sent[0]["response_format"] == {"type": "json_object"}
+    assert "JSON Schema" in sent[0]["messages"][0]["content"]
+
+
+def test_custom_provider_default_is_json_schema(mode: str, custom_provider: Any) -> None:
+    name = custom_provider(None)
+    _, sent = custom_parse(mode, f"{name}-small")
+    assert sent[0]["response_format"]["type"] == "json_schema"
+    assert sent[0]["messages"] == USER
+
+
+def test_custom_provider_with_an_unknown_mechanism_is_refused() -> None:
+    with pytest.raises(liter_llm.BadRequestError, match="structured_output"):
+        liter_llm.register_custom_provider(
+            {"name": "acme-bad", "base_url": BASE_URL, "model_prefixes": ["acme-bad-"], "structured_output": "xml"}
+        )
+
+
+# ---------------------------------------------------------------------------
+# parse_stream for Gemini, Cohere and Mistral, from their documented stream shapes
+# ---------------------------------------------------------------------------
+
+
+def sse(events: list[str]) -> httpx.Response:
+    return httpx.Response(200, content="".join(events).encode(), headers={"content-type": "text/event-stream"})
+
+
+def check_stream(items: list[Any]) -> None:
+    partials = [item.partial for item in items if not item.done]
+    assert len(partials) >= 3
+    assert partials[-1] == OSLO
+    assert any(isinstance(p, dict) and p.get("name", "").startswith("Os") and "kind" not in p for p in partials)
+    assert items[-1].done
+    assert items[-1].parsed == City("Oslo", 709000, "capital")
+
+
+def test_gemini_parse_stream(mode: str) -> None:
+    # streamGenerateContent?alt=sse: each event a GenerateContentResponse, the last with finishReason
+    # (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent)
+    chunks = pieces(json.dumps(OSLO))
+    events = []
+    for index, piece in enumerate(chunks):
+        candidate: dict[str, Any] = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
+        if index == len(chunks) - 1:
+            candidate["finishReason"] = "STOP"
+        payload = {
+            "candidates": [candidate],
+            "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": index + 1, "totalTokenCount": 10 + index},
+            "modelVersion": "gemini-2.0-flash",
+        }
+        events.append(f"data: {json.dumps(payload)}\n\n")
+    check_stream(parse_stream(mode, "gemini", sse(events), "gemini-2.0-flash"))
+
+
+def test_cohere_parse_stream(mode: str) -> None:
+    # Chat v2 streaming: message-start, content-start, content-delta..., content-end, message-end
+    # (https://docs.cohere.com/v2/docs/streaming)
+    def event(data: dict[str, Any]) -> str:
+        return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
+
+    events = [event({"id": "c1", "type": "message-start", "delta": {"message": {"role": "assistant"}}})]
+    events.append(event({"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text"}}}}))
+    for piece in pieces(json.dumps(OSLO)):
+        events.append(event({"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": piece}}}}))
+    events.append(event({"type": "content-end", "index": 0}))
+    usage = {
+        "billed_units": {"input_tokens": 5, "output_tokens": 9},
+        "tokens": {"input_tokens": 50, "output_tokens": 9},
+    }
+    events.append(event({"type": "message-end", "delta": {"finish_reason": "COMPLETE", "usage": usage}}))
+    check_stream(parse_stream(mode, "cohere", sse(events), "command-r-plus"))
+
+
+def test_mistral_parse_stream(mode: str) -> None:
+    # CompletionChunk events (https://docs.mistral.ai/api/#tag/chat), content as a string or as chunks
+    def chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> str:
+        payload: dict[str, Any] = {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 1702256327}
+        payload["model"] = "mistral-small-latest"
+        payload["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+        if usage:
+            payload["usage"] = usage
+        return f"data: {json.dumps(payload)}\n\n"
+
+    parts = pieces(json.dumps(OSLO))
+    events = [chunk({"role": "assistant", "content": ""})]
+    for index, piece in enumerate(parts):
+        content: Any = piece if index % 2 else [{"type": "text", "text": piece}]
+        events.append(chunk({"content": content}))
+    events.append(chunk({"content": ""}, "stop", {"prompt_tokens": 9, "completion_tokens": 20, "total_tokens": 29}))
+    events.append("data: [DONE]\n\n")
+    check_stream(parse_stream(mode, "mistral", sse(events), "mistral-small-latest"))
+
+
+# ---------------------------------------------------------------------------
+# Fallbacks across mechanisms: each target gets its own provider's request shape
+# ---------------------------------------------------------------------------
+
+FALLBACK_TARGETS = {
+    # provider: (model, its documented answer)
+    "openai": ("gpt-4o-mini", lambda: openai_answer(json.dumps(OSLO))),
+    "deepseek": ("deepseek-chat", lambda: openai_answer(json.dumps(OSLO))),
+    "anthropic": ("claude-sonnet-4-5", lambda: anthropic_answer(OSLO)),
+    "gemini": ("gemini-2.0-flash", lambda: gemini_answer(json.dumps(OSLO))),
+    "cohere": ("command-r-plus", lambda: cohere_answer(json.dumps(OSLO))),
+    "bedrock": ("amazon.nova-pro-v1:0", lambda: bedrock_answer(OSLO)),
+}
+
+
+def check_shape(provider: str, body: dict[str, Any]) -> None:
+    """The request form of each mechanism, as the tests above show it one by one."""
+    if provider == "openai":
+        assert body["response_format"]["type"] == "json_schema"
+        assert body["response_format"]["json_schema"]["strict"] is True
+        assert "tools" not in body
+    elif provider == "deepseek":
+        assert body["response_format"] == {"type": "json_object"}
+        assert "JSON Schema" in body["messages"][0]["content"]
+    elif provider == "anthropic":
+        assert body["tool_choice"] == {"type": "tool", "name": "City"}
+        assert body["tools"][0]["input_schema"]["required"] == ["name", "population", "kind"]
+    elif provider == "gemini":
+        assert body["generationConfig"]["responseSchema"]["properties"]["kind"]["enum"] == ["capital", "town"]
+    elif provider == "cohere":
+        assert body["response_format"]["type"] == "json_object"
+        assert body["response_format"]["json_schema"]["required"] == ["name", "population", "kind"]
+    else:
+        assert "response_format" not in body
+        tool = body["toolConfig"]["tools"][0]["toolSpec"]
+        assert tool["name"] == "City"
+        assert tool["inputSchema"]["json"]["required"] == ["name", "population", "kind"]
+        assert body["toolConfig"]["toolChoice"] == {"any": {}}
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("openai", "anthropic"),
+        ("anthropic", "bedrock"),
+        ("bedrock", "openai"),
+        ("gemini", "deepseek"),
+        ("deepseek", "cohere"),
+        ("cohere", "gemini"),
+    ],
+)
+def test_a_fallback_gets_its_own_providers_mechanism(mode: str, first: str, then: str) -> None:
+    sent: list[tuple[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        provider = request.url.path.split("/")[1]
+        sent.append((provider, json.loads(request.read())))
+        if provider == first:
+            return httpx.Response(503, json={"error": {"message": "overloaded", "type": "server_error"}})
+        return FALLBACK_TARGETS[provider][1]()
+
+    # one base URL per provider (its name as the first path segment), so the handler knows who is asked
+    options: dict[str, Any] = {
+        "max_retries": 0,
+        "transport": httpx.MockTransport(handler),
+        "fallbacks": [f"{then}/{FALLBACK_TARGETS[then][0]}"],
+    }
+    env = {name: f"http://127.0.0.1:9/{name}" for name in FALLBACK_TARGETS}
+    args = {"model": f"{first}/{FALLBACK_TARGETS[first][0]}", "messages": USER, "output_type": City}
+    args["max_tokens"] = 100
+    with pytest.MonkeyPatch.context() as patch:
+        for name, url in env.items():
+            patch.setenv(f"{name.upper()}_BASE_URL", url)
+            if name != "bedrock":
+                patch.setenv(f"{name.upper()}_API_KEY", "test-key-0123456789")
+        patch.setenv("GEMINI_API_KEY", "test-key-0123456789")
+        if mode == "sync":
+            with liter_llm.create_client(**options) as client:
+                result = client.parse(**args)
+        else:
+
+            async def main() -> Any:
+                async with liter_llm.create_async_client(**options) as client:
+                    return await client.parse(**args)
+
+            result = asyncio.run(main())
+    assert result.parsed == City("Oslo", 709000, "capital")
+    assert [provider for provider, _ in sent] == [first, then]
+    for provider, body in sent:
+        check_shape(provider, body)

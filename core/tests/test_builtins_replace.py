@@ -20,6 +20,7 @@ BASE = S.BASE
 MESSAGES = S.MESSAGES
 EVERYTHING = {
     "cost_tracking": True,
+    "preflight": True,
     # a call reserves its worst case (about 3.25e-5 with max_tokens=1), so the second one does not fit
     "budget": {"global_limit": 4e-5},
     "cache": {"max_entries": 10},

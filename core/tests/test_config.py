@@ -46,6 +46,7 @@ max_response_bytes = 1048576
 fallbacks = ["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"]
 cooldown_secs = 15
 cost_tracking = true
+preflight = true
 tracing = true
 proxy = "http://proxy.example.test:3128"
 trust_env = false
@@ -128,6 +129,7 @@ FULL_DATA: dict[str, Any] = {
     "fallbacks": ["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"],
     "cooldown_secs": 15,
     "cost_tracking": True,
+    "preflight": True,
     "tracing": True,
     "proxy": "http://proxy.example.test:3128",
     "trust_env": False,
@@ -182,6 +184,7 @@ EXPECTED = ClientConfig(
     fallbacks=["anthropic/claude-3-5-haiku", "groq/llama-3.1-8b"],
     cooldown_secs=15.0,
     cost_tracking=True,
+    preflight=True,
     tracing=True,
     proxy="http://proxy.example.test:3128",
     trust_env=False,
@@ -384,6 +387,7 @@ def test_unknown_field_in_json_and_toml() -> None:
         ({"fallbacks": ["gpt-4o", ""]}, "fallbacks[1]"),
         ({"cooldown_secs": -1}, "cooldown_secs"),
         ({"cost_tracking": 1}, "cost_tracking"),
+        ({"preflight": "yes"}, "preflight"),
         ({"tracing": "true"}, "tracing"),
         ({"providers": {"name": "x"}}, "providers"),
         ({"providers": ["x"]}, "providers[0]"),

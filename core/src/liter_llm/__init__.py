@@ -44,6 +44,8 @@ _OTHER = {
     "count_tokens": "liter_llm.tokens",
     "completion_cost": "liter_llm.builtins.cost",
     "set_model_price": "liter_llm.builtins.cost",
+    "ModelInfo": "liter_llm.model_facts",
+    "model_info": "liter_llm.model_facts",
 }
 
 if TYPE_CHECKING:
@@ -60,6 +62,8 @@ if TYPE_CHECKING:
     from liter_llm.client import create_client_from_json as create_client_from_json
     from liter_llm.config import ClientConfig as ClientConfig
     from liter_llm.errors import *  # noqa: F403
+    from liter_llm.model_facts import ModelInfo as ModelInfo
+    from liter_llm.model_facts import model_info as model_info
     from liter_llm.providers import ProviderSpec as ProviderSpec
     from liter_llm.streaming import AsyncChatStream as AsyncChatStream
     from liter_llm.streaming import ChatStream as ChatStream

@@ -1,21 +1,20 @@
 """The logic ``client.parse``/``parse_stream`` share between the two clients (no I/O here).
 
-One :class:`ParseSession` per call: it chooses the mechanism for the
-provider the model routes to, builds each attempt's request, reads an
+One :class:`ParseSession` per call: it builds each attempt's request, reads an
 answer into an :class:`~liter_llm.structured.Attempt`, and writes the repair
 turn.  The clients only send the requests (sync or async).
 
-Mechanisms:
-
-* ``json_schema`` (every provider but Bedrock): ``response_format``
-  ``{"type": "json_schema", ..., "strict": true}`` when the schema is
-  strict-compatible.  Each plugin maps it to its strongest form: OpenAI/Azure
-  and Mistral send it as it is, Gemini as ``responseSchema``, Anthropic as a
-  forced tool whose input comes back as the content, Cohere as its JSON mode
-  with the schema, the local model as a JSON grammar.
-* ``tool`` (Bedrock, whose Converse API has no JSON mode): one tool with the
-  schema as its parameters, forced with ``tool_choice``; the answer is the
-  tool call's arguments.
+Mechanism: every attempt asks with ``response_format``
+``{"type": "json_schema", ..., "strict": true}`` (``strict`` when the schema is
+strict-compatible), and the provider the call reaches maps it to its
+strongest form: OpenAI/Azure and Mistral send it as it is, Gemini as
+``responseSchema``, Anthropic and Bedrock as a forced tool whose input comes
+back as the content, Cohere as its JSON mode with the schema, the local model
+as a JSON grammar, and an OpenAI-compatible provider by its declared
+``ProviderSpec.structured_output`` (``json_object``: JSON mode with the schema
+in the system prompt; ``prompt``: the schema in the system prompt).  The
+mapping happens per request, so a fallback to a provider with another
+mechanism gets that provider's form.
 """
 
 from __future__ import annotations
@@ -26,9 +25,6 @@ from typing import Any
 from liter_llm import types as t
 from liter_llm.errors import BadRequestError, StructuredOutputError, StructuredOutputRefusalError
 from liter_llm.structured import Attempt, OutputSpec, ParsedChatCompletion
-
-#: providers answered through a forced tool rather than ``response_format``
-FORCED_TOOL_PROVIDERS = frozenset({"bedrock"})
 
 _RESERVED = ("response_format", "stream", "tool_choice")
 
@@ -66,28 +62,18 @@ class ParseSession:
         self.options = dict(options)
         self.max_repairs = max_repairs
         self.attempts: list[Attempt] = []
-        provider, _ = pipeline.route(model)
-        self.mode = "tool" if provider.name in FORCED_TOOL_PROVIDERS else "json_schema"
+        pipeline.route(model)  # an unknown provider prefix fails here, before any request
 
     # -- requests ---------------------------------------------------------------
     def request(self) -> dict[str, Any]:
         """The next attempt's chat request (keyword arguments of ``client.chat``)."""
         body: dict[str, Any] = {**self.options, "model": self.model, "messages": list(self.messages)}
-        schema = self.spec.schema
-        if self.mode == "tool":
-            function: dict[str, Any] = {"name": self.spec.name, "parameters": schema}
-            if self.spec.description:
-                function["description"] = self.spec.description
-            tool = {"type": "function", "function": function}
-            body["tools"] = [*body.get("tools", []), tool]
-            body["tool_choice"] = {"type": "function", "function": {"name": self.spec.name}}
-        else:
-            fmt: dict[str, Any] = {"name": self.spec.name, "schema": schema}
-            if self.spec.strict_ok:
-                fmt["strict"] = True
-            if self.spec.description:
-                fmt["description"] = self.spec.description
-            body["response_format"] = {"type": "json_schema", "json_schema": fmt}
+        fmt: dict[str, Any] = {"name": self.spec.name, "schema": self.spec.schema}
+        if self.spec.strict_ok:
+            fmt["strict"] = True
+        if self.spec.description:
+            fmt["description"] = self.spec.description
+        body["response_format"] = {"type": "json_schema", "json_schema": fmt}
         return body
 
     # -- answers ----------------------------------------------------------------
@@ -147,14 +133,13 @@ class ParseSession:
         )
 
     def stream_text(self, chunk: t.ChatCompletionChunk) -> str:
-        """The JSON text a stream chunk adds (content, or the forced tool's arguments)."""
+        """The JSON text a stream chunk adds (content, or a tool call's arguments from a provider that answers so)."""
         out: list[str] = []
         for choice in chunk.choices:
             if choice.index != 0:
                 continue
             delta = choice.delta
-            if self.mode == "tool":
-                out.extend(call.function.arguments or "" for call in delta.tool_calls if call.function)
-            elif delta.content:
+            if delta.content:
                 out.append(delta.content)
+            out.extend(call.function.arguments or "" for call in delta.tool_calls if call.function)
         return "".join(out)

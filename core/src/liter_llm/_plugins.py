@@ -22,7 +22,7 @@ import pluggy
 from liter_llm import hookspecs
 from liter_llm.config import ProviderConfig
 from liter_llm.errors import BadRequestError
-from liter_llm.providers import ALL_ENDPOINTS, ProviderSpec
+from liter_llm.providers import ALL_ENDPOINTS, STRUCTURED_OUTPUT_MECHANISMS, ProviderSpec
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
 __all__ = [
@@ -327,6 +327,7 @@ def spec_from_custom(
             base_url=config.base_url,
             auth_header=config.auth_header,
             model_prefixes=list(config.model_prefixes),
+            structured_output=config.structured_output,
         )
     if isinstance(config, Mapping):
         config = CustomProviderConfig.from_dict(dict(config))
@@ -342,6 +343,11 @@ def spec_from_custom(
     if not prefixes or not all(isinstance(p, str) and p for p in prefixes):
         raise BadRequestError(f"{field}.model_prefixes: at least one non-empty model prefix is required")
     auth = AuthHeaderFormat.parse(config.auth_header)
+    mechanism = config.structured_output
+    if mechanism is not None and mechanism not in STRUCTURED_OUTPUT_MECHANISMS:
+        raise BadRequestError(
+            f"{field}.structured_output: {mechanism!r} is not one of {sorted(STRUCTURED_OUTPUT_MECHANISMS)}"
+        )
     return ProviderSpec(
         name=name,
         base_url=base_url,
@@ -351,6 +357,7 @@ def spec_from_custom(
         endpoints=ALL_ENDPOINTS,
         display_name=name,
         distribution="custom",
+        structured_output=mechanism,
     )
 
 

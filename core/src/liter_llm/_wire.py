@@ -174,6 +174,57 @@ def chat_body(call: Call) -> dict[str, Any]:
     else:
         body.pop("stream", None)
         body.pop("stream_options", None)
+    if call.provider.structured_output not in (None, "json_schema"):
+        apply_structured_output(call, body)
+    return body
+
+
+def schema_instruction(fmt: t.JsonSchemaFormat) -> str:
+    """The system-prompt text asking for an answer matching a JSON Schema (JSON mode and prompt-only providers)."""
+    schema = json.dumps(fmt.schema or {"type": "object"}, separators=(",", ":"), ensure_ascii=False)
+    about = f" ({fmt.description})" if fmt.description else ""
+    return (
+        f"Answer with a single JSON object named {fmt.name}{about} and nothing else: no prose, no Markdown. "
+        f"It must match this JSON Schema:\n{schema}"
+    )
+
+
+def with_system_text(messages: list[Any], text: str) -> list[Any]:
+    """``messages`` (wire dicts) with ``text`` added to the leading system message, or one put first."""
+    out = list(messages)
+    first = out[0] if out else None
+    if isinstance(first, dict) and first.get("role") == "system":
+        content = first.get("content")
+        if isinstance(content, str):
+            out[0] = {**first, "content": f"{content}\n\n{text}" if content else text}
+            return out
+        if isinstance(content, list):
+            out[0] = {**first, "content": [*content, {"type": "text", "text": text}]}
+            return out
+    out.insert(0, {"role": "system", "content": text})
+    return out
+
+
+def apply_structured_output(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    """Map a JSON Schema ``response_format`` to the provider's declared mechanism (``ProviderSpec.structured_output``).
+
+    ``json_object``: ``response_format`` becomes ``{"type": "json_object"}``
+    and the schema goes into the system prompt; ``prompt``: no
+    ``response_format``, the schema in the system prompt; ``json_schema``
+    (the default): unchanged.  A ``response_format`` or ``messages`` given in
+    ``extra_body`` is sent as it is.  ``body`` is changed in place and returned.
+    """
+    mechanism = call.provider.structured_output or "json_schema"
+    fmt = getattr(call.request, "response_format", None)
+    extra = getattr(call.request, "extra_body", None) or {}
+    if mechanism == "json_schema" or not isinstance(fmt, t.ResponseFormatJsonSchema) or "response_format" in extra:
+        return body
+    if mechanism == "json_object":
+        body["response_format"] = {"type": "json_object"}
+    else:
+        body.pop("response_format", None)
+    if "messages" not in extra:
+        body["messages"] = with_system_text(body.get("messages") or [], schema_instruction(fmt.json_schema))
     return body
 
 

@@ -521,6 +521,9 @@ class ClientConfig:
     fallbacks: list[str] = attrs.field(factory=list, metadata=_check(_fallbacks))
     cooldown_secs: float | None = attrs.field(default=None, metadata=_check(_optional(_number)))
     cost_tracking: bool = attrs.field(default=False, metadata=_check(_boolean))
+    #: refuse a chat whose counted prompt (plus ``max_tokens``) exceeds the model's context window,
+    #: before any I/O (:mod:`liter_llm.builtins.preflight`)
+    preflight: bool = attrs.field(default=False, metadata=_check(_boolean))
     #: switch on the tracing integration (``liter-llm-otel``: spans and metrics of every call)
     tracing: bool = attrs.field(default=False, metadata=_check(_boolean))
     providers: list[CustomProviderConfig] = attrs.field(factory=list, metadata=_check(_providers))

@@ -15,7 +15,13 @@ import attrs
 
 from liter_llm.types import AuthHeaderFormat, _parse_auth
 
-__all__ = ["ALL_ENDPOINTS", "ENDPOINT_OF_OPERATION", "PROVIDER_ENDPOINTS", "ProviderSpec"]
+__all__ = [
+    "ALL_ENDPOINTS",
+    "ENDPOINT_OF_OPERATION",
+    "PROVIDER_ENDPOINTS",
+    "STRUCTURED_OUTPUT_MECHANISMS",
+    "ProviderSpec",
+]
 
 #: Endpoint families a provider may offer; ``ProviderSpec.endpoints`` holds a subset.
 ALL_ENDPOINTS = frozenset(
@@ -66,6 +72,21 @@ ENDPOINT_OF_OPERATION: Mapping[str, str] = {
     "cancel_response": "responses",
     "count_tokens": "count_tokens",
 }
+
+
+#: How a provider without its own plugin code is asked for structured output (``ProviderSpec.structured_output``):
+#: ``json_schema``: ``response_format`` ``{"type": "json_schema", ...}`` sent as it is (the OpenAI form);
+#: ``json_object``: ``{"type": "json_object"}`` (JSON mode) with the schema in the system prompt;
+#: ``prompt``: no ``response_format`` at all, the schema in the system prompt.
+STRUCTURED_OUTPUT_MECHANISMS = frozenset({"json_schema", "json_object", "prompt"})
+
+
+def _structured_output(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value not in STRUCTURED_OUTPUT_MECHANISMS:
+        raise ValueError(f"structured_output: {value!r} is not one of {sorted(STRUCTURED_OUTPUT_MECHANISMS)} (or None)")
+    return str(value)
 
 
 def _endpoints(value: Any) -> frozenset[str]:
@@ -127,11 +148,17 @@ class ProviderSpec:
     param_mappings: Mapping[str, str] = attrs.field(factory=dict, converter=dict, eq=False)
     distribution: str | None = attrs.field(default=None, eq=False)
     openai_wire: bool | None = attrs.field(default=None, eq=False)
+    structured_output: str | None = attrs.field(default=None, converter=_structured_output, eq=False)
 
     @property
     def speaks_openai(self) -> bool:
         """Whether the core's OpenAI-format defaults build this provider's requests (see ``openai_wire``)."""
         return self.plugin is None if self.openai_wire is None else self.openai_wire
+
+    @property
+    def structured_output_mechanism(self) -> str:
+        """``structured_output``, with the default (``"json_schema"``) filled in."""
+        return self.structured_output or "json_schema"
 
     @property
     def base_url_variable(self) -> str:

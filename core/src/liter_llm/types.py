@@ -362,12 +362,18 @@ def _parse_auth(value: Any) -> AuthHeaderFormat:
 class CustomProviderConfig(_Model):
     """A custom (OpenAI-compatible) provider: for ``register_custom_provider`` and a configuration's
     ``[[providers]]`` entries (``liter_llm.config.ProviderConfig`` is this class; there ``name``, an
-    http(s) ``base_url`` and at least one of ``model_prefixes`` are required)."""
+    http(s) ``base_url`` and at least one of ``model_prefixes`` are required).
+
+    ``structured_output`` says what the server accepts for a JSON Schema
+    ``response_format`` (and so what ``client.parse`` sends it): ``"json_schema"``
+    (the default: sent as it is), ``"json_object"`` (JSON mode, the schema in
+    the system prompt) or ``"prompt"`` (the schema in the system prompt only)."""
 
     name: str
     base_url: str
     auth_header: AuthHeaderFormat = attrs.field(default=AuthHeaderFormat.BEARER, converter=_parse_auth)
     model_prefixes: list[str] = attrs.field(factory=list)
+    structured_output: str | None = None
 
 
 # ---------------------------------------------------------------------------

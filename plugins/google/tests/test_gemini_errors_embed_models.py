@@ -193,6 +193,37 @@ def test_single_text_embed(run: Any) -> None:
     assert run.body == {"requests": [{"model": "models/text-embedding-004", "content": {"parts": [{"text": "hello"}]}}]}
 
 
+def test_embed_extra_body_goes_into_every_embed_content_request(run: Any) -> None:
+    # EmbedContentRequest's taskType and title (https://ai.google.dev/api/embeddings)
+    run(
+        lambda r: httpx.Response(200, json={"embeddings": [{"values": [1, 2]}, {"values": [3, 4]}]}),
+        "embed",
+        model="gemini/gemini-embedding-001",
+        input=["a", "b"],
+        dimensions=2,
+        extra_body={"taskType": "RETRIEVAL_DOCUMENT", "title": "Notes"},
+    )
+    item = {"model": "models/gemini-embedding-001", "outputDimensionality": 2}
+    item |= {"taskType": "RETRIEVAL_DOCUMENT", "title": "Notes"}
+    assert run.body == {
+        "requests": [
+            {**item, "content": {"parts": [{"text": "a"}]}},
+            {**item, "content": {"parts": [{"text": "b"}]}},
+        ]
+    }
+
+
+def test_embed_extra_body_of_the_wrong_shape_is_a_bad_request(run: Any) -> None:
+    with pytest.raises(errors.BadRequestError, match="extra_body"):
+        run(
+            lambda r: httpx.Response(200, json={}),
+            "embed",
+            model="gemini/gemini-embedding-001",
+            input="a",
+            extra_body={1: "x"},
+        )
+
+
 @pytest.mark.parametrize("kwargs", [{"input": [1, 2, 3]}, {"input": "x", "encoding_format": "base64"}])
 def test_embed_refuses_what_google_cannot_do(run: Any, kwargs: dict[str, Any]) -> None:
     with pytest.raises(errors.BadRequestError):

@@ -537,6 +537,26 @@ def test_documented_vertex_embeddings(google: Google, g: Any) -> None:
         assert response.model == "text-embedding-005"
 
 
+def test_vertex_embeddings_take_extra_body(google: Google, g: Any) -> None:
+    # the predict body's parameters (autoTruncate beside outputDimensionality) and other top-level keys
+    google.answer = lambda request: httpx.Response(200, json=g.load("vertex_predict_embeddings.json"))
+    run_both(
+        google,
+        "embed",
+        model="vertex_ai/text-embedding-005",
+        input=["a b c", "d e"],
+        dimensions=3,
+        extra_body={"parameters": {"autoTruncate": False}, "labels": {"team": "search"}},
+    )
+    assert len(google.api_requests) == 2
+    for request in google.api_requests:
+        assert json.loads(request.content) == {
+            "instances": [{"content": "a b c"}, {"content": "d e"}],
+            "parameters": {"outputDimensionality": 3, "autoTruncate": False},
+            "labels": {"team": "search"},
+        }
+
+
 # ---------------------------------------------------------------------------
 # Claude on Vertex (the Anthropic plugin's translation)
 # ---------------------------------------------------------------------------

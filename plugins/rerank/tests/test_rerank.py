@@ -164,6 +164,21 @@ def test_voyage(run: Runner) -> None:
     assert [(r.index, r.relevance_score) for r in result.results] == [(1, 0.8984), (0, 0.4375)]
 
 
+def test_extra_body_is_merged_into_the_rerank_body(run: Runner) -> None:
+    # Voyage's documented "truncation" flag (https://docs.voyageai.com/reference/reranker-api)
+    data = {"object": "list", "data": [{"relevance_score": 0.5, "index": 0}], "model": "rerank-2.5"}
+    run(
+        "rerank",
+        answer(data),
+        client_options=options("voyage"),
+        model="voyage/rerank-2.5",
+        query=QUERY,
+        documents=DOCUMENTS[:1],
+        extra_body={"truncation": False},
+    )
+    assert run.body == {"model": "rerank-2.5", "query": QUERY, "documents": DOCUMENTS[:1], "truncation": False}
+
+
 def test_nim_self_hosted(run: Runner) -> None:
     # NIM's documented ranking answer (https://docs.nvidia.com/nim/nemo-retriever/text-reranking/latest/).
     data = {"rankings": [{"index": 2, "logit": -10.5}, {"index": 1, "logit": 0.73}, {"index": 0, "logit": -2.0}]}

@@ -9,6 +9,7 @@ and register a replacement through ``hooks=[...]``.
 name       switched on by                          hooks
 ========== ======================================= ===============================================
 cost       ``cost_tracking = true``                on_response (tryfirst): sets ``response.cost``
+preflight  ``preflight = true``                    on_request: refuses a chat past the context window
 budget     ``budget = {...}``                      check_budget, on_response
 cache      ``cache = {...}``                       cached_response, on_response (trylast)
 rate_limit ``rate_limit = {...}``                  throttle, on_response
@@ -114,7 +115,7 @@ def _factory(feature: str, name: str, *, required: bool = True) -> BackendFactor
 
 
 #: The names of the built-in plugins, for ``disable_plugins``.
-BUILTIN_NAMES = ("cost", "budget", "cache", "rate_limit", "cooldown", "logging")
+BUILTIN_NAMES = ("cost", "preflight", "budget", "cache", "rate_limit", "cooldown", "logging")
 
 
 def builtin_plugins(config: ClientConfig, clock: Clock = SYSTEM_CLOCK) -> list[tuple[str, Any]]:
@@ -129,6 +130,10 @@ def builtin_plugins(config: ClientConfig, clock: Clock = SYSTEM_CLOCK) -> list[t
         from liter_llm.builtins.cost import CostTracker
 
         plugins.append(("cost", CostTracker()))
+    if config.preflight:
+        from liter_llm.builtins.preflight import Preflight
+
+        plugins.append(("preflight", Preflight()))
     if config.budget is not None and config.budget.backend != "memory":
         plugins.append(("budget", _make("budget", config.budget.backend, config, clock)))
     elif config.budget is not None:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from liter_llm._log import get_logger
 from liter_llm.builtins.cost import call_cost, call_price
+from liter_llm.builtins.preflight import PROMPT_TOKENS
 from liter_llm.errors import BudgetExceededError
 from liter_llm.hookspecs import hookimpl
 
@@ -124,7 +125,10 @@ def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKE
     """The most ``call`` can cost, in USD: its prompt's upper bound plus its output limit, at its prices.
 
     The prompt is bounded by its UTF-8 bytes (a token is at least one byte)
-    plus 4 tokens per message; the output by ``max_completion_tokens``,
+    plus 4 tokens per message -- or, with ``preflight = true``, by the
+    pre-flight check's count when that is exact (tiktoken;
+    :data:`liter_llm.builtins.preflight.PROMPT_TOKENS`), the same number the
+    context window was checked with; the output by ``max_completion_tokens``,
     ``max_tokens`` or ``default_output_tokens`` (chat only; other operations
     have no output tokens).  A model with no known price costs ``0.0``
     (nothing is recorded for it either).
@@ -137,7 +141,11 @@ def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKE
     from liter_llm.builtins.rate_limit import request_text
 
     request = call.request
-    prompt = len(request_text(request).encode("utf-8")) + 4 * len(getattr(request, "messages", None) or ())
+    counted = call.state.get(PROMPT_TOKENS)
+    if counted is not None and counted.exact:
+        prompt = counted.tokens
+    else:
+        prompt = len(request_text(request).encode("utf-8")) + 4 * len(getattr(request, "messages", None) or ())
     output = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
     if not isinstance(output, int) or output <= 0:
         output = default_output_tokens if call.operation in ("chat", "chat_stream") else 0

@@ -14,7 +14,7 @@ from liter_llm import types as t
 from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
 from liter_llm.tokens import TokenCount
-from liter_llm.wire import dump_json, header_auth, load_json, merge_headers
+from liter_llm.wire import dump_json, header_auth, load_json, merge_headers, with_extra_body
 from liter_llm_google._translate import GeminiStreamTranslator, from_gemini_response, google_error, to_gemini_body
 from liter_llm_google._vertex_auth import (
     PROJECT_PLACEHOLDER,
@@ -91,6 +91,25 @@ def _stream_payload(call: Call, event: Any) -> Any:
         ) from None
 
 
+def _gemini_embed_body(call: Call, items: list[dict[str, Any]]) -> dict[str, Any]:
+    extra = with_extra_body(call, {})  # checks its shape
+    body: dict[str, Any] = {"requests": items}
+    if "requests" in extra:
+        body["requests"] = extra.pop("requests")
+    for item in items:
+        item.update(extra)
+    return body
+
+
+def _vertex_embed_body(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    extra = with_extra_body(call, {})
+    params = extra.get("parameters")
+    if isinstance(params, dict) and isinstance(body.get("parameters"), dict):
+        extra["parameters"] = {**body["parameters"], **params}
+    body.update(extra)
+    return body
+
+
 class GeminiPlugin:
     """Hooks for the Gemini API (``generativelanguage``): key in ``x-goog-api-key``."""
 
@@ -101,7 +120,12 @@ class GeminiPlugin:
         return f"{call.base_url}/{_gemini_model_path(call.model)}:{method}"
 
     def embed_request(self, call: Call) -> httpx.Request:
-        """``batchEmbedContents``: one request per input text."""
+        """``batchEmbedContents``: one request per input text.
+
+        ``extra_body`` goes into every ``EmbedContentRequest`` (``taskType``,
+        ``title``, ... of https://ai.google.dev/api/embeddings), since the
+        batch body has no other field; a ``requests`` key replaces the list.
+        """
         request: t.EmbeddingRequest = call.request
         _check_embedding_format(request)
         path = _gemini_model_path(call.model)
@@ -117,7 +141,7 @@ class GeminiPlugin:
         return httpx.Request(
             "POST",
             f"{call.base_url}/{path}:batchEmbedContents",
-            content=dump_json({"requests": items}),
+            content=dump_json(_gemini_embed_body(call, items)),
             headers=merge_headers(call, _JSON),
         )
 
@@ -350,7 +374,11 @@ class VertexPlugin(GeminiPlugin):
         return self.model_url(call, "google", method)
 
     def embed_request(self, call: Call) -> httpx.Request:
-        """Vertex text embeddings: ``:predict`` with one instance per text."""
+        """Vertex text embeddings: ``:predict`` with one instance per text.
+
+        ``extra_body`` is merged into the top level, and its ``parameters``
+        (``autoTruncate``, ...) into the ``parameters`` built here.
+        """
         request: t.EmbeddingRequest = call.request
         _check_embedding_format(request)
         body: dict[str, Any] = {"instances": [{"content": text} for text in _embedding_texts(request)]}
@@ -359,7 +387,7 @@ class VertexPlugin(GeminiPlugin):
         return httpx.Request(
             "POST",
             self.model_url(call, "google", "predict"),
-            content=dump_json(body),
+            content=dump_json(_vertex_embed_body(call, body)),
             headers=merge_headers(call, _JSON),
         )
 

@@ -172,6 +172,7 @@ def _catalogue_spec(row: Mapping[str, Any]) -> ProviderSpec:
         model_prefixes=tuple(row.get("model_prefixes") or ()),
         endpoints=frozenset(row.get("endpoints") or ()),
         param_mappings=dict(row.get("param_mappings") or {}),
+        structured_output=row.get("structured_output"),
     )
 
 

@@ -35,7 +35,7 @@ from liter_llm import types as t
 from liter_llm.errors import BadRequestError, SerializationError
 from liter_llm.hookspecs import hookimpl
 from liter_llm.providers import ProviderSpec
-from liter_llm.wire import dump_json, load_json, merge_headers, url_for
+from liter_llm.wire import dump_json, load_json, merge_headers, url_for, with_extra_body
 
 if TYPE_CHECKING:
     from liter_llm import Call
@@ -180,7 +180,7 @@ def _rerank_url(dialect: str, call: Call, model: str) -> str:
 
 
 def build_rerank_request(dialect: str, call: Call) -> httpx.Request:
-    """The HTTP request of a rerank call in ``dialect``."""
+    """The HTTP request of a rerank call in ``dialect`` (``extra_body`` merged into the body's top level)."""
     request: t.RerankRequest = call.request
     provider = call.provider.name
     if not request.documents:
@@ -202,7 +202,7 @@ def build_rerank_request(dialect: str, call: Call) -> httpx.Request:
     return httpx.Request(
         "POST",
         _rerank_url(dialect, call, model),
-        content=dump_json(body),
+        content=dump_json(with_extra_body(call, body)),
         headers=merge_headers(call, {"content-type": "application/json", "accept": "application/json"}),
     )
 
