@@ -211,9 +211,10 @@ def _instruments_for(provider: Any) -> _Instruments:
     return entry[1]
 
 
-def _now(settings: _Settings) -> float:
-    clock = settings.clock
-    return float(clock.monotonic()) if clock is not None else time.monotonic()
+def _now(settings: _Settings, call: Call) -> float:
+    """The duration clock's reading: the ``clock`` setting's, else the client's."""
+    clock = settings.clock if settings.clock is not None else call.clock
+    return float(clock.monotonic())
 
 
 # ---------------------------------------------------------------------------
@@ -510,7 +511,7 @@ def _traced(call: Call, settings: _Settings) -> Generator[None, Any, None]:
         attributes["liter_llm.fallback.index"] = call.fallback_index
         group.span.set_attribute("liter_llm.fallback.tried", call.fallback_index + 1)
     span = tracer.start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes, start_time=_ns(call))
-    started = _now(settings)
+    started = _now(settings, call)
     state = _Trace(settings, tracer, span, call.clock.monotonic())
     call.state[_STATE] = state
     if settings.capture:
@@ -547,7 +548,7 @@ def _traced(call: Call, settings: _Settings) -> Generator[None, Any, None]:
         span.set_attribute("liter_llm.outcome", "closed")
         raise
     finally:
-        ended = _now(settings)
+        ended = _now(settings, call)
         _chunk_times(call, state, span, instruments, metric_attributes)
         span.set_attribute("liter_llm.attempts", call.attempt + 1)
         if call.cache_hit:
