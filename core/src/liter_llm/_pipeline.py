@@ -517,6 +517,8 @@ class Pipeline:
 
     # -- plugins ----------------------------------------------------------
     def _lookup(self, name: str) -> ProviderSpec | None:
+        if self.gateway and name == GATEWAY.name:  # a gateway client's calls (its transport, a cassette's too)
+            return GATEWAY
         for spec in self.configured_providers:
             if spec.name == name:
                 return spec
