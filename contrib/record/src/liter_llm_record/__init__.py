@@ -16,7 +16,9 @@ wire are recorded or replayed:
 
 * JSON bodies are kept as JSON, a streamed answer as the list of the chunks
   it arrived in (text when it is UTF-8, e.g. each SSE block; base64 for binary
-  event streams), multipart and other bodies as text or base64;
+  event streams), multipart and other bodies as text or base64; an answer the
+  provider compressed (gzip, deflate, br, zstd, where this machine has the
+  decoder) is decoded as it arrives and stored decoded (``decoded_from``);
 * secrets are scrubbed before anything is written: credential headers
   (``Authorization``, ``x-api-key``, ``api-key``, ``x-goog-api-key``,
   AWS signature headers, cookies, and any header whose name says key, token,
