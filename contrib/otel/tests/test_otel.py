@@ -434,7 +434,9 @@ def stream_to_end(mode: str, opts: dict[str, Any], *, close_after: int | None = 
     return got
 
 
-def paced(clock: ManualClock, pieces: list[tuple[float, bytes]], mode: str) -> Callable[[httpx.Request], httpx.Response]:
+def paced(
+    clock: ManualClock, pieces: list[tuple[float, bytes]], mode: str
+) -> Callable[[httpx.Request], httpx.Response]:
     """A streamed answer whose pieces arrive at the injected clock's times: (seconds to wait first, bytes)."""
 
     def handler(request: httpx.Request) -> httpx.Response:

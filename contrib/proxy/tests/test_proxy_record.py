@@ -156,7 +156,7 @@ def test_a_client_of_the_proxy_records_and_replays_with_the_proxy_stopped(
 
 def test_the_cassette_settings_are_checked() -> None:
     assert settings_from_table({"cassette": "c.json"}).cassette_mode == "once"
-    with pytest.raises(BadRequestError, match="plugins.proxy.cassette_mode"):
+    with pytest.raises(BadRequestError, match=r"plugins\.proxy\.cassette_mode"):
         settings_from_table({"cassette": "c.json", "cassette_mode": "sometimes"})
-    with pytest.raises(BadRequestError, match="plugins.proxy.cassette"):
+    with pytest.raises(BadRequestError, match=r"plugins\.proxy\.cassette"):
         settings_from_table({"cassette": ""})

@@ -1043,15 +1043,14 @@ def call_flow(
         for fallback in fallbacks:
             if fallback != model:
                 entries.extend(_entries(pipeline, fallback, failover))
-    attempts: list[tuple[str, LiterLlmError]] = []
     last = len(entries) - 1
     if last == 0:
-        return (yield from _try_models(pipeline, operation, request, params, provider, entries, attempts, None, []))
+        return (yield from _try_models(pipeline, operation, request, params, provider, entries, None, []))
     # more than one model: the wrap_fallback generators wrap them all (see the hookspec)
     group = Fallback(models=tuple(name or "" for name, _, _ in entries))
     wrappers: list[Any] = []
     try:
-        return (yield from _try_models(pipeline, operation, request, params, provider, entries, attempts, group, wrappers))
+        return (yield from _try_models(pipeline, operation, request, params, provider, entries, group, wrappers))
     except LiterLlmError as error:
         finish_wrappers(None, error=error, wrappers=wrappers)
         raise
@@ -1060,14 +1059,13 @@ def call_flow(
         raise
 
 
-def _try_models(
+def _try_models(  # noqa: PLR0917 (call_flow's own arguments, passed on)
     pipeline: Pipeline,
     operation: str,
     request: Any,
     params: dict[str, Any] | None,
     provider: str | None,
     entries: list[_Entry],
-    attempts: list[tuple[str, LiterLlmError]],
     group: Fallback | None,
     wrappers: list[Any],
 ) -> Flow:
@@ -1076,6 +1074,7 @@ def _try_models(
     stream = operation == "chat_stream"
     router = pipeline.router
     last = len(entries) - 1
+    attempts: list[tuple[str, LiterLlmError]] = []
     for index, (name, route, target) in enumerate(entries):
         keep = request is None or (index == 0 and route is None)
         current = request if keep else attrs.evolve(request, model=name)

@@ -468,6 +468,7 @@ class _Tape:
         request: dict[str, Any],
         status: int,
         headers: httpx.Headers,
+        *,
         secrets: list[str],
         decoded_from: str | None = None,
     ) -> None:
@@ -506,11 +507,10 @@ class _RecordingStream(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         decoding = self.decoding
-        for chunk in self.inner:
-            if decoding is not None:
-                chunk = decoding.feed(chunk)
-                if not chunk:
-                    continue
+        for piece in self.inner:
+            chunk = decoding.feed(piece) if decoding is not None else piece
+            if not chunk:
+                continue
             self.tape.chunks.append(chunk)
             yield chunk
         if decoding is not None:
@@ -534,11 +534,10 @@ class _AsyncRecordingStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         decoding = self.decoding
-        async for chunk in self.inner:
-            if decoding is not None:
-                chunk = decoding.feed(chunk)
-                if not chunk:
-                    continue
+        async for piece in self.inner:
+            chunk = decoding.feed(piece) if decoding is not None else piece
+            if not chunk:
+                continue
             self.tape.chunks.append(chunk)
             yield chunk
         if decoding is not None:
@@ -599,7 +598,12 @@ class _CassetteTransport(httpx.BaseTransport):
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)
         tape = _Tape(
-            self.cassette, record, response.status_code, headers, secrets, decoding.encoding if decoding else None
+            self.cassette,
+            record,
+            response.status_code,
+            headers,
+            secrets=secrets,
+            decoded_from=decoding.encoding if decoding else None,
         )
         return httpx.Response(
             response.status_code,
@@ -634,7 +638,12 @@ class _AsyncCassetteTransport(httpx.AsyncBaseTransport):
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         tape = _Tape(
-            self.cassette, record, response.status_code, headers, secrets, decoding.encoding if decoding else None
+            self.cassette,
+            record,
+            response.status_code,
+            headers,
+            secrets=secrets,
+            decoded_from=decoding.encoding if decoding else None,
         )
         return httpx.Response(
             response.status_code,
