@@ -245,14 +245,18 @@ def test_a_retried_call_is_one_span_with_a_child_per_attempt(otel: Otel, mode: s
         assert child.parent.span_id == call_span.context.span_id
         assert child.context.trace_id == call_span.context.trace_id
     assert attempts[0].status.status_code is StatusCode.ERROR
-    assert attempts[0].attributes["error.type"] == "429"
+    assert attempts[0].attributes["error.type"] == "RateLimitedError"
     assert attempts[0].attributes["http.response.status_code"] == 429
-    assert attempts[0].end_time <= attempts[1].start_time
     assert attempts[1].status.status_code is StatusCode.UNSET
     assert attempts[1].attributes["http.response.status_code"] == 200
     [duration] = otel.metrics()["gen_ai.client.operation.duration"]
     assert duration.sum == pytest.approx(sum(clock.sleeps))  # the backoff, on the injected clock
-    assert clock.sleeps
+    [wait] = clock.sleeps
+    # the attempt span ended at its answer, before the backoff: the wait is between the two spans
+    assert attempts[0].end_time == attempts[0].start_time  # the injected clock did not move during it
+    assert attempts[1].start_time - attempts[0].end_time == pytest.approx(wait * 1e9, abs=1e3)
+    assert call_span.start_time <= attempts[0].start_time
+    assert attempts[1].end_time <= call_span.end_time
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -261,25 +265,115 @@ def test_a_call_that_was_not_retried_has_no_attempt_spans(otel: Otel, mode: str)
     assert [s.name for s in otel.spans()] == ["chat gpt-4o"]
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_a_fallback_is_a_failed_span_then_a_span_of_the_model_that_answered(otel: Otel, mode: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if json.loads(request.content)["model"] == "gpt-4o":
-            return httpx.Response(503, json={"error": {"message": "down"}})
-        return ok(request)
+def by_model(answers: dict[str, int]) -> Callable[[httpx.Request], httpx.Response]:
+    """A provider that answers each model with its status (200: a chat answer)."""
 
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = answers[json.loads(request.content)["model"]]
+        if status == 200:
+            return ok(request)
+        return httpx.Response(status, json={"error": {"message": f"{status} for you"}})
+
+    return handler
+
+
+def fallback_spans(otel: Otel) -> tuple[Any, list[Any]]:
+    """The group span of a call that could fall back, and its children (the models tried), in order."""
+    [group] = [
+        s
+        for s in otel.spans()
+        if s.kind is SpanKind.INTERNAL
+        and s.instrumentation_scope.name == liter_llm_otel.SCOPE
+        and not s.name.startswith("attempt")
+    ]
+    children = sorted(
+        (s for s in otel.spans() if s.parent is not None and s.parent.span_id == group.context.span_id),
+        key=lambda s: s.attributes["liter_llm.fallback.index"],
+    )
+    return group, children
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_fallback_is_one_call_span_with_a_child_per_model_tried(otel: Otel, mode: str) -> None:
+    handler = by_model({"gpt-4o": 503, "gpt-4o-mini": 429, "gpt-4.1": 200})
     tracer = otel.tracer_provider.get_tracer("app")
-    opts = options(otel, handler, fallbacks=["openai/gpt-4o-mini"], max_retries=0)
+    opts = options(otel, handler, fallbacks=["openai/gpt-4o-mini", "openai/gpt-4.1"], max_retries=0)
     with tracer.start_as_current_span("request") as parent:
         answer = run(mode, opts, model="gpt-4o", messages=USER)
     assert not isinstance(answer, LiterLlmError)
-    spans = otel.call_spans()
-    assert [s.name for s in spans] == ["chat gpt-4o", "chat gpt-4o-mini"]
-    assert spans[0].status.status_code is StatusCode.ERROR
-    assert spans[0].attributes["error.type"]
-    assert spans[1].status.status_code is StatusCode.UNSET
-    for span in spans:
-        assert span.parent.span_id == parent.get_span_context().span_id
+    group, children = fallback_spans(otel)
+    assert group.name == "chat gpt-4o"
+    assert group.parent.span_id == parent.get_span_context().span_id
+    assert group.status.status_code is StatusCode.UNSET
+    assert group.attributes["liter_llm.fallback.models"] == ("gpt-4o", "openai/gpt-4o-mini", "openai/gpt-4.1")
+    assert group.attributes["liter_llm.fallback.tried"] == 3
+    assert "gen_ai.operation.name" not in group.attributes  # the children are the GenAI spans: not counted twice
+    assert [c.name for c in children] == ["chat gpt-4o", "chat gpt-4o-mini", "chat gpt-4.1"]
+    for child in children:
+        assert child.kind is SpanKind.CLIENT
+        assert child.attributes["gen_ai.provider.name"] == "openai"
+        assert child.context.trace_id == group.context.trace_id
+        assert group.start_time <= child.start_time <= child.end_time <= group.end_time
+    assert [c.attributes["gen_ai.request.model"] for c in children] == ["gpt-4o", "gpt-4o-mini", "gpt-4.1"]
+    assert children[0].attributes["error.type"] == "ServiceUnavailableError"
+    assert children[1].attributes["error.type"] == "RateLimitedError"
+    assert children[0].status.status_code is StatusCode.ERROR
+    assert "error.type" not in children[2].attributes
+    assert children[2].attributes["gen_ai.response.model"] == "gpt-4o-2024-08-06"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_fallback_that_fails_everywhere_is_an_error_group(otel: Otel, mode: str) -> None:
+    handler = by_model({"gpt-4o": 503, "gpt-4o-mini": 400})
+    opts = options(otel, handler, fallbacks=["openai/gpt-4o-mini", "openai/gpt-4.1"], max_retries=0)
+    error = run(mode, opts, model="gpt-4o", messages=USER)
+    assert isinstance(error, LiterLlmError)
+    group, children = fallback_spans(otel)
+    assert group.status.status_code is StatusCode.ERROR
+    assert group.attributes["error.type"] == type(error).__name__
+    assert group.attributes["liter_llm.fallback.tried"] == 2  # a bad request is not worth the third model
+    assert [c.name for c in children] == ["chat gpt-4o", "chat gpt-4o-mini"]
+    assert [c.attributes["error.type"] for c in children] == ["ServiceUnavailableError", type(error).__name__]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_fallback_that_answers_first_is_the_group_and_one_child(otel: Otel, mode: str) -> None:
+    opts = options(otel, ok, fallbacks=["openai/gpt-4o-mini"], max_retries=0)
+    run(mode, opts, model="gpt-4o", messages=USER)
+    group, children = fallback_spans(otel)
+    assert group.attributes["liter_llm.fallback.tried"] == 1
+    assert [c.name for c in children] == ["chat gpt-4o"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_streamed_fallback_group_lasts_until_the_stream_ends(otel: Otel, mode: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["model"] == "gpt-4o":
+            return httpx.Response(503, json={"error": {"message": "down"}})
+        return streaming()(request)
+
+    opts = options(otel, handler, fallbacks=["openai/gpt-4o-mini"], max_retries=0)
+    chunks = stream_to_end(mode, opts)
+    assert len(chunks) == 3
+    group, children = fallback_spans(otel)
+    assert [c.name for c in children] == ["chat gpt-4o", "chat gpt-4o-mini"]
+    assert group.status.status_code is StatusCode.UNSET
+    assert children[1].attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert children[1].end_time <= group.end_time
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_streamed_fallback_closed_early_closes_the_group(otel: Otel, mode: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["model"] == "gpt-4o":
+            return httpx.Response(503, json={"error": {"message": "down"}})
+        return streaming()(request)
+
+    opts = options(otel, handler, fallbacks=["openai/gpt-4o-mini"], max_retries=0)
+    assert len(stream_to_end(mode, opts, close_after=1)) == 1
+    group, children = fallback_spans(otel)
+    assert group.attributes["liter_llm.outcome"] == "closed"
+    assert children[1].attributes["liter_llm.outcome"] == "closed"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -340,10 +434,59 @@ def stream_to_end(mode: str, opts: dict[str, Any], *, close_after: int | None = 
     return got
 
 
+def paced(
+    clock: ManualClock, pieces: list[tuple[float, bytes]], mode: str
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A streamed answer whose pieces arrive at the injected clock's times: (seconds to wait first, bytes)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        def body() -> Any:
+            for wait, data in pieces:
+                clock.advance(wait)
+                yield data
+
+        async def abody() -> Any:
+            for item in body():
+                yield item
+
+        content = body() if mode == "sync" else abody()
+        return httpx.Response(200, content=content, headers={"content-type": "text/event-stream"})
+
+    return handler
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_time_to_first_chunk_and_time_per_chunk_come_from_the_clients_clock(otel: Otel, mode: str) -> None:
+    clock = ManualClock()
+    pieces = [
+        (1.5, sse_body(openai_chunk("he", role="assistant"), done=False)),
+        (0.25, sse_body(openai_chunk("l"), done=False)),
+        (0.25, sse_body(openai_chunk("lo"), openai_chunk(finish="stop"), done=False)),  # two chunks in one read
+        (0.0, b"data: [DONE]\n\n"),
+    ]
+    chunks = stream_to_end(mode, options(otel, paced(clock, pieces, mode), clock=clock))
+    assert len(chunks) == 4
+    [span] = otel.spans()
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] == pytest.approx(1.5)
+    got = otel.metrics()
+    [first] = got["gen_ai.client.operation.time_to_first_chunk"]
+    assert first.sum == pytest.approx(1.5)
+    [per_chunk] = got["gen_ai.client.operation.time_per_output_chunk"]
+    assert per_chunk.count == 1  # one value per stream: the mean gap after the first chunk
+    assert per_chunk.sum == pytest.approx(0.5 / 3)
+    assert tuple(per_chunk.explicit_bounds) == liter_llm_otel.DURATION_BUCKETS
+    assert per_chunk.attributes["gen_ai.request.model"] == "gpt-4o"
+
+
+def test_the_plugin_has_no_per_chunk_hook() -> None:
+    assert not hasattr(liter_llm_otel, "parse_stream_event")
+    assert not hasattr(liter_llm_otel, "stream_decoder")
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_stream_span_lasts_until_the_stream_ends_with_time_to_first_chunk(otel: Otel, mode: str) -> None:
     clock = ManualClock()
-    chunks = stream_to_end(mode, options(otel, streaming(), settings={"clock": clock}))
+    chunks = stream_to_end(mode, options(otel, streaming(), settings={"clock": clock}, clock=clock))
     assert len(chunks) == 3
     [span] = otel.spans()
     assert span.name == "chat gpt-4o"
@@ -573,9 +716,13 @@ def test_an_attempt_that_got_no_answer_is_a_failed_child_span(otel: Otel, mode: 
     )
     attempts = sorted((s for s in otel.spans() if s.name.startswith("attempt")), key=lambda s: s.start_time)
     assert len(attempts) == 2
-    assert attempts[0].attributes["error.type"] == "no_answer"
+    assert attempts[0].attributes["error.type"] == "ServiceUnavailableError"
     assert "http.response.status_code" not in attempts[0].attributes
     assert attempts[1].attributes["http.response.status_code"] == 200
+    [wait] = clock.sleeps
+    # an attempt without an answer ends at its failure too, not when the next attempt starts
+    assert attempts[0].end_time == attempts[0].start_time
+    assert attempts[1].start_time - attempts[0].end_time == pytest.approx(wait * 1e9, abs=1e3)
 
 
 @pytest.mark.parametrize("mode", MODES)

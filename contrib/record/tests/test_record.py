@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import threading
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -68,6 +69,8 @@ class Server:
                     auth = self.headers.get("authorization", "")
                     message = json.dumps({"error": {"message": f"invalid key {auth}"}}).encode()
                     return self.reply(401, message, "application/json")
+                if model.startswith("squeezed-"):  # a server that compresses whatever it is asked for
+                    return self.compressed(model.removeprefix("squeezed-"), bool(body.get("stream")))
                 if model == "flaky" and outer.flaky.setdefault(model, 0) == 0:
                     outer.flaky[model] = 1
                     return self.reply(503, b'{"error": {"message": "busy"}}', "application/json")
@@ -90,6 +93,32 @@ class Server:
                     return None
                 return self.reply(200, json.dumps(openai_chat_body(f"hello from {model}")).encode(), "application/json")
 
+            def compressed(self, encoding: str, streamed: bool) -> None:
+                if not streamed:
+                    body = json.dumps(openai_chat_body(f"squeezed with {encoding}")).encode()
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-encoding", encoding)
+                    packed = compress(encoding, [body])
+                    self.send_header("content-length", str(len(packed[0])))
+                    self.end_headers()
+                    self.wfile.write(packed[0])
+                    return None
+                events = [
+                    b"data: " + json.dumps(p).encode() + b"\n\n"
+                    for p in (openai_chunk("squ", role="assistant"), openai_chunk("eezed"), openai_chunk(finish="stop"))
+                ] + [b"data: [DONE]\n\n"]
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-encoding", encoding)
+                self.send_header("connection", "close")
+                self.end_headers()
+                for piece in compress(encoding, events):  # each event flushed on its own, as a live stream is
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+                self.close_connection = True
+                return None
+
             def reply(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
                 self.send_header("content-type", content_type)
@@ -106,6 +135,22 @@ class Server:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=10)
+
+
+def compress(encoding: str, pieces: list[bytes]) -> list[bytes]:
+    """``pieces`` compressed as one body with ``encoding``, each piece flushed so that it can be sent alone."""
+    if encoding == "br":
+        import brotli
+
+        packer = brotli.Compressor()
+        out = [packer.process(piece) + packer.flush() for piece in pieces]
+        out[-1] += packer.finish()
+        return out
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}[encoding]
+    zipper = zlib.compressobj(wbits=wbits)
+    out = [zipper.compress(piece) + zipper.flush(zlib.Z_SYNC_FLUSH) for piece in pieces]
+    out[-1] += zipper.flush()
+    return out
 
 
 @pytest.fixture
@@ -456,3 +501,98 @@ def test_a_stream_cut_mid_event_replays_through_the_client(tmp_path: Path, mode:
     split_stream_cassette(path, "http://127.0.0.1:9/v1")
     with cassette(path, mode="replay", matcher=lambda request, recorded: request["url"] == recorded["url"]):
         assert stream(mode, options("http://127.0.0.1:9/v1")) == ["he", "llo", None]
+
+
+# -- compressed answers ------------------------------------------------------------------------------
+
+ENCODINGS = ["gzip", "deflate", "br"]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_compressed_answer_is_stored_decoded_and_replays(
+    server: Server, tmp_path: Path, mode: str, encoding: str
+) -> None:
+    path = tmp_path / f"{encoding}.json"
+    opts = options(server.base_url)
+    with cassette(path, mode="record"):
+        live = chat(mode, opts, model=f"squeezed-{encoding}", messages=USER)
+    assert live.choices[0].message.content == f"squeezed with {encoding}"
+    recorded = json.loads(path.read_text())["interactions"][0]["response"]
+    assert recorded["body"]["json"]["choices"][0]["message"]["content"] == f"squeezed with {encoding}"  # readable
+    assert "content-encoding" not in recorded["headers"]
+    assert recorded["decoded_from"] == encoding
+    server.stop()
+    with cassette(path, mode="replay") as tape:
+        assert chat(mode, opts, model=f"squeezed-{encoding}", messages=USER).to_dict() == live.to_dict()
+        assert tape.unused() == []
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_compressed_stream_is_stored_as_readable_events_and_replays(
+    server: Server, tmp_path: Path, mode: str, encoding: str
+) -> None:
+    path = tmp_path / f"{encoding}-stream.json"
+    opts = options(server.base_url)
+    with cassette(path, mode="record"):
+        live = stream(mode, opts, model=f"squeezed-{encoding}")
+    assert live == ["squ", "eezed", None]
+    recorded = json.loads(path.read_text())["interactions"][0]["response"]
+    assert all(isinstance(chunk, str) for chunk in recorded["chunks"])  # decoded SSE text, not base64
+    assert "".join(recorded["chunks"]).count("data: ") == 4
+    assert "content-encoding" not in recorded["headers"]
+    server.stop()
+    with cassette(path, mode="replay"):
+        assert stream(mode, opts, model=f"squeezed-{encoding}") == live
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_corrupt_compressed_answer_is_a_liter_llm_error_when_recording(tmp_path: Path, mode: str) -> None:
+    class Bad(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = b"this is not gzip at all"
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-encoding", "gzip")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Bad)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with cassette(tmp_path / "bad.json", mode="record"):
+            error = chat(mode, options(f"http://127.0.0.1:{httpd.server_address[1]}/v1"), model="m", messages=USER)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+    assert isinstance(error, LiterLlmError)
+
+
+# -- a client of a gateway (the proxy, any OpenAI-compatible gateway) --------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_gateway_client_records_and_replays(server: Server, tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "gateway.json"
+    opts = {"api_key": KEY, "base_url": server.base_url, "max_retries": 0}  # no model_hint: a gateway
+    with cassette(path, mode="record"):
+        live = chat(mode, opts, model="anthropic/claude-sonnet-4", messages=USER)
+        live_stream = stream(mode, opts, model="anthropic/claude-sonnet-4")
+    assert live.choices[0].message.content == "hello from anthropic/claude-sonnet-4"
+    assert len(json.loads(path.read_text())["interactions"]) == 2
+    assert KEY not in path.read_text()
+    server.stop()
+    with cassette(path, mode="replay") as tape:
+        assert chat(mode, opts, model="anthropic/claude-sonnet-4", messages=USER).to_dict() == live.to_dict()
+        assert stream(mode, opts, model="anthropic/claude-sonnet-4") == live_stream
+        assert tape.unused() == []

@@ -37,6 +37,7 @@ _OTHER = {
     "SecretStr": "liter_llm._secret",
     "ClientConfig": "liter_llm.config",
     "Call": "liter_llm._call",
+    "Fallback": "liter_llm._call",
     "StreamDecoder": "liter_llm.wire",
     "ParsedChatCompletion": "liter_llm.structured",
     "StreamedParse": "liter_llm.structured",
@@ -50,6 +51,7 @@ _OTHER = {
 
 if TYPE_CHECKING:
     from liter_llm._call import Call as Call
+    from liter_llm._call import Fallback as Fallback
     from liter_llm._plugins import register_custom_provider as register_custom_provider
     from liter_llm._plugins import unregister_custom_provider as unregister_custom_provider
     from liter_llm._secret import SecretStr as SecretStr

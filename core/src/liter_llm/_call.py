@@ -6,12 +6,36 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from liter_llm.clock import SYSTEM_CLOCK
+
 if TYPE_CHECKING:
     from liter_llm._secret import SecretStr
+    from liter_llm.clock import Clock
     from liter_llm.config import ClientConfig
     from liter_llm.providers import ProviderSpec
 
-__all__ = ["Call"]
+__all__ = ["Call", "Fallback"]
+
+
+@attrs.define(kw_only=True, eq=False)
+class Fallback:
+    """The models one client call may try in turn (public as ``liter_llm.Fallback``).
+
+    A call gets one when it may try more than one model: a router alias with
+    several targets, or ``fallbacks``.  Every :class:`Call` of the group
+    holds the same object (``call.fallback``) and its own place in it
+    (``call.fallback_index``); the :func:`~liter_llm.hookspecs.wrap_fallback`
+    hook wraps the whole group.
+
+    Attributes:
+        models: every model the call may try, in order (targets and fallbacks as configured).
+        state: a scratchpad shared by the hooks of the group's calls (use keys named after your package).
+    """
+
+    models: tuple[str, ...]
+    state: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    #: whether the group's wrap_fallback generators were started (the core's, not for plugins)
+    _started: bool = attrs.field(default=False, init=False, repr=False)
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -57,6 +81,16 @@ class Call:
         stream_complete: set by ``parse_stream_event`` at the normal end of a stream.
         started: ``time.monotonic()`` at the start of the call.
         deadline: ``time.monotonic()`` by which the whole call must end, or ``None``.
+        clock: the client's :class:`~liter_llm.clock.Clock` (``create_client(clock=...)``); the
+            ``*_chunk_at`` times below are its ``monotonic()`` readings, so a plugin that measures
+            against them reads the same clock.
+        first_chunk_at: a stream's time of its first chunk (the clock's reading when the bytes
+            that held it arrived), or ``None`` before it (and for calls that do not stream).
+        last_chunk_at: a stream's time of its latest chunk so far, or ``None``.
+        chunk_count: how many chunks the stream has produced so far.
+        fallback: the :class:`Fallback` group of the models this client call may try, or ``None``
+            when it tries one model only.
+        fallback_index: this call's place in ``fallback.models`` (0 without a group).
     """
 
     operation: str
@@ -76,6 +110,12 @@ class Call:
     stream_complete: bool = False
     started: float = 0.0
     deadline: float | None = None
+    clock: Clock = attrs.field(default=SYSTEM_CLOCK, repr=False)
+    first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
+    chunk_count: int = 0
+    fallback: Fallback | None = attrs.field(default=None, repr=False)
+    fallback_index: int = 0
     #: the running ``wrap_call`` generators (the core's, not for plugins)
     _wrappers: list[Any] = attrs.field(factory=list, init=False, repr=False)
 

@@ -14,7 +14,7 @@ implementations run everywhere).  Two things are added around it:
     it), and one that raises anything else -- a bug in the plugin -- becomes an
     :class:`~liter_llm.errors.InternalError` naming ``plugin.hook``, the
     original chained;
-  - a notification hook (``on_response``, ``on_error``) or the cache look-up
+  - a notification hook (``on_response``, ``on_error``, ``on_attempt``) or the cache look-up
     (``cached_response``) that raises anything is logged (``hook_failed``) and
     counts as no answer, so the other implementations still run and the
     caller's result or error is never changed;
@@ -63,7 +63,7 @@ GUARDED_HOOKS = frozenset(
     {"on_request", "check_budget", "throttle", "build_request", "auth", "stream_decoder", "parse_error", "wrap_call"}
 )
 #: Hooks whose failures are logged and ignored (no answer from that implementation).
-CONTAINED_HOOKS = frozenset({"on_response", "on_error", "cached_response"})
+CONTAINED_HOOKS = frozenset({"on_response", "on_error", "on_attempt", "cached_response"})
 
 
 def _provider_of(args: tuple[Any, ...], index: int | None) -> str | None:
@@ -183,24 +183,27 @@ def plugin_failure(relay: Any, exc: BaseException, call: Call) -> InternalError:
 
 def _name_of(relay: Any, generator: Any) -> str:
     code = getattr(generator, "gi_code", None)
-    for impl in relay.wrap_call.get_hookimpls():
-        if _code_of(impl.function) is code:
-            return f"{impl.plugin_name}.wrap_call"
+    for hook in ("wrap_call", "wrap_fallback"):
+        caller = getattr(relay, hook, None)
+        for impl in caller.get_hookimpls() if caller is not None else ():
+            if _code_of(impl.function) is code:
+                return f"{impl.plugin_name}.{hook}"
     return f"{getattr(generator, '__qualname__', type(generator).__name__)} (wrap_call)"
 
 
-def start_wrappers(call: Call, relay: Any) -> None:
-    """Call ``wrap_call`` and run each generator it returned to its ``yield``.
+def start_wrappers(call: Call, relay: Any, hook: str = "wrap_call", wrappers: list[Any] | None = None) -> None:
+    """Call ``wrap_call`` (or ``hook``: ``wrap_fallback``) and run each generator it returned to its ``yield``.
 
+    The started generators go to ``call._wrappers`` (or to ``wrappers``).
     Raises what a generator raised before its ``yield`` (a LiterLlmError as it
     is, anything else as an InternalError naming it); the generators already
     started are then finished with that error by the caller's error path.
     """
-    caller = relay.wrap_call
+    caller = getattr(relay, hook)
     if not caller.get_hookimpls():
         return
     produced = caller(call=call)
-    active = call._wrappers
+    active = call._wrappers if wrappers is None else wrappers
     for generator in produced:
         if generator is None:
             continue
@@ -208,7 +211,7 @@ def start_wrappers(call: Call, relay: Any) -> None:
             raise InternalError(
                 f"{_name_of(relay, generator)} returned {type(generator).__name__}, not a generator",
                 provider=call.provider.name,
-                hook="wrap_call",
+                hook=hook,
             )
         try:
             next(generator)
@@ -224,14 +227,19 @@ def start_wrappers(call: Call, relay: Any) -> None:
 
 
 def finish_wrappers(
-    call: Call, *, result: Any = None, error: BaseException | None = None, closed: bool = False
+    call: Call | None,
+    *,
+    result: Any = None,
+    error: BaseException | None = None,
+    closed: bool = False,
+    wrappers: list[Any] | None = None,
 ) -> None:
-    """End the call's wrappers, innermost first: send the result, throw the error, or close them.
+    """End the call's wrappers (or ``wrappers``), innermost first: send the result, throw the error, or close them.
 
     Whatever a generator does after its ``yield`` (raise, yield again) is
     logged and never changes the caller's result or error.
     """
-    active = call._wrappers
+    active = wrappers if wrappers is not None else call._wrappers if call is not None else []
     if not active:
         return
     while active:

@@ -25,7 +25,7 @@ import attrs
 import httpx
 import pluggy
 
-from liter_llm._call import Call
+from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, deadline_scope
 from liter_llm._hooks import (
     culprit,
@@ -517,6 +517,8 @@ class Pipeline:
 
     # -- plugins ----------------------------------------------------------
     def _lookup(self, name: str) -> ProviderSpec | None:
+        if self.gateway and name == GATEWAY.name:  # a gateway client's calls (its transport, a cassette's too)
+            return GATEWAY
         for spec in self.configured_providers:
             if spec.name == name:
                 return spec
@@ -710,6 +712,7 @@ class Pipeline:
             gateway=self.gateway,
             started=now,
             deadline=now + timeout if timeout and timeout > 0 else None,
+            clock=self.clock,
         )
 
     # -- the flow -----------------------------------------------------------
@@ -885,6 +888,7 @@ class Pipeline:
                     raise _auth_flow_bug(hook, flow_auth, exc, provider) from exc
                 error = scrub_key(_transport_error(exc, provider), call.api_key)
                 self._log_attempt(call, None, started, error)
+                self.notify_attempt(call, hook, None, error)
                 if _retryable_transport(exc) and attempt < config.max_retries:
                     wait = self._delay(attempt, None)
                     if self._may_wait(call, wait):
@@ -895,6 +899,7 @@ class Pipeline:
             status = response.status_code
             if 200 <= status < 300:
                 self._log_attempt(call, status, started, None)
+                self.notify_attempt(call, hook, status, None)
                 return response
             try:
                 yield Read(response, _ERROR_BODY_LIMIT, call.deadline, provider)
@@ -907,6 +912,7 @@ class Pipeline:
             if error.retry_after is not None and usable_retry_after(error.retry_after) is None:
                 error.retry_after = None  # negative, NaN or infinite: not a wait anyone can use
             self._log_attempt(call, status, started, error)
+            self.notify_attempt(call, hook, status, error)
             if status in RETRY_STATUSES and attempt < config.max_retries:
                 wait = self._delay(attempt, error.retry_after)
                 if self._may_wait(call, wait):
@@ -928,6 +934,15 @@ class Pipeline:
                 caller(call=call, response=response)
             except Exception as exc:
                 log_hook_failure(culprit(hook, exc) or "on_response", exc)
+
+    def notify_attempt(self, call: Call, hook: Any, status: int | None, error: LiterLlmError | None) -> None:
+        """Run on_attempt after one HTTP attempt (before any retry wait); a failing hook is logged and ignored."""
+        caller = hook.on_attempt
+        if caller.get_hookimpls():
+            try:
+                caller(call=call, status=status, error=error)
+            except Exception as exc:
+                log_hook_failure(culprit(hook, exc) or "on_attempt", exc)
 
     def notify_error(self, call: Call, hook: Any, error: LiterLlmError) -> None:
         """Run on_error through pluggy; a failing hook is logged and never masks ``error``."""
@@ -1019,7 +1034,6 @@ def call_flow(
     as ``route``.  Returns the result; for ``chat_stream`` returns
     ``(call, open_response)``.
     """
-    stream = operation == "chat_stream"
     fallbacks = pipeline.config.fallbacks
     router = pipeline.router
     failover = operation in FALLBACK_OPERATIONS and model is not None and provider is None
@@ -1029,14 +1043,50 @@ def call_flow(
         for fallback in fallbacks:
             if fallback != model:
                 entries.extend(_entries(pipeline, fallback, failover))
-    attempts: list[tuple[str, LiterLlmError]] = []
     last = len(entries) - 1
+    if last == 0:
+        return (yield from _try_models(pipeline, operation, request, params, provider, entries, None, []))
+    # more than one model: the wrap_fallback generators wrap them all (see the hookspec)
+    group = Fallback(models=tuple(name or "" for name, _, _ in entries))
+    wrappers: list[Any] = []
+    try:
+        return (yield from _try_models(pipeline, operation, request, params, provider, entries, group, wrappers))
+    except LiterLlmError as error:
+        finish_wrappers(None, error=error, wrappers=wrappers)
+        raise
+    except BaseException:  # cancelled, or the flow was closed: no outcome
+        finish_wrappers(None, closed=True, wrappers=wrappers)
+        raise
+
+
+def _try_models(  # noqa: PLR0917 (call_flow's own arguments, passed on)
+    pipeline: Pipeline,
+    operation: str,
+    request: Any,
+    params: dict[str, Any] | None,
+    provider: str | None,
+    entries: list[_Entry],
+    group: Fallback | None,
+    wrappers: list[Any],
+) -> Flow:
+    """:func:`call_flow`'s loop over the models; with a ``group``, its ``wrap_fallback`` generators go to
+    ``wrappers`` (a stream's move to its call, to end with the stream; a result ends them here)."""
+    stream = operation == "chat_stream"
+    router = pipeline.router
+    last = len(entries) - 1
+    attempts: list[tuple[str, LiterLlmError]] = []
     for index, (name, route, target) in enumerate(entries):
         keep = request is None or (index == 0 and route is None)
         current = request if keep else attrs.evolve(request, model=name)
         started = pipeline.clock.monotonic()
         try:
             call = pipeline.prepare(operation, current, model=name, params=params, provider=provider, target=target)
+            if group is not None:
+                call.fallback = group
+                call.fallback_index = index
+                if not group._started:
+                    group._started = True
+                    start_wrappers(call, pipeline.relay(call.provider), "wrap_fallback", wrappers)
             if route is not None:
                 call.state[ROUTE_STATE_KEY] = route
                 tracker = router.tracker(route)
@@ -1046,10 +1096,13 @@ def call_flow(
                 response = yield from pipeline.open_stream(call)
                 if route is not None:
                     router.observe(route, pipeline.clock.monotonic() - started)
+                call._wrappers[0:0] = wrappers  # the outermost: the stream ends them after the call's own
+                wrappers.clear()
                 return call, response
             result = yield from pipeline.run(call)
             if route is not None and not call.cache_hit:
                 router.observe(route, pipeline.clock.monotonic() - started)
+            finish_wrappers(None, result=result, wrappers=wrappers)
             return result
         except LiterLlmError as error:
             if route is not None:

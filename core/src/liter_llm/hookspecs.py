@@ -34,7 +34,7 @@ plugin: ``user-hook-0``, ``provider.anthropic``, ``builtin.cache``):
   whose ``hook`` names it, the original chained as ``__cause__`` (never a
   BadRequestError or HookRejectedError blaming the caller); a LiterLlmError
   passes unchanged;
-* what ``on_response``, ``on_error`` or ``cached_response`` raise is logged
+* what ``on_response``, ``on_error``, ``on_attempt`` or ``cached_response`` raise is logged
   (``hook_failed``) and counts as no answer from that implementation: the
   others still run and the caller's result or error is unchanged;
 * what ``parse_response`` and ``parse_stream_event`` raise besides a
@@ -198,6 +198,37 @@ def wrap_call(call: Call) -> Generator[None, Any, None] | None:
     """
 
 
+@hookspec
+def wrap_fallback(call: Call) -> Generator[None, Any, None] | None:
+    """Wrap all the models one client call may try, when it may try more than one.
+
+    A call may try several models: a router alias with several targets
+    (``models``), then the ``fallbacks``; each model tried is a call of its
+    own, with its own :func:`wrap_call`.  This hook wraps the group, for a
+    tracing span that holds one span per model tried, say.  It is called once
+    per client call that has such a group, with the :class:`~liter_llm.Call`
+    of the first model the core could prepare (``call.fallback`` is the
+    :class:`~liter_llm.Fallback`: its ``models`` and a ``state`` shared by the
+    group's calls; ``call.fallback_index`` that call's place), just before
+    that call's own ``wrap_call``.  Write it as a generator with exactly one
+    ``yield`` (or return one, or ``None`` to stay out).  It is resumed once,
+    with what the caller gets:
+
+    * **success**: ``yield`` returns the typed response of the model that
+      answered (a stream: the assembled response when the stream ends);
+    * **failure**: the error the caller gets is raised at the ``yield``: the
+      last model's, with ``attempts`` (every ``(model, error)`` tried);
+    * **no outcome**: a stream closed before its end, or a cancelled call:
+      the generator is closed (``GeneratorExit``).
+
+    Every ``wrap_call`` of the group has ended by then.  The rules of
+    :func:`wrap_call` apply: it observes (what it raises after its
+    ``yield`` is logged and ignored); before its ``yield`` a LiterLlmError
+    refuses the whole call; no I/O.  A call with a single model (no
+    ``fallbacks``, no alias) never calls it.
+    """
+
+
 # ---------------------------------------------------------------------------
 # Before the request is sent
 # ---------------------------------------------------------------------------
@@ -329,6 +360,29 @@ def parse_stream_event(call: Call, event: Any) -> Sequence[ChatCompletionChunk] 
     a stream whose connection ends before that raises StreamingError carrying
     the chunks received.  Raise the mapped LiterLlmError for an error event.
     firstresult.
+    """
+
+
+@hookspec
+def on_attempt(call: Call, status: int | None, error: LiterLlmError | None) -> None:
+    """See the outcome of each HTTP attempt, right after it and before any retry wait.
+
+    Called once per attempt that was sent (``call.attempt`` is its number: 0,
+    then 1, 2, ... on retries), on the sync and the async client alike:
+
+    * ``status``: the HTTP status of the answer, or ``None`` when there was no
+      answer (a connection error, a timeout);
+    * ``error``: the :class:`~liter_llm.errors.LiterLlmError` the attempt
+      amounts to (mapped, key scrubbed), or ``None`` for a 2xx answer (its
+      headers have arrived; the body is read after this hook, and a stream's
+      chunks later still).
+
+    It runs before the core decides to retry and before the backoff sleep,
+    so a plugin that times attempts (a tracing span per attempt) ends each
+    one here and the wait is in none of them.  For timing, read
+    ``call.clock`` (the client's clock).  What it raises is logged
+    (``hook_failed``) and ignored; it cannot change the outcome.  No I/O.
+    Return value ignored.
     """
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from liter_llm._hooks import finish_wrappers
+from liter_llm.clock import SystemClock
 from liter_llm.errors import (
     LiterLlmError,
     SerializationError,
@@ -279,6 +280,19 @@ class _StreamCore:
             call.config.timeout_secs if call.config.timeout_secs and call.config.timeout_secs > 0 else None
         )
         self.last_event = time.monotonic()
+        clock = call.clock
+        #: the injected clock's reading, or ``None`` for the system clock (whose reading ``feed`` already has)
+        self.clock_now = None if type(clock) is SystemClock else clock.monotonic
+
+    def _stamp(self, produced: int, now: float) -> None:
+        """Note on the call when ``produced`` new chunks arrived (``now``: the system clock's reading)."""
+        call = self.call
+        if self.clock_now is not None:
+            now = self.clock_now()
+        if call.first_chunk_at is None:
+            call.first_chunk_at = now
+        call.last_chunk_at = now
+        call.chunk_count += produced
 
     def _parse(self, events: Iterable[Any]) -> None:
         parse = self.parse_event
@@ -306,8 +320,10 @@ class _StreamCore:
         now = time.monotonic()
         before = len(self.chunks)
         self._parse(self.decoder.feed(data))
-        if len(self.chunks) != before:
+        produced = len(self.chunks) - before
+        if produced:
             self.last_event = now
+            self._stamp(produced, now)
         elif self.idle_limit is not None and now - self.last_event > self.idle_limit:
             raise StreamTimeoutError(
                 f"the stream produced nothing for more than {self.idle_limit} s",
@@ -367,10 +383,15 @@ class _StreamCore:
         produced = chunks_of(result)
         self.pending.extend(produced)
         self.chunks.extend(produced)
+        if produced:
+            self._stamp(len(produced), time.monotonic())
         call.stream_complete = True
 
     def end_of_input(self) -> None:
+        before = len(self.chunks)
         self._parse(self.decoder.close())
+        if len(self.chunks) != before:
+            self._stamp(len(self.chunks) - before, time.monotonic())
         if not self.call.stream_complete:
             if any(choice.finish_reason is not None for chunk in self.chunks[-3:] for choice in chunk.choices):
                 self.call.stream_complete = True

@@ -16,9 +16,14 @@ global ones of ``opentelemetry.trace`` / ``opentelemetry.metrics``):
   or is closed, and carries ``gen_ai.response.time_to_first_chunk``;
 * one child span per attempt when the call was retried (``liter_llm.attempt``);
 * the ``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage``
-  histograms (and ``gen_ai.client.operation.time_to_first_chunk`` for streams)
-  with the conventions' attributes and bucket boundaries, and the
+  histograms (and ``gen_ai.client.operation.time_to_first_chunk`` and
+  ``gen_ai.client.operation.time_per_output_chunk`` for streams) with the
+  conventions' attributes and bucket boundaries, and the
   ``liter_llm.client.cost`` counter (US dollars, when the cost is known).
+
+A stream's chunk times come from the core (``Call.first_chunk_at``,
+``Call.last_chunk_at``, ``Call.chunk_count``, on the client's clock): the plugin
+has no per-chunk hook, so a stream costs it nothing per chunk.
 
 Message content (``gen_ai.input.messages``, ``gen_ai.output.messages``) is
 recorded only on opt-in:
@@ -34,14 +39,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import httpx
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from liter_llm import BadRequestError, Call, LiterLlmError, hookimpl
+from liter_llm import BadRequestError, Call, Fallback, LiterLlmError, hookimpl
+from liter_llm.clock import SystemClock
 
 __all__ = [
     "CAPTURE_CONTENT_ENV",
@@ -160,7 +166,7 @@ def _settings(call: Call) -> _Settings | None:
 class _Instruments:
     """The histograms and the cost counter of one meter provider."""
 
-    __slots__ = ("cost", "duration", "first_chunk", "tokens")
+    __slots__ = ("cost", "duration", "first_chunk", "per_chunk", "tokens")
 
     def __init__(self, provider: Any) -> None:
         meter = (provider or metrics.get_meter_provider()).get_meter(SCOPE, VERSION)
@@ -182,6 +188,12 @@ class _Instruments:
             description="Time to receive the first chunk of a streamed answer.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
+        self.per_chunk = meter.create_histogram(
+            "gen_ai.client.operation.time_per_output_chunk",
+            unit="s",
+            description="Time per output chunk of a streamed answer, after the first one.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
         self.cost = meter.create_counter(
             "liter_llm.client.cost", unit="{USD}", description="Cost of the calls in US dollars (liter-llm's pricing)."
         )
@@ -199,9 +211,10 @@ def _instruments_for(provider: Any) -> _Instruments:
     return entry[1]
 
 
-def _now(settings: _Settings) -> float:
-    clock = settings.clock
-    return float(clock.monotonic()) if clock is not None else time.monotonic()
+def _now(settings: _Settings, call: Call) -> float:
+    """The duration clock's reading: the ``clock`` setting's, else the client's."""
+    clock = settings.clock if settings.clock is not None else call.clock
+    return float(clock.monotonic())
 
 
 # ---------------------------------------------------------------------------
@@ -405,15 +418,74 @@ def _dumps(value: Any) -> str:
 class _Trace:
     """What the plugin keeps in ``call.state`` for one call."""
 
-    __slots__ = ("attempts", "first_chunk", "settings", "span", "started")
+    __slots__ = ("attempts", "call_started", "emitted", "settings", "span", "tracer")
 
-    def __init__(self, settings: _Settings, span: Any, started: float) -> None:
+    def __init__(self, settings: _Settings, tracer: Any, span: Any, call_started: float) -> None:
+        self.settings = settings
+        self.tracer = tracer
+        self.span = span
+        #: the client's clock at the start (the core's chunk times are on it)
+        self.call_started = call_started
+        #: per attempt: [start ns (build_request), end ns or None, HTTP status or None, error.type or None]
+        self.attempts: list[list[Any]] = []
+        #: how many attempt spans were made (each once the next attempt started)
+        self.emitted = 0
+
+
+class _Group:
+    """What the plugin keeps in ``call.fallback.state`` for the models one client call tries."""
+
+    __slots__ = ("settings", "span")
+
+    def __init__(self, settings: _Settings, span: Any) -> None:
         self.settings = settings
         self.span = span
-        self.started = started
-        self.first_chunk: float | None = None
-        #: per attempt: [start ns (build_request), end ns or None, HTTP status or None] (the auth flow)
-        self.attempts: list[list[Any]] = []
+
+
+def _ns(call: Call) -> int:
+    """The client's wall clock in nanoseconds (a ``ManualClock``'s time in tests), for span times."""
+    clock = call.clock
+    return time.time_ns() if type(clock) is SystemClock else int(clock.time() * 1e9)
+
+
+def _tracer(settings: _Settings) -> Any:
+    return (settings.tracer_provider or trace.get_tracer_provider()).get_tracer(SCOPE, VERSION)
+
+
+@hookimpl
+def wrap_fallback(call: Call) -> Generator[None, Any, None] | None:
+    """One span around the models a client call tries (router targets, ``fallbacks``), each a child span."""
+    settings = _settings(call)
+    if settings is None or call.fallback is None:
+        return None
+    return _fallback_traced(call, call.fallback, settings)
+
+
+def _fallback_traced(call: Call, group: Fallback, settings: _Settings) -> Generator[None, Any, None]:
+    operation = operation_name(call)
+    requested = call.requested_model or call.model
+    attributes: dict[str, Any] = {"liter_llm.operation": operation, "liter_llm.fallback.models": list(group.models)}
+    if requested:
+        attributes["liter_llm.requested_model"] = requested
+    span = _tracer(settings).start_span(
+        f"{operation} {requested}" if requested else operation,
+        kind=SpanKind.INTERNAL,
+        attributes=attributes,
+        start_time=_ns(call),
+    )
+    group.state[_STATE] = _Group(settings, span)
+    try:
+        yield
+    except LiterLlmError as error:
+        failure = error_type(error)
+        span.set_attribute("error.type", failure)
+        span.set_status(Status(StatusCode.ERROR, f"{failure}: {error.message}"[:500]))
+        raise
+    except GeneratorExit:
+        span.set_attribute("liter_llm.outcome", "closed")
+        raise
+    finally:
+        span.end(end_time=_ns(call))
 
 
 @hookimpl
@@ -426,14 +498,21 @@ def wrap_call(call: Call) -> Generator[None, Any, None] | None:
 
 
 def _traced(call: Call, settings: _Settings) -> Generator[None, Any, None]:
-    tracer = (settings.tracer_provider or trace.get_tracer_provider()).get_tracer(SCOPE, VERSION)
+    tracer = _tracer(settings)
     instruments = _instruments_for(settings.meter_provider)
     attributes = _request_attributes(call)
     name = f"{attributes['gen_ai.operation.name']} {call.model}" if call.model else attributes["gen_ai.operation.name"]
-    # the span is a child of the caller's current span; it is never made current itself, because a
-    # stream's span outlives the caller's frame (and contexts cannot be detached across tasks)
-    span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-    state = _Trace(settings, span, _now(settings))
+    # the span is a child of the caller's current span (or of the fallback group's); it is never made
+    # current itself, because a stream's span outlives the caller's frame (and contexts cannot be
+    # detached across tasks)
+    group = call.fallback.state.get(_STATE) if call.fallback is not None else None
+    context = trace.set_span_in_context(group.span) if isinstance(group, _Group) else None
+    if isinstance(group, _Group):
+        attributes["liter_llm.fallback.index"] = call.fallback_index
+        group.span.set_attribute("liter_llm.fallback.tried", call.fallback_index + 1)
+    span = tracer.start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes, start_time=_ns(call))
+    started = _now(settings, call)
+    state = _Trace(settings, tracer, span, call.clock.monotonic())
     call.state[_STATE] = state
     if settings.capture:
         messages = _input_messages(call.request)
@@ -469,20 +548,32 @@ def _traced(call: Call, settings: _Settings) -> Generator[None, Any, None]:
         span.set_attribute("liter_llm.outcome", "closed")
         raise
     finally:
-        ended = _now(settings)
-        if state.first_chunk is not None:
-            first = max(0.0, state.first_chunk - state.started)
-            span.set_attribute("gen_ai.response.time_to_first_chunk", first)
-            instruments.first_chunk.record(first, dict(metric_attributes))
+        ended = _now(settings, call)
+        _chunk_times(call, state, span, instruments, metric_attributes)
         span.set_attribute("liter_llm.attempts", call.attempt + 1)
         if call.cache_hit:
             span.set_attribute("liter_llm.cache_hit", True)
-        end_ns = time.time_ns()
-        _attempt_spans(tracer, state, failure, end_ns)
+        end_ns = _ns(call)
+        if len(state.attempts) > 1:
+            _attempt_spans(state, len(state.attempts), failure, end_ns)
         if failure is not None:
             metric_attributes["error.type"] = failure
-        instruments.duration.record(max(0.0, ended - state.started), metric_attributes)
+        instruments.duration.record(max(0.0, ended - started), metric_attributes)
         span.end(end_time=end_ns)
+
+
+def _chunk_times(call: Call, state: _Trace, span: Any, instruments: _Instruments, attributes: dict[str, Any]) -> None:
+    """A stream's time to its first chunk, and its mean time per chunk after the first (from the core's times)."""
+    first_at = call.first_chunk_at
+    if first_at is None:
+        return
+    first = max(0.0, first_at - state.call_started)
+    span.set_attribute("gen_ai.response.time_to_first_chunk", first)
+    instruments.first_chunk.record(first, dict(attributes))
+    last_at = call.last_chunk_at
+    if call.chunk_count > 1 and last_at is not None:
+        # one value per stream, the mean gap: recording every chunk would cost as much as parsing it
+        instruments.per_chunk.record(max(0.0, last_at - first_at) / (call.chunk_count - 1), dict(attributes))
 
 
 _METRIC_KEYS = frozenset(
@@ -490,14 +581,18 @@ _METRIC_KEYS = frozenset(
 )
 
 
-def _attempt_spans(tracer: Any, state: _Trace, failure: str | None, end_ns: int) -> None:
-    """One child span per attempt, when the call was retried: each from its request to the next attempt."""
-    if len(state.attempts) < 2:
-        return
+def _attempt_spans(state: _Trace, upto: int, failure: str | None, end_ns: int) -> None:
+    """The child spans of the attempts ``state.emitted`` .. ``upto - 1`` (made once a retry showed there were several).
+
+    Each runs from its request to its outcome as ``on_attempt`` saw it, so no span holds the wait
+    before the next attempt.  The call's last attempt ends with the call (``end_ns``), with the
+    call's ``failure``.
+    """
     context = trace.set_span_in_context(state.span)
     last = len(state.attempts) - 1
-    for index, (start, answered, status) in enumerate(state.attempts):
-        child = tracer.start_span(
+    for index in range(state.emitted, upto):
+        start, finished, status, kind = state.attempts[index]
+        child = state.tracer.start_span(
             f"attempt {index + 1}",
             context=context,
             kind=SpanKind.INTERNAL,
@@ -506,18 +601,14 @@ def _attempt_spans(tracer: Any, state: _Trace, failure: str | None, end_ns: int)
         )
         if status is not None:
             child.set_attribute("http.response.status_code", status)
-        if index < last:
-            # it was retried, so it failed: its HTTP status, or no answer at all (a connection error)
-            kind = str(status) if status is not None else "no_answer"
+        if index == last and upto == len(state.attempts):  # the call's last attempt: it ends with the call
+            kind = failure
+            finished = end_ns
+        if kind is not None:
             child.set_attribute("error.type", kind)
             child.set_status(Status(StatusCode.ERROR, kind))
-            finish = answered if answered is not None else state.attempts[index + 1][0]
-        else:
-            if failure is not None:
-                child.set_attribute("error.type", failure)
-                child.set_status(Status(StatusCode.ERROR, failure))
-            finish = end_ns
-        child.end(end_time=max(start, finish))
+        child.end(end_time=max(start, finished if finished is not None else start))
+    state.emitted = max(state.emitted, upto)
 
 
 @hookimpl(wrapper=True)
@@ -526,7 +617,9 @@ def build_request(call: Call) -> Generator[None, Any, Any]:
     request = yield
     state = call.state.get(_STATE)
     if isinstance(state, _Trace):
-        state.attempts.append([time.time_ns(), None, None])
+        state.attempts.append([_ns(call), None, None, None])
+        if len(state.attempts) > 1:  # a retry: the attempts before it are over, and were more than one
+            _attempt_spans(state, len(state.attempts) - 1, None, 0)
         if state.settings.propagate and isinstance(request, httpx.Request):
             carrier: dict[str, str] = {}
             propagate.inject(carrier, context=trace.set_span_in_context(state.span))
@@ -535,65 +628,12 @@ def build_request(call: Call) -> Generator[None, Any, Any]:
     return request
 
 
-@hookimpl(wrapper=True)
-def auth(call: Call, request: httpx.Request) -> Generator[None, Any, Any]:
-    """Watch each attempt's answer (its status and when it came) through the attempt's auth flow."""
-    flow = yield
+@hookimpl
+def on_attempt(call: Call, status: int | None, error: LiterLlmError | None) -> None:
+    """End the current attempt: its time, HTTP status and error (before any retry wait)."""
     state = call.state.get(_STATE)
-    if isinstance(state, _Trace) and isinstance(flow, httpx.Auth) and state.attempts:
-        return _ObservedAuth(flow, state.attempts[-1])
-    return flow
-
-
-class _ObservedAuth(httpx.Auth):
-    """An auth flow that passes everything through to the real one and notes the last answer it saw."""
-
-    def __init__(self, inner: httpx.Auth, attempt: list[Any]) -> None:
-        self.inner = inner
-        self.attempt = attempt
-        self.requires_request_body = inner.requires_request_body
-        self.requires_response_body = inner.requires_response_body
-
-    def _seen(self, response: httpx.Response) -> None:
-        self.attempt[1] = time.time_ns()
-        self.attempt[2] = response.status_code
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """The inner flow, observed."""
-        flow = self.inner.sync_auth_flow(request)
-        try:
-            outgoing = next(flow)
-        except StopIteration:
-            return
-        while True:
-            response = yield outgoing
-            self._seen(response)
-            try:
-                outgoing = flow.send(response)
-            except StopIteration:
-                return
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """The inner flow, observed."""
-        flow = self.inner.async_auth_flow(request)
-        try:
-            outgoing = await flow.__anext__()
-        except StopAsyncIteration:
-            return
-        while True:
-            response = yield outgoing
-            self._seen(response)
-            try:
-                outgoing = await flow.asend(response)
-            except StopAsyncIteration:
-                return
-
-
-@hookimpl(wrapper=True)
-def parse_stream_event(call: Call, event: Any) -> Generator[None, Any, Any]:
-    """Note when a stream's first chunk arrives (``gen_ai.response.time_to_first_chunk``)."""
-    chunks = yield
-    state = call.state.get(_STATE)
-    if chunks and isinstance(state, _Trace) and state.first_chunk is None:
-        state.first_chunk = _now(state.settings)
-    return chunks
+    if isinstance(state, _Trace) and state.attempts:
+        attempt = state.attempts[-1]
+        attempt[1] = _ns(call)
+        attempt[2] = status
+        attempt[3] = error_type(error) if error is not None else None

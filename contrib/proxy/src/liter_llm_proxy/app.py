@@ -135,6 +135,7 @@ class Proxy:
         self.spend = SpendWriter(self.store, settings.spend_flush_secs)
         self.client: Any = None
         self._streams: set[asyncio.Task[None]] = set()
+        self._cassette: Any = None
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -149,6 +150,12 @@ class Proxy:
         options: dict[str, Any] = {"hooks": [KeyLimits(), *self._hooks], "clock": self.clock}
         if self._transport is not None:
             options["transport"] = self._transport
+        if self.settings.cassette:
+            # the proxy's calls to its providers go through the cassette (recorded, or replayed offline)
+            from liter_llm_record import cassette
+
+            self._cassette = cassette(self.settings.cassette, self.settings.cassette_mode)
+            self._cassette.__enter__()
         self.client = liter_llm.AsyncDefaultClient(self.config, **options)
         self.spend.start()
         if not self.keys.has_master:
@@ -166,6 +173,9 @@ class Proxy:
         await self.spend.stop()
         if self.client is not None:
             await self.client.aclose()
+        if self._cassette is not None:
+            self._cassette.__exit__(None, None, None)  # writes the recording
+            self._cassette = None
         await self.store.close()
 
     # -- plumbing -------------------------------------------------------------------------------

@@ -44,6 +44,11 @@ class ProxySettings:
         max_keys_cached: virtual keys kept in memory (least recently used go first).
         model_prices: prices for models the shipped table does not know.
         shutdown_grace_secs: how long a graceful shutdown waits for requests and streams in flight.
+        cassette: a liter-llm-record cassette file for the proxy's own calls to its providers: they
+            are recorded into it, or replayed from it, by ``cassette_mode`` (needs liter-llm-record;
+            one worker, the file is written when the proxy stops).
+        cassette_mode: ``once`` (default: replay when the file exists, else record), ``record``,
+            ``replay`` or ``none``.
     """
 
     database_url: str = attrs.field(default=DEFAULT_DATABASE_URL, repr=False)
@@ -54,6 +59,8 @@ class ProxySettings:
     max_keys_cached: int = 10_000
     model_prices: dict[str, ModelPrice] = attrs.field(factory=dict)
     shutdown_grace_secs: float = 30.0
+    cassette: str | None = None
+    cassette_mode: str = "once"
 
     def master_key(self) -> str | None:
         """The master key from the environment, or ``None`` (then the admin API is closed)."""
@@ -76,11 +83,13 @@ def settings_from_table(table: Mapping[str, Any]) -> ProxySettings:
     if unknown:
         raise BadRequestError(f"plugins.proxy: unknown field(s) {', '.join(sorted(unknown))}")
     kwargs: dict[str, Any] = {}
-    for name in ("database_url", "master_key_env"):
+    for name in ("database_url", "master_key_env", "cassette", "cassette_mode"):
         if name in table:
             if not isinstance(table[name], str) or not table[name].strip():
                 raise BadRequestError(f"plugins.proxy.{name}: must be a non-empty string")
             kwargs[name] = table[name].strip()
+    if "cassette" in kwargs or "cassette_mode" in kwargs:
+        _check_cassette(kwargs.get("cassette_mode", "once"))
     for name in ("key_cache_secs", "spend_flush_secs", "shutdown_grace_secs"):
         if name in table:
             kwargs[name] = _number(name, table[name])
@@ -110,6 +119,17 @@ def settings_from_table(table: Mapping[str, Any]) -> ProxySettings:
             )
         kwargs["model_prices"] = parsed
     return ProxySettings(**kwargs)
+
+
+def _check_cassette(mode: str) -> None:
+    try:
+        from liter_llm_record import MODES
+    except ImportError:
+        raise BadRequestError(
+            "plugins.proxy.cassette: recording needs liter-llm-record: pip install 'liter-llm[record]'"
+        ) from None
+    if mode not in MODES:
+        raise BadRequestError(f"plugins.proxy.cassette_mode: must be one of {', '.join(MODES)}, not {mode!r}")
 
 
 def settings_from_config(config: ClientConfig) -> ProxySettings:

@@ -16,7 +16,9 @@ wire are recorded or replayed:
 
 * JSON bodies are kept as JSON, a streamed answer as the list of the chunks
   it arrived in (text when it is UTF-8, e.g. each SSE block; base64 for binary
-  event streams), multipart and other bodies as text or base64;
+  event streams), multipart and other bodies as text or base64; an answer the
+  provider compressed (gzip, deflate, br, zstd, where this machine has the
+  decoder) is decoded as it arrives and stored decoded (``decoded_from``);
 * secrets are scrubbed before anything is written: credential headers
   (``Authorization``, ``x-api-key``, ``api-key``, ``x-goog-api-key``,
   AWS signature headers, cookies, and any header whose name says key, token,
@@ -46,6 +48,7 @@ import base64
 import json
 import re
 import threading
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -207,6 +210,116 @@ def _describe(recorded: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Compressed answers: stored decoded
+# ---------------------------------------------------------------------------
+
+
+class _Inflate:
+    """One ``content-encoding`` step: gzip, deflate (zlib or raw), br (with brotli or brotlicffi), zstd."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self.raw_deflate = False
+        if encoding in ("gzip", "x-gzip"):
+            self.inner: Any = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif encoding == "deflate":
+            self.inner = zlib.decompressobj()
+        elif encoding == "br":
+            self.inner = _brotli_decompressor()
+        elif encoding == "zstd":
+            self.inner = _zstd_decompressor()
+        else:
+            self.inner = None
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            if self.encoding == "deflate" and not self.raw_deflate:
+                try:
+                    return bytes(self.inner.decompress(data))
+                except zlib.error:  # deflate without the zlib header (some servers send it raw)
+                    self.raw_deflate = True
+                    self.inner = zlib.decompressobj(-zlib.MAX_WBITS)
+            if hasattr(self.inner, "process"):  # brotli
+                return bytes(self.inner.process(data))
+            return bytes(self.inner.decompress(data))
+        except Exception as exc:
+            raise httpx.DecodingError(f"the {self.encoding} answer could not be decoded: {exc}") from exc
+
+    def flush(self) -> bytes:
+        flush = getattr(self.inner, "flush", None)
+        if flush is None:
+            return b""
+        try:
+            return bytes(flush())
+        except Exception as exc:
+            raise httpx.DecodingError(f"the {self.encoding} answer could not be decoded: {exc}") from exc
+
+
+def _brotli_decompressor() -> Any:
+    try:
+        import brotli
+
+        return brotli.Decompressor()
+    except ImportError:
+        pass
+    try:
+        import brotlicffi
+
+        return brotlicffi.Decompressor()
+    except ImportError:
+        return None
+
+
+def _zstd_decompressor() -> Any:
+    try:
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj()
+    except ImportError:
+        return None
+
+
+class _Decoding:
+    """Undo every ``content-encoding`` of an answer, last applied first; ``None`` from :meth:`of` when it has
+    none, or one this machine cannot decode (then the answer is kept as it came, and still replays)."""
+
+    def __init__(self, steps: list[_Inflate], encoding: str) -> None:
+        self.steps = steps
+        self.encoding = encoding
+
+    @classmethod
+    def of(cls, header: str) -> _Decoding | None:
+        names = [part.strip().lower() for part in header.split(",") if part.strip()]
+        names = [name for name in names if name != "identity"]
+        if not names:
+            return None
+        steps = [_Inflate(name) for name in reversed(names)]
+        if any(step.inner is None for step in steps):
+            return None
+        return cls(steps, ", ".join(names))
+
+    def feed(self, data: bytes) -> bytes:
+        for step in self.steps:
+            data = step.feed(data)
+        return data
+
+    def flush(self) -> bytes:
+        data = b""
+        for step in self.steps:
+            data = (step.feed(data) if data else b"") + step.flush()
+        return data
+
+
+def _decoded(response: httpx.Response, decoding: _Decoding) -> httpx.Headers:
+    """The answer's headers for its decoded body: no ``content-encoding``, no ``content-length``."""
+    headers = response.headers.copy()
+    del headers["content-encoding"]
+    if "content-length" in headers:
+        del headers["content-length"]
+    return headers
+
+
+# ---------------------------------------------------------------------------
 # The cassette
 # ---------------------------------------------------------------------------
 
@@ -350,14 +463,22 @@ class _Tape:
     """Collects a response's chunks as the client reads them, and records the exchange when it ends."""
 
     def __init__(
-        self, cassette: Cassette, request: dict[str, Any], response: httpx.Response, secrets: list[str]
+        self,
+        cassette: Cassette,
+        request: dict[str, Any],
+        status: int,
+        headers: httpx.Headers,
+        *,
+        secrets: list[str],
+        decoded_from: str | None = None,
     ) -> None:
         self.cassette = cassette
         self.request = request
-        self.status = response.status_code
-        self.headers = _headers(response.headers, secrets)
+        self.status = status
+        self.headers = _headers(headers, secrets)
         self.secrets = secrets
-        self.content_type = response.headers.get("content-type", "")
+        self.content_type = headers.get("content-type", "")
+        self.decoded_from = decoded_from
         self.chunks: list[bytes] = []
         self.done = False
 
@@ -366,6 +487,8 @@ class _Tape:
             return
         self.done = True
         response: dict[str, Any] = {"status": self.status, "headers": self.headers}
+        if self.decoded_from:
+            response["decoded_from"] = self.decoded_from  # the provider sent it compressed; stored decoded
         streamed = "event-stream" in self.content_type or "eventstream" in self.content_type or len(self.chunks) > 1
         if streamed:
             response["chunks"] = [_chunk(c, self.secrets) for c in self.chunks]
@@ -377,13 +500,24 @@ class _Tape:
 
 
 class _RecordingStream(httpx.SyncByteStream):
-    def __init__(self, inner: Iterator[bytes], tape: _Tape, close: Callable[[], None]) -> None:
-        self.inner, self.tape, self._close = inner, tape, close
+    def __init__(
+        self, inner: Iterator[bytes], tape: _Tape, close: Callable[[], None], decoding: _Decoding | None = None
+    ) -> None:
+        self.inner, self.tape, self._close, self.decoding = inner, tape, close, decoding
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.inner:
+        decoding = self.decoding
+        for piece in self.inner:
+            chunk = decoding.feed(piece) if decoding is not None else piece
+            if not chunk:
+                continue
             self.tape.chunks.append(chunk)
             yield chunk
+        if decoding is not None:
+            tail = decoding.flush()
+            if tail:
+                self.tape.chunks.append(tail)
+                yield tail
 
     def close(self) -> None:
         try:
@@ -393,13 +527,24 @@ class _RecordingStream(httpx.SyncByteStream):
 
 
 class _AsyncRecordingStream(httpx.AsyncByteStream):
-    def __init__(self, inner: AsyncIterator[bytes], tape: _Tape, close: Callable[[], Any]) -> None:
-        self.inner, self.tape, self._close = inner, tape, close
+    def __init__(
+        self, inner: AsyncIterator[bytes], tape: _Tape, close: Callable[[], Any], decoding: _Decoding | None = None
+    ) -> None:
+        self.inner, self.tape, self._close, self.decoding = inner, tape, close, decoding
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.inner:
+        decoding = self.decoding
+        async for piece in self.inner:
+            chunk = decoding.feed(piece) if decoding is not None else piece
+            if not chunk:
+                continue
             self.tape.chunks.append(chunk)
             yield chunk
+        if decoding is not None:
+            tail = decoding.flush()
+            if tail:
+                self.tape.chunks.append(tail)
+                yield tail
 
     async def aclose(self) -> None:
         try:
@@ -448,13 +593,22 @@ class _CassetteTransport(httpx.BaseTransport):
         # an answer that is not compressed stays readable in the file
         request.headers["accept-encoding"] = "identity"
         response = self.inner.handle_request(request)
-        tape = _Tape(self.cassette, record, response, secrets)
+        decoding = _Decoding.of(response.headers.get("content-encoding", ""))
+        headers = _decoded(response, decoding) if decoding is not None else response.headers
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)
+        tape = _Tape(
+            self.cassette,
+            record,
+            response.status_code,
+            headers,
+            secrets=secrets,
+            decoded_from=decoding.encoding if decoding else None,
+        )
         return httpx.Response(
             response.status_code,
-            headers=response.headers,
-            stream=_RecordingStream(iter(stream), tape, stream.close),
+            headers=headers,
+            stream=_RecordingStream(iter(stream), tape, stream.close, decoding),
             extensions=response.extensions,
             request=request,
         )
@@ -479,13 +633,22 @@ class _AsyncCassetteTransport(httpx.AsyncBaseTransport):
         # an answer that is not compressed stays readable in the file
         request.headers["accept-encoding"] = "identity"
         response = await self.inner.handle_async_request(request)
-        tape = _Tape(self.cassette, record, response, secrets)
+        decoding = _Decoding.of(response.headers.get("content-encoding", ""))
+        headers = _decoded(response, decoding) if decoding is not None else response.headers
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
+        tape = _Tape(
+            self.cassette,
+            record,
+            response.status_code,
+            headers,
+            secrets=secrets,
+            decoded_from=decoding.encoding if decoding else None,
+        )
         return httpx.Response(
             response.status_code,
-            headers=response.headers,
-            stream=_AsyncRecordingStream(stream.__aiter__(), tape, stream.aclose),
+            headers=headers,
+            stream=_AsyncRecordingStream(stream.__aiter__(), tape, stream.aclose, decoding),
             extensions=response.extensions,
             request=request,
         )
