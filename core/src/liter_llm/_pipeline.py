@@ -718,7 +718,7 @@ class Pipeline:
         _veto(hook, "on_request", call)
         for effect in _veto(hook, "check_budget", call):  # noqa: UP028 (what an effect returns is ignored)
             yield effect
-        if call.operation != "chat_stream":
+        if call.operation not in STREAM_OPERATIONS:
             cached = hook.cached_response(call=call)
             if type(cached) is Effect:  # an async backend's look-up, awaited on the async client
                 try:
@@ -825,7 +825,7 @@ class Pipeline:
                 f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
             )
         connect = min(config.connect_timeout_secs, remaining)
-        if call.operation == "chat_stream":
+        if call.operation in STREAM_OPERATIONS:
             # a stream is bounded by its idle time once it flows; its opening by the deadline
             return DeadlineTimeouts(
                 call.deadline, connect=connect, read=config.timeout_secs, write=remaining, pool=remaining
@@ -960,6 +960,9 @@ class Pipeline:
 # The call flow: one call, with its fallbacks
 # ---------------------------------------------------------------------------
 
+#: Operations whose answer is a stream (opened by ``call_flow``, read by a stream object).
+STREAM_OPERATIONS = frozenset({"chat_stream", "create_response_stream"})
+
 #: Operations that fall back to the next model (``chat_stream`` only before its first chunk).
 FALLBACK_OPERATIONS = frozenset({"chat", "embed", "chat_stream"})
 
@@ -1019,7 +1022,7 @@ def call_flow(
     as ``route``.  Returns the result; for ``chat_stream`` returns
     ``(call, open_response)``.
     """
-    stream = operation == "chat_stream"
+    stream = operation in STREAM_OPERATIONS
     fallbacks = pipeline.config.fallbacks
     router = pipeline.router
     failover = operation in FALLBACK_OPERATIONS and model is not None and provider is None

@@ -1,4 +1,4 @@
-"""Storage: virtual keys and the spend log, on SQLAlchemy 2's async engine.
+"""Storage: virtual keys, the spend log and the owners of files and batches, on SQLAlchemy 2's async engine.
 
 SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.  The schema is
 created and migrated by the proxy itself at start-up: ``proxy_schema`` holds
@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as _pg_insert
+from sqlalchemy.dialects.sqlite import insert as _sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from liter_llm.config import redact_url
 from liter_llm.errors import BadRequestError, ServiceUnavailableError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "keys", "schema", "spend_log"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "keys", "objects", "schema", "spend_log"]
 
 metadata = sa.MetaData()
 
@@ -66,13 +68,30 @@ spend_log = sa.Table(
 )
 
 
+#: Which virtual key created an upstream object (a file or a batch): a key sees only its own.
+objects = sa.Table(
+    "proxy_objects",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("object_id", sa.String(200), primary_key=True),
+    sa.Column("key_id", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_proxy_objects_key", "key_id", "kind"),
+)
+
+
 async def _v1(conn: AsyncConnection) -> None:
     """Version 1: the keys and the spend log."""
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[keys, spend_log]))
 
 
+async def _v2(conn: AsyncConnection) -> None:
+    """Version 2: the owners of files and batches."""
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[objects]))
+
+
 #: The migrations, in order: migration ``i`` brings the schema to version ``i + 1``.
-MIGRATIONS: Sequence[Callable[[AsyncConnection], Awaitable[None]]] = (_v1,)
+MIGRATIONS: Sequence[Callable[[AsyncConnection], Awaitable[None]]] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _KEY_COLUMNS = [c.name for c in keys.columns]
@@ -194,6 +213,61 @@ class Store:
 
         result: dict[str, Any] | None = await self._run(work, write=True)
         return result
+
+    # -- owners of files and batches ---------------------------------------------------------------
+    async def claim_objects(self, kind: str, object_ids: Iterable[str], key_id: str) -> None:
+        """Record ``key_id`` as the owner of each object not owned yet (a first owner is never replaced)."""
+        wanted = sorted({object_id for object_id in object_ids if object_id})
+        if not wanted:
+            return
+
+        async def work(conn: AsyncConnection) -> None:
+            query = sa.select(objects.c.object_id).where(objects.c.kind == kind, objects.c.object_id.in_(wanted))
+            known = {row.object_id for row in await conn.execute(query)}
+            rows = [
+                {"kind": kind, "object_id": object_id, "key_id": key_id, "created_at": now()}
+                for object_id in wanted
+                if object_id not in known
+            ]
+            if rows:
+                insert = (_pg_insert(objects) if self.is_postgres else _sqlite_insert(objects)).on_conflict_do_nothing()
+                await conn.execute(insert, rows)
+
+        await self._run(work, write=True)
+
+    async def object_owner(self, kind: str, object_id: str) -> str | None:
+        """The key that created an object, or ``None`` (created with the master key, or unknown)."""
+
+        async def work(conn: AsyncConnection) -> str | None:
+            query = sa.select(objects.c.key_id).where(objects.c.kind == kind, objects.c.object_id == object_id)
+            value: str | None = (await conn.execute(query)).scalar()
+            return value
+
+        result: str | None = await self._run(work)
+        return result
+
+    async def owned_ids(self, kind: str, key_id: str, object_ids: Iterable[str]) -> set[str]:
+        """Which of ``object_ids`` belong to ``key_id``."""
+        wanted = sorted({object_id for object_id in object_ids if object_id})
+        if not wanted:
+            return set()
+
+        async def work(conn: AsyncConnection) -> set[str]:
+            query = sa.select(objects.c.object_id).where(
+                objects.c.kind == kind, objects.c.key_id == key_id, objects.c.object_id.in_(wanted)
+            )
+            return {row.object_id for row in await conn.execute(query)}
+
+        result: set[str] = await self._run(work)
+        return result
+
+    async def forget_object(self, kind: str, object_id: str) -> None:
+        """Drop the owner record of a deleted object."""
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(sa.delete(objects).where(objects.c.kind == kind, objects.c.object_id == object_id))
+
+        await self._run(work, write=True)
 
     # -- spend -----------------------------------------------------------------------------------
     async def insert_spend(self, rows: Iterable[Mapping[str, Any]]) -> None:
