@@ -95,7 +95,22 @@ MIGRATIONS: Sequence[Callable[[AsyncConnection], Awaitable[None]]] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _KEY_COLUMNS = [c.name for c in keys.columns]
+#: the columns a spend-log row fills (``id`` is the database's)
+_SPEND_COLUMNS = tuple(c.name for c in spend_log.columns if c.name != "id")
 _LOCK_ID = 0x6C6C6D70  # "llmp": the advisory lock of the migrations on PostgreSQL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """SQLite as a server's store: write-ahead logging (readers never wait for the writer, a commit
+    appends to the log) and ``synchronous=NORMAL`` (no sync per commit; the database stays consistent,
+    and only the last commits before a power loss can be lost), a busy timeout instead of "locked"."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
 
 
 def _database_error(url: str, exc: BaseException) -> ServiceUnavailableError:
@@ -120,6 +135,9 @@ class Store:
                 f"plugins.proxy.database_url: {redact_url(url)} cannot be used ({type(exc).__name__}: {exc})"
             ) from None
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self._spend_insert: str | None = None
+        if self.engine.dialect.name == "sqlite" and engine is None:
+            sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     def __repr__(self) -> str:
         return f"Store({redact_url(self.url)!r})"
@@ -270,13 +288,36 @@ class Store:
         await self._run(work, write=True)
 
     # -- spend -----------------------------------------------------------------------------------
+    def _spend_sql(self) -> str:
+        """The spend log's INSERT in the driver's own parameter style (one prepared statement for every batch)."""
+        sql = self._spend_insert
+        if sql is None:
+            style = self.engine.dialect.paramstyle
+            if style == "qmark":
+                marks = ", ".join("?" for _ in _SPEND_COLUMNS)
+            elif style == "numeric_dollar":
+                marks = ", ".join(f"${i}" for i in range(1, len(_SPEND_COLUMNS) + 1))
+            elif style == "numeric":
+                marks = ", ".join(f":{i}" for i in range(1, len(_SPEND_COLUMNS) + 1))
+            else:  # format, pyformat
+                marks = ", ".join("%s" for _ in _SPEND_COLUMNS)
+            sql = self._spend_insert = f"INSERT INTO {spend_log.name} ({', '.join(_SPEND_COLUMNS)}) VALUES ({marks})"
+        return sql
+
     async def insert_spend(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        batch = list(rows)
+        """Write spend-log rows in one transaction.
+
+        The rows go to the driver's ``executemany`` with one fixed statement: SQLAlchemy's
+        generic multi-row INSERT costs far more CPU per row (it builds and prepares a new
+        statement for every batch size), and this runs on the event loop of the proxy.
+        """
+        batch = [tuple(row.get(name) for name in _SPEND_COLUMNS) for row in rows]
         if not batch:
             return
+        sql = self._spend_sql()
 
         async def work(conn: AsyncConnection) -> None:
-            await conn.execute(sa.insert(spend_log), batch)
+            await conn.exec_driver_sql(sql, batch)
 
         await self._run(work, write=True)
 
