@@ -36,7 +36,7 @@ def table() -> dict[str, list[str]]:
 
 def test_the_table_has_every_client_method_once() -> None:
     assert sorted(table()) == sorted(ENDPOINT_OF_OPERATION)
-    assert len(table()) == 24
+    assert len(table()) == 25
 
 
 def test_only_named_providers_are_listed() -> None:

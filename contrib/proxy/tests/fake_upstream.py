@@ -56,6 +56,8 @@ class FakeUpstream:
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.events: list[str] = []
         self.files: dict[str, dict[str, Any]] = {}
+        self.batches_made: dict[str, dict[str, Any]] = {}
+        self.files_made = 0
         self.stream_started = threading.Event()
         self.stream_cancelled = threading.Event()
 
@@ -199,7 +201,8 @@ class FakeUpstream:
         self.requests.append((request.method, request.url.path, dict(request.headers), b""))
         upload = form["file"]
         content = await upload.read()  # type: ignore[union-attr]
-        file_id = f"file-{len(self.files) + 1}"
+        self.files_made += 1
+        file_id = f"file-{self.files_made}"
         self.files[file_id] = {
             "id": file_id,
             "object": "file",
@@ -226,30 +229,119 @@ class FakeUpstream:
         await self._record(request)
         return Response(self._file(request.path_params["file_id"])["_content"].encode())
 
-    def _batch(self, batch_id: str, status: str = "validating") -> dict[str, Any]:
+    def _batch(self, batch_id: str, status: str = "validating", input_file_id: str = "file-1") -> dict[str, Any]:
         return {
             "id": batch_id,
             "object": "batch",
             "endpoint": "/v1/chat/completions",
-            "input_file_id": "file-1",
+            "input_file_id": input_file_id,
             "completion_window": "24h",
             "status": status,
             "created_at": 1700000000,
         }
 
     async def batches(self, request: Request) -> Response:
-        await self._record(request)
+        body = await self._record(request)
         if request.method == "POST":
-            return JSONResponse(self._batch("batch_1"))
-        return JSONResponse({"object": "list", "data": [self._batch("batch_1")], "has_more": False})
+            batch_id = f"batch_{len(self.batches_made) + 1}"
+            self.batches_made[batch_id] = self._batch(batch_id, input_file_id=json.loads(body)["input_file_id"])
+            return JSONResponse(self.batches_made[batch_id])
+        data = list(self.batches_made.values()) or [self._batch("batch_1")]
+        return JSONResponse({"object": "list", "data": data, "has_more": False})
 
     async def batch(self, request: Request) -> Response:
         await self._record(request)
-        status = "cancelling" if request.url.path.endswith("/cancel") else "in_progress"
-        return JSONResponse(self._batch(request.path_params["batch_id"], status))
+        batch_id = request.path_params["batch_id"]
+        if request.url.path.endswith("/cancel"):
+            return JSONResponse(self._batch(batch_id, "cancelling"))
+        if batch_id == "batch_done":  # a finished batch with its output and error files
+            done = self._batch(batch_id, "completed")
+            return JSONResponse({**done, "output_file_id": "file-out", "error_file_id": "file-err"})
+        return JSONResponse({**self.batches_made.get(batch_id, self._batch(batch_id)), "status": "in_progress"})
+
+    def _response_object(self, model: str, status: str, text: str) -> dict[str, Any]:
+        done = status == "completed"
+        return {
+            "id": "resp_1",
+            "object": "response",
+            "created_at": 1700000000,
+            "model": model,
+            "status": status,
+            "output": [
+                {
+                    "type": "message",
+                    "id": "msg_1",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }
+            ]
+            if done
+            else [],
+            "usage": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7} if done else None,
+        }
+
+    def response_events(self, model: str) -> Any:
+        """The Responses API's streaming events for one text answer, in the documented order
+        (https://developers.openai.com/api/reference/resources/responses/streaming-events)."""
+        words = ["Hi", " from", " responses"]
+        item = {"type": "message", "id": "msg_1", "role": "assistant", "status": "in_progress", "content": []}
+        part = {"type": "output_text", "text": "", "annotations": []}
+        where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": self._response_object(model, "in_progress", "")},
+            {"type": "response.in_progress", "response": self._response_object(model, "in_progress", "")},
+            {"type": "response.output_item.added", "output_index": 0, "item": item},
+            {"type": "response.content_part.added", **where, "part": part},
+            *({"type": "response.output_text.delta", **where, "delta": w, "logprobs": []} for w in words),
+            {"type": "response.output_text.done", **where, "text": "".join(words), "logprobs": []},
+            {"type": "response.content_part.done", **where, "part": {**part, "text": "".join(words)}},
+            {"type": "response.output_item.done", "output_index": 0, "item": {**item, "status": "completed"}},
+            {"type": "response.completed", "response": self._response_object(model, "completed", "".join(words))},
+        ]
+        for number, event in enumerate(events):
+            event["sequence_number"] = number
+        return events
+
+    @staticmethod
+    def sse(event: dict[str, Any]) -> bytes:
+        return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+
+    async def response_stream(self, model: str) -> Response:
+        events = self.response_events(model)
+        if model == "slow-stream":
+
+            async def slow() -> Any:
+                try:
+                    yield self.sse(events[0])
+                    self.stream_started.set()
+                    for i in range(1200):
+                        await asyncio.sleep(0.05)
+                        yield self.sse({**events[4], "delta": f"t{i} ", "sequence_number": 4})
+                    yield self.sse(events[-1])
+                except (asyncio.CancelledError, GeneratorExit):
+                    self.events.append("stream_cancelled")
+                    self.stream_cancelled.set()
+                    raise
+
+            return StreamingResponse(slow(), media_type="text/event-stream")
+        if model == "cut-stream":  # the connection ends before the terminal event
+            events = events[:5]
+        if model == "error-stream":  # an error event in the middle (the documented `error` event)
+            events = [*events[:4], {"type": "error", "code": "server_error", "message": "boom", "param": None}]
+
+        async def parts() -> Any:
+            for event in events:
+                yield self.sse(event)
+
+        return StreamingResponse(parts(), media_type="text/event-stream")
 
     async def responses(self, request: Request) -> Response:
         body = await self._record(request)
+        if body and request.method == "POST" and "cancel" not in request.url.path:
+            sent = json.loads(body)
+            if sent.get("stream"):
+                return await self.response_stream(sent["model"])
         status = "cancelled" if request.url.path.endswith("/cancel") else "completed"
         model = (
             json.loads(body)["model"]

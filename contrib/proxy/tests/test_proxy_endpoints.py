@@ -178,11 +178,11 @@ def test_batches(kind: str, proxy: RunningProxy) -> None:
         MASTER,
         lambda c: c.batches.create(input_file_id="file-1", endpoint="/v1/chat/completions", completion_window="24h"),
     )
-    assert created.id == "batch_1"
-    assert run_sdk(kind, proxy.url, MASTER, lambda c: c.batches.retrieve("batch_1")).status == "in_progress"
+    assert created.id.startswith("batch_")
+    assert run_sdk(kind, proxy.url, MASTER, lambda c: c.batches.retrieve(created.id)).status == "in_progress"
     listed = run_sdk(kind, proxy.url, MASTER, lambda c: c.batches.list())
-    assert [b.id for b in (listed.data if hasattr(listed, "data") else listed)] == ["batch_1"]
-    assert run_sdk(kind, proxy.url, MASTER, lambda c: c.batches.cancel("batch_1")).status == "cancelling"
+    assert created.id in [b.id for b in (listed.data if hasattr(listed, "data") else listed)]
+    assert run_sdk(kind, proxy.url, MASTER, lambda c: c.batches.cancel(created.id)).status == "cancelling"
 
 
 def test_responses(kind: str, proxy: RunningProxy) -> None:

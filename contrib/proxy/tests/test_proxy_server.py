@@ -148,3 +148,24 @@ def test_import_is_cheap(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in ('starlette', 'sqlalchemy', 'uvicorn') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_graceful_shutdown_writes_every_spend_row(
+    start_proxy: object, tmp_path: Path, upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
+    """Rows are written in batches off the request path; a graceful stop writes what is still queued."""
+    import sqlite3
+
+    proxy: RunningProxy = start_proxy(spend_flush_secs=3600)  # type: ignore[operator]  # never on its own
+    with openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=MASTER, max_retries=0) as client:
+        for i in range(150):
+            client.chat.completions.create(model="fake-model", messages=[{"role": "user", "content": f"m{i}"}])
+    proxy.stop()
+    database = sqlite3.connect(tmp_path / "proxy.db")
+    try:
+        rows = database.execute("select count(*), min(status), max(status) from proxy_spend_log").fetchone()
+        mode = database.execute("pragma journal_mode").fetchone()[0]
+    finally:
+        database.close()
+    assert rows == (150, 200, 200)
+    assert mode == "wal"

@@ -34,6 +34,9 @@ _PLUGIN_NAMES = {"register_custom_provider", "unregister_custom_provider"}
 _STREAM_NAMES = {"AsyncChatStream", "ChatStream", "assemble_stream"}
 _OTHER = {
     "ProviderSpec": "liter_llm.providers",
+    "ResponseStream": "liter_llm.responses_stream",
+    "AsyncResponseStream": "liter_llm.responses_stream",
+    "ResponseStreamEvent": "liter_llm.responses_stream",
     "SecretStr": "liter_llm._secret",
     "ClientConfig": "liter_llm.config",
     "Call": "liter_llm._call",
@@ -67,6 +70,9 @@ if TYPE_CHECKING:
     from liter_llm.model_facts import ModelInfo as ModelInfo
     from liter_llm.model_facts import model_info as model_info
     from liter_llm.providers import ProviderSpec as ProviderSpec
+    from liter_llm.responses_stream import AsyncResponseStream as AsyncResponseStream
+    from liter_llm.responses_stream import ResponseStream as ResponseStream
+    from liter_llm.responses_stream import ResponseStreamEvent as ResponseStreamEvent
     from liter_llm.streaming import AsyncChatStream as AsyncChatStream
     from liter_llm.streaming import ChatStream as ChatStream
     from liter_llm.streaming import assemble_stream as assemble_stream

@@ -122,4 +122,4 @@ class Call:
     @property
     def stream(self) -> bool:
         """Whether this call streams its answer."""
-        return self.operation == "chat_stream"
+        return self.operation in ("chat_stream", "create_response_stream")

@@ -721,7 +721,7 @@ class Pipeline:
         _veto(hook, "on_request", call)
         for effect in _veto(hook, "check_budget", call):  # noqa: UP028 (what an effect returns is ignored)
             yield effect
-        if call.operation != "chat_stream":
+        if call.operation not in STREAM_OPERATIONS:
             cached = hook.cached_response(call=call)
             if type(cached) is Effect:  # an async backend's look-up, awaited on the async client
                 try:
@@ -828,7 +828,7 @@ class Pipeline:
                 f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
             )
         connect = min(config.connect_timeout_secs, remaining)
-        if call.operation == "chat_stream":
+        if call.operation in STREAM_OPERATIONS:
             # a stream is bounded by its idle time once it flows; its opening by the deadline
             return DeadlineTimeouts(
                 call.deadline, connect=connect, read=config.timeout_secs, write=remaining, pool=remaining
@@ -975,6 +975,9 @@ class Pipeline:
 # The call flow: one call, with its fallbacks
 # ---------------------------------------------------------------------------
 
+#: Operations whose answer is a stream (opened by ``call_flow``, read by a stream object).
+STREAM_OPERATIONS = frozenset({"chat_stream", "create_response_stream"})
+
 #: Operations that fall back to the next model (``chat_stream`` only before its first chunk).
 FALLBACK_OPERATIONS = frozenset({"chat", "embed", "chat_stream"})
 
@@ -1071,7 +1074,7 @@ def _try_models(  # noqa: PLR0917 (call_flow's own arguments, passed on)
 ) -> Flow:
     """:func:`call_flow`'s loop over the models; with a ``group``, its ``wrap_fallback`` generators go to
     ``wrappers`` (a stream's move to its call, to end with the stream; a result ends them here)."""
-    stream = operation == "chat_stream"
+    stream = operation in STREAM_OPERATIONS
     router = pipeline.router
     last = len(entries) - 1
     attempts: list[tuple[str, LiterLlmError]] = []

@@ -310,6 +310,10 @@ def build_openai_request(call: Call) -> httpx.Request:
         return _json_request(call, "POST", "/audio/speech", _model_body(call), binary=True)
     if op == "ocr":
         return _json_request(call, "POST", "/ocr", ocr_body(call))
+    if op == "create_response_stream":
+        body = _model_body(call)
+        body["stream"] = True
+        return _json_request(call, "POST", "/responses", body, stream=True)
     path = _SIMPLE_POST.get(op)
     if path is not None:
         return _json_request(call, "POST", path, _model_body(call))

@@ -21,6 +21,7 @@ from liter_llm._pipeline import Pipeline, call_flow, drive_async, drive_sync
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
+from liter_llm.responses_stream import AsyncResponseStream, ResponseStream
 from liter_llm.router import RouterView
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 from liter_llm.structured import ParsedChatCompletion, StreamedParse
@@ -479,6 +480,18 @@ class DefaultClient(_ClientBase):
         result: t.ResponseObject = self._run("create_response", request, model=request.model)
         return result
 
+    def create_response_stream(
+        self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> ResponseStream:
+        """Create a model response and stream its events: iterate the returned :class:`ResponseStream`."""
+        request = _coerce(t.CreateResponseRequest, req, kwargs)
+        if self._closed:
+            raise _closed_error()
+        pipeline = self._pipeline
+        flow = call_flow(pipeline, "create_response_stream", request, model=request.model)
+        call, response = drive_sync(flow, self._client_for, pipeline.clock)
+        return ResponseStream(pipeline, call, response)
+
     def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Fetch a stored response."""
         result: t.ResponseObject = self._run(
@@ -857,6 +870,21 @@ class AsyncDefaultClient(_ClientBase):
         request = _coerce(t.CreateResponseRequest, req, kwargs)
         result: t.ResponseObject = await self._run("create_response", request, model=request.model)
         return result
+
+    async def create_response_stream(
+        self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> AsyncResponseStream:
+        """Create a model response and stream its events: ``async for`` the returned stream."""
+        request = _coerce(t.CreateResponseRequest, req, kwargs)
+        if self._closed:
+            raise _closed_error()
+        pipeline = self._pipeline
+        flow = call_flow(pipeline, "create_response_stream", request, model=request.model)
+        try:
+            call, response = await drive_async(flow, self._client_for, pipeline.clock)
+        finally:
+            flow.close()  # as in chat_stream: a cancelled opening ends its wrappers at once
+        return AsyncResponseStream(pipeline, call, response)
 
     async def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Fetch a stored response."""

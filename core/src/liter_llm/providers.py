@@ -68,6 +68,7 @@ ENDPOINT_OF_OPERATION: Mapping[str, str] = {
     "list_batches": "batches",
     "cancel_batch": "batches",
     "create_response": "responses",
+    "create_response_stream": "responses",
     "retrieve_response": "responses",
     "cancel_response": "responses",
     "count_tokens": "count_tokens",

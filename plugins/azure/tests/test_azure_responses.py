@@ -103,3 +103,79 @@ def test_chat_keeps_working_with_the_ga_default(run: Any, az: Any) -> None:
 
     run(chat, "chat", model="azure/gpt-4o", messages=[{"role": "user", "content": "hi"}], client=_client(az))
     assert run.request.url.params["api-version"] == "2024-10-21"
+
+
+def _stream_events() -> bytes:
+    """Response stream events as OpenAI's Responses streaming reference shows them (Azure serves the same)."""
+    done = {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1700000000,
+        "model": "gpt-4o",
+        "status": "completed",
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": "Hi there", "annotations": []}],
+            }
+        ],
+        "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5},
+    }
+    where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    items: list[dict[str, Any]] = [
+        {"type": "response.created", "response": {**done, "status": "in_progress", "output": []}},
+        {"type": "response.output_text.delta", **where, "delta": "Hi"},
+        {"type": "response.output_text.delta", **where, "delta": " there"},
+        {"type": "response.completed", "response": done},
+    ]
+    return b"".join(f"event: {i['type']}\ndata: {json.dumps(i)}\n\n".encode() for i in items)
+
+
+@pytest.mark.parametrize("style", ["classic", "v1"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_create_response_stream_in_both_styles(az: Any, mode: str, style: str) -> None:
+    import asyncio
+
+    import liter_llm
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        request.read()
+        seen.append(request)
+        return httpx.Response(200, content=_stream_events(), headers={"content-type": "text/event-stream"})
+
+    settings: dict[str, Any] = {"api_style": style}
+    if style == "classic":
+        settings["api_version"] = "2025-04-01-preview"
+    options = {**_client(az, **settings), "transport": httpx.MockTransport(handler)}
+    if mode == "sync":
+        with liter_llm.create_client(**options) as client:
+            with client.create_response_stream(model="azure/resp", input="hi") as stream:
+                kinds = [event.type for event in stream]
+                final = stream.response()
+    else:
+
+        async def main() -> tuple[list[str], Any]:
+            async with liter_llm.create_async_client(**options) as client:
+                stream = await client.create_response_stream(model="azure/resp", input="hi")
+                async with stream:
+                    kinds = [event.type async for event in stream]
+                    return kinds, await stream.response()
+
+        kinds, final = asyncio.run(main())
+    assert kinds == [
+        "response.created",
+        "response.output_text.delta",
+        "response.output_text.delta",
+        "response.completed",
+    ]
+    assert final.id == "resp_1"
+    (request,) = seen
+    assert request.url.path == ("/res/openai/responses" if style == "classic" else "/res/openai/v1/responses")
+    assert ("api-version" in request.url.params) == (style == "classic")
+    assert request.headers["api-key"] == az.KEY
+    assert json.loads(request.content) == {"model": "resp", "input": "hi", "stream": True}

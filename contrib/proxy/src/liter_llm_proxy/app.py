@@ -382,6 +382,8 @@ class Proxy:
             filename=upload.filename or "file",
             content_type=upload.content_type,
         )
+        if context.key is not None:
+            await self.store.claim_objects("file", [answer.id], context.key.record.id)
         return _json(answer.to_dict())
 
     @staticmethod
@@ -399,31 +401,97 @@ class Proxy:
                 query[name] = value
         return query
 
+    # -- ownership: a virtual key sees only the files and batches it created -------------------------
+    async def _check_owner(self, context: RequestContext, kind: str, object_id: str) -> None:
+        """Refuse (404, OpenAI's "No such ..." answer) another key's object before anything is sent upstream."""
+        if context.key is None:  # the master key sees everything
+            return
+        if await self.store.object_owner(kind, object_id) != context.key.record.id:
+            noun = "File" if kind == "file" else "Batch"
+            error = NotFoundError(f"No such {noun} object: {object_id}", code=None)
+            error.param = "id"  # type: ignore[attr-defined]
+            raise error
+
+    async def _only_owned(self, context: RequestContext, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A list answer with only the key's own objects (the page as the upstream cut it, filtered)."""
+        if context.key is None:
+            return data
+        items = [item for item in data.get("data", ()) if isinstance(item, dict)]
+        owned = await self.store.owned_ids(kind, context.key.record.id, (str(item.get("id")) for item in items))
+        kept = [item for item in items if item.get("id") in owned]
+        data["data"] = kept
+        data["first_id"] = kept[0]["id"] if kept else None
+        data["last_id"] = kept[-1]["id"] if kept else None
+        return data
+
+    async def _claim_batch_files(self, context: RequestContext, batches: Iterable[dict[str, Any]]) -> None:
+        """The output and error files of a key's batch belong to that key."""
+        if context.key is None:
+            return
+        files = [
+            str(batch[name])
+            for batch in batches
+            for name in ("output_file_id", "error_file_id")
+            if isinstance(batch.get(name), str) and batch[name]
+        ]
+        await self.store.claim_objects("file", files, context.key.record.id)
+
     async def list_files(self, request: Request, context: RequestContext) -> Response:
         answer = await self.client.list_files(self._query(request, ("purpose", "limit", "after", "order")))
-        return _json(answer.to_dict())
+        return _json(await self._only_owned(context, "file", answer.to_dict()))
 
     async def file(self, request: Request, context: RequestContext) -> Response:
         file_id = request.path_params["file_id"]
+        await self._check_owner(context, "file", file_id)
         if request.method == "DELETE":
-            return _json((await self.client.delete_file(file_id)).to_dict())
+            answer = (await self.client.delete_file(file_id)).to_dict()
+            if answer.get("deleted"):
+                await self.store.forget_object("file", file_id)
+            return _json(answer)
         return _json((await self.client.retrieve_file(file_id)).to_dict())
 
     async def file_content(self, request: Request, context: RequestContext) -> Response:
-        content = await self.client.file_content(request.path_params["file_id"])
+        file_id = request.path_params["file_id"]
+        await self._check_owner(context, "file", file_id)
+        content = await self.client.file_content(file_id)
         return Response(content, media_type="application/octet-stream")
 
     async def batches(self, request: Request, context: RequestContext) -> Response:
         if request.method == "POST":
             body = await self._json_body(request)
-            return _json((await self.client.create_batch(_typed(t.CreateBatchRequest, body))).to_dict())
-        return _json((await self.client.list_batches(self._query(request, ("limit", "after")))).to_dict())
+            input_file = body.get("input_file_id")
+            if isinstance(input_file, str) and input_file:
+                await self._check_owner(context, "file", input_file)  # no batch over another key's file
+            answer = (await self.client.create_batch(_typed(t.CreateBatchRequest, body))).to_dict()
+            if context.key is not None:
+                await self.store.claim_objects("batch", [answer["id"]], context.key.record.id)
+            return _json(answer)
+        data = (await self.client.list_batches(self._query(request, ("limit", "after")))).to_dict()
+        data = await self._only_owned(context, "batch", data)
+        await self._claim_batch_files(context, data["data"])
+        return _json(data)
 
     async def batch(self, request: Request, context: RequestContext) -> Response:
-        return _json((await self.client.retrieve_batch(request.path_params["batch_id"])).to_dict())
+        batch_id = request.path_params["batch_id"]
+        await self._check_owner(context, "batch", batch_id)
+        answer = (await self.client.retrieve_batch(batch_id)).to_dict()
+        await self._claim_batch_files(context, [answer])
+        return _json(answer)
 
     async def cancel_batch(self, request: Request, context: RequestContext) -> Response:
-        return _json((await self.client.cancel_batch(request.path_params["batch_id"])).to_dict())
+        batch_id = request.path_params["batch_id"]
+        await self._check_owner(context, "batch", batch_id)
+        return _json((await self.client.cancel_batch(batch_id)).to_dict())
+
+    async def create_response(self, request: Request, context: RequestContext) -> Response:
+        body = await self._json_body(request)
+        context.model_requested = _model_of(body)
+        KeyRing.check_model(context.key, context.model_requested)
+        if not body.pop("stream", False):
+            return _json((await self.client.create_response(_typed(t.CreateResponseRequest, body))).to_dict())
+        body.pop("stream_options", None)  # the Responses API's stream_options (obfuscation) stay ours
+        stream_obj = await self.client.create_response_stream(_typed(t.CreateResponseRequest, body))
+        return SSEResponse(self, stream_obj, context, show_usage=True, style="responses")
 
     async def response(self, request: Request, context: RequestContext) -> Response:
         return _json((await self.client.retrieve_response(request.path_params["response_id"])).to_dict())
@@ -538,11 +606,7 @@ class Proxy:
             Route("/v1/batches", e("batches", self.batches), methods=["GET", "POST"]),
             Route("/v1/batches/{batch_id}", e("batches", self.batch), methods=["GET"]),
             Route("/v1/batches/{batch_id}/cancel", e("batches", self.cancel_batch), methods=["POST"]),
-            Route(
-                "/v1/responses",
-                e("responses", self.json_endpoint(t.CreateResponseRequest, "create_response")),
-                methods=["POST"],
-            ),
+            Route("/v1/responses", e("responses", self.create_response), methods=["POST"]),
             Route("/v1/responses/{response_id}", e("responses", self.response), methods=["GET"]),
             Route("/v1/responses/{response_id}/cancel", e("responses", self.cancel_response), methods=["POST"]),
             Route("/admin/keys", a(self.admin_keys), methods=["GET", "POST"]),
@@ -573,15 +637,32 @@ class Proxy:
         return app
 
 
-class SSEResponse(Response):
-    """A chat stream as server-sent events, cancelled the moment the client goes away.
+def _responses_error(error: LiterLlmError, sequence: int) -> bytes:
+    """A Responses stream's ``error`` event (``type``, ``code``, ``message``, ``param``, ``sequence_number``)."""
+    inner = error_body(error)["error"]
+    data = {"type": "error", "code": inner["code"] or inner["type"], "message": inner["message"]}
+    data["param"] = inner["param"]
+    data["sequence_number"] = sequence
+    return b"event: error\ndata: " + _dumps(data).encode() + b"\n\n"
 
-    Two tasks: one forwards chunks, one waits for ``http.disconnect``; when the
-    client disconnects, the forwarding task is cancelled, which closes the
-    upstream stream (and its connection) at once.
+
+class SSEResponse(Response):
+    """A stream as server-sent events, cancelled the moment the client goes away.
+
+    ``style="chat"``: chat completion chunks as ``data:`` lines and a final
+    ``data: [DONE]``.  ``style="responses"``: the Responses API's semantic
+    events as ``event: <type>`` and ``data: <event>``, ending with the
+    terminal event the upstream sent (no ``[DONE]``), an error as an
+    ``error`` event.
+
+    Two tasks: one forwards the stream, one waits for ``http.disconnect``;
+    when the client disconnects, the forwarding task is cancelled, which
+    closes the upstream stream (and its connection) at once.
     """
 
-    def __init__(self, proxy: Proxy, stream: Any, context: RequestContext, *, show_usage: bool) -> None:
+    def __init__(
+        self, proxy: Proxy, stream: Any, context: RequestContext, *, show_usage: bool, style: str = "chat"
+    ) -> None:
         self.status_code = 200
         self.background = None
         self.raw_headers = [
@@ -593,6 +674,7 @@ class SSEResponse(Response):
         self.stream = stream
         self.context = context
         self.show_usage = show_usage
+        self.style = style
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         proxy, context = self.proxy, self.context
@@ -606,6 +688,22 @@ class SSEResponse(Response):
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     return
+
+        async def pump_events() -> None:
+            nonlocal status, kind
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            sequence = 0
+            try:
+                async for event in self.stream:
+                    data = event.data
+                    if isinstance(data.get("sequence_number"), int):
+                        sequence = data["sequence_number"] + 1
+                    payload = b"event: " + event.type.encode() + b"\ndata: " + _dumps(data).encode() + b"\n\n"
+                    await send({"type": "http.response.body", "body": payload, "more_body": True})
+            except LiterLlmError as exc:
+                status, kind = error_status(exc), type(exc).__name__
+                await send({"type": "http.response.body", "body": _responses_error(exc, sequence), "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         async def pump() -> None:
             nonlocal status, kind
@@ -626,7 +724,7 @@ class SSEResponse(Response):
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
         token = CURRENT.set(context)
-        pumping = asyncio.ensure_future(pump())
+        pumping = asyncio.ensure_future(pump_events() if self.style == "responses" else pump())
         watching = asyncio.ensure_future(watch())
         try:
             await asyncio.wait([pumping, watching], return_when=asyncio.FIRST_COMPLETED)

@@ -1,4 +1,4 @@
-"""Storage: virtual keys and the spend log, on SQLAlchemy 2's async engine.
+"""Storage: virtual keys, the spend log and the owners of files and batches, on SQLAlchemy 2's async engine.
 
 SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.  The schema is
 created and migrated by the proxy itself at start-up: ``proxy_schema`` holds
@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as _pg_insert
+from sqlalchemy.dialects.sqlite import insert as _sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from liter_llm.config import redact_url
 from liter_llm.errors import BadRequestError, ServiceUnavailableError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "keys", "schema", "spend_log"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "keys", "objects", "schema", "spend_log"]
 
 metadata = sa.MetaData()
 
@@ -66,17 +68,49 @@ spend_log = sa.Table(
 )
 
 
+#: Which virtual key created an upstream object (a file or a batch): a key sees only its own.
+objects = sa.Table(
+    "proxy_objects",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("object_id", sa.String(200), primary_key=True),
+    sa.Column("key_id", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_proxy_objects_key", "key_id", "kind"),
+)
+
+
 async def _v1(conn: AsyncConnection) -> None:
     """Version 1: the keys and the spend log."""
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[keys, spend_log]))
 
 
+async def _v2(conn: AsyncConnection) -> None:
+    """Version 2: the owners of files and batches."""
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[objects]))
+
+
 #: The migrations, in order: migration ``i`` brings the schema to version ``i + 1``.
-MIGRATIONS: Sequence[Callable[[AsyncConnection], Awaitable[None]]] = (_v1,)
+MIGRATIONS: Sequence[Callable[[AsyncConnection], Awaitable[None]]] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _KEY_COLUMNS = [c.name for c in keys.columns]
+#: the columns a spend-log row fills (``id`` is the database's)
+_SPEND_COLUMNS = tuple(c.name for c in spend_log.columns if c.name != "id")
 _LOCK_ID = 0x6C6C6D70  # "llmp": the advisory lock of the migrations on PostgreSQL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """SQLite as a server's store: write-ahead logging (readers never wait for the writer, a commit
+    appends to the log) and ``synchronous=NORMAL`` (no sync per commit; the database stays consistent,
+    and only the last commits before a power loss can be lost), a busy timeout instead of "locked"."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
 
 
 def _database_error(url: str, exc: BaseException) -> ServiceUnavailableError:
@@ -101,6 +135,9 @@ class Store:
                 f"plugins.proxy.database_url: {redact_url(url)} cannot be used ({type(exc).__name__}: {exc})"
             ) from None
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self._spend_insert: str | None = None
+        if self.engine.dialect.name == "sqlite" and engine is None:
+            sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     def __repr__(self) -> str:
         return f"Store({redact_url(self.url)!r})"
@@ -195,14 +232,92 @@ class Store:
         result: dict[str, Any] | None = await self._run(work, write=True)
         return result
 
-    # -- spend -----------------------------------------------------------------------------------
-    async def insert_spend(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        batch = list(rows)
-        if not batch:
+    # -- owners of files and batches ---------------------------------------------------------------
+    async def claim_objects(self, kind: str, object_ids: Iterable[str], key_id: str) -> None:
+        """Record ``key_id`` as the owner of each object not owned yet (a first owner is never replaced)."""
+        wanted = sorted({object_id for object_id in object_ids if object_id})
+        if not wanted:
             return
 
         async def work(conn: AsyncConnection) -> None:
-            await conn.execute(sa.insert(spend_log), batch)
+            query = sa.select(objects.c.object_id).where(objects.c.kind == kind, objects.c.object_id.in_(wanted))
+            known = {row.object_id for row in await conn.execute(query)}
+            rows = [
+                {"kind": kind, "object_id": object_id, "key_id": key_id, "created_at": now()}
+                for object_id in wanted
+                if object_id not in known
+            ]
+            if rows:
+                insert = (_pg_insert(objects) if self.is_postgres else _sqlite_insert(objects)).on_conflict_do_nothing()
+                await conn.execute(insert, rows)
+
+        await self._run(work, write=True)
+
+    async def object_owner(self, kind: str, object_id: str) -> str | None:
+        """The key that created an object, or ``None`` (created with the master key, or unknown)."""
+
+        async def work(conn: AsyncConnection) -> str | None:
+            query = sa.select(objects.c.key_id).where(objects.c.kind == kind, objects.c.object_id == object_id)
+            value: str | None = (await conn.execute(query)).scalar()
+            return value
+
+        result: str | None = await self._run(work)
+        return result
+
+    async def owned_ids(self, kind: str, key_id: str, object_ids: Iterable[str]) -> set[str]:
+        """Which of ``object_ids`` belong to ``key_id``."""
+        wanted = sorted({object_id for object_id in object_ids if object_id})
+        if not wanted:
+            return set()
+
+        async def work(conn: AsyncConnection) -> set[str]:
+            query = sa.select(objects.c.object_id).where(
+                objects.c.kind == kind, objects.c.key_id == key_id, objects.c.object_id.in_(wanted)
+            )
+            return {row.object_id for row in await conn.execute(query)}
+
+        result: set[str] = await self._run(work)
+        return result
+
+    async def forget_object(self, kind: str, object_id: str) -> None:
+        """Drop the owner record of a deleted object."""
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(sa.delete(objects).where(objects.c.kind == kind, objects.c.object_id == object_id))
+
+        await self._run(work, write=True)
+
+    # -- spend -----------------------------------------------------------------------------------
+    def _spend_sql(self) -> str:
+        """The spend log's INSERT in the driver's own parameter style (one prepared statement for every batch)."""
+        sql = self._spend_insert
+        if sql is None:
+            style = self.engine.dialect.paramstyle
+            if style == "qmark":
+                marks = ", ".join("?" for _ in _SPEND_COLUMNS)
+            elif style == "numeric_dollar":
+                marks = ", ".join(f"${i}" for i in range(1, len(_SPEND_COLUMNS) + 1))
+            elif style == "numeric":
+                marks = ", ".join(f":{i}" for i in range(1, len(_SPEND_COLUMNS) + 1))
+            else:  # format, pyformat
+                marks = ", ".join("%s" for _ in _SPEND_COLUMNS)
+            sql = self._spend_insert = f"INSERT INTO {spend_log.name} ({', '.join(_SPEND_COLUMNS)}) VALUES ({marks})"
+        return sql
+
+    async def insert_spend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Write spend-log rows in one transaction.
+
+        The rows go to the driver's ``executemany`` with one fixed statement: SQLAlchemy's
+        generic multi-row INSERT costs far more CPU per row (it builds and prepares a new
+        statement for every batch size), and this runs on the event loop of the proxy.
+        """
+        batch = [tuple(row.get(name) for name in _SPEND_COLUMNS) for row in rows]
+        if not batch:
+            return
+        sql = self._spend_sql()
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.exec_driver_sql(sql, batch)
 
         await self._run(work, write=True)
 

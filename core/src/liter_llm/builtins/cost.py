@@ -162,7 +162,14 @@ def lookup_price(*candidates: str | None) -> ModelPrice | None:
 
 
 def price_usage(usage: Usage, price: ModelPrice) -> float:
-    """The USD cost of ``usage`` at ``price``."""
+    """The USD cost of ``usage`` at ``price`` (a Responses API usage counts ``input_tokens``/``output_tokens``)."""
+    if not hasattr(usage, "prompt_tokens"):  # ResponseUsage
+        from liter_llm.types import Usage
+
+        usage = Usage(
+            prompt_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        )
     prompt = max(int(usage.prompt_tokens or 0), 0)
     details = usage.prompt_tokens_details
     cached = min(max(int(details.cached_tokens or 0), 0), prompt) if details is not None else 0
