@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from liter_llm.operations import OPERATIONS, Operation
+
 if TYPE_CHECKING:
     from liter_llm._secret import SecretStr
     from liter_llm.config import ClientConfig
@@ -38,6 +40,8 @@ class Call:
 
     Attributes:
         operation: the client method (``"chat"``, ``"chat_stream"``, ``"embed"``, ...).
+        op: the operation's row in :data:`liter_llm.operations.OPERATIONS` (its
+            endpoint family, types, whether it streams...); set from ``operation``.
         provider: the provider the call was routed to.
         model: the model name as it goes on the wire (routing prefix removed),
             or ``None`` for operations without a model (files, batches by id).
@@ -60,6 +64,9 @@ class Call:
     """
 
     operation: str
+    op: Operation[Any, Any] = attrs.field(
+        default=attrs.Factory(lambda self: OPERATIONS[self.operation], takes_self=True), repr=False
+    )
     provider: ProviderSpec
     model: str | None
     requested_model: str | None
@@ -82,4 +89,4 @@ class Call:
     @property
     def stream(self) -> bool:
         """Whether this call streams its answer."""
-        return self.operation == "chat_stream"
+        return self.op.stream

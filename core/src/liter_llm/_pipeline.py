@@ -57,6 +57,7 @@ from liter_llm.errors import (
     is_transient,
 )
 from liter_llm.hookspecs import Effect
+from liter_llm.operations import OPERATIONS, Operation, operation_named
 from liter_llm.providers import ProviderSpec
 from liter_llm.router import ROUTE_STATE_KEY, Route, Router, RouteTarget
 
@@ -661,7 +662,7 @@ class Pipeline:
 
     def prepare(
         self,
-        operation: str,
+        operation: Operation[Any, Any] | str,
         request: Any,
         *,
         model: str | None,
@@ -674,9 +675,10 @@ class Pipeline:
         With a router ``target``, ``model`` is the target's model; the call
         gets the target's key and base URL when it has them (see docs/routing.md).
         """
+        op = operation_named(operation)
         spec, wire_model = self.route(model, provider)
-        if not spec.supports(operation):
-            raise EndpointNotSupportedError(spec.name, operation)
+        if op.endpoint not in spec.endpoints:
+            raise EndpointNotSupportedError(spec.name, op.name)
         key = self.api_key(spec) if target is None else self.target_key(spec, target)
         if key is None and spec.requires_api_key:
             if target is not None:
@@ -697,7 +699,8 @@ class Pipeline:
         now = time.monotonic()
         timeout = self.config.timeout_secs
         return Call(
-            operation=operation,
+            operation=op.name,
+            op=op,
             provider=spec,
             model=wire_model,
             requested_model=model,
@@ -718,7 +721,7 @@ class Pipeline:
         _veto(hook, "on_request", call)
         for effect in _veto(hook, "check_budget", call):  # noqa: UP028 (what an effect returns is ignored)
             yield effect
-        if call.operation != "chat_stream":
+        if not call.op.stream:  # a stream is never answered from a cache
             cached = hook.cached_response(call=call)
             if type(cached) is Effect:  # an async backend's look-up, awaited on the async client
                 try:
@@ -825,7 +828,7 @@ class Pipeline:
                 f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
             )
         connect = min(config.connect_timeout_secs, remaining)
-        if call.operation == "chat_stream":
+        if call.op.stream:
             # a stream is bounded by its idle time once it flows; its opening by the deadline
             return DeadlineTimeouts(
                 call.deadline, connect=connect, read=config.timeout_secs, write=remaining, pool=remaining
@@ -961,7 +964,7 @@ class Pipeline:
 # ---------------------------------------------------------------------------
 
 #: Operations that fall back to the next model (``chat_stream`` only before its first chunk).
-FALLBACK_OPERATIONS = frozenset({"chat", "embed", "chat_stream"})
+FALLBACK_OPERATIONS = frozenset(name for name, op in OPERATIONS.items() if op.fallback)
 
 
 def _describe(attempts: list[tuple[str, LiterLlmError]]) -> str:
@@ -1000,7 +1003,7 @@ def _entries(pipeline: Pipeline, name: str | None, failover: bool) -> list[_Entr
 
 def call_flow(
     pipeline: Pipeline,
-    operation: str,
+    operation: Operation[Any, Any] | str,
     request: Any,
     *,
     model: str | None,
@@ -1019,10 +1022,11 @@ def call_flow(
     as ``route``.  Returns the result; for ``chat_stream`` returns
     ``(call, open_response)``.
     """
-    stream = operation == "chat_stream"
+    op = operation_named(operation)
+    stream = op.stream
     fallbacks = pipeline.config.fallbacks
     router = pipeline.router
-    failover = operation in FALLBACK_OPERATIONS and model is not None and provider is None
+    failover = op.fallback and model is not None and provider is None
     routed = provider is None and router.get(model) is not None
     entries: list[_Entry] = _entries(pipeline, model, failover) if routed else [(model, None, None)]
     if fallbacks and failover:
@@ -1036,7 +1040,7 @@ def call_flow(
         current = request if keep else attrs.evolve(request, model=name)
         started = pipeline.clock.monotonic()
         try:
-            call = pipeline.prepare(operation, current, model=name, params=params, provider=provider, target=target)
+            call = pipeline.prepare(op, current, model=name, params=params, provider=provider, target=target)
             if route is not None:
                 call.state[ROUTE_STATE_KEY] = route
                 tracker = router.tracker(route)

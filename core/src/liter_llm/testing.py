@@ -121,7 +121,11 @@ class RecordingTransport(httpx.MockTransport):
 
 
 class _EndRecorder:
-    """A user hook that notes whether the provider's parser marked the end of the stream itself."""
+    """A user hook that notes whether the provider's parser marked the end of the stream itself.
+
+    (Not the core's fallback of a connection closed after every choice's
+    ``finish_reason``: the kit holds a plugin to its provider's terminal event.)
+    """
 
     def __init__(self) -> None:
         self.marked = False
@@ -131,6 +135,32 @@ class _EndRecorder:
         result = yield
         if call.stream_complete:
             self.marked = True
+        return result
+
+    @hookimpl(wrapper=True)
+    def stream_parser(self, call: Call) -> Any:
+        parser = yield
+        return None if parser is None else _MarkingParser(parser, call, self)
+
+
+class _MarkingParser:
+    """A stream parser seen through: notes (on its recorder) when it marks the end of the stream."""
+
+    def __init__(self, parser: Any, call: Call, recorder: _EndRecorder) -> None:
+        self._parser = parser
+        self._call = call
+        self._recorder = recorder
+
+    def feed(self, event: Any) -> Any:
+        result = self._parser.feed(event)
+        if self._call.stream_complete:
+            self._recorder.marked = True
+        return result
+
+    def finish(self) -> Any:
+        result = self._parser.finish()
+        if self._call.stream_complete:
+            self._recorder.marked = True
         return result
 
 
