@@ -93,3 +93,20 @@ def test_hooks_see_the_row_of_each_call(make: Any) -> None:
         ("GET", "/v1/files/f1/content"),
         ("GET", "/v1/files/f1"),
     ]
+
+
+def test_the_openai_wire_is_an_ordinary_builtin_that_can_be_replaced(make: Any) -> None:
+    from liter_llm.builtins.openai_wire import OpenAIWire
+    from liter_llm.errors import EndpointNotSupportedError
+
+    transport = RecordingTransport(_reply)
+    api = make(api_key="sk-test", transport=transport)
+    api.chat(model="fake-m", messages=[{"role": "user", "content": "hi"}])
+    relay = api.client._pipeline._relays["fake"][1]
+    assert "builtin.openai_wire" in {name for name, _ in relay.list_name_plugin()}
+    off = make(api_key="sk-test", transport=transport, disable_plugins=["openai_wire"])
+    with pytest.raises(EndpointNotSupportedError):
+        off.chat(model="fake-m", messages=[{"role": "user", "content": "hi"}])
+    assert len(transport.requests) == 1  # nothing was sent without it
+    mine = make(api_key="sk-test", transport=transport, disable_plugins=["openai_wire"], hooks=[OpenAIWire()])
+    assert mine.chat(model="fake-m", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content == "hi"

@@ -38,7 +38,8 @@ from liter_llm._hooks import (
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
 from liter_llm._secret import SecretStr, clean_header_value, clean_secret, scrub_text, secret_forms
-from liter_llm._wire import OPENAI_WIRE, _HeaderAuth
+from liter_llm._wire import _HeaderAuth
+from liter_llm.builtins.openai_wire import OPENAI_WIRE
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
@@ -487,6 +488,8 @@ class Pipeline:
         self.builtins: list[tuple[str, Any]] = [
             (name, plugin) for name, plugin in builtin_plugins(config, self.clock) if name not in disabled
         ]
+        #: the ``openai_wire`` built-in (the OpenAI format), unless ``disable_plugins`` names it
+        self.wire_default = "openai_wire" not in disabled
         self.user_hooks = list(hooks)
         self.global_plugins = [(n, p) for n, p in self.registry.global_plugins if n not in disabled]
         self._relays: dict[str, tuple[int, pluggy.PluginManager]] = {}
@@ -529,7 +532,8 @@ class Pipeline:
         if cached is not None and cached[0] == id(provider.plugin):
             return cached[1].hook
         pm = new_plugin_manager()
-        pm.register(OPENAI_WIRE, name="liter_llm.wire")
+        if self.wire_default:
+            pm.register(OPENAI_WIRE, name="builtin.openai_wire")
         for name, plugin in self.builtins:
             pm.register(plugin, name=f"builtin.{name}")
         for name, plugin in self.global_plugins:

@@ -1,8 +1,9 @@
-"""The core's default hooks: the OpenAI wire format, for every operation.
+"""The OpenAI wire format, for every operation: the helpers behind :mod:`liter_llm.wire`.
 
-Registered ``trylast`` on every hook relay, so an OpenAI-compatible provider
-is data alone and a provider with its own protocol overrides only what it
-does differently.
+The ``openai_wire`` built-in (:mod:`liter_llm.builtins.openai_wire`) is the
+plugin that applies them, ``trylast`` on every hook relay, so an
+OpenAI-compatible provider is data alone and a provider with its own
+protocol overrides only what it does differently.
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ from liter_llm.errors import (
     error_from_status,
     extract_error_fields,
 )
-from liter_llm.hookspecs import hookimpl
 from liter_llm.operations import CHAT, EMBED, TRANSCRIBE
-from liter_llm.sse import SSEDecoder
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
@@ -650,41 +649,10 @@ def header_auth(call: Call) -> httpx.Auth:
     return _HeaderAuth(fmt.header or "authorization", secret)
 
 
-class OpenAIWire:
-    """The trylast default implementation of every request/response hook."""
+def __getattr__(name: str) -> Any:
+    """``OpenAIWire``/``OPENAI_WIRE`` moved to :mod:`liter_llm.builtins.openai_wire` (kept importable here)."""
+    if name in ("OpenAIWire", "OPENAI_WIRE"):
+        from liter_llm.builtins import openai_wire
 
-    @hookimpl(trylast=True)
-    def build_request(self, call: Call) -> httpx.Request | None:
-        # only for providers that speak the OpenAI wire: a protocol plugin's unbuilt
-        # operation is EndpointNotSupportedError (the core's answer to None), never sent as OpenAI
-        if not call.provider.speaks_openai:
-            return None
-        return build_openai_request(call)
-
-    @hookimpl(trylast=True)
-    def auth(self, call: Call) -> httpx.Auth:
-        return header_auth(call)
-
-    @hookimpl(trylast=True)
-    def stream_decoder(self, call: Call) -> SSEDecoder:
-        return SSEDecoder()
-
-    @hookimpl(trylast=True)
-    def parse_response(self, call: Call, response: httpx.Response) -> Any:
-        return parse_openai_response(call, response)
-
-    @hookimpl(trylast=True)
-    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
-        data = getattr(event, "data", event)
-        if not isinstance(data, str):
-            raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
-        if getattr(event, "event", "message") == "error":
-            try:
-                payload = json.loads(data)
-            except ValueError:
-                payload = {"error": {"message": data}}
-            raise stream_error(call, payload if isinstance(payload, dict) else {"error": {"message": data}})
-        return parse_openai_stream_event(call, data)
-
-
-OPENAI_WIRE = OpenAIWire()
+        return getattr(openai_wire, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -597,3 +597,33 @@ def parse_stream_event(call: Call, event: Any) -> Generator[None, Any, Any]:
     if chunks and isinstance(state, _Trace) and state.first_chunk is None:
         state.first_chunk = _now(state.settings)
     return chunks
+
+
+@hookimpl(wrapper=True)
+def stream_parser(call: Call) -> Generator[None, Any, Any]:
+    """The same for a provider with a stream parser of its own: its parser, seen through."""
+    parser = yield
+    state = call.state.get(_STATE)
+    if parser is None or not isinstance(state, _Trace):
+        return parser
+    return _FirstChunkParser(parser, state)
+
+
+class _FirstChunkParser:
+    """A provider's stream parser that notes when its first chunk comes (``time_to_first_chunk``)."""
+
+    __slots__ = ("_parser", "_state")
+
+    def __init__(self, parser: Any, state: _Trace) -> None:
+        self._parser = parser
+        self._state = state
+
+    def feed(self, event: Any) -> Any:
+        chunks = self._parser.feed(event)
+        state = self._state
+        if chunks and state.first_chunk is None:
+            state.first_chunk = _now(state.settings)
+        return chunks
+
+    def finish(self) -> Any:
+        return self._parser.finish()
