@@ -104,7 +104,7 @@ def test_every_installed_plugin_and_builtin_matches_the_hookspecs(make: Any) -> 
     relay_pm = pipeline._relays["fake"][1]
     names = {name for name, _ in relay_pm.list_name_plugin()}
     assert {
-        "liter_llm.wire",
+        "builtin.openai_wire",
         "builtin.cost",
         "builtin.budget",
         "builtin.cache",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from liter_llm.clock import SYSTEM_CLOCK
+from liter_llm.operations import OPERATIONS, Operation
 
 if TYPE_CHECKING:
     from liter_llm._secret import SecretStr
@@ -62,6 +63,8 @@ class Call:
 
     Attributes:
         operation: the client method (``"chat"``, ``"chat_stream"``, ``"embed"``, ...).
+        op: the operation's row in :data:`liter_llm.operations.OPERATIONS` (its
+            endpoint family, types, whether it streams...); set from ``operation``.
         provider: the provider the call was routed to.
         model: the model name as it goes on the wire (routing prefix removed),
             or ``None`` for operations without a model (files, batches by id).
@@ -94,6 +97,9 @@ class Call:
     """
 
     operation: str
+    op: Operation[Any, Any] = attrs.field(
+        default=attrs.Factory(lambda self: OPERATIONS[self.operation], takes_self=True), repr=False
+    )
     provider: ProviderSpec
     model: str | None
     requested_model: str | None
@@ -122,4 +128,4 @@ class Call:
     @property
     def stream(self) -> bool:
         """Whether this call streams its answer."""
-        return self.operation in ("chat_stream", "create_response_stream")
+        return self.op.stream

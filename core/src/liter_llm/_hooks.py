@@ -7,7 +7,7 @@ implementations run everywhere).  Two things are added around it:
   plain implementation of a per-call hook is given a small guard, so that
 
   - a veto hook or a request hook (``on_request``, ``check_budget``,
-    ``throttle``, ``build_request``, ``auth``, ``stream_decoder``,
+    ``throttle``, ``build_request``, ``auth``, ``stream_decoder``, ``stream_parser``,
     ``parse_error``, ``wrap_call``) that raises a
     :class:`~liter_llm.errors.LiterLlmError` passes it on (a
     :class:`~liter_llm.errors.HookRejectedError` is told which hook raised
@@ -60,7 +60,17 @@ __all__ = [
 
 #: Hooks whose plain implementations become InternalError on a bug (a LiterLlmError passes).
 GUARDED_HOOKS = frozenset(
-    {"on_request", "check_budget", "throttle", "build_request", "auth", "stream_decoder", "parse_error", "wrap_call"}
+    {
+        "on_request",
+        "check_budget",
+        "throttle",
+        "build_request",
+        "auth",
+        "stream_decoder",
+        "stream_parser",
+        "parse_error",
+        "wrap_call",
+    }
 )
 #: Hooks whose failures are logged and ignored (no answer from that implementation).
 CONTAINED_HOOKS = frozenset({"on_response", "on_error", "on_attempt", "cached_response"})

@@ -38,7 +38,8 @@ from liter_llm._hooks import (
 from liter_llm._log import get_logger, is_enabled
 from liter_llm._plugins import GATEWAY, get_registry, new_plugin_manager, spec_from_custom
 from liter_llm._secret import SecretStr, clean_header_value, clean_secret, scrub_text, secret_forms
-from liter_llm._wire import OPENAI_WIRE, _HeaderAuth
+from liter_llm._wire import _HeaderAuth
+from liter_llm.builtins.openai_wire import OPENAI_WIRE
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.config import ClientConfig
 from liter_llm.errors import (
@@ -57,6 +58,7 @@ from liter_llm.errors import (
     is_transient,
 )
 from liter_llm.hookspecs import Effect
+from liter_llm.operations import OPERATIONS, Operation, operation_named
 from liter_llm.providers import ProviderSpec
 from liter_llm.router import ROUTE_STATE_KEY, Route, Router, RouteTarget
 
@@ -486,6 +488,8 @@ class Pipeline:
         self.builtins: list[tuple[str, Any]] = [
             (name, plugin) for name, plugin in builtin_plugins(config, self.clock) if name not in disabled
         ]
+        #: the ``openai_wire`` built-in (the OpenAI format), unless ``disable_plugins`` names it
+        self.wire_default = "openai_wire" not in disabled
         self.user_hooks = list(hooks)
         self.global_plugins = [(n, p) for n, p in self.registry.global_plugins if n not in disabled]
         self._relays: dict[str, tuple[int, pluggy.PluginManager]] = {}
@@ -530,7 +534,8 @@ class Pipeline:
         if cached is not None and cached[0] == id(provider.plugin):
             return cached[1].hook
         pm = new_plugin_manager()
-        pm.register(OPENAI_WIRE, name="liter_llm.wire")
+        if self.wire_default:
+            pm.register(OPENAI_WIRE, name="builtin.openai_wire")
         for name, plugin in self.builtins:
             pm.register(plugin, name=f"builtin.{name}")
         for name, plugin in self.global_plugins:
@@ -663,7 +668,7 @@ class Pipeline:
 
     def prepare(
         self,
-        operation: str,
+        operation: Operation[Any, Any] | str,
         request: Any,
         *,
         model: str | None,
@@ -676,9 +681,10 @@ class Pipeline:
         With a router ``target``, ``model`` is the target's model; the call
         gets the target's key and base URL when it has them (see docs/routing.md).
         """
+        op = operation_named(operation)
         spec, wire_model = self.route(model, provider)
-        if not spec.supports(operation):
-            raise EndpointNotSupportedError(spec.name, operation)
+        if op.endpoint not in spec.endpoints:
+            raise EndpointNotSupportedError(spec.name, op.name)
         key = self.api_key(spec) if target is None else self.target_key(spec, target)
         if key is None and spec.requires_api_key:
             if target is not None:
@@ -699,7 +705,8 @@ class Pipeline:
         now = time.monotonic()
         timeout = self.config.timeout_secs
         return Call(
-            operation=operation,
+            operation=op.name,
+            op=op,
             provider=spec,
             model=wire_model,
             requested_model=model,
@@ -721,7 +728,7 @@ class Pipeline:
         _veto(hook, "on_request", call)
         for effect in _veto(hook, "check_budget", call):  # noqa: UP028 (what an effect returns is ignored)
             yield effect
-        if call.operation not in STREAM_OPERATIONS:
+        if not call.op.stream:  # a stream is never answered from a cache
             cached = hook.cached_response(call=call)
             if type(cached) is Effect:  # an async backend's look-up, awaited on the async client
                 try:
@@ -828,7 +835,7 @@ class Pipeline:
                 f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
             )
         connect = min(config.connect_timeout_secs, remaining)
-        if call.operation in STREAM_OPERATIONS:
+        if call.op.stream:
             # a stream is bounded by its idle time once it flows; its opening by the deadline
             return DeadlineTimeouts(
                 call.deadline, connect=connect, read=config.timeout_secs, write=remaining, pool=remaining
@@ -975,11 +982,8 @@ class Pipeline:
 # The call flow: one call, with its fallbacks
 # ---------------------------------------------------------------------------
 
-#: Operations whose answer is a stream (opened by ``call_flow``, read by a stream object).
-STREAM_OPERATIONS = frozenset({"chat_stream", "create_response_stream"})
-
 #: Operations that fall back to the next model (``chat_stream`` only before its first chunk).
-FALLBACK_OPERATIONS = frozenset({"chat", "embed", "chat_stream"})
+FALLBACK_OPERATIONS = frozenset(name for name, op in OPERATIONS.items() if op.fallback)
 
 
 def _describe(attempts: list[tuple[str, LiterLlmError]]) -> str:
@@ -1018,7 +1022,7 @@ def _entries(pipeline: Pipeline, name: str | None, failover: bool) -> list[_Entr
 
 def call_flow(
     pipeline: Pipeline,
-    operation: str,
+    operation: Operation[Any, Any] | str,
     request: Any,
     *,
     model: str | None,
@@ -1037,9 +1041,10 @@ def call_flow(
     as ``route``.  Returns the result; for ``chat_stream`` returns
     ``(call, open_response)``.
     """
+    op = operation_named(operation)
     fallbacks = pipeline.config.fallbacks
     router = pipeline.router
-    failover = operation in FALLBACK_OPERATIONS and model is not None and provider is None
+    failover = op.fallback and model is not None and provider is None
     routed = provider is None and router.get(model) is not None
     entries: list[_Entry] = _entries(pipeline, model, failover) if routed else [(model, None, None)]
     if fallbacks and failover:
@@ -1048,12 +1053,12 @@ def call_flow(
                 entries.extend(_entries(pipeline, fallback, failover))
     last = len(entries) - 1
     if last == 0:
-        return (yield from _try_models(pipeline, operation, request, params, provider, entries, None, []))
+        return (yield from _try_models(pipeline, op, request, params, provider, entries, None, []))
     # more than one model: the wrap_fallback generators wrap them all (see the hookspec)
     group = Fallback(models=tuple(name or "" for name, _, _ in entries))
     wrappers: list[Any] = []
     try:
-        return (yield from _try_models(pipeline, operation, request, params, provider, entries, group, wrappers))
+        return (yield from _try_models(pipeline, op, request, params, provider, entries, group, wrappers))
     except LiterLlmError as error:
         finish_wrappers(None, error=error, wrappers=wrappers)
         raise
@@ -1064,7 +1069,7 @@ def call_flow(
 
 def _try_models(  # noqa: PLR0917 (call_flow's own arguments, passed on)
     pipeline: Pipeline,
-    operation: str,
+    op: Operation[Any, Any],
     request: Any,
     params: dict[str, Any] | None,
     provider: str | None,
@@ -1074,7 +1079,7 @@ def _try_models(  # noqa: PLR0917 (call_flow's own arguments, passed on)
 ) -> Flow:
     """:func:`call_flow`'s loop over the models; with a ``group``, its ``wrap_fallback`` generators go to
     ``wrappers`` (a stream's move to its call, to end with the stream; a result ends them here)."""
-    stream = operation in STREAM_OPERATIONS
+    stream = op.stream
     router = pipeline.router
     last = len(entries) - 1
     attempts: list[tuple[str, LiterLlmError]] = []
@@ -1083,7 +1088,7 @@ def _try_models(  # noqa: PLR0917 (call_flow's own arguments, passed on)
         current = request if keep else attrs.evolve(request, model=name)
         started = pipeline.clock.monotonic()
         try:
-            call = pipeline.prepare(operation, current, model=name, params=params, provider=provider, target=target)
+            call = pipeline.prepare(op, current, model=name, params=params, provider=provider, target=target)
             if group is not None:
                 call.fallback = group
                 call.fallback_index = index

@@ -20,6 +20,7 @@ import attrs
 import pluggy
 
 from liter_llm import hookspecs
+from liter_llm._log import get_logger
 from liter_llm.config import ProviderConfig
 from liter_llm.errors import BadRequestError
 from liter_llm.providers import ALL_ENDPOINTS, STRUCTURED_OUTPUT_MECHANISMS, ProviderSpec
@@ -78,6 +79,33 @@ def _allowed_names() -> set[str] | None:
     if raw is None:
         return None
     return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _replaces(new: ProviderSpec, existing: ProviderSpec) -> bool:
+    """The rule for two providers of one name (docs/writing-a-plugin.md, "Duplicate provider names").
+
+    A provider with a plugin of its own beats a catalogue row (a provider without one: the
+    OpenAI-compatible catalogue defers to a dedicated plugin), logged at debug level.  Between two of
+    the same kind, the one from the distribution whose name sorts first wins, whatever the order
+    they load in, and a :class:`PluginLoadWarning` names both.
+    """
+    if (new.plugin is None) != (existing.plugin is None):
+        wins = new.plugin is not None
+        winner, loser = (new, existing) if wins else (existing, new)
+        get_logger().debug(
+            "provider_replaced", provider=new.name, kept=winner.distribution, replaced=loser.distribution
+        )
+        return wins
+    wins = (new.distribution or "") < (existing.distribution or "")
+    kept, dropped = (new, existing) if wins else (existing, new)
+    warnings.warn(
+        f"provider {new.name!r} is declared by both {existing.distribution} and {new.distribution}; "
+        f"keeping the one from {kept.distribution} (the distribution name that sorts first), "
+        f"ignoring {dropped.distribution}'s",
+        PluginLoadWarning,
+        stacklevel=4,
+    )
+    return wins
 
 
 class Registry:
@@ -182,16 +210,13 @@ class Registry:
         with self._lock:
             for spec in collected:
                 existing = self.providers.get(spec.name)
-                if existing is not None and not (existing.plugin is None and spec.plugin is not None):
-                    if existing.plugin is not None and spec.plugin is None:
-                        continue  # a protocol implementation beats a catalogue row, quietly
-                    warnings.warn(
-                        f"provider {spec.name!r} from {spec.distribution} duplicates the one from "
-                        f"{existing.distribution}; keeping the first",
-                        PluginLoadWarning,
-                        stacklevel=3,
-                    )
+                if existing is not None and not _replaces(spec, existing):
                     continue
+                if existing is not None:
+                    for index, other in enumerate(self.plugins):  # the loser no longer owns the name
+                        if spec.name in other.providers:
+                            kept = tuple(p for p in other.providers if p != spec.name)
+                            self.plugins[index] = attrs.evolve(other, providers=kept)
                 self.providers[spec.name] = spec
                 names.append(spec.name)
             self._rebuild_prefixes()

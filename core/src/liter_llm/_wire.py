@@ -1,8 +1,9 @@
-"""The core's default hooks: the OpenAI wire format, for every operation.
+"""The OpenAI wire format, for every operation: the helpers behind :mod:`liter_llm.wire`.
 
-Registered ``trylast`` on every hook relay, so an OpenAI-compatible provider
-is data alone and a provider with its own protocol overrides only what it
-does differently.
+The ``openai_wire`` built-in (:mod:`liter_llm.builtins.openai_wire`) is the
+plugin that applies them, ``trylast`` on every hook relay, so an
+OpenAI-compatible provider is data alone and a provider with its own
+protocol overrides only what it does differently.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import base64
 import json
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -20,9 +21,15 @@ import httpx
 from liter_llm import types as t
 from liter_llm._secret import clean_secret
 from liter_llm._serde import request_body, structure_response
-from liter_llm.errors import BadRequestError, LiterLlmError, SerializationError, error_from_status, extract_error_fields
-from liter_llm.hookspecs import hookimpl
-from liter_llm.sse import SSEDecoder
+from liter_llm.errors import (
+    BadRequestError,
+    EndpointNotSupportedError,
+    LiterLlmError,
+    SerializationError,
+    error_from_status,
+    extract_error_fields,
+)
+from liter_llm.operations import CHAT, EMBED, TRANSCRIBE
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
@@ -169,7 +176,7 @@ def chat_body(call: Call) -> dict[str, Any]:
     :func:`build_chat_request`.
     """
     body = _model_body(call)
-    if call.operation == "chat_stream":
+    if call.op.stream:
         body["stream"] = True
     else:
         body.pop("stream", None)
@@ -230,18 +237,7 @@ def apply_structured_output(call: Call, body: dict[str, Any]) -> dict[str, Any]:
 
 def build_chat_request(call: Call, body: Mapping[str, Any]) -> httpx.Request:
     """The ``POST /chat/completions`` request carrying ``body``."""
-    return _json_request(call, "POST", "/chat/completions", body, stream=call.operation == "chat_stream")
-
-
-_SIMPLE_POST = {
-    "embed": "/embeddings",
-    "image_generate": "/images/generations",
-    "moderate": "/moderations",
-    "rerank": "/rerank",
-    "search": "/search",
-    "create_batch": "/batches",
-    "create_response": "/responses",
-}
+    return _json_request(call, "POST", "/chat/completions", body, stream=call.op.stream)
 
 
 def ocr_body(call: Call) -> dict[str, Any]:
@@ -301,76 +297,86 @@ def extra_form_fields(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     return fields
 
 
+def _build_chat(call: Call) -> httpx.Request:
+    return build_chat_request(call, chat_body(call))
+
+
+def _build_ocr(call: Call) -> httpx.Request:
+    return _json_request(call, "POST", "/ocr", ocr_body(call))
+
+
+def _build_transcribe(call: Call) -> httpx.Request:
+    req: t.CreateTranscriptionRequest = call.request
+    data: dict[str, Any] = {"model": call.model or req.model}
+    for name in ("language", "prompt", "response_format", "temperature"):
+        value = getattr(req, name)
+        if value is not None:
+            data[name] = value if isinstance(value, str) else json.dumps(value)
+    if req.timestamp_granularities:
+        data["timestamp_granularities[]"] = list(req.timestamp_granularities)
+    data.update(extra_form_fields(req.extra_body))
+    files = {"file": (req.filename, req.file, "application/octet-stream")}
+    return httpx.Request(
+        "POST",
+        url_for(call, "/audio/transcriptions"),
+        data=data,
+        files=files,
+        headers=merge_headers(call, {"accept": "application/json"}),
+    )
+
+
+def _build_create_file(call: Call) -> httpx.Request:
+    freq: t.CreateFileRequest = call.request
+    content_type = freq.content_type or "application/octet-stream"
+    return httpx.Request(
+        "POST",
+        url_for(call, "/files"),
+        data={"purpose": freq.purpose},
+        files={"file": (freq.filename, freq.file, content_type)},
+        headers=merge_headers(call, {"accept": "application/json"}),
+    )
+
+
+def _build_create_response_stream(call: Call) -> httpx.Request:
+    body = _model_body(call)
+    body["stream"] = True
+    return _json_request(call, "POST", "/responses", body, stream=True)
+
+
+#: the operations whose OpenAI request is not the generic one of their row (a JSON body, or a query)
+_BUILDERS: dict[str, Callable[[Call], httpx.Request]] = {
+    "chat": _build_chat,
+    "chat_stream": _build_chat,
+    "ocr": _build_ocr,
+    "transcribe": _build_transcribe,
+    "create_file": _build_create_file,
+    "create_response_stream": _build_create_response_stream,
+}
+
+
 def build_openai_request(call: Call) -> httpx.Request:
-    """Build the OpenAI-format HTTP request for any operation."""
-    op = call.operation
-    if op in ("chat", "chat_stream"):
-        return build_chat_request(call, chat_body(call))
-    if op == "speech":
-        return _json_request(call, "POST", "/audio/speech", _model_body(call), binary=True)
-    if op == "ocr":
-        return _json_request(call, "POST", "/ocr", ocr_body(call))
-    if op == "create_response_stream":
-        body = _model_body(call)
-        body["stream"] = True
-        return _json_request(call, "POST", "/responses", body, stream=True)
-    path = _SIMPLE_POST.get(op)
-    if path is not None:
-        return _json_request(call, "POST", path, _model_body(call))
-    params = call.params
-    if op == "list_models":
-        return _plain_request(call, "GET", "/models")
-    if op == "transcribe":
-        req: t.CreateTranscriptionRequest = call.request
-        data: dict[str, Any] = {"model": call.model or req.model}
-        for name in ("language", "prompt", "response_format", "temperature"):
-            value = getattr(req, name)
-            if value is not None:
-                data[name] = value if isinstance(value, str) else json.dumps(value)
-        if req.timestamp_granularities:
-            data["timestamp_granularities[]"] = list(req.timestamp_granularities)
-        data.update(extra_form_fields(req.extra_body))
-        files = {"file": (req.filename, req.file, "application/octet-stream")}
-        return httpx.Request(
-            "POST",
-            url_for(call, "/audio/transcriptions"),
-            data=data,
-            files=files,
-            headers=merge_headers(call, {"accept": "application/json"}),
-        )
-    if op == "create_file":
-        freq: t.CreateFileRequest = call.request
-        content_type = freq.content_type or "application/octet-stream"
-        return httpx.Request(
-            "POST",
-            url_for(call, "/files"),
-            data={"purpose": freq.purpose},
-            files={"file": (freq.filename, freq.file, content_type)},
-            headers=merge_headers(call, {"accept": "application/json"}),
-        )
-    if op == "retrieve_file":
-        return _plain_request(call, "GET", f"/files/{_quote(params['file_id'])}")
-    if op == "delete_file":
-        return _plain_request(call, "DELETE", f"/files/{_quote(params['file_id'])}")
-    if op == "file_content":
-        return httpx.Request(
-            "GET",
-            url_for(call, f"/files/{_quote(params['file_id'])}/content"),
-            headers=merge_headers(call, {"accept": "*/*"}),
-        )
-    if op == "list_files":
-        return _plain_request(call, "GET", "/files", _query(call.request))
-    if op == "retrieve_batch":
-        return _plain_request(call, "GET", f"/batches/{_quote(params['batch_id'])}")
-    if op == "list_batches":
-        return _plain_request(call, "GET", "/batches", _query(call.request))
-    if op == "cancel_batch":
-        return _json_request(call, "POST", f"/batches/{_quote(params['batch_id'])}/cancel", {})
-    if op == "retrieve_response":
-        return _plain_request(call, "GET", f"/responses/{_quote(params['response_id'])}")
-    if op == "cancel_response":
-        return _json_request(call, "POST", f"/responses/{_quote(params['response_id'])}/cancel", {})
-    raise BadRequestError(f"unknown operation {op!r}")
+    """Build the OpenAI-format HTTP request for any operation.
+
+    The method and path are the operation's row (:mod:`liter_llm.operations`);
+    a ``POST`` carries the request as a JSON body (``{}`` without one), any
+    other method the request's fields as a query.  An operation without an
+    OpenAI endpoint (``count_tokens``) is EndpointNotSupportedError.
+    """
+    op = call.op
+    special = _BUILDERS.get(op.name)
+    if special is not None:
+        return special(call)
+    path = op.path
+    if op.method is None or path is None:
+        raise EndpointNotSupportedError(call.provider.name, op.name)
+    if "{" in path:
+        path = path.format_map({name: _quote(value) for name, value in call.params.items()})
+    if op.method == "POST":
+        body = {} if call.request is None else _model_body(call)
+        return _json_request(call, "POST", path, body, binary=op.binary)
+    if op.binary:
+        return httpx.Request(op.method, url_for(call, path), headers=merge_headers(call, {"accept": "*/*"}))
+    return _plain_request(call, op.method, path, _query(call.request))
 
 
 def _query(request: Any) -> dict[str, Any]:
@@ -380,62 +386,11 @@ def _query(request: Any) -> dict[str, Any]:
     return result
 
 
-_RESPONSE_TYPES: dict[str, type[Any]] = {
-    "chat": t.ChatCompletionResponse,
-    "embed": t.EmbeddingResponse,
-    "list_models": t.ModelsListResponse,
-    "image_generate": t.ImagesResponse,
-    "transcribe": t.TranscriptionResponse,
-    "moderate": t.ModerationResponse,
-    "rerank": t.RerankResponse,
-    "search": t.SearchResponse,
-    "ocr": t.OcrResponse,
-    "create_file": t.FileObject,
-    "retrieve_file": t.FileObject,
-    "delete_file": t.DeleteResponse,
-    "list_files": t.FileListResponse,
-    "create_batch": t.Batch,
-    "retrieve_batch": t.Batch,
-    "list_batches": t.BatchListResponse,
-    "cancel_batch": t.Batch,
-    "create_response": t.ResponseObject,
-    "retrieve_response": t.ResponseObject,
-    "cancel_response": t.ResponseObject,
-}
-
-_BINARY_OPERATIONS = frozenset({"speech", "file_content"})
-
-#: the one field without which a JSON answer is not a response of the operation at all
-#: (``{}`` is not an empty chat completion); every other field may be missing
-REQUIRED_FIELDS: dict[str, str] = {
-    "chat": "choices",
-    "embed": "data",
-    "list_models": "data",
-    "image_generate": "data",
-    "transcribe": "text",
-    "moderate": "results",
-    "rerank": "results",
-    "search": "results",
-    "ocr": "pages",
-    "create_file": "id",
-    "retrieve_file": "id",
-    "delete_file": "id",
-    "list_files": "data",
-    "create_batch": "id",
-    "retrieve_batch": "id",
-    "list_batches": "data",
-    "cancel_batch": "id",
-    "create_response": "id",
-    "retrieve_response": "id",
-    "cancel_response": "id",
-}
-
-
 def check_response_shape(call: Call, data: Any) -> None:
     """Refuse a decoded success answer that is not a response of ``call.operation``.
 
     The answer must be a JSON object holding the operation's one required
-    field (:data:`REQUIRED_FIELDS`: ``choices`` for a chat, ``data`` for
+    field (``Operation.required_field``: ``choices`` for a chat, ``data`` for
     embeddings, ...).  Unknown fields and a missing ``usage`` stay fine.  An
     ``{"error": ...}`` object sent with a 2xx status is the error it describes.
 
@@ -447,7 +402,7 @@ def check_response_shape(call: Call, data: Any) -> None:
         raise SerializationError(
             f"the {op} answer is not a JSON object (got {type(data).__name__})", provider=call.provider.name
         )
-    field = REQUIRED_FIELDS.get(op)
+    field = call.op.required_field
     if field is None or field in data:
         return
     if data.get("error") is not None:
@@ -511,10 +466,12 @@ def _normalize_choices(payload: Any, key: str) -> None:
 
 def parse_openai_response(call: Call, response: httpx.Response) -> Any:
     """Read an OpenAI-format success answer into the operation's type."""
-    op = call.operation
-    if op in _BINARY_OPERATIONS:
+    op = call.op
+    if op.binary:
         return response.content
-    if op == "transcribe" and _plain_text_transcription(call, response):
+    if op.provider_only or op.stream:  # no OpenAI answer to read (a stream is read chunk by chunk)
+        raise EndpointNotSupportedError(call.provider.name, op.name)
+    if op is TRANSCRIBE and _plain_text_transcription(call, response):
         try:
             text = response.content.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -523,17 +480,14 @@ def parse_openai_response(call: Call, response: httpx.Response) -> Any:
             ) from None
         return t.TranscriptionResponse(text=text)
     data = load_json(call, response.content)
-    if op == "transcribe" and isinstance(data, str):
+    if op is TRANSCRIBE and isinstance(data, str):
         data = {"text": data}
     check_response_shape(call, data)
-    if op == "embed":
+    if op is EMBED:
         _decode_base64_embeddings(call, data)
-    elif op == "chat":
+    elif op is CHAT:
         _normalize_choices(data, "message")
-    cls = _RESPONSE_TYPES.get(op)
-    if cls is None:
-        raise BadRequestError(f"unknown operation {op!r}")
-    return structure_response(data, cls)
+    return structure_response(data, op.response_type)
 
 
 #: the HTTP status an error code or type inside a stream stands for (the stream itself was a 200)
@@ -753,41 +707,10 @@ def header_auth(call: Call) -> httpx.Auth:
     return _HeaderAuth(fmt.header or "authorization", secret)
 
 
-class OpenAIWire:
-    """The trylast default implementation of every request/response hook."""
+def __getattr__(name: str) -> Any:
+    """``OpenAIWire``/``OPENAI_WIRE`` moved to :mod:`liter_llm.builtins.openai_wire` (kept importable here)."""
+    if name in ("OpenAIWire", "OPENAI_WIRE"):
+        from liter_llm.builtins import openai_wire
 
-    @hookimpl(trylast=True)
-    def build_request(self, call: Call) -> httpx.Request | None:
-        # only for providers that speak the OpenAI wire: a protocol plugin's unbuilt
-        # operation is EndpointNotSupportedError (the core's answer to None), never sent as OpenAI
-        if not call.provider.speaks_openai:
-            return None
-        return build_openai_request(call)
-
-    @hookimpl(trylast=True)
-    def auth(self, call: Call) -> httpx.Auth:
-        return header_auth(call)
-
-    @hookimpl(trylast=True)
-    def stream_decoder(self, call: Call) -> SSEDecoder:
-        return SSEDecoder()
-
-    @hookimpl(trylast=True)
-    def parse_response(self, call: Call, response: httpx.Response) -> Any:
-        return parse_openai_response(call, response)
-
-    @hookimpl(trylast=True)
-    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
-        data = getattr(event, "data", event)
-        if not isinstance(data, str):
-            raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
-        if getattr(event, "event", "message") == "error":
-            try:
-                payload = json.loads(data)
-            except ValueError:
-                payload = {"error": {"message": data}}
-            raise stream_error(call, payload if isinstance(payload, dict) else {"error": {"message": data}})
-        return parse_openai_stream_event(call, data)
-
-
-OPENAI_WIRE = OpenAIWire()
+        return getattr(openai_wire, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar, cast
 
 import attrs
 import httpx
 
+from liter_llm import operations as ops
 from liter_llm import types as t
 from liter_llm._deadline import instrument
 from liter_llm._pipeline import Pipeline, call_flow, drive_async, drive_sync
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
+from liter_llm.operations import Operation
 from liter_llm.responses_stream import AsyncResponseStream, ResponseStream
 from liter_llm.router import RouterView
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
@@ -39,6 +41,7 @@ __all__ = [
 
 R = TypeVar("R")
 T = TypeVar("T")
+Q = TypeVar("Q")
 
 _CLIENT_OPTIONS = frozenset(
     {"hooks", "transport", "disable_plugins", "retry_initial_delay", "http_client", "clock", "rng"}
@@ -71,6 +74,24 @@ def _coerce(cls: type[R], req: Any, kwargs: Mapping[str, Any]) -> R:
     if isinstance(req, Mapping):
         return cast(R, structure_request(_plain({**req, **kwargs}), cls))
     raise BadRequestError(f"expected a {cls.__name__}, a dict or keyword arguments, got {type(req).__name__}")
+
+
+_NO_ARGUMENTS: Mapping[str, Any] = MappingProxyType({})
+
+
+def _request_of(op: Operation[Q, Any], req: Any, kwargs: Mapping[str, Any]) -> Q:
+    """The typed request of a call of ``op``: ``req`` (typed or a dict) with ``kwargs``; ``None`` for an
+    operation without a request body (its arguments go in ``params``)."""
+    cls = op.request_type
+    if cls is None:
+        return cast(Q, None)
+    return _coerce(cls, req, kwargs)
+
+
+def _model_of(request: Any) -> str | None:
+    """The model a request names (routing), or ``None`` (files, batches: the client's provider)."""
+    model: str | None = getattr(request, "model", None)
+    return model
 
 
 def _provider_count_request(
@@ -193,40 +214,44 @@ class DefaultClient(_ClientBase):
 
     def _run(
         self,
-        operation: str,
-        request: Any,
+        op: Operation[Any, R],
+        req: Any = None,
+        kwargs: Mapping[str, Any] = _NO_ARGUMENTS,
         *,
-        model: str | None,
         params: dict[str, Any] | None = None,
         provider: str | None = None,
-    ) -> Any:
+    ) -> R:
+        """Run one call of ``op``: its request from ``req`` and ``kwargs``, routed by its model."""
+        request = _request_of(op, req, kwargs)
         if self._closed:
             raise _closed_error()
         pipeline = self._pipeline
-        flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
-        return drive_sync(flow, self._client_for, pipeline.clock)
+        flow = call_flow(pipeline, op, request, model=_model_of(request), params=params, provider=provider)
+        result: R = drive_sync(flow, self._client_for, pipeline.clock)
+        return result
+
+    def _stream(self, req: Any, kwargs: Mapping[str, Any]) -> ChatStream:
+        request = _request_of(ops.CHAT_STREAM, req, kwargs)
+        if self._closed:
+            raise _closed_error()
+        pipeline = self._pipeline
+        call, response = drive_sync(
+            call_flow(pipeline, ops.CHAT_STREAM, request, model=request.model), self._client_for, pipeline.clock
+        )
+        return open_chat_stream(pipeline, call, response)
 
     # -- chat -----------------------------------------------------------------
     def chat(
         self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.ChatCompletionResponse:
         """Send a chat completion request and return the whole answer."""
-        request = _coerce(t.ChatCompletionRequest, req, kwargs)
-        result: t.ChatCompletionResponse = self._run("chat", request, model=request.model)
-        return result
+        return self._run(ops.CHAT, req, kwargs)
 
     def chat_stream(
         self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> ChatStream:
         """Send a chat request and stream the answer: iterate the returned :class:`ChatStream` for chunks."""
-        request = _coerce(t.ChatCompletionRequest, req, kwargs)
-        if self._closed:
-            raise _closed_error()
-        pipeline = self._pipeline
-        call, response = drive_sync(
-            call_flow(pipeline, "chat_stream", request, model=request.model), self._client_for, pipeline.clock
-        )
-        return open_chat_stream(pipeline, call, response)
+        return self._stream(req, kwargs)
 
     # -- token counting ---------------------------------------------------------
     def count_tokens(
@@ -254,8 +279,7 @@ class DefaultClient(_ClientBase):
             raise _closed_error()
         request = _provider_count_request(self._pipeline, model, messages, tools, exact)
         if request is not None:
-            result: TokenCount = self._run("count_tokens", request, model=model)
-            return result
+            return self._run(ops.COUNT_TOKENS, request)
         return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
 
     # -- structured output ------------------------------------------------------
@@ -334,62 +358,45 @@ class DefaultClient(_ClientBase):
     # -- other endpoints ------------------------------------------------------
     def embed(self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.EmbeddingResponse:
         """Create embeddings (base64 answers are decoded to floats)."""
-        request = _coerce(t.EmbeddingRequest, req, kwargs)
-        result: t.EmbeddingResponse = self._run("embed", request, model=request.model)
-        return result
+        return self._run(ops.EMBED, req, kwargs)
 
     def list_models(self, *, provider: str | None = None) -> t.ModelsListResponse:
         """List the models of the client's provider (or of ``provider``)."""
-        result: t.ModelsListResponse = self._run("list_models", None, model=None, provider=provider)
-        return result
+        return self._run(ops.LIST_MODELS, provider=provider)
 
     def image_generate(
         self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.ImagesResponse:
         """Generate images from a prompt."""
-        request = _coerce(t.CreateImageRequest, req, kwargs)
-        result: t.ImagesResponse = self._run("image_generate", request, model=request.model)
-        return result
+        return self._run(ops.IMAGE_GENERATE, req, kwargs)
 
     def speech(self, req: t.CreateSpeechRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> bytes:
         """Generate speech; returns the audio bytes."""
-        request = _coerce(t.CreateSpeechRequest, req, kwargs)
-        result: bytes = self._run("speech", request, model=request.model)
-        return result
+        return self._run(ops.SPEECH, req, kwargs)
 
     def transcribe(
         self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.TranscriptionResponse:
         """Transcribe audio (uploaded as multipart form data)."""
-        request = _coerce(t.CreateTranscriptionRequest, req, kwargs)
-        result: t.TranscriptionResponse = self._run("transcribe", request, model=request.model)
-        return result
+        return self._run(ops.TRANSCRIBE, req, kwargs)
 
     def moderate(
         self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.ModerationResponse:
         """Classify content against the provider's policies."""
-        request = _coerce(t.ModerationRequest, req, kwargs)
-        result: t.ModerationResponse = self._run("moderate", request, model=request.model)
-        return result
+        return self._run(ops.MODERATE, req, kwargs)
 
     def rerank(self, req: t.RerankRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.RerankResponse:
         """Rerank documents by relevance to a query."""
-        request = _coerce(t.RerankRequest, req, kwargs)
-        result: t.RerankResponse = self._run("rerank", request, model=request.model)
-        return result
+        return self._run(ops.RERANK, req, kwargs)
 
     def search(self, req: t.SearchRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.SearchResponse:
         """Run a web search through a search provider."""
-        request = _coerce(t.SearchRequest, req, kwargs)
-        result: t.SearchResponse = self._run("search", request, model=request.model)
-        return result
+        return self._run(ops.SEARCH, req, kwargs)
 
     def ocr(self, req: t.OcrRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.OcrResponse:
         """Extract text (as Markdown) from a document."""
-        request = _coerce(t.OcrRequest, req, kwargs)
-        result: t.OcrResponse = self._run("ocr", request, model=request.model)
-        return result
+        return self._run(ops.OCR, req, kwargs)
 
     # -- files ------------------------------------------------------------------
     def create_file(
@@ -401,36 +408,25 @@ class DefaultClient(_ClientBase):
         **kwargs: Any,
     ) -> t.FileObject:
         """Upload a file (multipart)."""
-        request = _coerce(t.CreateFileRequest, req, kwargs)
-        result: t.FileObject = self._run("create_file", request, model=None, provider=provider)
-        return result
+        return self._run(ops.CREATE_FILE, req, kwargs, provider=provider)
 
     def retrieve_file(self, file_id: str, *, provider: str | None = None) -> t.FileObject:
         """Fetch a file's metadata."""
-        result: t.FileObject = self._run(
-            "retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider
-        )
-        return result
+        return self._run(ops.RETRIEVE_FILE, params={"file_id": file_id}, provider=provider)
 
     def delete_file(self, file_id: str, *, provider: str | None = None) -> t.DeleteResponse:
         """Delete a file."""
-        result: t.DeleteResponse = self._run(
-            "delete_file", None, model=None, params={"file_id": file_id}, provider=provider
-        )
-        return result
+        return self._run(ops.DELETE_FILE, params={"file_id": file_id}, provider=provider)
 
     def list_files(
         self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any
     ) -> t.FileListResponse:
         """List files (``purpose``, ``limit``, ``after``, ``order``)."""
-        request = _coerce(t.FileListQuery, query or {}, kwargs)
-        result: t.FileListResponse = self._run("list_files", request, model=None, provider=provider)
-        return result
+        return self._run(ops.LIST_FILES, query, kwargs, provider=provider)
 
     def file_content(self, file_id: str, *, provider: str | None = None) -> bytes:
         """Download a file's content as bytes."""
-        result: bytes = self._run("file_content", None, model=None, params={"file_id": file_id}, provider=provider)
-        return result
+        return self._run(ops.FILE_CONTENT, params={"file_id": file_id}, provider=provider)
 
     # -- batches ----------------------------------------------------------------
     def create_batch(
@@ -442,16 +438,11 @@ class DefaultClient(_ClientBase):
         **kwargs: Any,
     ) -> t.Batch:
         """Create a batch."""
-        request = _coerce(t.CreateBatchRequest, req, kwargs)
-        result: t.Batch = self._run("create_batch", request, model=None, provider=provider)
-        return result
+        return self._run(ops.CREATE_BATCH, req, kwargs, provider=provider)
 
     def retrieve_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
         """Fetch a batch."""
-        result: t.Batch = self._run(
-            "retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider
-        )
-        return result
+        return self._run(ops.RETRIEVE_BATCH, params={"batch_id": batch_id}, provider=provider)
 
     def list_batches(
         self,
@@ -462,23 +453,18 @@ class DefaultClient(_ClientBase):
         **kwargs: Any,
     ) -> t.BatchListResponse:
         """List batches (``limit``, ``after``)."""
-        request = _coerce(t.BatchListQuery, query or {}, kwargs)
-        result: t.BatchListResponse = self._run("list_batches", request, model=None, provider=provider)
-        return result
+        return self._run(ops.LIST_BATCHES, query, kwargs, provider=provider)
 
     def cancel_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
         """Cancel a batch."""
-        result: t.Batch = self._run("cancel_batch", None, model=None, params={"batch_id": batch_id}, provider=provider)
-        return result
+        return self._run(ops.CANCEL_BATCH, params={"batch_id": batch_id}, provider=provider)
 
     # -- responses ----------------------------------------------------------------
     def create_response(
         self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.ResponseObject:
         """Create a model response (the Responses API)."""
-        request = _coerce(t.CreateResponseRequest, req, kwargs)
-        result: t.ResponseObject = self._run("create_response", request, model=request.model)
-        return result
+        return self._run(ops.CREATE_RESPONSE, req, kwargs)
 
     def create_response_stream(
         self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -488,23 +474,17 @@ class DefaultClient(_ClientBase):
         if self._closed:
             raise _closed_error()
         pipeline = self._pipeline
-        flow = call_flow(pipeline, "create_response_stream", request, model=request.model)
+        flow = call_flow(pipeline, ops.CREATE_RESPONSE_STREAM, request, model=request.model)
         call, response = drive_sync(flow, self._client_for, pipeline.clock)
         return ResponseStream(pipeline, call, response)
 
     def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Fetch a stored response."""
-        result: t.ResponseObject = self._run(
-            "retrieve_response", None, model=None, params={"response_id": id}, provider=provider
-        )
-        return result
+        return self._run(ops.RETRIEVE_RESPONSE, params={"response_id": id}, provider=provider)
 
     def cancel_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Cancel a background response."""
-        result: t.ResponseObject = self._run(
-            "cancel_response", None, model=None, params={"response_id": id}, provider=provider
-        )
-        return result
+        return self._run(ops.CANCEL_RESPONSE, params={"response_id": id}, provider=provider)
 
     # -- lifecycle ----------------------------------------------------------------
     def close(self) -> None:
@@ -573,44 +553,48 @@ class AsyncDefaultClient(_ClientBase):
 
     async def _run(
         self,
-        operation: str,
-        request: Any,
+        op: Operation[Any, R],
+        req: Any = None,
+        kwargs: Mapping[str, Any] = _NO_ARGUMENTS,
         *,
-        model: str | None,
         params: dict[str, Any] | None = None,
         provider: str | None = None,
-    ) -> Any:
+    ) -> R:
+        """Run one call of ``op`` (as :meth:`DefaultClient._run`)."""
+        request = _request_of(op, req, kwargs)
         if self._closed:
             raise _closed_error()
         pipeline = self._pipeline
-        flow = call_flow(pipeline, operation, request, model=model, params=params, provider=provider)
+        flow = call_flow(pipeline, op, request, model=_model_of(request), params=params, provider=provider)
         try:
-            return await drive_async(flow, self._client_for, pipeline.clock)
+            result: R = await drive_async(flow, self._client_for, pipeline.clock)
+            return result
         finally:
             flow.close()  # a cancelled call ends its wrappers (and the router's count) now, not when collected
 
-    async def chat(
-        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
-    ) -> t.ChatCompletionResponse:
-        """Send a chat completion request and return the whole answer."""
-        request = _coerce(t.ChatCompletionRequest, req, kwargs)
-        result: t.ChatCompletionResponse = await self._run("chat", request, model=request.model)
-        return result
-
-    async def chat_stream(
-        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
-    ) -> AsyncChatStream:
-        """Send a chat request and stream the answer: ``async for`` the returned stream."""
-        request = _coerce(t.ChatCompletionRequest, req, kwargs)
+    async def _stream(self, req: Any, kwargs: Mapping[str, Any]) -> AsyncChatStream:
+        request = _request_of(ops.CHAT_STREAM, req, kwargs)
         if self._closed:
             raise _closed_error()
         pipeline = self._pipeline
-        flow = call_flow(pipeline, "chat_stream", request, model=request.model)
+        flow = call_flow(pipeline, ops.CHAT_STREAM, request, model=request.model)
         try:
             call, response = await drive_async(flow, self._client_for, pipeline.clock)
         finally:
             flow.close()  # as in _run: a cancelled opening ends its wrappers at once
         return await open_async_chat_stream(pipeline, call, response)
+
+    async def chat(
+        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> t.ChatCompletionResponse:
+        """Send a chat completion request and return the whole answer."""
+        return await self._run(ops.CHAT, req, kwargs)
+
+    async def chat_stream(
+        self, req: t.ChatCompletionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> AsyncChatStream:
+        """Send a chat request and stream the answer: ``async for`` the returned stream."""
+        return await self._stream(req, kwargs)
 
     # -- token counting ---------------------------------------------------------
     async def count_tokens(
@@ -638,8 +622,7 @@ class AsyncDefaultClient(_ClientBase):
             raise _closed_error()
         request = _provider_count_request(self._pipeline, model, messages, tools, exact)
         if request is not None:
-            result: TokenCount = await self._run("count_tokens", request, model=model)
-            return result
+            return await self._run(ops.COUNT_TOKENS, request)
         return count_tokens(model, messages, input=input, tools=tools, encoding=encoding)
 
     # -- structured output ------------------------------------------------------
@@ -720,66 +703,49 @@ class AsyncDefaultClient(_ClientBase):
         self, req: t.EmbeddingRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.EmbeddingResponse:
         """Create embeddings (base64 answers are decoded to floats)."""
-        request = _coerce(t.EmbeddingRequest, req, kwargs)
-        result: t.EmbeddingResponse = await self._run("embed", request, model=request.model)
-        return result
+        return await self._run(ops.EMBED, req, kwargs)
 
     async def list_models(self, *, provider: str | None = None) -> t.ModelsListResponse:
         """List the models of the client's provider (or of ``provider``)."""
-        result: t.ModelsListResponse = await self._run("list_models", None, model=None, provider=provider)
-        return result
+        return await self._run(ops.LIST_MODELS, provider=provider)
 
     async def image_generate(
         self, req: t.CreateImageRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.ImagesResponse:
         """Generate images from a prompt."""
-        request = _coerce(t.CreateImageRequest, req, kwargs)
-        result: t.ImagesResponse = await self._run("image_generate", request, model=request.model)
-        return result
+        return await self._run(ops.IMAGE_GENERATE, req, kwargs)
 
     async def speech(self, req: t.CreateSpeechRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> bytes:
         """Generate speech; returns the audio bytes."""
-        request = _coerce(t.CreateSpeechRequest, req, kwargs)
-        result: bytes = await self._run("speech", request, model=request.model)
-        return result
+        return await self._run(ops.SPEECH, req, kwargs)
 
     async def transcribe(
         self, req: t.CreateTranscriptionRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.TranscriptionResponse:
         """Transcribe audio (uploaded as multipart form data)."""
-        request = _coerce(t.CreateTranscriptionRequest, req, kwargs)
-        result: t.TranscriptionResponse = await self._run("transcribe", request, model=request.model)
-        return result
+        return await self._run(ops.TRANSCRIBE, req, kwargs)
 
     async def moderate(
         self, req: t.ModerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.ModerationResponse:
         """Classify content against the provider's policies."""
-        request = _coerce(t.ModerationRequest, req, kwargs)
-        result: t.ModerationResponse = await self._run("moderate", request, model=request.model)
-        return result
+        return await self._run(ops.MODERATE, req, kwargs)
 
     async def rerank(
         self, req: t.RerankRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.RerankResponse:
         """Rerank documents by relevance to a query."""
-        request = _coerce(t.RerankRequest, req, kwargs)
-        result: t.RerankResponse = await self._run("rerank", request, model=request.model)
-        return result
+        return await self._run(ops.RERANK, req, kwargs)
 
     async def search(
         self, req: t.SearchRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.SearchResponse:
         """Run a web search through a search provider."""
-        request = _coerce(t.SearchRequest, req, kwargs)
-        result: t.SearchResponse = await self._run("search", request, model=request.model)
-        return result
+        return await self._run(ops.SEARCH, req, kwargs)
 
     async def ocr(self, req: t.OcrRequest | Mapping[str, Any] | None = None, /, **kwargs: Any) -> t.OcrResponse:
         """Extract text (as Markdown) from a document."""
-        request = _coerce(t.OcrRequest, req, kwargs)
-        result: t.OcrResponse = await self._run("ocr", request, model=request.model)
-        return result
+        return await self._run(ops.OCR, req, kwargs)
 
     async def create_file(
         self,
@@ -790,38 +756,25 @@ class AsyncDefaultClient(_ClientBase):
         **kwargs: Any,
     ) -> t.FileObject:
         """Upload a file (multipart)."""
-        request = _coerce(t.CreateFileRequest, req, kwargs)
-        result: t.FileObject = await self._run("create_file", request, model=None, provider=provider)
-        return result
+        return await self._run(ops.CREATE_FILE, req, kwargs, provider=provider)
 
     async def retrieve_file(self, file_id: str, *, provider: str | None = None) -> t.FileObject:
         """Fetch a file's metadata."""
-        result: t.FileObject = await self._run(
-            "retrieve_file", None, model=None, params={"file_id": file_id}, provider=provider
-        )
-        return result
+        return await self._run(ops.RETRIEVE_FILE, params={"file_id": file_id}, provider=provider)
 
     async def delete_file(self, file_id: str, *, provider: str | None = None) -> t.DeleteResponse:
         """Delete a file."""
-        result: t.DeleteResponse = await self._run(
-            "delete_file", None, model=None, params={"file_id": file_id}, provider=provider
-        )
-        return result
+        return await self._run(ops.DELETE_FILE, params={"file_id": file_id}, provider=provider)
 
     async def list_files(
         self, query: t.FileListQuery | Mapping[str, Any] | None = None, /, *, provider: str | None = None, **kwargs: Any
     ) -> t.FileListResponse:
         """List files (``purpose``, ``limit``, ``after``, ``order``)."""
-        request = _coerce(t.FileListQuery, query or {}, kwargs)
-        result: t.FileListResponse = await self._run("list_files", request, model=None, provider=provider)
-        return result
+        return await self._run(ops.LIST_FILES, query, kwargs, provider=provider)
 
     async def file_content(self, file_id: str, *, provider: str | None = None) -> bytes:
         """Download a file's content as bytes."""
-        result: bytes = await self._run(
-            "file_content", None, model=None, params={"file_id": file_id}, provider=provider
-        )
-        return result
+        return await self._run(ops.FILE_CONTENT, params={"file_id": file_id}, provider=provider)
 
     async def create_batch(
         self,
@@ -832,16 +785,11 @@ class AsyncDefaultClient(_ClientBase):
         **kwargs: Any,
     ) -> t.Batch:
         """Create a batch."""
-        request = _coerce(t.CreateBatchRequest, req, kwargs)
-        result: t.Batch = await self._run("create_batch", request, model=None, provider=provider)
-        return result
+        return await self._run(ops.CREATE_BATCH, req, kwargs, provider=provider)
 
     async def retrieve_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
         """Fetch a batch."""
-        result: t.Batch = await self._run(
-            "retrieve_batch", None, model=None, params={"batch_id": batch_id}, provider=provider
-        )
-        return result
+        return await self._run(ops.RETRIEVE_BATCH, params={"batch_id": batch_id}, provider=provider)
 
     async def list_batches(
         self,
@@ -852,24 +800,17 @@ class AsyncDefaultClient(_ClientBase):
         **kwargs: Any,
     ) -> t.BatchListResponse:
         """List batches (``limit``, ``after``)."""
-        request = _coerce(t.BatchListQuery, query or {}, kwargs)
-        result: t.BatchListResponse = await self._run("list_batches", request, model=None, provider=provider)
-        return result
+        return await self._run(ops.LIST_BATCHES, query, kwargs, provider=provider)
 
     async def cancel_batch(self, batch_id: str, *, provider: str | None = None) -> t.Batch:
         """Cancel a batch."""
-        result: t.Batch = await self._run(
-            "cancel_batch", None, model=None, params={"batch_id": batch_id}, provider=provider
-        )
-        return result
+        return await self._run(ops.CANCEL_BATCH, params={"batch_id": batch_id}, provider=provider)
 
     async def create_response(
         self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> t.ResponseObject:
         """Create a model response (the Responses API)."""
-        request = _coerce(t.CreateResponseRequest, req, kwargs)
-        result: t.ResponseObject = await self._run("create_response", request, model=request.model)
-        return result
+        return await self._run(ops.CREATE_RESPONSE, req, kwargs)
 
     async def create_response_stream(
         self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -879,7 +820,7 @@ class AsyncDefaultClient(_ClientBase):
         if self._closed:
             raise _closed_error()
         pipeline = self._pipeline
-        flow = call_flow(pipeline, "create_response_stream", request, model=request.model)
+        flow = call_flow(pipeline, ops.CREATE_RESPONSE_STREAM, request, model=request.model)
         try:
             call, response = await drive_async(flow, self._client_for, pipeline.clock)
         finally:
@@ -888,17 +829,11 @@ class AsyncDefaultClient(_ClientBase):
 
     async def retrieve_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Fetch a stored response."""
-        result: t.ResponseObject = await self._run(
-            "retrieve_response", None, model=None, params={"response_id": id}, provider=provider
-        )
-        return result
+        return await self._run(ops.RETRIEVE_RESPONSE, params={"response_id": id}, provider=provider)
 
     async def cancel_response(self, id: str, *, provider: str | None = None) -> t.ResponseObject:
         """Cancel a background response."""
-        result: t.ResponseObject = await self._run(
-            "cancel_response", None, model=None, params={"response_id": id}, provider=provider
-        )
-        return result
+        return await self._run(ops.CANCEL_RESPONSE, params={"response_id": id}, provider=provider)
 
     async def aclose(self) -> None:
         """Close the connection pools; a call after this raises ``BadRequestError`` ("the client is closed")."""

@@ -29,7 +29,7 @@ plugin: ``user-hook-0``, ``provider.anthropic``, ``builtin.cache``):
 
 * an exception that is not a :class:`~liter_llm.errors.LiterLlmError` raised
   by ``on_request``, ``check_budget``, ``throttle``, ``build_request``,
-  ``auth``, ``stream_decoder``, ``parse_error`` or ``wrap_call`` is a bug in
+  ``auth``, ``stream_decoder``, ``stream_parser``, ``parse_error`` or ``wrap_call`` is a bug in
   that plugin: the caller gets an :class:`~liter_llm.errors.InternalError`
   whose ``hook`` names it, the original chained as ``__cause__`` (never a
   BadRequestError or HookRejectedError blaming the caller); a LiterLlmError
@@ -37,7 +37,7 @@ plugin: ``user-hook-0``, ``provider.anthropic``, ``builtin.cache``):
 * what ``on_response``, ``on_error``, ``on_attempt`` or ``cached_response`` raise is logged
   (``hook_failed``) and counts as no answer from that implementation: the
   others still run and the caller's result or error is unchanged;
-* what ``parse_response`` and ``parse_stream_event`` raise besides a
+* what ``parse_response``, ``parse_stream_event`` and a stream parser raise besides a
   LiterLlmError is taken as an unreadable answer: SerializationError.
 
 pluggy is synchronous: hooks must not do I/O.  Anything that needs the network
@@ -45,12 +45,14 @@ pluggy is synchronous: hooks must not do I/O.  Anything that needs the network
 flow returned by :func:`auth`; the core drives it on the sync or async
 transport alike.
 
-Operation names (``call.operation``): ``chat``, ``chat_stream``, ``embed``,
-``list_models``, ``image_generate``, ``speech``, ``transcribe``, ``moderate``,
-``rerank``, ``search``, ``ocr``, ``create_file``, ``retrieve_file``,
-``delete_file``, ``list_files``, ``file_content``, ``create_batch``,
-``retrieve_batch``, ``list_batches``, ``cancel_batch``, ``create_response``,
-``retrieve_response``, ``cancel_response``.
+Operation names (``call.operation``; ``call.op`` is the operation's row in
+:data:`liter_llm.operations.OPERATIONS`, and a test holds this list to it):
+``chat``, ``chat_stream``, ``embed``, ``list_models``, ``image_generate``,
+``speech``, ``transcribe``, ``moderate``, ``rerank``, ``search``, ``ocr``,
+``create_file``, ``retrieve_file``, ``delete_file``, ``list_files``,
+``file_content``, ``create_batch``, ``retrieve_batch``, ``list_batches``,
+``cancel_batch``, ``create_response``, ``retrieve_response``,
+``cancel_response``, ``count_tokens``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
     from liter_llm.errors import LiterLlmError
     from liter_llm.providers import ProviderSpec
     from liter_llm.types import ChatCompletionChunk
+    from liter_llm.wire import StreamParser
 
 PROJECT_NAME = "liter_llm"
 
@@ -351,8 +354,29 @@ def parse_error(call: Call, response: httpx.Response) -> LiterLlmError | None:
 
 
 @hookspec(firstresult=True)
+def stream_parser(call: Call) -> StreamParser | None:
+    """Return the stateful parser of one streamed answer, or ``None`` to use :func:`parse_stream_event`.
+
+    Called once per stream, when its answer starts (after the 2xx status),
+    for a provider whose stream events only make sense together (Anthropic's
+    content blocks, Gemini's and Bedrock's tool-call assembly): the
+    translator lives in the returned object for the life of the stream, never
+    in ``call.state``.  The object follows
+    :class:`liter_llm.wire.StreamParser`: the core passes every event of the
+    :func:`stream_decoder` to its ``feed(event)`` and calls its ``finish()``
+    once at the end of the input; each returns the chunks to hand to the
+    caller.  It sets ``call.stream_complete = True`` on the provider's
+    end-of-stream event and raises the mapped LiterLlmError for an error
+    event, exactly as :func:`parse_stream_event` does; what else it raises
+    is taken as an unreadable answer (SerializationError).  When a parser is
+    returned, :func:`parse_stream_event` is not called for that stream.
+    Return a new object on every call.  firstresult.
+    """
+
+
+@hookspec(firstresult=True)
 def parse_stream_event(call: Call, event: Any) -> Sequence[ChatCompletionChunk] | None:
-    """Turn one stream event into zero or more chunks.
+    """Turn one stream event into zero or more chunks (a stateless parser; see :func:`stream_parser`).
 
     Return a list (empty to skip the event, e.g. a keep-alive ``ping``), or
     ``None`` for no opinion.  Set ``call.stream_complete = True`` when the

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from liter_llm.operations import OPERATIONS, Operation
 from liter_llm.types import AuthHeaderFormat, _parse_auth
 
 __all__ = [
@@ -24,55 +25,13 @@ __all__ = [
 ]
 
 #: Endpoint families a provider may offer; ``ProviderSpec.endpoints`` holds a subset.
-ALL_ENDPOINTS = frozenset(
-    {
-        "chat",
-        "embed",
-        "models",
-        "image",
-        "speech",
-        "transcribe",
-        "moderate",
-        "rerank",
-        "search",
-        "ocr",
-        "files",
-        "batches",
-        "responses",
-    }
-)
+ALL_ENDPOINTS = frozenset(op.endpoint for op in OPERATIONS.values() if not op.provider_only)
 #: Endpoint families only some providers' own APIs have (none of the OpenAI-compatible ones):
 #: a provider plugin declares them itself; gateways and custom providers never get them.
-PROVIDER_ENDPOINTS = frozenset({"count_tokens"})
+PROVIDER_ENDPOINTS = frozenset(op.endpoint for op in OPERATIONS.values() if op.provider_only)
 
-#: The endpoint family each client operation needs.
-ENDPOINT_OF_OPERATION: Mapping[str, str] = {
-    "chat": "chat",
-    "chat_stream": "chat",
-    "embed": "embed",
-    "list_models": "models",
-    "image_generate": "image",
-    "speech": "speech",
-    "transcribe": "transcribe",
-    "moderate": "moderate",
-    "rerank": "rerank",
-    "search": "search",
-    "ocr": "ocr",
-    "create_file": "files",
-    "retrieve_file": "files",
-    "delete_file": "files",
-    "list_files": "files",
-    "file_content": "files",
-    "create_batch": "batches",
-    "retrieve_batch": "batches",
-    "list_batches": "batches",
-    "cancel_batch": "batches",
-    "create_response": "responses",
-    "create_response_stream": "responses",
-    "retrieve_response": "responses",
-    "cancel_response": "responses",
-    "count_tokens": "count_tokens",
-}
+#: The endpoint family each client operation needs (from :data:`liter_llm.operations.OPERATIONS`).
+ENDPOINT_OF_OPERATION: Mapping[str, str] = {name: op.endpoint for name, op in OPERATIONS.items()}
 
 
 #: How a provider without its own plugin code is asked for structured output (``ProviderSpec.structured_output``):
@@ -166,6 +125,8 @@ class ProviderSpec:
         """The environment variable that overrides this provider's base URL."""
         return self.base_url_env or f"{self.name.upper().replace('-', '_')}_BASE_URL"
 
-    def supports(self, operation: str) -> bool:
-        """Whether this provider offers the endpoint that ``operation`` needs."""
-        return ENDPOINT_OF_OPERATION.get(operation, operation) in self.endpoints
+    def supports(self, operation: Operation[Any, Any] | str) -> bool:
+        """Whether this provider offers the endpoint that ``operation`` (a row or its name) needs."""
+        if isinstance(operation, str):
+            return ENDPOINT_OF_OPERATION.get(operation, operation) in self.endpoints
+        return operation.endpoint in self.endpoints

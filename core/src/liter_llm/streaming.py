@@ -11,10 +11,11 @@ that fails part-way raises :class:`~liter_llm.errors.StreamingError` whose
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -262,6 +263,27 @@ def _direct(caller: Any, argnames: tuple[str, ...]) -> Any:
     return caller
 
 
+def every_choice_finished(chunks: Iterable[ChatCompletionChunk]) -> bool:
+    """Whether every choice the chunks opened got its ``finish_reason`` (and at least one was opened).
+
+    Half of the end-of-stream rule (see "How a stream ends" in docs/reference/hooks.md): a stream
+    is complete when its parser saw the provider's terminal event, or when the connection closes
+    cleanly after this holds.  Looked at once, when the input ends; nothing is added per chunk.
+    """
+    opened: set[int] = set()
+    finished: set[int] = set()
+    for chunk in chunks:
+        for choice in chunk.choices:
+            opened.add(choice.index)
+            if choice.finish_reason is not None:
+                finished.add(choice.index)
+    return bool(opened) and opened <= finished
+
+
+def _call_hook(caller: Any, call: Call, event: Any) -> Any:
+    return caller(call=call, event=event)
+
+
 class _StreamCore:
     """What both stream twins share: decoding, the chunk record, completion and failure."""
 
@@ -270,7 +292,18 @@ class _StreamCore:
         self.call = call
         self.hook = hook
         self.decoder = hook.stream_decoder(call=call)
-        self.parse_event = _direct(hook.parse_stream_event, ("call", "event"))
+        #: the stream's own parser (``stream_parser``), else ``parse_stream_event`` with the call bound
+        self.parser = hook.stream_parser(call=call)
+        self.parse_event: Callable[[Any], Any]
+        if self.parser is not None:
+            self.parse_event = self.parser.feed
+        else:
+            caller = hook.parse_stream_event
+            direct = _direct(caller, ("call", "event"))
+            if direct is caller:
+                self.parse_event = functools.partial(_call_hook, caller, call)
+            else:
+                self.parse_event = functools.partial(direct, call)
         self.chunks: list[ChatCompletionChunk] = []
         self.pending: deque[ChatCompletionChunk] = deque()
         self.finished = False
@@ -301,10 +334,9 @@ class _StreamCore:
             if self.done:
                 return  # after [DONE] nothing more is parsed
             try:
-                produced = parse(call=call, event=event)
+                produced = parse(event)
             except LiterLlmError as exc:
-                if exc.provider is None:  # a parser's error does not always know the provider
-                    exc.provider = call.provider.name
+                self._named(exc)
                 raise
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise SerializationError(
@@ -364,7 +396,9 @@ class _StreamCore:
             payload = None
         if isinstance(payload, dict) and payload.get("error") is not None and "choices" not in payload:
             raise stream_error(call, payload)  # an error sent as a 200, as inside a stream
-        view = attrs.evolve(call, operation="chat")
+        from liter_llm.operations import CHAT
+
+        view = attrs.evolve(call, operation=CHAT.name, op=CHAT)
         try:
             result = self.hook.parse_response(call=view, response=response)
         except LiterLlmError as exc:
@@ -387,13 +421,32 @@ class _StreamCore:
             self._stamp(len(produced), time.monotonic())
         call.stream_complete = True
 
+    def _named(self, exc: LiterLlmError) -> LiterLlmError:
+        if exc.provider is None:  # a parser's error does not always know the provider
+            exc.provider = self.call.provider.name
+        return exc
+
     def end_of_input(self) -> None:
         before = len(self.chunks)
         self._parse(self.decoder.close())
+        if self.parser is not None and not self.done:
+            try:
+                produced = self.parser.finish()
+            except LiterLlmError as exc:
+                self._named(exc)
+                raise
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise SerializationError(
+                    f"the end of the stream could not be read: {type(exc).__name__}: {exc}",
+                    provider=self.call.provider.name,
+                ) from exc
+            if produced:
+                self.pending.extend(produced)
+                self.chunks.extend(produced)
         if len(self.chunks) != before:
             self._stamp(len(self.chunks) - before, time.monotonic())
         if not self.call.stream_complete:
-            if any(choice.finish_reason is not None for chunk in self.chunks[-3:] for choice in chunk.choices):
+            if every_choice_finished(self.chunks):  # a server that closes without its terminal event
                 self.call.stream_complete = True
                 return
             raise StreamingError(

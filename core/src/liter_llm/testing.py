@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from liter_llm.providers import ProviderSpec
 
 __all__ = [
+    "ClientRunner",
     "ProviderConformance",
     "RecordingTransport",
     "Reply",
@@ -120,8 +121,111 @@ class RecordingTransport(httpx.MockTransport):
         super().__init__(record)
 
 
+class ClientRunner:
+    """Runs the same test body through the sync or the async client (``mode``), recording every request.
+
+    A plugin's tests take a ``mode`` fixture (``"sync"``, ``"async"``; see
+    :attr:`MODES`) and build one runner per test with the client options the
+    provider needs; the runner creates a fresh client of that mode for each
+    call, on an ``httpx.MockTransport`` around the test's ``handler``, and
+    keeps the requests it saw::
+
+        import pytest
+        from liter_llm.testing import ClientRunner
+
+        @pytest.fixture(params=ClientRunner.MODES)
+        def run(request):
+            return ClientRunner(request.param, api_key="test-key", model_hint="acme")
+
+        def test_chat(run):
+            answer = run("chat", lambda request: httpx.Response(200, json={...}), model="m", messages=[...])
+            assert run.body["model"] == "m"
+
+    ``run(method, handler, *args, client_options=None, **kwargs)`` calls
+    ``client.<method>(*args, **kwargs)`` to its end on the sync client, or
+    awaits it on the async one (a new event loop per call); ``chat_stream``
+    returns the list of chunks, read to the end and closed.  ``handler=None``
+    sends through the client's own transport (for a test that gives its own
+    ``transport`` in ``client_options``).  Options given to the runner are
+    the defaults of every call (``max_retries=0`` unless given; ``None``
+    values are left out); ``client_options`` go over them.
+    """
+
+    #: the two modes, for ``@pytest.fixture(params=ClientRunner.MODES)``
+    MODES: ClassVar[tuple[str, str]] = ("sync", "async")
+
+    def __init__(self, mode: str, **defaults: Any) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be 'sync' or 'async', not {mode!r}")
+        self.mode = mode
+        self.defaults: dict[str, Any] = {"max_retries": 0, **defaults}
+        self.requests: list[httpx.Request] = []
+
+    def options(self, **extra: Any) -> dict[str, Any]:
+        """The client options of one call: the defaults, then ``extra``; ``None`` values left out."""
+        merged = {**self.defaults, **extra}
+        return {key: value for key, value in merged.items() if value is not None}
+
+    def transport(self, handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
+        """A mock transport that answers with ``handler`` and appends each (read) request to :attr:`requests`."""
+
+        def record(request: httpx.Request) -> httpx.Response:
+            request.read()
+            self.requests.append(request)
+            return handler(request)
+
+        return httpx.MockTransport(record)
+
+    def __call__(
+        self,
+        method: str,
+        handler: Callable[[httpx.Request], httpx.Response] | None,
+        *args: Any,
+        client_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run ``client.<method>(*args, **kwargs)`` on a new client of the runner's mode; return its result."""
+        import liter_llm
+
+        options = self.options(**(client_options or {}))
+        if handler is not None:
+            options["transport"] = self.transport(handler)
+        if self.mode == "sync":
+            with liter_llm.create_client(**options) as client:
+                if method == "chat_stream":
+                    with client.chat_stream(*args, **kwargs) as stream:
+                        return list(stream)
+                return getattr(client, method)(*args, **kwargs)
+
+        async def main() -> Any:
+            async with liter_llm.create_async_client(**options) as client:
+                if method == "chat_stream":
+                    stream = await client.chat_stream(*args, **kwargs)
+                    async with stream:
+                        return [chunk async for chunk in stream]
+                return await getattr(client, method)(*args, **kwargs)
+
+        return asyncio.run(main())
+
+    @property
+    def last(self) -> httpx.Request:
+        """The last request sent."""
+        return self.requests[-1]
+
+    request = last
+
+    @property
+    def body(self) -> Any:
+        """The JSON body of the last request."""
+        return json.loads(self.requests[-1].content)
+
+
 class _EndRecorder:
-    """A user hook that notes whether the provider's parser marked the end of the stream itself."""
+    """A user hook that notes whether the provider's parser marked the end of the stream itself.
+
+    (Not the core's fallback of a connection closed after every choice's
+    ``finish_reason``: the kit holds a plugin to its provider's terminal event.)
+    """
 
     def __init__(self) -> None:
         self.marked = False
@@ -131,6 +235,32 @@ class _EndRecorder:
         result = yield
         if call.stream_complete:
             self.marked = True
+        return result
+
+    @hookimpl(wrapper=True)
+    def stream_parser(self, call: Call) -> Any:
+        parser = yield
+        return None if parser is None else _MarkingParser(parser, call, self)
+
+
+class _MarkingParser:
+    """A stream parser seen through: notes (on its recorder) when it marks the end of the stream."""
+
+    def __init__(self, parser: Any, call: Call, recorder: _EndRecorder) -> None:
+        self._parser = parser
+        self._call = call
+        self._recorder = recorder
+
+    def feed(self, event: Any) -> Any:
+        result = self._parser.feed(event)
+        if self._call.stream_complete:
+            self._recorder.marked = True
+        return result
+
+    def finish(self) -> Any:
+        result = self._parser.finish()
+        if self._call.stream_complete:
+            self._recorder.marked = True
         return result
 
 

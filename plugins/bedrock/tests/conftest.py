@@ -6,16 +6,14 @@ Every test goes through ``liter_llm.create_client`` / ``create_async_client`` wi
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-import liter_llm
+from liter_llm.testing import ClientRunner
 from liter_llm_bedrock import encode_message
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -78,67 +76,14 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-class Runner:
-    """Calls one client method through the sync or async client and records the HTTP requests."""
+class Runner(ClientRunner):
+    """The shared ``liter_llm.testing.ClientRunner``, with this provider's client options as defaults."""
 
     def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.requests: list[httpx.Request] = []
-
-    def options(self, **extra: Any) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "model_hint": "bedrock",
-            "base_url": BASE_URL,
-            "max_retries": 0,
-            "retry_initial_delay": 0.0,
-        }
-        options.update(extra)
-        return {k: v for k, v in options.items() if v is not None}
-
-    def transport(self, handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
-        def record(request: httpx.Request) -> httpx.Response:
-            request.read()
-            self.requests.append(request)
-            return handler(request)
-
-        return httpx.MockTransport(record)
-
-    def __call__(
-        self,
-        method: str,
-        handler: Callable[[httpx.Request], httpx.Response] | None,
-        *args: Any,
-        client_options: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Run ``client.<method>(*args, **kwargs)``; ``chat_stream`` returns the list of chunks."""
-        options = self.options(**(client_options or {}))
-        if handler is not None:
-            options["transport"] = self.transport(handler)
-        if self.mode == "sync":
-            with liter_llm.create_client(**options) as client:
-                if method == "chat_stream":
-                    with client.chat_stream(*args, **kwargs) as stream:
-                        return list(stream)
-                return getattr(client, method)(*args, **kwargs)
-
-        async def main() -> Any:
-            async with liter_llm.create_async_client(**options) as client:
-                if method == "chat_stream":
-                    stream = await client.chat_stream(*args, **kwargs)
-                    async with stream:
-                        return [chunk async for chunk in stream]
-                return await getattr(client, method)(*args, **kwargs)
-
-        return asyncio.run(main())
-
-    @property
-    def body(self) -> Any:
-        """The JSON body of the last request."""
-        return json.loads(self.requests[-1].content)
+        super().__init__(mode, model_hint="bedrock", base_url=BASE_URL, retry_initial_delay=0.0)
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=ClientRunner.MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

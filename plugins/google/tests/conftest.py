@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-import liter_llm
+from liter_llm.testing import ClientRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "AIzaSy-test-key-never-in-urls-0123456789"
@@ -49,14 +48,14 @@ def sse_response(body: bytes) -> httpx.Response:
     return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
 
-class Runner:
-    """Runs one client method through the sync or the async public client over a MockTransport."""
+class Runner(ClientRunner):
+    """The shared ``liter_llm.testing.ClientRunner``: ``run(handler, method, ..., client=...)``.
 
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.requests: list[httpx.Request] = []
+    ``client``, when given, replaces the default client options (the key, the hint) instead of
+    adding to them.
+    """
 
-    def __call__(
+    def __call__(  # type: ignore[override]
         self,
         handler: Callable[[httpx.Request], httpx.Response],
         method: str,
@@ -64,42 +63,11 @@ class Runner:
         client: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        requests = self.requests
-
-        def record(request: httpx.Request) -> httpx.Response:
-            request.read()
-            requests.append(request)
-            return handler(request)
-
-        options: dict[str, Any] = {"max_retries": 0, "transport": httpx.MockTransport(record)}
-        # the client's key goes only to the provider it was given for: gemini here
-        options.update(client if client is not None else {"api_key": KEY, "model_hint": "gemini"})
-        if self.mode == "sync":
-            with liter_llm.create_client(**options) as c:
-                if method == "chat_stream":
-                    stream = c.chat_stream(*args, **kwargs)
-                    try:
-                        return list(stream)
-                    finally:
-                        stream.close()
-                return getattr(c, method)(*args, **kwargs)
-
-        async def main() -> Any:
-            async with liter_llm.create_async_client(**options) as c:
-                if method == "chat_stream":
-                    stream = await c.chat_stream(*args, **kwargs)
-                    try:
-                        return [chunk async for chunk in stream]
-                    finally:
-                        await stream.aclose()
-                return await getattr(c, method)(*args, **kwargs)
-
-        return asyncio.run(main())
-
-    @property
-    def body(self) -> Any:
-        """The JSON body of the last request."""
-        return json.loads(self.requests[-1].content)
+        self.defaults = {
+            "max_retries": 0,
+            **(client if client is not None else {"api_key": KEY, "model_hint": "gemini"}),
+        }
+        return super().__call__(method, handler, *args, **kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +76,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=ClientRunner.MODES)
 def run(request: pytest.FixtureRequest) -> Runner:
     """A :class:`Runner` for each client (the test runs twice)."""
     return Runner(request.param)

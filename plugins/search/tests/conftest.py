@@ -7,7 +7,6 @@ provider's real default URL, the core's auth and retry code and our parsers all 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-import liter_llm
+from liter_llm.testing import ClientRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEYS = {
@@ -38,50 +37,8 @@ def fixture_json(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class Runner:
-    """Calls a client method through the sync or async client and records the HTTP requests."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.requests: list[httpx.Request] = []
-
-    def transport(self, handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
-        def record(request: httpx.Request) -> httpx.Response:
-            request.read()
-            self.requests.append(request)
-            return handler(request)
-
-        return httpx.MockTransport(record)
-
-    def __call__(
-        self,
-        method: str,
-        handler: Callable[[httpx.Request], httpx.Response],
-        *args: Any,
-        client_options: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Run ``client.<method>(*args, **kwargs)`` and return its result."""
-        options: dict[str, Any] = {"max_retries": 0, **(client_options or {})}
-        options["transport"] = self.transport(handler)
-        if self.mode == "sync":
-            with liter_llm.create_client(**options) as client:
-                return getattr(client, method)(*args, **kwargs)
-
-        async def main() -> Any:
-            async with liter_llm.create_async_client(**options) as client:
-                return await getattr(client, method)(*args, **kwargs)
-
-        return asyncio.run(main())
-
-    @property
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-    @property
-    def body(self) -> Any:
-        """The JSON body of the last request."""
-        return json.loads(self.requests[-1].content)
+class Runner(ClientRunner):
+    """The shared ``liter_llm.testing.ClientRunner`` (each provider's key comes from its variable)."""
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +56,7 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return dict(KEYS)
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=ClientRunner.MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

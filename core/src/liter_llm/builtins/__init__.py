@@ -17,6 +17,11 @@ cooldown   ``cooldown_secs = N``                   on_request (tryfirst), on_err
 logging    always (off with ``disable_plugins``)   wrap_call: one ``llm_call`` event per call
 ========== ======================================= ===============================================
 
+One more is registered on every relay, ``trylast``, ahead of these:
+``openai_wire`` (:mod:`liter_llm.builtins.openai_wire`), the OpenAI wire
+format (build_request for providers that declare that wire, auth,
+stream_decoder, parse_response, parse_stream_event).
+
 Backends: ``budget.backend``, ``rate_limit.backend`` and ``cache.backend``
 name where the state is kept (``"memory"``, this process, by default).
 Another name (``"redis"``) is provided by a contrib package, which calls

@@ -133,7 +133,7 @@ def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKE
     have no output tokens).  A model with no known price costs ``0.0``
     (nothing is recorded for it either).
     """
-    if call.operation == "count_tokens":  # the providers' counting endpoints are free
+    if not call.op.billed:  # the providers' counting endpoints, files, listings: free
         return 0.0
     price = call_price(call)
     if price is None:
@@ -148,7 +148,7 @@ def worst_case_cost(call: Call, default_output_tokens: int = DEFAULT_OUTPUT_TOKE
         prompt = len(request_text(request).encode("utf-8")) + 4 * len(getattr(request, "messages", None) or ())
     output = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
     if not isinstance(output, int) or output <= 0:
-        output = default_output_tokens if call.operation in ("chat", "chat_stream") else 0
+        output = default_output_tokens if call.op.endpoint == "chat" else 0
     return float(prompt * price.input_cost_per_token + output * price.output_cost_per_token)
 
 

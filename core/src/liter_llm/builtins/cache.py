@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from liter_llm._log import get_logger, is_enabled
 from liter_llm.errors import BadRequestError
 from liter_llm.hookspecs import Effect, hookimpl
+from liter_llm.operations import OPERATIONS
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 #: The operations whose answers are cached.
-CACHED_OPERATIONS = frozenset({"chat", "embed"})
+CACHED_OPERATIONS = frozenset(name for name, op in OPERATIONS.items() if op.cacheable)
 
 
 @runtime_checkable
@@ -177,12 +178,6 @@ def cache_key(call: Call) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _response_type(operation: str) -> Any:
-    from liter_llm import types as t
-
-    return t.ChatCompletionResponse if operation == "chat" else t.EmbeddingResponse
-
-
 class ResponseCache:
     """The ``cache`` built-in: answers repeated chat and embed calls from a :class:`CacheBackend`."""
 
@@ -262,7 +257,7 @@ class ResponseCache:
 
         On the async client with an async backend: an Effect whose value is that answer.
         """
-        if call.operation not in CACHED_OPERATIONS or call.request is None:
+        if not call.op.cacheable or call.request is None:
             return None
         key = cache_key(call)
         call.state["cache_key"] = key
@@ -285,7 +280,7 @@ class ResponseCache:
         if stored is None:
             return None
         try:
-            response = _response_type(call.operation).from_json(stored)
+            response = call.op.response_type.from_json(stored)
         except Exception:  # a corrupt entry is a miss, and goes
             if delete:
                 self._backend("delete", key)
@@ -300,7 +295,7 @@ class ResponseCache:
     @hookimpl(trylast=True)
     def on_response(self, call: Call, response: Any) -> None:
         """Store a fresh (non-cached, non-streamed) chat or embed answer."""
-        if call.cache_hit or call.operation not in CACHED_OPERATIONS:
+        if call.cache_hit or not call.op.cacheable:
             return
         key = call.state.get("cache_key")
         if key is None:

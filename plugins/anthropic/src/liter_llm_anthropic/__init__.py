@@ -29,7 +29,7 @@ from liter_llm_anthropic._batches import (
     batch_request,
 )
 from liter_llm_anthropic._errors import ERROR_STATUS, error_from_type, parse_anthropic_error
-from liter_llm_anthropic._plugin import ANTHROPIC_VERSION, PLUGIN, AnthropicPlugin
+from liter_llm_anthropic._plugin import ANTHROPIC_VERSION, PLUGIN, AnthropicPlugin, AnthropicStreamParser
 from liter_llm_anthropic._stream import AnthropicStreamTranslator
 from liter_llm_anthropic._translate import (
     DEFAULT_MAX_TOKENS,
@@ -53,6 +53,7 @@ __all__ = [
     "SPEC",
     "THINKING_BUDGETS",
     "AnthropicPlugin",
+    "AnthropicStreamParser",
     "AnthropicStreamTranslator",
     "batch_from_anthropic",
     "batch_list_from_anthropic",

@@ -26,14 +26,12 @@ from liter_llm_anthropic._translate import from_anthropic_message, to_anthropic_
 if TYPE_CHECKING:
     from liter_llm import Call
 
-__all__ = ["ANTHROPIC_VERSION", "MODELS_PAGE_SIZE", "AnthropicPlugin"]
+__all__ = ["ANTHROPIC_VERSION", "MODELS_PAGE_SIZE", "AnthropicPlugin", "AnthropicStreamParser"]
 
 #: The ``anthropic-version`` header sent on every request.
 ANTHROPIC_VERSION = "2023-06-01"
 #: ``limit`` of ``GET /v1/models`` (the API's maximum page), so one call lists every model.
 MODELS_PAGE_SIZE = 1000
-
-_STATE_KEY = "anthropic.stream"
 
 #: What ``POST /v1/messages/count_tokens`` takes of a Messages body (no ``max_tokens`` or sampling fields).
 COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
@@ -139,18 +137,35 @@ class AnthropicPlugin:
         return parse_anthropic_error(response, provider=call.provider.name)
 
     @hookimpl
-    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
-        translator: AnthropicStreamTranslator | None = call.state.get(_STATE_KEY)
-        if translator is None:
-            translator = AnthropicStreamTranslator(call.request, provider=call.provider.name)
-            call.state[_STATE_KEY] = translator
+    def stream_parser(self, call: Call) -> AnthropicStreamParser:
+        return AnthropicStreamParser(call)
+
+
+class AnthropicStreamParser:
+    """The stream parser of one Anthropic stream (``liter_llm.wire.StreamParser``): SSE events in, chunks out."""
+
+    __slots__ = ("_call", "_translator")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._translator = AnthropicStreamTranslator(call.request, provider=call.provider.name)
+
+    def feed(self, event: Any) -> list[t.ChatCompletionChunk]:
+        """One server-sent event; ``message_stop`` marks the end of the stream."""
         data = getattr(event, "data", None)
         if not isinstance(data, str):
-            raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
+            raise SerializationError(
+                f"unexpected stream event {type(event).__name__}", provider=self._call.provider.name
+            )
+        translator = self._translator
         chunks = translator.translate(getattr(event, "event", None), data)
         if translator.complete:
-            call.stream_complete = True
+            self._call.stream_complete = True
         return chunks
+
+    def finish(self) -> list[t.ChatCompletionChunk]:
+        """Nothing is held back: each event's chunks were given as it came."""
+        return []
 
 
 PLUGIN = AnthropicPlugin()

@@ -48,7 +48,6 @@ __all__ = [
 DEFAULT_BASE_URL = "https://bedrock-runtime.amazonaws.com"
 DEFAULT_OPENAI_BASE_URL = "https://bedrock-runtime.amazonaws.com/openai/v1"
 
-_STATE = "liter_llm_bedrock.stream"
 _ARN_REGION = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[a-z0-9-]+):")
 
 
@@ -339,22 +338,38 @@ class BedrockPlugin:
         return parse_bedrock_error(response, provider=call.provider.name)
 
     @hookimpl
-    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
+    def stream_parser(self, call: Call) -> ConverseStreamParser:
+        return ConverseStreamParser(call)
+
+
+class ConverseStreamParser:
+    """The stream parser of one ConverseStream answer (``liter_llm.wire.StreamParser``): EventStream messages in."""
+
+    __slots__ = ("_call", "_translator")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._translator = ConverseStreamTranslator(model=call.model or "", json_tool=json_tool_name(call.request))
+
+    def feed(self, event: Any) -> list[t.ChatCompletionChunk]:
+        """One EventStream message; ``messageStop`` (with the metadata after it) marks the end."""
         try:
-            return self._stream_event(call, event)
+            return self._event(event)
         except SerializationError as exc:
             # a malformed event ends the stream like a bad frame: a StreamingError carrying the chunks so far
             raise StreamingError(
-                f"a malformed ConverseStream event: {exc.message}", provider=call.provider.name
+                f"a malformed ConverseStream event: {exc.message}", provider=self._call.provider.name
             ) from exc
 
-    def _stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
+    def finish(self) -> list[t.ChatCompletionChunk]:
+        """Nothing is held back."""
+        return []
+
+    def _event(self, event: Any) -> list[t.ChatCompletionChunk]:
+        call = self._call
         if not isinstance(event, EventStreamMessage):
             raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
-        translator: ConverseStreamTranslator | None = call.state.get(_STATE)
-        if translator is None:
-            translator = ConverseStreamTranslator(model=call.model or "", json_tool=json_tool_name(call.request))
-            call.state[_STATE] = translator
+        translator = self._translator
         try:
             payload = json.loads(event.payload) if event.payload else {}
         except (ValueError, UnicodeDecodeError) as exc:

@@ -21,9 +21,9 @@ from liter_llm_cohere._plugin import (
     EXTRAS_STATE,
     MODELS_PAGE_SIZE,
     PLUGIN,
-    STREAM_STATE,
     CitationCollector,
     CoherePlugin,
+    CohereStreamParser,
 )
 from liter_llm_cohere._stream import CohereStreamTranslator
 from liter_llm_cohere._translate import (
@@ -50,7 +50,7 @@ __all__ = [
     "MODELS_PAGE_SIZE",
     "SPEC",
     "STATUS_ALIASES",
-    "STREAM_STATE",
+    "CohereStreamParser",
     "EXTRAS_STATE",
     "CitationCollector",
     "CohereExtras",

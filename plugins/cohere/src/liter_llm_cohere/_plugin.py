@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from liter_llm import types as t
-from liter_llm.errors import EndpointNotSupportedError, LiterLlmError, SerializationError
+from liter_llm.errors import LiterLlmError, SerializationError
 from liter_llm.hookspecs import hookimpl
-from liter_llm.wire import dump_json, load_json, merge_headers, url_for, with_extra_body
+from liter_llm.wire import OperationHooks, dump_json, load_json, merge_headers, url_for, with_extra_body
 from liter_llm_cohere._errors import parse_cohere_error
 from liter_llm_cohere._stream import CohereStreamTranslator
 from liter_llm_cohere._translate import (
@@ -26,12 +26,17 @@ from liter_llm_cohere._translate import (
 if TYPE_CHECKING:
     from liter_llm import Call
 
-__all__ = ["EXTRAS_STATE", "MODELS_PAGE_SIZE", "PLUGIN", "STREAM_STATE", "CitationCollector", "CoherePlugin"]
+__all__ = [
+    "EXTRAS_STATE",
+    "MODELS_PAGE_SIZE",
+    "PLUGIN",
+    "CitationCollector",
+    "CoherePlugin",
+    "CohereStreamParser",
+]
 
 #: ``page_size`` of ``GET /v1/models`` (the API's maximum), so one call lists every model.
 MODELS_PAGE_SIZE = 1000
-#: the ``call.state`` key of a stream's translator (its ``citations`` and ``tool_plan``)
-STREAM_STATE = "liter_llm_cohere.stream"
 #: the ``call.state`` key of a chat's :class:`CohereExtras` (citations, tool plan), streamed or not
 EXTRAS_STATE = "liter_llm_cohere.extras"
 
@@ -46,46 +51,56 @@ def _post(call: Call, path: str, body: Any, *, stream: bool = False) -> httpx.Re
     )
 
 
-class CoherePlugin:
-    """Hooks that speak Cohere's v2 Chat, Embed and Rerank APIs and its model list."""
+def _model(call: Call) -> str:
+    return call.model or getattr(call.request, "model", "") or ""
 
-    @hookimpl
-    def build_request(self, call: Call) -> httpx.Request:
-        """Build ``/v2/chat``, ``/v2/embed``, ``/v2/rerank`` or ``/v1/models``; refuse the rest."""
-        op = call.operation
-        model = call.model or getattr(call.request, "model", "") or ""
-        if op in ("chat", "chat_stream"):
-            body = to_cohere_body(call.request, model=model, stream=op == "chat_stream")
-            return _post(call, "/v2/chat", body, stream=op == "chat_stream")
-        if op == "embed":
-            return _post(call, "/v2/embed", with_extra_body(call, embed_body(call.request, model=model)))
-        if op == "rerank":
-            return _post(call, "/v2/rerank", with_extra_body(call, rerank_body(call.request, model=model)))
-        if op == "list_models":
-            return httpx.Request(
-                "GET",
-                url_for(call, "/v1/models"),
-                params={"page_size": MODELS_PAGE_SIZE},
-                headers=merge_headers(call, {"accept": "application/json"}),
-            )
-        raise EndpointNotSupportedError(call.provider.name, op)
 
-    @hookimpl
-    def parse_response(self, call: Call, response: httpx.Response) -> Any:
-        """Read Cohere's answer into the operation's typed response."""
-        op = call.operation
-        data = load_json(call, response.content)
-        model = call.model or ""
-        if op == "chat":
-            result, call.state[EXTRAS_STATE] = from_cohere_chat(data, model=model)
-            return result
-        if op == "embed":
-            return from_cohere_embed(data, call.request, model=model)
-        if op == "rerank":
-            return from_cohere_rerank(data, call.request)
-        if op == "list_models":
-            return from_cohere_models(data)
-        raise EndpointNotSupportedError(call.provider.name, op)
+class CoherePlugin(OperationHooks):
+    """Hooks that speak Cohere's v2 Chat, Embed and Rerank APIs and its model list, one method per operation.
+
+    An operation without a method here is EndpointNotSupportedError (the core's answer for a
+    provider with its own protocol), before anything is sent.
+    """
+
+    def build_chat(self, call: Call) -> httpx.Request:
+        """``POST /v2/chat`` (``chat`` and ``chat_stream``)."""
+        stream = call.op.stream
+        body = to_cohere_body(call.request, model=_model(call), stream=stream)
+        return _post(call, "/v2/chat", body, stream=stream)
+
+    def build_embed(self, call: Call) -> httpx.Request:
+        """``POST /v2/embed``."""
+        return _post(call, "/v2/embed", with_extra_body(call, embed_body(call.request, model=_model(call))))
+
+    def build_rerank(self, call: Call) -> httpx.Request:
+        """``POST /v2/rerank``."""
+        return _post(call, "/v2/rerank", with_extra_body(call, rerank_body(call.request, model=_model(call))))
+
+    def build_list_models(self, call: Call) -> httpx.Request:
+        """``GET /v1/models``, one page of the API's maximum size."""
+        return httpx.Request(
+            "GET",
+            url_for(call, "/v1/models"),
+            params={"page_size": MODELS_PAGE_SIZE},
+            headers=merge_headers(call, {"accept": "application/json"}),
+        )
+
+    def parse_chat(self, call: Call, response: httpx.Response) -> t.ChatCompletionResponse:
+        """A chat answer; its citations and tool plan go to ``call.state[EXTRAS_STATE]``."""
+        result, call.state[EXTRAS_STATE] = from_cohere_chat(load_json(call, response.content), model=call.model or "")
+        return result
+
+    def parse_embed(self, call: Call, response: httpx.Response) -> t.EmbeddingResponse:
+        """An embed answer."""
+        return from_cohere_embed(load_json(call, response.content), call.request, model=call.model or "")
+
+    def parse_rerank(self, call: Call, response: httpx.Response) -> t.RerankResponse:
+        """A rerank answer."""
+        return from_cohere_rerank(load_json(call, response.content), call.request)
+
+    def parse_list_models(self, call: Call, response: httpx.Response) -> t.ModelsListResponse:
+        """The model list."""
+        return from_cohere_models(load_json(call, response.content))
 
     @hookimpl
     def parse_error(self, call: Call, response: httpx.Response) -> LiterLlmError:
@@ -93,20 +108,37 @@ class CoherePlugin:
         return parse_cohere_error(response, provider=call.provider.name)
 
     @hookimpl
-    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
+    def stream_parser(self, call: Call) -> CohereStreamParser:
+        """The parser of one chat stream (its extras are kept for :class:`CitationCollector`)."""
+        return CohereStreamParser(call)
+
+
+class CohereStreamParser:
+    """The stream parser of one Cohere chat stream (``liter_llm.wire.StreamParser``): typed SSE events in."""
+
+    __slots__ = ("_call", "_translator")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._translator = CohereStreamTranslator(call.model or "", provider=call.provider.name)
+        call.state[EXTRAS_STATE] = self._translator.extras
+
+    def feed(self, event: Any) -> list[t.ChatCompletionChunk]:
         """Translate one typed stream event; ``message-end`` ends the stream."""
-        translator: CohereStreamTranslator | None = call.state.get(STREAM_STATE)
-        if translator is None:
-            translator = CohereStreamTranslator(call.model or "", provider=call.provider.name)
-            call.state[STREAM_STATE] = translator
-            call.state[EXTRAS_STATE] = translator.extras
         data = getattr(event, "data", None)
         if not isinstance(data, str):
-            raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
+            raise SerializationError(
+                f"unexpected stream event {type(event).__name__}", provider=self._call.provider.name
+            )
+        translator = self._translator
         chunks = translator.translate(getattr(event, "event", None), data)
         if translator.complete:
-            call.stream_complete = True
+            self._call.stream_complete = True
         return chunks
+
+    def finish(self) -> list[t.ChatCompletionChunk]:
+        """Nothing is held back."""
+        return []
 
 
 class CitationCollector:

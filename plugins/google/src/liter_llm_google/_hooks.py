@@ -31,7 +31,6 @@ __all__ = ["GeminiPlugin", "VertexPlugin"]
 
 _JSON = {"content-type": "application/json", "accept": "application/json"}
 _SSE = {"content-type": "application/json", "accept": "text/event-stream"}
-_STATE = "liter_llm_google.stream"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -245,17 +244,33 @@ class GeminiPlugin:
         )
 
     @hookimpl
-    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
-        payload = _stream_payload(call, event)
+    def stream_parser(self, call: Call) -> Any:
+        return GeminiStreamParser(call)
+
+
+class GeminiStreamParser:
+    """The stream parser of one Gemini stream (``liter_llm.wire.StreamParser``): SSE events in, chunks out."""
+
+    __slots__ = ("_call", "_translator")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._translator = GeminiStreamTranslator(call.model or "", call.provider.name)
+
+    def feed(self, event: Any) -> list[t.ChatCompletionChunk]:
+        """One server-sent event (a ``GenerateContentResponse``); the last candidate's finish marks the end."""
+        payload = _stream_payload(self._call, event)
         if payload is None:
             return []
-        translator = call.state.get(_STATE)
-        if translator is None:
-            translator = call.state[_STATE] = GeminiStreamTranslator(call.model or "", call.provider.name)
+        translator = self._translator
         chunks = translator.feed(payload)
         if translator.finished:
-            call.stream_complete = True
+            self._call.stream_complete = True
         return chunks
+
+    def finish(self) -> list[t.ChatCompletionChunk]:
+        """Nothing is held back."""
+        return []
 
 
 def _models_list(call: Call, data: Any) -> t.ModelsListResponse:
@@ -471,17 +486,7 @@ class VertexPlugin(GeminiPlugin):
         return GeminiPlugin.parse_error(self, call, response)
 
     @hookimpl
-    def parse_stream_event(self, call: Call, event: Any) -> list[t.ChatCompletionChunk]:
-        if call.state.get(_CLAUDE):
-            translator = call.state.get(_STATE)
-            if translator is None:
-                translator = _anthropic().AnthropicStreamTranslator(call.request, provider=call.provider.name)
-                call.state[_STATE] = translator
-            data = getattr(event, "data", None)
-            if not isinstance(data, str):
-                raise SerializationError(f"unexpected stream event {type(event).__name__}", provider=call.provider.name)
-            chunks: list[t.ChatCompletionChunk] = translator.translate(getattr(event, "event", None), data)
-            if translator.complete:
-                call.stream_complete = True
-            return chunks
-        return GeminiPlugin.parse_stream_event(self, call, event)
+    def stream_parser(self, call: Call) -> Any:
+        if call.state.get(_CLAUDE):  # Claude on Vertex streams Anthropic's events
+            return _anthropic().AnthropicStreamParser(call)
+        return GeminiStreamParser(call)

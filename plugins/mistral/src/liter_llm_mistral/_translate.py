@@ -279,15 +279,14 @@ def needs_normalizing(payload: Any) -> bool:
     return False
 
 
-_STREAM_TOOLS = "liter_llm_mistral.stream_tool_indexes"
-
-
-def normalize_chunk(call: Call, payload: dict[str, Any]) -> t.ChatCompletionChunk:
+def normalize_chunk(tools: dict[int, dict[str, int]], payload: dict[str, Any]) -> t.ChatCompletionChunk:
     """A Mistral stream chunk as a ``ChatCompletionChunk``.
 
     Mistral streams each tool call whole, in one delta, and may give several
     calls of one delta the same ``index``: calls are numbered by their ``id``
-    instead, so parallel calls never merge.
+    instead, so parallel calls never merge.  ``tools`` is the stream's
+    numbering so far (per choice index, the position of each id), kept by
+    the stream's parser and updated here.
     """
     for position, choice in enumerate(payload.get("choices") or ()):
         if not isinstance(choice, dict):
@@ -307,7 +306,7 @@ def normalize_chunk(call: Call, payload: dict[str, Any]) -> t.ChatCompletionChun
         calls = delta.get("tool_calls")
         _arguments_as_text(calls)
         if isinstance(calls, list):
-            seen = call.state.setdefault(_STREAM_TOOLS, {}).setdefault(choice.get("index", 0), {})
+            seen = tools.setdefault(choice.get("index", 0), {})
             for item in calls:
                 if not isinstance(item, dict):
                     continue

@@ -1,0 +1,406 @@
+"""Operations as data: one :class:`Operation` row per client operation.
+
+Every client method is one operation: ``client.chat`` is :data:`CHAT`,
+``client.retrieve_file`` is :data:`RETRIEVE_FILE`, and so on.  A row says
+what the core needs to know about it -- the endpoint family a provider must
+offer (``ProviderSpec.endpoints``), the request and response types, whether
+it streams, may be answered from the cache, may fall back to the next model,
+is billed -- and, for an operation of the OpenAI API, its HTTP method and
+path.  The core reads these fields instead of switching on operation names,
+so adding an endpoint is adding a row (and its client methods).
+
+A hook sees the name as ``call.operation`` (a ``str``, as always) and the row
+as ``call.op``::
+
+    from liter_llm import hookimpl
+    from liter_llm.operations import CHAT_STREAM
+
+    class Hooks:
+        @hookimpl
+        def on_request(self, call):
+            if call.op is CHAT_STREAM or call.op.stream:
+                ...
+
+Everything named in ``__all__`` is public and covered by the compatibility
+promise in ``docs/writing-a-plugin.md``.  New rows (operations) may be added
+in a minor release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from liter_llm import types as t
+from liter_llm.tokens import TokenCount
+
+__all__ = [
+    "CANCEL_BATCH",
+    "CANCEL_RESPONSE",
+    "CHAT",
+    "CHAT_STREAM",
+    "COUNT_TOKENS",
+    "CREATE_BATCH",
+    "CREATE_FILE",
+    "CREATE_RESPONSE",
+    "CREATE_RESPONSE_STREAM",
+    "DELETE_FILE",
+    "EMBED",
+    "FILE_CONTENT",
+    "IMAGE_GENERATE",
+    "LIST_BATCHES",
+    "LIST_FILES",
+    "LIST_MODELS",
+    "MODERATE",
+    "OCR",
+    "OPERATIONS",
+    "RERANK",
+    "RETRIEVE_BATCH",
+    "RETRIEVE_FILE",
+    "RETRIEVE_RESPONSE",
+    "SEARCH",
+    "SPEECH",
+    "TRANSCRIBE",
+    "Operation",
+    "operation_named",
+]
+
+Q = TypeVar("Q")
+R = TypeVar("R")
+
+
+@attrs.frozen(kw_only=True)
+class Operation(Generic[Q, R]):
+    """One client operation, as data.
+
+    Attributes:
+        name: the name hooks see as ``call.operation`` (``"chat"``, ``"chat_stream"``, ...).
+        endpoint: the endpoint family a provider must list in ``ProviderSpec.endpoints``.
+        request_type: the typed request the client method builds, or ``None`` (an id in ``params``).
+        response_type: what the client method returns (``bytes`` for a binary answer).
+        stream: whether the answer is a stream of chunks.
+        cacheable: whether the ``cache`` built-in may answer it.
+        fallback: whether a transient failure may fall back to the next model (``fallbacks``, aliases).
+        billed: whether the provider charges for it (budgets reserve its worst case).
+        provider_only: an operation only some providers' own APIs have (no OpenAI endpoint):
+            never offered by a gateway or a custom provider.
+        method: the HTTP method of its OpenAI endpoint (``None`` for a provider-only one).
+        path: the path of its OpenAI endpoint under the base URL; ``{name}`` parts are filled from
+            ``call.params`` (``"/files/{file_id}"``).
+        required_field: the one field without which a JSON answer is not an answer of this
+            operation (``choices`` for a chat), or ``None``.
+    """
+
+    name: str
+    endpoint: str
+    request_type: type[Q] | None = attrs.field(eq=False)
+    response_type: type[R] = attrs.field(eq=False)
+    stream: bool = False
+    cacheable: bool = False
+    fallback: bool = False
+    billed: bool = True
+    provider_only: bool = False
+    method: str | None = None
+    path: str | None = None
+    required_field: str | None = None
+
+    @property
+    def binary(self) -> bool:
+        """Whether the answer is raw bytes (``speech``, ``file_content``)."""
+        return self.response_type is bytes
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name!r})"
+
+
+_M = "POST"
+
+CHAT: Operation[t.ChatCompletionRequest, t.ChatCompletionResponse] = Operation(
+    name="chat",
+    endpoint="chat",
+    request_type=t.ChatCompletionRequest,
+    response_type=t.ChatCompletionResponse,
+    cacheable=True,
+    fallback=True,
+    method=_M,
+    path="/chat/completions",
+    required_field="choices",
+)
+CHAT_STREAM: Operation[t.ChatCompletionRequest, t.ChatCompletionResponse] = Operation(
+    name="chat_stream",
+    endpoint="chat",
+    request_type=t.ChatCompletionRequest,
+    response_type=t.ChatCompletionResponse,
+    stream=True,
+    fallback=True,  # only before its first chunk
+    method=_M,
+    path="/chat/completions",
+)
+EMBED: Operation[t.EmbeddingRequest, t.EmbeddingResponse] = Operation(
+    name="embed",
+    endpoint="embed",
+    request_type=t.EmbeddingRequest,
+    response_type=t.EmbeddingResponse,
+    cacheable=True,
+    fallback=True,
+    method=_M,
+    path="/embeddings",
+    required_field="data",
+)
+LIST_MODELS: Operation[None, t.ModelsListResponse] = Operation(
+    name="list_models",
+    endpoint="models",
+    request_type=None,
+    response_type=t.ModelsListResponse,
+    billed=False,
+    method="GET",
+    path="/models",
+    required_field="data",
+)
+IMAGE_GENERATE: Operation[t.CreateImageRequest, t.ImagesResponse] = Operation(
+    name="image_generate",
+    endpoint="image",
+    request_type=t.CreateImageRequest,
+    response_type=t.ImagesResponse,
+    method=_M,
+    path="/images/generations",
+    required_field="data",
+)
+SPEECH: Operation[t.CreateSpeechRequest, bytes] = Operation(
+    name="speech",
+    endpoint="speech",
+    request_type=t.CreateSpeechRequest,
+    response_type=bytes,
+    method=_M,
+    path="/audio/speech",
+)
+TRANSCRIBE: Operation[t.CreateTranscriptionRequest, t.TranscriptionResponse] = Operation(
+    name="transcribe",
+    endpoint="transcribe",
+    request_type=t.CreateTranscriptionRequest,
+    response_type=t.TranscriptionResponse,
+    method=_M,
+    path="/audio/transcriptions",
+    required_field="text",
+)
+MODERATE: Operation[t.ModerationRequest, t.ModerationResponse] = Operation(
+    name="moderate",
+    endpoint="moderate",
+    request_type=t.ModerationRequest,
+    response_type=t.ModerationResponse,
+    method=_M,
+    path="/moderations",
+    required_field="results",
+)
+RERANK: Operation[t.RerankRequest, t.RerankResponse] = Operation(
+    name="rerank",
+    endpoint="rerank",
+    request_type=t.RerankRequest,
+    response_type=t.RerankResponse,
+    method=_M,
+    path="/rerank",
+    required_field="results",
+)
+SEARCH: Operation[t.SearchRequest, t.SearchResponse] = Operation(
+    name="search",
+    endpoint="search",
+    request_type=t.SearchRequest,
+    response_type=t.SearchResponse,
+    method=_M,
+    path="/search",
+    required_field="results",
+)
+OCR: Operation[t.OcrRequest, t.OcrResponse] = Operation(
+    name="ocr",
+    endpoint="ocr",
+    request_type=t.OcrRequest,
+    response_type=t.OcrResponse,
+    method=_M,
+    path="/ocr",
+    required_field="pages",
+)
+CREATE_FILE: Operation[t.CreateFileRequest, t.FileObject] = Operation(
+    name="create_file",
+    endpoint="files",
+    request_type=t.CreateFileRequest,
+    response_type=t.FileObject,
+    billed=False,
+    method=_M,
+    path="/files",
+    required_field="id",
+)
+RETRIEVE_FILE: Operation[None, t.FileObject] = Operation(
+    name="retrieve_file",
+    endpoint="files",
+    request_type=None,
+    response_type=t.FileObject,
+    billed=False,
+    method="GET",
+    path="/files/{file_id}",
+    required_field="id",
+)
+DELETE_FILE: Operation[None, t.DeleteResponse] = Operation(
+    name="delete_file",
+    endpoint="files",
+    request_type=None,
+    response_type=t.DeleteResponse,
+    billed=False,
+    method="DELETE",
+    path="/files/{file_id}",
+    required_field="id",
+)
+LIST_FILES: Operation[t.FileListQuery, t.FileListResponse] = Operation(
+    name="list_files",
+    endpoint="files",
+    request_type=t.FileListQuery,
+    response_type=t.FileListResponse,
+    billed=False,
+    method="GET",
+    path="/files",
+    required_field="data",
+)
+FILE_CONTENT: Operation[None, bytes] = Operation(
+    name="file_content",
+    endpoint="files",
+    request_type=None,
+    response_type=bytes,
+    billed=False,
+    method="GET",
+    path="/files/{file_id}/content",
+)
+CREATE_BATCH: Operation[t.CreateBatchRequest, t.Batch] = Operation(
+    name="create_batch",
+    endpoint="batches",
+    request_type=t.CreateBatchRequest,
+    response_type=t.Batch,
+    billed=False,  # its requests are billed as they run, not the batch's creation
+    method=_M,
+    path="/batches",
+    required_field="id",
+)
+RETRIEVE_BATCH: Operation[None, t.Batch] = Operation(
+    name="retrieve_batch",
+    endpoint="batches",
+    request_type=None,
+    response_type=t.Batch,
+    billed=False,
+    method="GET",
+    path="/batches/{batch_id}",
+    required_field="id",
+)
+LIST_BATCHES: Operation[t.BatchListQuery, t.BatchListResponse] = Operation(
+    name="list_batches",
+    endpoint="batches",
+    request_type=t.BatchListQuery,
+    response_type=t.BatchListResponse,
+    billed=False,
+    method="GET",
+    path="/batches",
+    required_field="data",
+)
+CANCEL_BATCH: Operation[None, t.Batch] = Operation(
+    name="cancel_batch",
+    endpoint="batches",
+    request_type=None,
+    response_type=t.Batch,
+    billed=False,
+    method=_M,
+    path="/batches/{batch_id}/cancel",
+    required_field="id",
+)
+CREATE_RESPONSE: Operation[t.CreateResponseRequest, t.ResponseObject] = Operation(
+    name="create_response",
+    endpoint="responses",
+    request_type=t.CreateResponseRequest,
+    response_type=t.ResponseObject,
+    method=_M,
+    path="/responses",
+    required_field="id",
+)
+CREATE_RESPONSE_STREAM: Operation[t.CreateResponseRequest, t.ResponseObject] = Operation(
+    name="create_response_stream",
+    endpoint="responses",
+    request_type=t.CreateResponseRequest,
+    response_type=t.ResponseObject,
+    stream=True,  # the Responses API's SSE events; the final response object at its end
+    method=_M,
+    path="/responses",
+)
+RETRIEVE_RESPONSE: Operation[None, t.ResponseObject] = Operation(
+    name="retrieve_response",
+    endpoint="responses",
+    request_type=None,
+    response_type=t.ResponseObject,
+    billed=False,
+    method="GET",
+    path="/responses/{response_id}",
+    required_field="id",
+)
+CANCEL_RESPONSE: Operation[None, t.ResponseObject] = Operation(
+    name="cancel_response",
+    endpoint="responses",
+    request_type=None,
+    response_type=t.ResponseObject,
+    billed=False,
+    method=_M,
+    path="/responses/{response_id}/cancel",
+    required_field="id",
+)
+COUNT_TOKENS: Operation[t.ChatCompletionRequest, TokenCount] = Operation(
+    name="count_tokens",
+    endpoint="count_tokens",
+    request_type=t.ChatCompletionRequest,
+    response_type=TokenCount,
+    billed=False,  # the providers' counting endpoints are free
+    provider_only=True,
+)
+
+#: Every operation by name, in the order of the API reference.
+OPERATIONS: Mapping[str, Operation[Any, Any]] = {
+    op.name: op
+    for op in (
+        CHAT,
+        CHAT_STREAM,
+        EMBED,
+        LIST_MODELS,
+        IMAGE_GENERATE,
+        SPEECH,
+        TRANSCRIBE,
+        MODERATE,
+        RERANK,
+        SEARCH,
+        OCR,
+        CREATE_FILE,
+        RETRIEVE_FILE,
+        DELETE_FILE,
+        LIST_FILES,
+        FILE_CONTENT,
+        CREATE_BATCH,
+        RETRIEVE_BATCH,
+        LIST_BATCHES,
+        CANCEL_BATCH,
+        CREATE_RESPONSE,
+        CREATE_RESPONSE_STREAM,
+        RETRIEVE_RESPONSE,
+        CANCEL_RESPONSE,
+        COUNT_TOKENS,
+    )
+}
+
+
+def operation_named(operation: Operation[Any, Any] | str) -> Operation[Any, Any]:
+    """The row of ``operation`` (a row, returned as it is, or its name).
+
+    Raises:
+        BadRequestError: no operation has that name.
+    """
+    if isinstance(operation, Operation):
+        return operation
+    found = OPERATIONS.get(operation)
+    if found is None:
+        from liter_llm.errors import BadRequestError
+
+        raise BadRequestError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")
+    return found
