@@ -469,7 +469,7 @@ def parse_openai_response(call: Call, response: httpx.Response) -> Any:
     op = call.op
     if op.binary:
         return response.content
-    if op.provider_only or op.stream:  # no OpenAI answer to read (a stream is read chunk by chunk)
+    if op.provider_only:  # no OpenAI answer to read
         raise EndpointNotSupportedError(call.provider.name, op.name)
     if op is TRANSCRIBE and _plain_text_transcription(call, response):
         try:

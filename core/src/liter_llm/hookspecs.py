@@ -51,7 +51,7 @@ Operation names (``call.operation``; ``call.op`` is the operation's row in
 ``speech``, ``transcribe``, ``moderate``, ``rerank``, ``search``, ``ocr``,
 ``create_file``, ``retrieve_file``, ``delete_file``, ``list_files``,
 ``file_content``, ``create_batch``, ``retrieve_batch``, ``list_batches``,
-``cancel_batch``, ``create_response``, ``retrieve_response``,
+``cancel_batch``, ``create_response``, ``create_response_stream``, ``retrieve_response``,
 ``cancel_response``, ``count_tokens``.
 """
 
