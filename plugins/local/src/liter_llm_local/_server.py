@@ -271,6 +271,49 @@ class ChatSession:
             self.close()
 
 
+def _count_tokens(body: bytes, owner: object) -> JsonReply:
+    """``{"model", "messages"}`` -> ``{"input_tokens": N, "exact": bool}``: the prompt as the model sees it.
+
+    With a chat template in the GGUF file (SmolLM2 has one), the messages are rendered by that
+    template, as ``create_chat_completion`` renders them, and tokenized by the model's own
+    tokenizer: the count is the prompt's length in the model's context (``exact``).  A model with
+    no template is counted on its messages' text alone (not exact: llama.cpp's fallback format
+    adds its own markers).
+    """
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise _bad(f"the request body is not valid JSON: {exc}") from None
+    name, _stream, kwargs = chat_arguments({k: v for k, v in data.items() if k in ("model", "messages")})
+    messages = kwargs["messages"]
+    model = get_model(resolve_model(name))
+    model.acquire(owner, name)
+    try:
+        llama = model.llama
+        template = llama.metadata.get("tokenizer.chat_template")
+        if template:
+            from llama_cpp import llama_chat_format
+
+            eos, bos = llama.token_eos(), llama.token_bos()
+            formatter = llama_chat_format.Jinja2ChatFormatter(
+                template=template,
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+            rendered = formatter(messages=messages)
+            tokens = llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+            return JsonReply(200, {"input_tokens": len(tokens), "exact": True})
+        text = "\n".join(str(m.get("content") or "") for m in messages if isinstance(m, dict))
+        return JsonReply(200, {"input_tokens": len(llama.tokenize(text.encode("utf-8"), add_bos=True)), "exact": False})
+    except LocalModelError:
+        raise
+    except Exception as exc:
+        raise _generation_error(exc) from None
+    finally:
+        model.release()
+
+
 def _chat(body: bytes, owner: object) -> JsonReply | ChatSession:
     try:
         data = json.loads(body)
@@ -317,6 +360,10 @@ def handle(method: str, path: str, body: bytes, owner: object) -> JsonReply | Ch
             if method != "POST":
                 raise LocalModelError(405, "method_not_allowed", f"{method} is not allowed on {path}: use POST")
             return _chat(body, owner)
+        if path.rstrip("/").endswith("/count_tokens"):
+            if method != "POST":
+                raise LocalModelError(405, "method_not_allowed", f"{method} is not allowed on {path}: use POST")
+            return _count_tokens(body, owner)
         if path.rstrip("/").endswith("/models"):
             if method != "GET":
                 raise LocalModelError(405, "method_not_allowed", f"{method} is not allowed on {path}: use GET")
