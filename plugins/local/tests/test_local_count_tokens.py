@@ -16,6 +16,7 @@ from liter_llm.errors import BadRequestError
 MODEL = "local/smollm2"
 SHORT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name three colours"}]
 #: words the tokenizer splits unevenly, so a characters/4 estimate and the real count differ
+BAD: list[Any] = [{"role": "nobody", "content": 1}]
 ODD = [{"role": "user", "content": "Antidisestablishmentarianism, pneumonoultramicroscopic 12345 😀 naïve"}]
 
 
@@ -36,7 +37,7 @@ def _both(method: str, **kwargs: Any) -> list[Any]:
 def test_the_exact_count_is_the_prompt_the_model_evaluates(messages: list[dict[str, str]]) -> None:
     counts = _both("count_tokens", model=MODEL, messages=messages, exact=True)
     chats = _both("chat", model=MODEL, messages=messages, max_tokens=1, temperature=0)
-    for count, chat in zip(counts, chats):
+    for count, chat in zip(counts, chats, strict=True):
         assert count.method == "provider:local"
         assert count.exact is True
         assert count.model == MODEL
@@ -49,17 +50,22 @@ def test_without_exact_the_count_is_offline() -> None:
         assert count.exact is False
 
 
-def test_a_bad_message_is_a_bad_request_in_both_clients() -> None:
-    for mode in ("sync", "async"):
-        with pytest.raises(BadRequestError):
-            if mode == "sync":
-                with liter_llm.create_client() as client:
-                    client.count_tokens(model=MODEL, messages=[{"role": "nobody", "content": 1}], exact=True)
-            else:
-                import asyncio
+def _count_bad_sync() -> None:
+    with liter_llm.create_client() as client:
+        client.count_tokens(model=MODEL, messages=BAD, exact=True)
 
-                async def main() -> None:
-                    async with liter_llm.create_async_client() as client:
-                        await client.count_tokens(model=MODEL, messages=[{"role": "nobody", "content": 1}], exact=True)
 
-                asyncio.run(main())
+def _count_bad_async() -> None:
+    import asyncio
+
+    async def main() -> None:
+        async with liter_llm.create_async_client() as client:
+            await client.count_tokens(model=MODEL, messages=BAD, exact=True)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("count", [_count_bad_sync, _count_bad_async], ids=["sync", "async"])
+def test_a_bad_message_is_a_bad_request(count: Any) -> None:
+    with pytest.raises(BadRequestError):
+        count()
