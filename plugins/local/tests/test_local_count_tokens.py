@@ -20,7 +20,7 @@ BAD: list[Any] = [{"role": "nobody", "content": 1}]
 ODD = [{"role": "user", "content": "Antidisestablishmentarianism, pneumonoultramicroscopic 12345 😀 naïve"}]
 
 
-def _both(method: str, **kwargs: Any) -> list[Any]:
+def run_both(method: str, **kwargs: Any) -> list[Any]:
     with liter_llm.create_client() as client:
         sync = getattr(client, method)(**kwargs)
 
@@ -35,8 +35,8 @@ def _both(method: str, **kwargs: Any) -> list[Any]:
 
 @pytest.mark.parametrize("messages", [SHORT, ODD], ids=["short", "odd"])
 def test_the_exact_count_is_the_prompt_the_model_evaluates(messages: list[dict[str, str]]) -> None:
-    counts = _both("count_tokens", model=MODEL, messages=messages, exact=True)
-    chats = _both("chat", model=MODEL, messages=messages, max_tokens=1, temperature=0)
+    counts = run_both("count_tokens", model=MODEL, messages=messages, exact=True)
+    chats = run_both("chat", model=MODEL, messages=messages, max_tokens=1, temperature=0)
     for count, chat in zip(counts, chats, strict=True):
         assert count.method == "provider:local"
         assert count.exact is True
@@ -45,7 +45,7 @@ def test_the_exact_count_is_the_prompt_the_model_evaluates(messages: list[dict[s
 
 
 def test_without_exact_the_count_is_offline() -> None:
-    for count in _both("count_tokens", model=MODEL, messages=ODD):
+    for count in run_both("count_tokens", model=MODEL, messages=ODD):
         assert count.method.startswith("estimate:")
         assert count.exact is False
 
