@@ -44,7 +44,9 @@ class SpendWriter:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            await self.flush()
+            # shielded: stop() cancels this task, and a write it cuts would lose the rows it took
+            # (stop() then waits for that write under the lock and writes the rest)
+            await asyncio.shield(self.flush())
 
     async def flush(self) -> None:
         """Write what is queued now (a failed write keeps the rows for the next flush)."""
@@ -56,7 +58,10 @@ class SpendWriter:
             rows, self._rows = self._rows, []
             try:
                 await self.store.insert_spend(rows)
-            except Exception as exc:
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled mid-write: keep the rows, pass it on
+                    self._rows[:0] = rows
+                    raise
                 self._rows[:0] = rows
                 if not self._failing:
                     self._failing = True
