@@ -271,6 +271,13 @@ class ChatSession:
             self.close()
 
 
+def _token_text(llama: Any, token: int) -> str:
+    """A special token's text (``<|im_end|>``), through llama-cpp-python's public ``detokenize``."""
+    if token == -1:
+        return ""
+    return bytes(llama.detokenize([token], special=True)).decode("utf-8", errors="replace")
+
+
 def _count_tokens(body: bytes, owner: object) -> JsonReply:
     """``{"model", "messages"}`` -> ``{"input_tokens": N, "exact": bool}``: the prompt as the model sees it.
 
@@ -297,8 +304,8 @@ def _count_tokens(body: bytes, owner: object) -> JsonReply:
             eos, bos = llama.token_eos(), llama.token_bos()
             formatter = llama_chat_format.Jinja2ChatFormatter(
                 template=template,
-                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+                eos_token=_token_text(llama, eos),
+                bos_token=_token_text(llama, bos),
                 stop_token_ids=[eos],
             )
             rendered = formatter(messages=messages)
