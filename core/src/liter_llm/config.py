@@ -114,7 +114,7 @@ def _redact_plugin_table(table: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
-# The rules: the hooks of the plain types, and the rules that Annotated types add
+# The rules: the hooks of the plain types, and what Annotated types add to them
 # ---------------------------------------------------------------------------
 
 
@@ -127,24 +127,13 @@ class _Invalid(ValueError):
 
 
 class _At(Exception):
-    """An error from structuring the item ``key`` of a list or table."""
-
-    def __init__(self, key: str | int, error: BaseException) -> None:
-        super().__init__(key)
-        self.key, self.error = key, error
+    """``args``: the key of a list or table item, and the error from structuring it."""
 
 
 def _type_name(value: Any) -> str:
-    for kind, name in ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"), (str, "string")):
-        if isinstance(value, kind):
-            return name
-    return (
-        "table/object"
-        if isinstance(value, Mapping)
-        else "list"
-        if isinstance(value, (list, tuple))
-        else type(value).__name__
-    )
+    kinds: tuple[tuple[Any, str], ...] = ((type(None), "null"), (bool, "boolean"), (int, "integer"))
+    kinds += ((float, "number"), (str, "string"), (Mapping, "table/object"), ((list, tuple), "list"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
 
 
 def _expect(kinds: type | tuple[type, ...], what: str, value: Any) -> Any:
@@ -153,30 +142,22 @@ def _expect(kinds: type | tuple[type, ...], what: str, value: Any) -> Any:
     return value
 
 
-def _plain(tp: type, what: str) -> Callable[[Any, Any], Any]:
-    """The hook of a plain type: that type (no boolean for a number), and a number is finite (an int is taken)."""
-    if tp is not float:
-        return lambda value, _type: _expect(tp, what, value)
-
-    def number(value: Any, _type: Any) -> float:
-        result = float(_expect((int, float), what, value))
-        if not math.isfinite(result):
-            raise _Invalid("must be a finite number")
-        return result
-
-    return number
+def _number(value: Any, _type: Any = None) -> float:
+    """The hook of ``float``: an int or float (never a boolean), finite."""
+    if not math.isfinite(result := float(_expect((int, float), "a number", value))):
+        raise _Invalid("must be a finite number")
+    return result
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
-    _expect(Mapping, "a table/object", value)
-    for key in value:
+    for key in _expect(Mapping, "a table/object", value):
         if not isinstance(key, str):
             raise _Invalid(f"keys must be strings, got a key of type {_type_name(key)}")
     return cast("Mapping[str, Any]", value)
 
 
 def _rule(ok: Callable[[Any], bool], problem: str) -> Callable[[Any], Any]:
-    """A rule: ``value`` is kept when ``ok(value)``; otherwise ``problem`` (``{value}`` is the value)."""
+    """A rule of an Annotated type: the value is kept when ``ok(value)``, else ``problem`` (``{value}`` in it)."""
 
     def check(value: Any) -> Any:
         if not ok(value):
@@ -184,10 +165,6 @@ def _rule(ok: Callable[[Any], bool], problem: str) -> Callable[[Any], Any]:
         return value
 
     return check
-
-
-def _at_least(minimum: int) -> Callable[[Any], Any]:
-    return _rule(lambda v: v >= minimum, f"must be at least {minimum}, got {{value}}")
 
 
 def _url(schemes: tuple[str, ...], problem: str, *, host: bool = True, port: bool = False) -> Callable[[Any], Any]:
@@ -202,44 +179,37 @@ def _url(schemes: tuple[str, ...], problem: str, *, host: bool = True, port: boo
     return _rule(ok, problem)
 
 
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
-_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+_PROXY = "expected a proxy URL with a host (http://, https://, socks5://, socks5h://)"
 _non_empty = _rule(lambda v: bool(v.strip()), "must not be empty")
-_non_negative = _rule(lambda v: v >= 0, "must not be negative, got {value:g}")
 _positive = _rule(lambda v: v > 0, "must be greater than 0, got {value:g}")
 
-# The types of the fields: what each says is all that is checked.
+# The field types: what each says is all that is checked.
 Text = Annotated[str, _non_empty]
 Name = Annotated[str, _non_empty, str.strip]
-Url = Annotated[str, _non_empty, str.strip, _url(("http", "https"), "expected an http:// or https:// URL with a host")]
-Count = Annotated[int, _at_least(0)]
-PositiveCount = Annotated[int, _at_least(1)]
-Amount = Annotated[float, _non_negative]
+Url = Annotated[Name, _url(("http", "https"), "expected an http:// or https:// URL with a host")]
+Count = Annotated[int, _rule(lambda v: v >= 0, "must be at least 0, got {value}")]
+PositiveCount = Annotated[int, _rule(lambda v: v >= 1, "must be at least 1, got {value}")]
+Amount = Annotated[float, _rule(lambda v: v >= 0, "must not be negative, got {value:g}")]
 Seconds = Annotated[float, _positive]
 Timeout = Annotated[
-    float,
-    _positive,
-    _rule(lambda v: v <= MAX_TIMEOUT_SECS, "must be at most 31536000 seconds (one year), got {value:g}"),
+    Seconds, _rule(lambda v: v <= MAX_TIMEOUT_SECS, "must be at most 31536000 seconds (one year), got {value:g}")
 ]
 Backend = Name  # "memory", or a registered backend ("redis")
 OnOutage = Literal["fail_closed", "fail_open"]
-RedisUrl = Annotated[Name, _url(_REDIS_SCHEMES, "must be a redis://, rediss:// or unix:// URL", host=False)]
-#: never shown in a message: a proxy URL may hold a password
+RedisUrl = Annotated[
+    Name, _url(("redis", "rediss", "unix"), "must be a redis://, rediss:// or unix:// URL", host=False)
+]
+#: the value never shown in a message: a proxy URL may hold a password
 ProxyUrl = Annotated[
     Name,
-    _rule(
-        lambda v: all(32 < ord(c) != 127 for c in v),
-        f"expected a proxy URL with a host ({', '.join(s + '://' for s in _PROXY_SCHEMES)})",
-    ),
-    _url(
-        _PROXY_SCHEMES, f"expected a proxy URL with a host ({', '.join(s + '://' for s in _PROXY_SCHEMES)})", port=True
-    ),
+    _rule(lambda v: all(32 < ord(c) != 127 for c in v), _PROXY),
+    _url(("http", "https", "socks5", "socks5h"), _PROXY, port=True),
 ]
 
 
-def _headers(value: Any) -> dict[str, str]:
+def _headers(value: dict[str, str]) -> dict[str, str]:
     result: dict[str, str] = {}
-    for name, header_value in _mapping(value).items():
+    for name, header_value in value.items():
         if not _HEADER_NAME.fullmatch(name):
             raise _Invalid("not a valid HTTP header name", (name,))
         try:  # surrounding whitespace (a trailing line end) is stripped
@@ -270,35 +240,17 @@ def _auth_header(value: Any, _type: Any = None) -> AuthHeaderFormat:
 
 
 def _unique_names(providers: list[CustomProviderConfig]) -> list[CustomProviderConfig]:
-    seen: set[str] = set()
     for index, provider in enumerate(providers):
-        if provider.name in seen:
+        if any(other.name == provider.name for other in providers[:index]):
             raise _Invalid(f"duplicate provider name {provider.name!r}", (index, "name"))
-        seen.add(provider.name)
     return providers
 
 
-class _Placed(Exception):
-    """A problem whose message already starts with its whole field path (the router's ``models[0]...``)."""
-
-
 def _models(value: Any, _type: Any = None) -> list[ModelAlias]:
+    """``models``: the router's own check (its messages name the whole path)."""
     if isinstance(value, (list, tuple)) and all(isinstance(item, ModelAlias) for item in value):
         return list(value)
-    try:
-        return parse_models(value, "models")
-    except BadRequestError as exc:
-        raise _Placed(exc.message) from None
-
-
-def _show(show: Callable[[Any], Any]) -> dict[str, Any]:
-    """Field metadata: how :func:`config_to_dict` shows the field (a redacted form)."""
-    return {"show": show}
-
-
-# ---------------------------------------------------------------------------
-# The configuration classes
-# ---------------------------------------------------------------------------
+    return parse_models(value, "models")
 
 
 @attrs.define(kw_only=True)
@@ -345,7 +297,7 @@ class RedisConfig:
     ``url`` may carry a password: it is never shown (repr and ``config_to_dict`` redact it).
     """
 
-    url: RedisUrl = attrs.field(default="redis://127.0.0.1:6379/0", repr=False, metadata=_show(redact_url))
+    url: RedisUrl = attrs.field(default="redis://127.0.0.1:6379/0", repr=False, metadata={"show": redact_url})
     key_prefix: str = "liter-llm:"
     timeout_secs: Seconds = 0.5
     on_outage: OnOutage = "fail_closed"
@@ -380,7 +332,7 @@ class ClientConfig:
     max_retry_delay_secs: Amount = 60.0
     max_response_bytes: PositiveCount = 64 * 1024 * 1024
     extra_headers: Annotated[dict[str, str], _headers] = attrs.field(
-        factory=dict, repr=lambda h: repr(_redact_headers(h)), metadata=_show(_redact_headers)
+        factory=dict, repr=lambda h: repr(_redact_headers(h)), metadata={"show": _redact_headers}
     )
     cache: CacheConfig | None = None
     budget: BudgetConfig | None = None
@@ -396,15 +348,15 @@ class ClientConfig:
     tracing: bool = False
     providers: Annotated[list[CustomProviderConfig], _unique_names] = attrs.field(factory=list)
     proxy: ProxyUrl | None = attrs.field(
-        default=None, repr=lambda url: repr(redact_url(url)), metadata=_show(redact_url)
+        default=None, repr=lambda url: repr(redact_url(url)), metadata={"show": redact_url}
     )
     trust_env: bool = True
     #: settings of installed plugins, one table per plugin (``[plugins.azure]``), read by that plugin
     plugins: dict[Text, dict[str, Any]] = attrs.field(
-        factory=dict, repr=False, metadata=_show(lambda t: {n: _redact_plugin_table(v) for n, v in t.items()})
+        factory=dict, repr=False, metadata={"show": lambda t: {n: _redact_plugin_table(v) for n, v in t.items()}}
     )
     #: model aliases routed to several targets (``[[models]]``; see :mod:`liter_llm.router`)
-    models: list[ModelAlias] = attrs.field(factory=list, metadata=_show(models_to_dict))
+    models: list[ModelAlias] = attrs.field(factory=list, metadata={"show": models_to_dict})
 
 
 _SECTIONS = (CacheConfig, BudgetConfig, RateLimitConfig, RedisConfig, CustomProviderConfig, ClientConfig)
@@ -432,13 +384,13 @@ def _converter() -> Any:
         except Exception as exc:
             raise _At(key, exc) from None
 
-    def container(tp: Any) -> Callable[[Any, Any], Any]:
+    def container(tp: Any) -> Callable[[Any, Any], Any]:  # the shape first (a string is not a list of letters)
         args = get_args(tp) or (Any, Any)
         if get_origin(tp) is list:
             return lambda v, _: [item(i, x, args[0]) for i, x in enumerate(_expect((list, tuple), "a list", v))]
         return lambda v, _: {item(k, k, args[0]): item(k, x, args[1]) for k, x in _mapping(v).items()}
 
-    def annotated(tp: Any) -> Callable[[Any, Any], Any]:
+    def annotated(tp: Any) -> Callable[[Any, Any], Any]:  # Annotated[T, rule, ...]: T's hook, then each rule
         base, *rules = get_args(tp)
 
         def structure(value: Any, _type: Any) -> Any:
@@ -449,7 +401,20 @@ def _converter() -> Any:
 
         return structure
 
-    def section(cls: type) -> Callable[[Any, Any], Any]:
+    def choice(tp: Any) -> Callable[[Any, Any], Any]:
+        allowed = get_args(tp)
+        shown = ", ".join(f'"{a}"' for a in allowed[:-1]) + f' or "{allowed[-1]}"'
+
+        def structure(value: Any, _type: Any) -> Any:
+            if value not in allowed:
+                raise _Invalid(
+                    f"must be {shown}, got {_type_name(value) if not isinstance(value, str) else 'another value'}"
+                )
+            return value
+
+        return structure
+
+    def section(cls: type) -> Callable[[Any, Any], Any]:  # cattrs' generated function, strict, with its notes
         types = _PROVIDER_FIELDS if cls is CustomProviderConfig else {}
         hooks: dict[str, Any] = {name: override(struct_hook=annotated(tp)) for name, tp in types.items()}
         generated: Any = make_dict_structure_fn(
@@ -459,46 +424,39 @@ def _converter() -> Any:
         def structure(value: Any, _type: Any) -> Any:
             if isinstance(value, cls):  # an object given to create_client is checked like a table
                 value = attrs.asdict(cast(Any, value), recurse=False)
-            table = _mapping(value)
-            for name in (name for name in types if name not in table):
+            for name in (name for name in types if name not in _mapping(value)):
                 raise _Invalid("missing required field", (name,))
-            return generated(table, cls)
+            return generated(value, cls)
 
         return structure
 
-    def choice(tp: Any) -> Callable[[Any, Any], Any]:
-        allowed = get_args(tp)
-        shown = ", ".join(f'"{a}"' for a in allowed[:-1]) + f' or "{allowed[-1]}"'
+    def shown(cls: type) -> Callable[[Any], Any]:  # config_to_dict: a field with "show" metadata is shown by it
+        hooks: dict[str, Any] = {
+            f.name: override(unstruct_hook=f.metadata["show"]) for f in attrs.fields(cls) if f.metadata
+        }
+        return make_dict_unstructure_fn(cls, conv, **hooks)
 
-        def structure(value: Any, _type: Any) -> Any:
-            if value not in allowed:
-                got = f"got {_type_name(value)}" if not isinstance(value, str) else "got another value"
-                raise _Invalid(f"must be {shown}, {got}")
-            return value
-
-        return structure
-
-    for tp, what in ((str, "a string"), (int, "an integer"), (bool, "a boolean"), (float, "a number")):
-        conv.register_structure_hook(tp, _plain(tp, what))
-    conv.register_structure_hook(SecretStr, _api_key)
-    conv.register_structure_hook(AuthHeaderFormat, _auth_header)
-    conv.register_structure_hook_factory(lambda tp: get_origin(tp) is Annotated, annotated)
-    conv.register_structure_hook_factory(lambda tp: get_origin(tp) is Literal, choice)
-    conv.register_structure_hook_factory(lambda tp: get_origin(tp) in (list, dict), container)
-    conv.register_structure_hook_factory(lambda tp: tp in _SECTIONS, section)
+    for tp, what in ((str, "a string"), (int, "an integer"), (bool, "a boolean")):
+        conv.register_structure_hook(tp, lambda v, t, what=what: _expect(t, what, v))
+    for special, hook in ((float, _number), (SecretStr, _api_key), (AuthHeaderFormat, _auth_header)):
+        conv.register_structure_hook(special, hook)
+    for predicate, factory in (
+        (lambda tp: _origin(tp) is Annotated, annotated),
+        (lambda tp: _origin(tp) is Literal, choice),
+        (lambda tp: _origin(tp) in (list, dict), container),
+        (lambda tp: tp in _SECTIONS, section),
+    ):
+        conv.register_structure_hook_factory(predicate, factory)
     conv.register_structure_hook_func(lambda tp: tp == list[ModelAlias], _models)  # after lists: it wins
     conv.register_unstructure_hook(AuthHeaderFormat, AuthHeaderFormat.to_wire)
     conv.register_unstructure_hook(SecretStr, lambda key: _REDACTED)
-    conv.register_unstructure_hook_factory(
-        lambda tp: tp in _SECTIONS,
-        lambda cls: make_dict_unstructure_fn(
-            cls,
-            conv,
-            **{f.name: override(unstruct_hook=f.metadata["show"]) for f in attrs.fields(cls) if "show" in f.metadata},
-        ),
-    )
+    conv.register_unstructure_hook_factory(lambda tp: tp in _SECTIONS, shown)
     _CONVERTER = conv
     return conv
+
+
+def _origin(tp: Any) -> Any:
+    return get_origin(tp)
 
 
 def _unknown(cls: type, key: str) -> _Invalid:
@@ -515,7 +473,7 @@ def _located(exc: BaseException) -> tuple[_Path, str | LiterLlmError]:
     path: _Path = ()
     while True:
         if isinstance(exc, _At):
-            path, exc = (*path, exc.key), exc.error
+            path, exc = (*path, exc.args[0]), exc.args[1]
         elif isinstance(exc, BaseValidationError):
             exc = exc.exceptions[0]
             names = [n.name for n in getattr(exc, "__notes__", ()) if isinstance(n, AttributeValidationNote)]
@@ -524,14 +482,12 @@ def _located(exc: BaseException) -> tuple[_Path, str | LiterLlmError]:
             exc = _unknown(exc.cl, sorted(exc.extra_fields)[0])
         elif isinstance(exc, _Invalid):
             return (*path, *exc.path), exc.problem
-        elif isinstance(exc, _Placed):
-            return (), str(exc)
-        elif isinstance(exc, LiterLlmError):  # an unusable key: its message names the option
-            return (() if isinstance(exc, AuthenticationError) else path), exc
-        else:  # a KeyError: a required field is missing
-            return path, "missing required field" if isinstance(
-                exc, KeyError
-            ) else f"invalid value ({type(exc).__name__})"
+        elif isinstance(exc, LiterLlmError):  # an unusable key or a router message: it names its own place
+            return (), exc
+        elif isinstance(exc, KeyError):  # cattrs: a required field is missing
+            return path, "missing required field"
+        else:
+            return path, f"invalid value ({type(exc).__name__})"
 
 
 def _format_path(path: _Path) -> str:
@@ -539,10 +495,12 @@ def _format_path(path: _Path) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif _PLAIN_KEY.fullmatch(part):
-            out += f".{part}" if out else part
         else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+            out += (
+                (f".{part}" if out else part)
+                if _PLAIN_KEY.fullmatch(part)
+                else f"[{json.dumps(part, ensure_ascii=False)}]"
+            )
     return out
 
 
@@ -572,11 +530,11 @@ def _expand(value: Any, path: _Path, env: Mapping[str, str]) -> Any:
         if not _VAR_NAME.fullmatch(name):
             raise _Invalid("invalid environment variable reference: expected ${NAME} or ${NAME:-default}", path)
         found = env.get(name)
-        if found is None or (sep and found == ""):
-            if sep:
-                return default
+        if found is not None and not (sep and found == ""):
+            return found
+        if not sep:
             raise _Invalid(f"environment variable {name} is not set (use ${{{name}:-default}} to give a default)", path)
-        return found
+        return default
 
     return _REFERENCE.sub(substitute, value)
 
@@ -589,22 +547,15 @@ def _expand(value: Any, path: _Path, env: Mapping[str, str]) -> Any:
 def parse_config(
     data: Mapping[str, Any], *, source: str = "config", env: Mapping[str, str] | None = None
 ) -> ClientConfig:
-    """Validate a configuration mapping and build a :class:`ClientConfig`.
+    """Validate ``data`` (a decoded JSON object or TOML document, or a dict) and build a :class:`ClientConfig`.
 
-    ``data`` is a decoded JSON object or TOML document (or a dict built in Python) with the fields of
-    ``liter-llm.toml``.  Every string is expanded from the environment first (``${VAR}``,
-    ``${VAR:-default}``; ``env`` defaults to ``os.environ``), then structured by the field types: unknown
-    fields at any depth, wrong types (a boolean is not a number; an integer is accepted where a number is
-    expected), values out of their range and invalid provider entries are refused.
-
-    Args:
-        data: the configuration mapping.
-        source: what the configuration is (a file path, ``"JSON config"``), put at the start of every message.
-        env: the environment used for ``${VAR}`` expansion.
+    Every string is expanded from ``env`` (default ``os.environ``) first, then structured by the field
+    types: unknown fields at any depth, wrong types (a boolean is not a number; an integer is accepted
+    where a number is expected) and values out of range are refused.
 
     Raises:
-        BadRequestError: for any invalid content; the message names the field path and never contains
-            the API key (an unusable key is an :class:`AuthenticationError`).
+        BadRequestError: ``source: path: problem`` (``source`` a file path, ``"JSON config"``...); the
+            message never contains the API key (an unusable key is an :class:`AuthenticationError`).
     """
     secrets = [data.get("api_key")] if isinstance(data, Mapping) else []  # learnt first: no message shows it
     try:
@@ -645,15 +596,9 @@ def build_config(
     ``create_client_from_json`` and ``liter-llm.toml`` are checked by the same converter; the explicit
     arguments count as given when not ``None`` (and ``api_key`` when not empty).
     """
-    explicit = {
-        "base_url": base_url,
-        "timeout_secs": timeout_secs,
-        "max_retries": max_retries,
-        "model_hint": model_hint,
-    }
+    explicit = {"api_key": api_key or None, "base_url": base_url, "timeout_secs": timeout_secs}
+    explicit |= {"max_retries": max_retries, "model_hint": model_hint}
     given = {**fields, **{name: value for name, value in explicit.items() if value is not None}}
-    if api_key is not None and api_key != "":
-        given["api_key"] = api_key
     base = config if config is not None else ClientConfig()
     if not given:
         return base
