@@ -33,7 +33,7 @@ import attrs
 
 from liter_llm._secret import SecretStr, clean_header_value, clean_secret
 from liter_llm.errors import AuthenticationError, BadRequestError, LiterLlmError
-from liter_llm.router import ModelAlias, models_to_dict, parse_models
+from liter_llm.router import STRATEGIES, ModelAlias, RouteTarget, models_to_dict
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
 if sys.version_info >= (3, 11):
@@ -126,6 +126,10 @@ class _Invalid(ValueError):
         self.problem, self.path = problem, path
 
 
+class _BadKey(_Invalid):
+    """A key that cannot be sent in a header: the client's ``api_key`` makes it an ``AuthenticationError``."""
+
+
 class _At(Exception):
     """``args``: the key of a list or table item, and the error from structuring it."""
 
@@ -143,10 +147,8 @@ def _expect(kinds: type | tuple[type, ...], what: str, value: Any) -> Any:
 
 
 def _number(value: Any, _type: Any = None) -> float:
-    """The hook of ``float``: an int or float (never a boolean), finite."""
-    if not math.isfinite(result := float(_expect((int, float), "a number", value))):
-        raise _Invalid("must be a finite number")
-    return result
+    """The hook of ``float``: an int or float, never a boolean (the types below say it is finite)."""
+    return float(_expect((int, float), "a number", value))
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -181,6 +183,7 @@ def _url(schemes: tuple[str, ...], problem: str, *, host: bool = True, port: boo
 
 _PROXY = "expected a proxy URL with a host (http://, https://, socks5://, socks5h://)"
 _non_empty = _rule(lambda v: bool(v.strip()), "must not be empty")
+_finite = _rule(math.isfinite, "must be a finite number")
 _positive = _rule(lambda v: v > 0, "must be greater than 0, got {value:g}")
 
 # The field types: what each says is all that is checked.
@@ -189,8 +192,8 @@ Name = Annotated[str, _non_empty, str.strip]
 Url = Annotated[Name, _url(("http", "https"), "expected an http:// or https:// URL with a host")]
 Count = Annotated[int, _rule(lambda v: v >= 0, "must be at least 0, got {value}")]
 PositiveCount = Annotated[int, _rule(lambda v: v >= 1, "must be at least 1, got {value}")]
-Amount = Annotated[float, _rule(lambda v: v >= 0, "must not be negative, got {value:g}")]
-Seconds = Annotated[float, _positive]
+Amount = Annotated[float, _finite, _rule(lambda v: v >= 0, "must not be negative, got {value:g}")]
+Seconds = Annotated[float, _finite, _positive]
 Timeout = Annotated[
     Seconds, _rule(lambda v: v <= MAX_TIMEOUT_SECS, "must be at most 31536000 seconds (one year), got {value:g}")
 ]
@@ -223,7 +226,10 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
 def _api_key(value: Any, _type: Any = None) -> SecretStr | None:
     if isinstance(value, SecretStr):
         return value if value else None
-    cleaned = clean_secret(_expect(str, "a string", value), "api_key")  # AuthenticationError for a bad character
+    try:
+        cleaned = clean_secret(_expect(str, "a string", value), "key")
+    except AuthenticationError as exc:  # the message names the position of the character, never the key
+        raise _BadKey(exc.message.removeprefix("key: ")) from None
     return SecretStr(cleaned) if cleaned else None
 
 
@@ -246,11 +252,27 @@ def _unique_names(providers: list[CustomProviderConfig]) -> list[CustomProviderC
     return providers
 
 
-def _models(value: Any, _type: Any = None) -> list[ModelAlias]:
-    """``models``: the router's own check (its messages name the whole path)."""
-    if isinstance(value, (list, tuple)) and all(isinstance(item, ModelAlias) for item in value):
-        return list(value)
-    return parse_models(value, "models")
+def _aliases(aliases: list[ModelAlias]) -> list[ModelAlias]:
+    """``models``: each target's ``id`` (by default ``<alias>[<index>]``) unique in its alias, each alias
+    name unique, and no target naming an alias (an alias cannot point to another alias)."""
+    names = [alias.name for alias in aliases]
+    for index, alias in enumerate(aliases):
+        if alias.name in names[:index]:
+            raise _Invalid(f"duplicate model alias {alias.name!r}", (index, "name"))
+        targets = tuple(attrs.evolve(t, id=t.id or f"{alias.name}[{i}]") for i, t in enumerate(alias.targets))
+        for position, target in enumerate(targets):
+            if target.id in [other.id for other in targets[:position]]:
+                problem = f"duplicate target id {target.id!r} in alias {alias.name!r}"
+                raise _Invalid(problem, (index, "targets", position, "id"))
+        aliases[index] = attrs.evolve(alias, targets=targets)
+    for index, alias in enumerate(aliases):
+        for position, target in enumerate(alias.targets):
+            if target.model in names:
+                problem = (
+                    f"{target.model!r} is a model alias; a target names a model (an alias cannot point to an alias)"
+                )
+                raise _Invalid(problem, (index, "targets", position, "model"))
+    return aliases
 
 
 @attrs.define(kw_only=True)
@@ -307,12 +329,36 @@ class RedisConfig:
 #: :class:`liter_llm.types.CustomProviderConfig`, which ``register_custom_provider`` takes.  In a
 #: configuration ``name``, ``base_url`` (an http(s) URL) and at least one of ``model_prefixes`` are required.
 ProviderConfig = CustomProviderConfig
-#: The types a configuration gives the provider's fields (the class lives in liter_llm.types), and those it requires.
-_PROVIDER_FIELDS = {
-    "name": Name,
-    "base_url": Url,
-    "model_prefixes": Annotated[list[Text], _rule(bool, "must list at least one model prefix")],
+#: The router's names (an alias, a target's model and id): no whitespace or control character inside.
+RouteName = Annotated[
+    Name,
+    _rule(
+        lambda v: v.isprintable() and not any(c.isspace() for c in v),
+        "must not contain whitespace or control characters",
+    ),
+]
+#: The types a configuration gives the fields of classes that live elsewhere, and the fields it requires.
+_FIELD_TYPES: dict[type, dict[str, Any]] = {
+    CustomProviderConfig: {
+        "name": Name,
+        "base_url": Url,
+        "model_prefixes": Annotated[list[Text], _rule(bool, "must list at least one model prefix")],
+    },
+    ModelAlias: {
+        "name": RouteName,
+        "strategy": Literal[STRATEGIES],
+        "targets": Annotated[list[RouteTarget], _rule(bool, "must list at least one target"), tuple],
+    },
+    RouteTarget: {
+        "model": RouteName,
+        "weight": Annotated[
+            float, _rule(lambda v: math.isfinite(v) and v > 0, "must be a finite number greater than 0, got {value:g}")
+        ],
+        "base_url": Annotated[Url, lambda url: url.rstrip("/")] | None,
+        "id": RouteName | None,
+    },
 }
+_REQUIRED = {CustomProviderConfig: ("name", "base_url", "model_prefixes"), ModelAlias: ("name", "targets")}
 
 
 @attrs.define(kw_only=True)
@@ -356,10 +402,10 @@ class ClientConfig:
         factory=dict, repr=False, metadata={"show": lambda t: {n: _redact_plugin_table(v) for n, v in t.items()}}
     )
     #: model aliases routed to several targets (``[[models]]``; see :mod:`liter_llm.router`)
-    models: list[ModelAlias] = attrs.field(factory=list, metadata={"show": models_to_dict})
+    models: Annotated[list[ModelAlias], _aliases] = attrs.field(factory=list, metadata={"show": models_to_dict})
 
 
-_SECTIONS = (CacheConfig, BudgetConfig, RateLimitConfig, RedisConfig, CustomProviderConfig, ClientConfig)
+_SECTIONS = (CacheConfig, BudgetConfig, RateLimitConfig, RedisConfig, ClientConfig, *_FIELD_TYPES)
 
 # ---------------------------------------------------------------------------
 # The converter, and the one place its errors become messages
@@ -384,6 +430,9 @@ def _converter() -> Any:
         except Exception as exc:
             raise _At(key, exc) from None
 
+    def via(tp: Any) -> Callable[[Any, Any], Any]:  # a field structured as ``tp`` (not its declared type)
+        return lambda value, _type: conv.structure(value, tp)
+
     def container(tp: Any) -> Callable[[Any, Any], Any]:  # the shape first (a string is not a list of letters)
         args = get_args(tp) or (Any, Any)
         if get_origin(tp) is list:
@@ -402,21 +451,20 @@ def _converter() -> Any:
         return structure
 
     def choice(tp: Any) -> Callable[[Any, Any], Any]:
-        allowed = get_args(tp)
-        shown = ", ".join(f'"{a}"' for a in allowed[:-1]) + f' or "{allowed[-1]}"'
+        allowed = [f'"{a}"' for a in get_args(tp)]
+        shown = f"{allowed[0]} or {allowed[1]}" if len(allowed) == 2 else f"one of {', '.join(allowed)}"
 
         def structure(value: Any, _type: Any) -> Any:
-            if value not in allowed:
-                raise _Invalid(
-                    f"must be {shown}, got {_type_name(value) if not isinstance(value, str) else 'another value'}"
-                )
+            if value not in get_args(tp):
+                got = "another value" if isinstance(value, str) else _type_name(value)
+                raise _Invalid(f"must be {shown}, got {got}")
             return value
 
         return structure
 
     def section(cls: type) -> Callable[[Any, Any], Any]:  # cattrs' generated function, strict, with its notes
-        types = _PROVIDER_FIELDS if cls is CustomProviderConfig else {}
-        hooks: dict[str, Any] = {name: override(struct_hook=annotated(tp)) for name, tp in types.items()}
+        types, required = _FIELD_TYPES.get(cls, {}), _REQUIRED.get(cls, ())
+        hooks: dict[str, Any] = {name: override(struct_hook=via(tp)) for name, tp in types.items()}
         generated: Any = make_dict_structure_fn(
             cls, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True, **hooks
         )
@@ -424,7 +472,7 @@ def _converter() -> Any:
         def structure(value: Any, _type: Any) -> Any:
             if isinstance(value, cls):  # an object given to create_client is checked like a table
                 value = attrs.asdict(cast(Any, value), recurse=False)
-            for name in (name for name in types if name not in _mapping(value)):
+            for name in (name for name in required if name not in _mapping(value)):
                 raise _Invalid("missing required field", (name,))
             return generated(value, cls)
 
@@ -447,7 +495,6 @@ def _converter() -> Any:
         (lambda tp: tp in _SECTIONS, section),
     ):
         conv.register_structure_hook_factory(predicate, factory)
-    conv.register_structure_hook_func(lambda tp: tp == list[ModelAlias], _models)  # after lists: it wins
     conv.register_unstructure_hook(AuthHeaderFormat, AuthHeaderFormat.to_wire)
     conv.register_unstructure_hook(SecretStr, lambda key: _REDACTED)
     conv.register_unstructure_hook_factory(lambda tp: tp in _SECTIONS, shown)
@@ -466,7 +513,7 @@ def _unknown(cls: type, key: str) -> _Invalid:
     return _Invalid(f"unknown field{hint}; known fields: {', '.join(names)}", (key,))
 
 
-def _located(exc: BaseException) -> tuple[_Path, str | LiterLlmError]:
+def _located(exc: BaseException) -> tuple[_Path, str | BaseException]:
     """The field path and the problem of the first failure in a structuring error (cattrs' exception group)."""
     from cattrs.errors import AttributeValidationNote, BaseValidationError, ForbiddenExtraKeysError
 
@@ -481,9 +528,7 @@ def _located(exc: BaseException) -> tuple[_Path, str | LiterLlmError]:
         elif isinstance(exc, ForbiddenExtraKeysError):
             exc = _unknown(exc.cl, sorted(exc.extra_fields)[0])
         elif isinstance(exc, _Invalid):
-            return (*path, *exc.path), exc.problem
-        elif isinstance(exc, LiterLlmError):  # an unusable key or a router message: it names its own place
-            return (), exc
+            return (*path, *exc.path), exc
         elif isinstance(exc, KeyError):  # cattrs: a required field is missing
             return path, "missing required field"
         else:
@@ -572,12 +617,13 @@ def parse_config(
     except Exception as exc:
         path, problem = _located(exc)
         where = f"{_format_path(path)}: " if path else ""
-        text = f"{source}: {where}{problem.message if isinstance(problem, LiterLlmError) else problem}"
+        text = f"{source}: {where}{problem.problem if isinstance(problem, _Invalid) else problem}"
+        unusable_key = isinstance(problem, _BadKey) and path == ("api_key",)  # the client's own key
         for given in secrets:
             secret = given.get_secret_value() if isinstance(given, SecretStr) else given
             if isinstance(secret, str) and len(secret) >= 4 and "${" not in secret:
                 text = text.replace(secret, _REDACTED)
-        raise (AuthenticationError if isinstance(problem, AuthenticationError) else BadRequestError)(text) from None
+        raise (AuthenticationError if unusable_key else BadRequestError)(text) from None
 
 
 def build_config(
