@@ -343,6 +343,7 @@ _FIELD_TYPES: dict[type, dict[str, Any]] = {
         "name": Name,
         "base_url": Url,
         "model_prefixes": Annotated[list[Text], _rule(bool, "must list at least one model prefix")],
+        "structured_output": Text | None,
     },
     ModelAlias: {
         "name": RouteName,
