@@ -7,8 +7,8 @@ the alias's strategy; a transient failure of that target falls over to the
 alias's other targets, then to the client's ``fallbacks``.
 
 This module holds the configuration types (:class:`ModelAlias`,
-:class:`RouteTarget`), their validation (:func:`parse_models`, used by
-:func:`liter_llm.config.parse_config`), the routing decision
+:class:`RouteTarget`; the configuration's converter validates them, by the field types
+:mod:`liter_llm.config` gives them, and :func:`parse_models` calls it), the routing decision
 (:class:`Router`) and the read-only view a client shows as
 ``client.router`` (:class:`RouterView`).  The call flow
 (:func:`liter_llm._pipeline.call_flow`) asks the router for the order in
@@ -43,11 +43,10 @@ import random
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 import attrs
 
-from liter_llm._secret import SecretStr, clean_secret
+from liter_llm._secret import SecretStr
 from liter_llm.errors import BadRequestError, LiterLlmError
 
 __all__ = [
@@ -75,8 +74,6 @@ LATENCY_ALPHA = 0.3
 ROUTE_STATE_KEY = "liter_llm.route"
 
 _REDACTED = "***"
-_ALIAS_FIELDS = ("name", "strategy", "targets")
-_TARGET_FIELDS = ("model", "weight", "api_key", "base_url", "id")
 
 
 @runtime_checkable
@@ -174,166 +171,30 @@ class TargetStats:
     samples: int
 
 
-# ---------------------------------------------------------------------------
-# Validation
-# ---------------------------------------------------------------------------
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "table/object"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return type(value).__name__
-
-
 def _fail(path: str, problem: str) -> BadRequestError:
     return BadRequestError(f"{path}: {problem}")
-
-
-def _table(value: Any, path: str, known: Sequence[str]) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(path, f"expected a table/object, got {_type_name(value)}")
-    for key in value:
-        if key not in known:
-            shown = key if isinstance(key, str) else repr(key)
-            raise _fail(f"{path}.{shown}", f"unknown field; known fields: {', '.join(sorted(known))}")
-    return value
-
-
-def _name(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(path, f"expected a string, got {_type_name(value)}")
-    text = value.strip()
-    if not text:
-        raise _fail(path, "must not be empty")
-    if any(c.isspace() or ord(c) < 32 for c in text):
-        raise _fail(path, "must not contain whitespace or control characters")
-    return text
-
-
-def _weight(value: Any, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(path, f"expected a number, got {_type_name(value)}")
-    weight = float(value)
-    if not math.isfinite(weight) or weight <= 0:
-        raise _fail(path, f"must be a finite number greater than 0, got {value!r}")
-    return weight
-
-
-def _base_url(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(path, f"expected a string, got {_type_name(value)}")
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        valid = False
-    if not valid:
-        raise _fail(path, "expected an http:// or https:// URL with a host")
-    return text.rstrip("/")
-
-
-def _key(value: Any, path: str) -> SecretStr | None:
-    if value is None:
-        return None
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    if not isinstance(value, str):
-        raise _fail(path, f"expected a string, got {_type_name(value)}")  # the value itself is never shown
-    try:
-        cleaned = clean_secret(value, path)
-    except LiterLlmError:
-        raise _fail(path, "the API key has a character that cannot be sent in an HTTP header") from None
-    return SecretStr(cleaned) if cleaned else None
-
-
-def _target(value: Any, path: str, alias: str, index: int) -> RouteTarget:
-    if isinstance(value, RouteTarget):
-        value = value.to_dict()
-    table = _table(value, path, _TARGET_FIELDS)
-    if "model" not in table:
-        raise _fail(f"{path}.model", "missing required field")
-    model = _name(table["model"], f"{path}.model")
-    weight = _weight(table["weight"], f"{path}.weight") if "weight" in table else 1.0
-    key = _key(table.get("api_key"), f"{path}.api_key")
-    base_url = None if table.get("base_url") is None else _base_url(table["base_url"], f"{path}.base_url")
-    target_id = f"{alias}[{index}]" if table.get("id") is None else _name(table["id"], f"{path}.id")
-    return RouteTarget(model=model, weight=weight, api_key=key, base_url=base_url, id=target_id)
-
-
-def _alias(value: Any, path: str) -> ModelAlias:
-    if isinstance(value, ModelAlias):
-        value = value.to_dict()
-    table = _table(value, path, _ALIAS_FIELDS)
-    if "name" not in table:
-        raise _fail(f"{path}.name", "missing required field")
-    name = _name(table["name"], f"{path}.name")
-    strategy = table.get("strategy", DEFAULT_STRATEGY)
-    if strategy not in STRATEGIES:
-        shown = f"got {_type_name(strategy)}" if not isinstance(strategy, str) else f"got {strategy[:40]!r}"
-        raise _fail(f"{path}.strategy", f"must be one of {', '.join(repr(s) for s in STRATEGIES)}, {shown}")
-    raw_targets = table.get("targets")
-    if raw_targets is None:
-        raise _fail(f"{path}.targets", "missing required field")
-    if not isinstance(raw_targets, (list, tuple)):
-        raise _fail(f"{path}.targets", f"expected a list of target tables, got {_type_name(raw_targets)}")
-    if not raw_targets:
-        raise _fail(f"{path}.targets", "must list at least one target")
-    targets: list[RouteTarget] = []
-    ids: set[str] = set()
-    for index, item in enumerate(raw_targets):
-        target = _target(item, f"{path}.targets[{index}]", name, index)
-        assert target.id is not None
-        if target.id in ids:
-            raise _fail(f"{path}.targets[{index}].id", f"duplicate target id {target.id!r} in alias {name!r}")
-        ids.add(target.id)
-        targets.append(target)
-    return ModelAlias(name=name, strategy=str(strategy), targets=tuple(targets))
 
 
 def parse_models(raw: Any, path: str = "models") -> list[ModelAlias]:
     """Validate the ``models`` field (a list of alias tables, or :class:`ModelAlias` objects).
 
-    Refuses, naming the field (``models[0].targets[1].weight: ...``): a value
-    that is not a list of tables, an unknown field, a missing or empty
-    ``name``/``model``, a duplicate alias name or target id, an unknown
-    ``strategy``, an empty ``targets`` list, a weight that is not a finite
-    number greater than 0, a base URL that is not http(s), and a target whose
-    model is an alias (an alias cannot point to another alias).  The checks
-    against the installed providers (an alias named like a provider) are
-    made when a client is created (:class:`Router`).
+    The configuration's converter does it (:func:`liter_llm.config.parse_config`; the rules are its field
+    types): unknown fields, a missing or empty ``name``/``model``, a duplicate alias name or target id,
+    an unknown ``strategy``, an empty ``targets`` list, a weight that is not a finite number greater than
+    0, a base URL that is not http(s), and a target whose model is an alias are refused.  The checks
+    against the installed providers (an alias named like a provider) are made when a client is created
+    (:class:`Router`).
 
     Raises:
-        BadRequestError: the message starts with the field's path and never shows a key.
+        BadRequestError: the message starts with the field's path (``models[0].targets[1].weight: ...``)
+            and never shows a key.
     """
-    if not isinstance(raw, (list, tuple)):
-        raise _fail(path, f"expected a list of model alias tables, got {_type_name(raw)}")
-    aliases: list[ModelAlias] = []
-    seen: set[str] = set()
-    for index, item in enumerate(raw):
-        alias = _alias(item, f"{path}[{index}]")
-        if alias.name in seen:
-            raise _fail(f"{path}[{index}].name", f"duplicate model alias {alias.name!r}")
-        seen.add(alias.name)
-        aliases.append(alias)
-    for index, alias in enumerate(aliases):
-        for position, target in enumerate(alias.targets):
-            if target.model in seen:
-                raise _fail(
-                    f"{path}[{index}].targets[{position}].model",
-                    f"{target.model!r} is a model alias; a target names a model (an alias cannot point to an alias)",
-                )
-    return aliases
+    from liter_llm.config import parse_config
+
+    try:
+        return parse_config({"models": raw}, env={}).models
+    except BadRequestError as exc:
+        raise BadRequestError(exc.message.removeprefix("config: ").replace("models", path, 1)) from None
 
 
 def models_to_dict(models: Sequence[ModelAlias]) -> list[dict[str, Any]]:
