@@ -64,9 +64,12 @@ GATEWAY = ProviderSpec(
 
 
 def _describe(providers: Mapping[str, tuple[str, ...]]) -> str:
-    return ", ".join(
-        f"{name} ({' '.join(prefixes)})" if prefixes else name for name, prefixes in sorted(providers.items())
-    ) or "none"
+    return (
+        ", ".join(
+            f"{name} ({' '.join(prefixes)})" if prefixes else name for name, prefixes in sorted(providers.items())
+        )
+        or "none"
+    )
 
 
 class PluginLoadWarning(UserWarning):
@@ -130,24 +133,32 @@ class _Declared:
     """A provider plugin known from its entry points, not imported yet."""
 
     entry_point: Any  # importlib.metadata.EntryPoint of the ``liter_llm`` group
-    distribution: str | None
-    version: str | None
     #: provider name -> its declared bare model prefixes
     providers: Mapping[str, tuple[str, ...]]
 
 
-def _declarations(
-    everything: Any,
-) -> dict[tuple[str | None, str], dict[str, tuple[str, ...]]]:
-    """``(distribution, entry point value) -> {provider: prefixes}`` from the two declaration groups."""
-    prefixes: dict[tuple[str | None, str], tuple[str, ...]] = {}
+def _dist_name(ep: Any) -> str | None:
+    """The name of the distribution an entry point comes from (reads its METADATA: not free)."""
+    return ep.dist.name if ep.dist is not None else None
+
+
+def _dist_version(ep: Any) -> str | None:
+    return ep.dist.version if ep.dist is not None else None
+
+
+def _declarations(everything: Any) -> dict[tuple[int, str], dict[str, tuple[str, ...]]]:
+    """``(id of the distribution, entry point value) -> {provider: prefixes}`` from the two declaration groups.
+
+    Entry points of one distribution share its ``Distribution`` object, so they are matched by its
+    identity: no distribution's METADATA is read for a declaration.
+    """
+    prefixes: dict[tuple[int, str], tuple[str, ...]] = {}
     for ep in everything.select(group=MODEL_PREFIXES_GROUP):
-        dist = ep.dist.name if ep.dist is not None else None
-        prefixes[(dist, ep.name)] = tuple(part for part in ep.value.split() if part)
-    found: dict[tuple[str | None, str], dict[str, tuple[str, ...]]] = {}
+        prefixes[(id(ep.dist), ep.name)] = tuple(ep.value.split())
+    found: dict[tuple[int, str], dict[str, tuple[str, ...]]] = {}
     for ep in everything.select(group=PROVIDERS_GROUP):
-        dist = ep.dist.name if ep.dist is not None else None
-        found.setdefault((dist, ep.value.strip()), {})[ep.name] = prefixes.get((dist, ep.name), ())
+        key = (id(ep.dist), ep.name)
+        found.setdefault((id(ep.dist), ep.value.strip()), {})[ep.name] = prefixes.get(key, ())
     return found
 
 
@@ -201,24 +212,22 @@ class Registry:
         declared = _declarations(everything)
         seen: set[str] = set()
         for ep in everything.select(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist is not None else None
-            if allowed is not None and ep.name not in allowed and (dist is None or dist not in allowed):
+            if allowed is not None and ep.name not in allowed and _dist_name(ep) not in allowed:
                 continue
             if ep.name in seen:
                 warnings.warn(
-                    f"liter-llm plugin {ep.name!r} from {dist or 'an unknown distribution'} is installed twice; "
-                    "the second copy is ignored",
+                    f"liter-llm plugin {ep.name!r} from {_dist_name(ep) or 'an unknown distribution'} is installed "
+                    "twice; the second copy is ignored",
                     PluginLoadWarning,
                     stacklevel=2,
                 )
                 continue
             seen.add(ep.name)
-            version = ep.dist.version if ep.dist is not None else None
-            providers = declared.get((dist, ep.value.strip()))
+            providers = declared.get((id(ep.dist), ep.value.strip()))
             if providers:
-                self._declare(_Declared(entry_point=ep, distribution=dist, version=version, providers=providers))
+                self._declare(_Declared(entry_point=ep, providers=providers))
                 continue
-            self._import_entry_point(ep, dist, version)
+            self._import_entry_point(ep)
         self._rebuild_prefixes()
 
     def _declare(self, plugin: _Declared) -> None:
@@ -227,9 +236,8 @@ class Registry:
         for provider in plugin.providers:
             self._pending[provider] = (*self._pending.get(provider, ()), name)
 
-    def _import_entry_point(
-        self, ep: Any, dist: str | None, version: str | None
-    ) -> tuple[LoadedPlugin | None, list[ProviderSpec]]:
+    def _import_entry_point(self, ep: Any) -> tuple[LoadedPlugin | None, list[ProviderSpec]]:
+        dist = _dist_name(ep)
         try:
             module = ep.load()
         except Exception as exc:
@@ -241,7 +249,7 @@ class Registry:
             )
             self.failed.append((ep.name, f"failed to import: {type(exc).__name__}: {exc}"))
             return None, []
-        return self._add(module, name=ep.name, distribution=dist, version=version)
+        return self._add(module, name=ep.name, distribution=dist, version=_dist_version(ep))
 
     def _load_declared(self, names: Iterable[str]) -> None:
         """Import the declared plugins ``names`` (those not imported yet) and register their providers."""
@@ -250,7 +258,7 @@ class Registry:
                 plugin = self._declared.get(name)
                 if plugin is None:
                     continue  # imported meanwhile (another thread, or another provider of the same plugin)
-                loaded, registered = self._import_entry_point(plugin.entry_point, plugin.distribution, plugin.version)
+                loaded, registered = self._import_entry_point(plugin.entry_point)
                 del self._declared[name]
                 for provider in plugin.providers:
                     rest = tuple(other for other in self._pending.get(provider, ()) if other != name)
