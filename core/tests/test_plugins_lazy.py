@@ -139,7 +139,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def probe(site: Path, steps: list[tuple[str, str]], mode: str, *, listing: bool = False, load: str | None = None) -> Any:
+def probe(
+    site: Path, steps: list[tuple[str, str]], mode: str, *, listing: bool = False, load: str | None = None
+) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LITER_LLM_", "PYTHON"))}
     env["PYTHONPATH"] = str(site)
     if load is not None:
@@ -181,7 +183,8 @@ def test_a_broken_declared_plugin_is_a_warning_naming_it_when_a_call_needs_it(si
     state = probe(site, [("other", "lazyone/m"), ("broken", "lazybroken/m"), ("prefix", "lbroken-x")], mode)
     other, broken, prefix = state["steps"]
     assert other["warnings"] == []  # nothing imported it yet
-    assert "lazybroken" in broken["outcome"] and broken["outcome"].startswith("BadRequestError")
+    assert "lazybroken" in broken["outcome"]
+    assert broken["outcome"].startswith("BadRequestError")
     assert "failed to import" in broken["outcome"]  # the routing error names the plugin that failed
     # (the routing error lists every provider, so every declared plugin is imported by then)
     named = [w for w in broken["warnings"] if "'lazybroken'" in w]
@@ -200,10 +203,12 @@ def test_two_declared_plugins_of_one_provider_load_together_and_the_first_distri
     state = probe(site, [("twin", "twin/m")], mode)
     (twin,) = state["steps"]
     assert twin["outcome"] == "/a/chat/completions"  # twin-a sorts before twin-b
-    assert "liter_llm_twina" in twin["modules"] and "liter_llm_twinb" in twin["modules"]
+    assert "liter_llm_twina" in twin["modules"]
+    assert "liter_llm_twinb" in twin["modules"]
     duplicate = [w for w in twin["warnings"] if "'twin'" in w]
     assert len(duplicate) == 1, twin["warnings"]
-    assert "twin-a" in duplicate[0] and "twin-b" in duplicate[0]
+    assert "twin-a" in duplicate[0]
+    assert "twin-b" in duplicate[0]
 
 
 @MODES
@@ -212,7 +217,9 @@ def test_an_out_of_date_declaration_is_a_warning_and_what_the_plugin_registered_
     old, new = state["steps"]
     stale = [w for w in old["warnings"] if "'stale'" in w]
     assert len(stale) == 1, old["warnings"]
-    assert "staleold" in stale[0] and "stalenew" in stale[0] and "out of date" in stale[0]
+    assert "staleold" in stale[0]
+    assert "stalenew" in stale[0]
+    assert "out of date" in stale[0]
     assert "liter_llm_stale" in old["modules"]
     assert "staleold" not in old["outcome"]  # the declared provider does not exist: the default provider took it
     assert new["outcome"] == "/stalenew/chat/completions"
@@ -222,7 +229,8 @@ def test_listing_every_provider_imports_every_declared_plugin(site: Path) -> Non
     state = probe(site, [], "sync", listing=True)
     assert state["after_create"] == ["liter_llm_globalhook"]
     assert {"lazyone", "lazytwo", "twin", "stalenew"} <= set(state["listed"])
-    assert "lazybroken" not in state["listed"] and "staleold" not in state["listed"]
+    assert "lazybroken" not in state["listed"]
+    assert "staleold" not in state["listed"]
     assert {"lazyone", "lazytwo", "twina", "twinb", "stale", "globalhook"} <= set(state["plugins"])
     assert set(state["list_modules"]) >= {"liter_llm_lazyone", "liter_llm_lazytwo", "liter_llm_twina"}
     assert any("'lazybroken'" in w for w in state["list_warnings"])
@@ -234,5 +242,6 @@ def test_load_plugins_limits_declared_plugins_too(site: Path, mode: str) -> None
     one, two = state["steps"]
     assert state["after_create"] == []
     assert one["outcome"] == "/lazyone/chat/completions"
-    assert two["outcome"].startswith("BadRequestError") and "lazytwo" in two["outcome"]
+    assert two["outcome"].startswith("BadRequestError")
+    assert "lazytwo" in two["outcome"]
     assert two["modules"] == ["liter_llm_lazyone"]
