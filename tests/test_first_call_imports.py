@@ -71,17 +71,10 @@ EAGER = {"liter_llm_otel", "liter_llm_record", "liter_llm_proxy"}  # global hook
 def first_call(model: str, mode: str, *, tracing: bool = False) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITER_LLM_")}
     env["ANTHROPIC_API_KEY"] = "k-test"  # reaches only the mock transport
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, model, mode, "tracing" if tracing else "-"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    args = [sys.executable, "-c", PROBE, model, mode, "tracing" if tracing else "-"]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-    line = next(line for line in result.stdout.splitlines() if line.startswith("STATE="))
-    state: dict[str, Any] = json.loads(line[len("STATE=") :])
+    state: dict[str, Any] = json.loads(result.stdout.rpartition("STATE=")[2])
     return state
 
 

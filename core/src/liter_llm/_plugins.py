@@ -259,16 +259,23 @@ class Registry:
                 if plugin is None:
                     continue  # imported meanwhile (another thread, or another provider of the same plugin)
                 loaded, registered = self._import_entry_point(plugin.entry_point)
-                del self._declared[name]
-                for provider in plugin.providers:
-                    rest = tuple(other for other in self._pending.get(provider, ()) if other != name)
-                    if rest:
-                        self._pending[provider] = rest
-                    else:
-                        self._pending.pop(provider, None)
+                self._forget_declared(name)
                 if loaded is not None:
                     self._check_declaration(plugin, loaded, registered)
                 self._rebuild_prefixes()
+
+    def _forget_declared(self, name: str) -> bool:
+        """Drop the declared plugin ``name`` and its pending providers (under the lock); ``True`` if it was there."""
+        declared = self._declared.pop(name, None)
+        if declared is None:
+            return False
+        for provider in declared.providers:
+            rest = tuple(other for other in self._pending.get(provider, ()) if other != name)
+            if rest:
+                self._pending[provider] = rest
+            else:
+                self._pending.pop(provider, None)
+        return True
 
     def _check_declaration(self, declared: _Declared, loaded: LoadedPlugin, specs: list[ProviderSpec]) -> None:
         """Warn when a provider plugin registered other providers or hooks than it declared."""
@@ -396,14 +403,7 @@ class Registry:
                     self._provider_only.discard(name)
                     self._rebuild_prefixes()
                     return True
-            declared = self._declared.pop(name, None)
-            if declared is not None:
-                for provider in declared.providers:
-                    rest = tuple(other for other in self._pending.get(provider, ()) if other != name)
-                    if rest:
-                        self._pending[provider] = rest
-                    else:
-                        self._pending.pop(provider, None)
+            if self._forget_declared(name):
                 self._rebuild_prefixes()
                 return True
             before = len(self.failed)
