@@ -1,10 +1,15 @@
 """Plugin discovery, the provider registry and routing.
 
-Plugins are found through the ``liter_llm`` entry point group, loaded lazily
-on the first client creation, once per process.  ``LITER_LLM_LOAD_PLUGINS``
-(a comma list of entry point or distribution names; empty means none) limits
-what loads.  A plugin that fails to import or register is a warning naming it,
-never a crash.
+Plugins are found through the ``liter_llm`` entry point group, discovered on
+the first client creation, once per process (one scan of the installed
+distributions' entry points).  A plugin that declares its providers in the
+``liter_llm.providers`` group (and their model prefixes in
+``liter_llm.model_prefixes``) is a *provider plugin*: it is imported only when a
+call routes to one of its providers, or when something asks for every
+provider's full specification.  Every other plugin is imported at discovery.
+``LITER_LLM_LOAD_PLUGINS`` (a comma list of entry point or distribution names;
+empty means none) limits what loads.  A plugin that fails to import or register
+is a warning naming it, never a crash.
 """
 
 from __future__ import annotations
@@ -38,7 +43,13 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "liter_llm"
+#: ``<provider> = "<the plugin's entry point value>"``: a provider a plugin serves, declared without importing it
+PROVIDERS_GROUP = "liter_llm.providers"
+#: ``<provider> = "<prefix> <prefix> ..."``: the bare model prefixes of a declared provider
+MODEL_PREFIXES_GROUP = "liter_llm.model_prefixes"
 LOAD_PLUGINS_ENV = "LITER_LLM_LOAD_PLUGINS"
+#: hooks that are not per-call: a provider plugin (declared, imported on demand) implements only these
+_NOT_PER_CALL = frozenset({"register_providers", "register_commands"})
 
 #: The provider used when a client has a ``base_url`` and no ``model_hint``:
 #: one OpenAI-compatible gateway that receives every call.
@@ -50,6 +61,15 @@ GATEWAY = ProviderSpec(
     endpoints=ALL_ENDPOINTS,
     display_name="OpenAI-compatible gateway",
 )
+
+
+def _describe(providers: Mapping[str, tuple[str, ...]]) -> str:
+    return (
+        ", ".join(
+            f"{name} ({' '.join(prefixes)})" if prefixes else name for name, prefixes in sorted(providers.items())
+        )
+        or "none"
+    )
 
 
 class PluginLoadWarning(UserWarning):
@@ -108,29 +128,74 @@ def _replaces(new: ProviderSpec, existing: ProviderSpec) -> bool:
     return wins
 
 
+@attrs.frozen
+class _Declared:
+    """A provider plugin known from its entry points, not imported yet."""
+
+    entry_point: Any  # importlib.metadata.EntryPoint of the ``liter_llm`` group
+    #: provider name -> its declared bare model prefixes
+    providers: Mapping[str, tuple[str, ...]]
+
+
+def _dist_name(ep: Any) -> str | None:
+    """The name of the distribution an entry point comes from (reads its METADATA: not free)."""
+    return ep.dist.name if ep.dist is not None else None
+
+
+def _dist_version(ep: Any) -> str | None:
+    return ep.dist.version if ep.dist is not None else None
+
+
+def _declarations(everything: Any) -> dict[tuple[int, str], dict[str, tuple[str, ...]]]:
+    """``(id of the distribution, entry point value) -> {provider: prefixes}`` from the two declaration groups.
+
+    Entry points of one distribution share its ``Distribution`` object, so they are matched by its
+    identity: no distribution's METADATA is read for a declaration.
+    """
+    prefixes: dict[tuple[int, str], tuple[str, ...]] = {}
+    for ep in everything.select(group=MODEL_PREFIXES_GROUP):
+        prefixes[(id(ep.dist), ep.name)] = tuple(ep.value.split())
+    found: dict[tuple[int, str], dict[str, tuple[str, ...]]] = {}
+    for ep in everything.select(group=PROVIDERS_GROUP):
+        key = (id(ep.dist), ep.name)
+        found.setdefault((id(ep.dist), ep.value.strip()), {})[ep.name] = prefixes.get(key, ())
+    return found
+
+
 class Registry:
     """The process-wide registry of plugins and providers.
 
     Built-in and entry-point providers are loaded once; custom providers are
-    added and removed at run time under a lock and are consulted first.
+    added and removed at run time under a lock and are consulted first.  A
+    provider plugin that declares its providers (``liter_llm.providers``) is
+    imported the first time one of its providers is looked up or a model
+    matches one of its declared prefixes; :attr:`plugins`, :attr:`providers`
+    and :meth:`all_providers` import every such plugin first, so they always
+    list everything installed.
     """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._loaded = False
-        self.plugins: list[LoadedPlugin] = []
+        self._plugins: list[LoadedPlugin] = []
         #: plugins that failed to import or register: (name, why), for routing errors
         self.failed: list[tuple[str, str]] = []
-        self.providers: dict[str, ProviderSpec] = {}
+        self._providers: dict[str, ProviderSpec] = {}
         self._custom: dict[str, ProviderSpec] = {}
-        # (prefix, provider), longest prefix first; replaced whole (never mutated) so that
-        # resolve() can read them without the lock while another thread registers
-        self._bare_prefixes: list[tuple[str, ProviderSpec]] = []
+        #: declared provider plugins not imported yet, by entry point name
+        self._declared: dict[str, _Declared] = {}
+        #: provider name -> the entry point names of the declared plugins that serve it (not imported yet)
+        self._pending: dict[str, tuple[str, ...]] = {}
+        #: plugins imported on demand that implement only registration hooks: not global plugins
+        self._provider_only: set[str] = set()
+        # (prefix, provider or a pending provider's name), longest prefix first; replaced whole (never
+        # mutated) so that resolve() can read them without the lock while another thread registers
+        self._bare_prefixes: list[tuple[str, ProviderSpec | str]] = []
         self._custom_prefixes: list[tuple[str, ProviderSpec]] = []
 
     # -- loading ---------------------------------------------------------
     def ensure_loaded(self) -> None:
-        """Load the entry-point plugins, once per process."""
+        """Discover the entry-point plugins, once per process (provider plugins are only declared)."""
         if self._loaded:
             return
         with self._lock:
@@ -141,32 +206,127 @@ class Registry:
 
     def _load_entry_points(self) -> None:
         allowed = _allowed_names()
+        if allowed is not None and not allowed:
+            return  # LITER_LLM_LOAD_PLUGINS="" : none, without reading any distribution
+        everything = metadata.entry_points()
+        declared = _declarations(everything)
         seen: set[str] = set()
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist is not None else None
-            if allowed is not None and ep.name not in allowed and (dist is None or dist not in allowed):
+        for ep in everything.select(group=ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed and _dist_name(ep) not in allowed:
                 continue
             if ep.name in seen:
                 warnings.warn(
-                    f"liter-llm plugin {ep.name!r} from {dist or 'an unknown distribution'} is installed twice; "
-                    "the second copy is ignored",
+                    f"liter-llm plugin {ep.name!r} from {_dist_name(ep) or 'an unknown distribution'} is installed "
+                    "twice; the second copy is ignored",
                     PluginLoadWarning,
                     stacklevel=2,
                 )
                 continue
             seen.add(ep.name)
-            try:
-                module = ep.load()
-            except Exception as exc:
-                warnings.warn(
-                    f"liter-llm plugin {ep.name!r} ({dist or ep.value}) failed to import and was skipped: "
-                    f"{type(exc).__name__}: {exc}",
-                    PluginLoadWarning,
-                    stacklevel=2,
-                )
-                self.failed.append((ep.name, f"failed to import: {type(exc).__name__}: {exc}"))
+            providers = declared.get((id(ep.dist), ep.value.strip()))
+            if providers:
+                self._declare(_Declared(entry_point=ep, providers=providers))
                 continue
-            self.add_plugin(module, name=ep.name, distribution=dist, version=ep.dist.version if ep.dist else None)
+            self._import_entry_point(ep)
+        self._rebuild_prefixes()
+
+    def _declare(self, plugin: _Declared) -> None:
+        name = plugin.entry_point.name
+        self._declared[name] = plugin
+        for provider in plugin.providers:
+            self._pending[provider] = (*self._pending.get(provider, ()), name)
+
+    def _import_entry_point(self, ep: Any) -> tuple[LoadedPlugin | None, list[ProviderSpec]]:
+        dist = _dist_name(ep)
+        try:
+            module = ep.load()
+        except Exception as exc:
+            warnings.warn(
+                f"liter-llm plugin {ep.name!r} ({dist or ep.value}) failed to import and was skipped: "
+                f"{type(exc).__name__}: {exc}",
+                PluginLoadWarning,
+                stacklevel=4,
+            )
+            self.failed.append((ep.name, f"failed to import: {type(exc).__name__}: {exc}"))
+            return None, []
+        return self._add(module, name=ep.name, distribution=dist, version=_dist_version(ep))
+
+    def _load_declared(self, names: Iterable[str]) -> None:
+        """Import the declared plugins ``names`` (those not imported yet) and register their providers."""
+        with self._lock:
+            for name in names:
+                plugin = self._declared.get(name)
+                if plugin is None:
+                    continue  # imported meanwhile (another thread, or another provider of the same plugin)
+                loaded, registered = self._import_entry_point(plugin.entry_point)
+                self._forget_declared(name)
+                if loaded is not None:
+                    self._check_declaration(plugin, loaded, registered)
+                self._rebuild_prefixes()
+
+    def _forget_declared(self, name: str) -> bool:
+        """Drop the declared plugin ``name`` and its pending providers (under the lock); ``True`` if it was there."""
+        declared = self._declared.pop(name, None)
+        if declared is None:
+            return False
+        for provider in declared.providers:
+            rest = tuple(other for other in self._pending.get(provider, ()) if other != name)
+            if rest:
+                self._pending[provider] = rest
+            else:
+                self._pending.pop(provider, None)
+        return True
+
+    def _check_declaration(self, declared: _Declared, loaded: LoadedPlugin, specs: list[ProviderSpec]) -> None:
+        """Warn when a provider plugin registered other providers or hooks than it declared."""
+        pm = new_plugin_manager()
+        pm.register(loaded.plugin, name=loaded.name)
+        per_call = sorted(
+            hook
+            for hook in pm.hook.__dict__
+            if hook not in _NOT_PER_CALL and not hook.startswith("_") and getattr(pm.hook, hook).get_hookimpls()
+        )
+        if per_call:
+            warnings.warn(
+                f"liter-llm plugin {loaded.name!r} ({loaded.distribution}) declares its providers in "
+                f"{PROVIDERS_GROUP!r} but implements hooks that see every call ({', '.join(per_call)}): it was "
+                "imported on demand, so they apply only to clients created from now on; a plugin with such "
+                "hooks must not declare its providers",
+                PluginLoadWarning,
+                stacklevel=5,
+            )
+        else:
+            self._provider_only.add(loaded.name)
+        registered = {spec.name: tuple(spec.model_prefixes) for spec in specs}
+        expected = dict(declared.providers)
+        if set(registered) != set(expected) or any(
+            set(registered[name]) != set(expected[name]) for name in registered if name in expected
+        ):
+            warnings.warn(
+                f"liter-llm plugin {loaded.name!r} ({loaded.distribution}) declares the providers "
+                f"{_describe(expected)} but registered {_describe(registered)}: the declaration in its "
+                f"{PROVIDERS_GROUP!r} and {MODEL_PREFIXES_GROUP!r} entry points is out of date",
+                PluginLoadWarning,
+                stacklevel=5,
+            )
+
+    def load_all(self) -> None:
+        """Import every declared provider plugin that is not imported yet (listing every provider needs it)."""
+        self.ensure_loaded()
+        if self._declared:
+            self._load_declared(list(self._declared))
+
+    @property
+    def plugins(self) -> list[LoadedPlugin]:
+        """Every entry-point plugin and its providers (imports the declared provider plugins first)."""
+        self.load_all()
+        return self._plugins
+
+    @property
+    def providers(self) -> dict[str, ProviderSpec]:
+        """Every provider of the entry-point plugins by name (imports the declared provider plugins first)."""
+        self.load_all()
+        return self._providers
 
     def add_plugin(
         self, plugin: Any, *, name: str, distribution: str | None = None, version: str | None = None
@@ -175,6 +335,12 @@ class Registry:
 
         Returns ``None`` (after a :class:`PluginLoadWarning`) if the plugin is broken.
         """
+        return self._add(plugin, name=name, distribution=distribution, version=version)[0]
+
+    def _add(
+        self, plugin: Any, *, name: str, distribution: str | None, version: str | None
+    ) -> tuple[LoadedPlugin | None, list[ProviderSpec]]:
+        """:meth:`add_plugin`, also returning every provider the plugin registered (winners or not)."""
         pm = new_plugin_manager()
         try:
             pm.register(plugin, name=name)
@@ -187,7 +353,7 @@ class Registry:
                 stacklevel=3,
             )
             self.failed.append((name, f"is not a valid plugin: {type(exc).__name__}: {exc}"))
-            return None
+            return None, []
         collected: list[ProviderSpec] = []
 
         def register(spec: ProviderSpec) -> None:
@@ -205,37 +371,41 @@ class Registry:
                 stacklevel=3,
             )
             self.failed.append((name, f"failed to register its providers: {type(exc).__name__}: {exc}"))
-            return None
+            return None, []
         names: list[str] = []
         with self._lock:
             for spec in collected:
-                existing = self.providers.get(spec.name)
+                existing = self._providers.get(spec.name)
                 if existing is not None and not _replaces(spec, existing):
                     continue
                 if existing is not None:
-                    for index, other in enumerate(self.plugins):  # the loser no longer owns the name
+                    for index, other in enumerate(self._plugins):  # the loser no longer owns the name
                         if spec.name in other.providers:
                             kept = tuple(p for p in other.providers if p != spec.name)
-                            self.plugins[index] = attrs.evolve(other, providers=kept)
-                self.providers[spec.name] = spec
+                            self._plugins[index] = attrs.evolve(other, providers=kept)
+                self._providers[spec.name] = spec
                 names.append(spec.name)
             self._rebuild_prefixes()
             loaded = LoadedPlugin(
                 name=name, distribution=distribution, version=version, plugin=plugin, providers=tuple(names)
             )
-            self.plugins.append(loaded)
-        return loaded
+            self._plugins.append(loaded)
+        return loaded, collected
 
     def remove_plugin(self, name: str) -> bool:
         """Remove a plugin and its providers (for tests and embedding applications)."""
         with self._lock:
-            for index, loaded in enumerate(self.plugins):
+            for index, loaded in enumerate(self._plugins):
                 if loaded.name == name:
-                    del self.plugins[index]
+                    del self._plugins[index]
                     for provider in loaded.providers:
-                        self.providers.pop(provider, None)
+                        self._providers.pop(provider, None)
+                    self._provider_only.discard(name)
                     self._rebuild_prefixes()
                     return True
+            if self._forget_declared(name):
+                self._rebuild_prefixes()
+                return True
             before = len(self.failed)
             self.failed = [entry for entry in self.failed if entry[0] != name]
             if len(self.failed) != before:
@@ -243,7 +413,11 @@ class Registry:
         return False
 
     def _rebuild_prefixes(self) -> None:
-        pairs = [(prefix, spec) for spec in self.providers.values() for prefix in spec.model_prefixes]
+        pairs: list[tuple[str, ProviderSpec | str]] = [
+            (prefix, spec) for spec in self._providers.values() for prefix in spec.model_prefixes
+        ]
+        for declared in self._declared.values():
+            pairs.extend((prefix, provider) for provider, prefixes in declared.providers.items() for prefix in prefixes)
         pairs.sort(key=lambda pair: -len(pair[0]))
         self._bare_prefixes = pairs
         custom = [(prefix, spec) for spec in self._custom.values() for prefix in spec.model_prefixes]
@@ -252,8 +426,8 @@ class Registry:
 
     @property
     def global_plugins(self) -> list[tuple[str, Any]]:
-        """The entry-point plugin objects, which see every call."""
-        return [(loaded.name, loaded.plugin) for loaded in self.plugins]
+        """The entry-point plugin objects that see every call (provider plugins imported on demand do not)."""
+        return [(loaded.name, loaded.plugin) for loaded in self._plugins if loaded.name not in self._provider_only]
 
     # -- custom providers ------------------------------------------------
     def register_custom(self, spec: ProviderSpec) -> None:
@@ -275,13 +449,25 @@ class Registry:
         """Whether ``spec`` is a provider added with :func:`register_custom_provider`."""
         return self._custom.get(spec.name) is spec
 
+    def _registered_provider(self, name: str) -> ProviderSpec | None:
+        """The entry-point provider ``name``, importing the declared plugins that serve it first."""
+        pending = self._pending.get(name)
+        if pending:
+            self._load_declared(pending)
+        return self._providers.get(name)
+
     def get(self, name: str) -> ProviderSpec | None:
         """The provider called ``name`` (custom providers first)."""
-        return self._custom.get(name) or self.providers.get(name)
+        return self._custom.get(name) or self._registered_provider(name)
+
+    def provider_names(self) -> set[str]:
+        """The name of every known provider, declared ones included, without importing any plugin."""
+        return {*self._providers, *self._pending, *self._custom}
 
     def all_providers(self) -> Mapping[str, ProviderSpec]:
-        """Every known provider by name, custom providers overriding built-ins."""
-        merged = dict(self.providers)
+        """Every known provider by name, custom providers overriding built-ins (imports every declared plugin)."""
+        self.load_all()
+        merged = dict(self._providers)
         merged.update(self._custom)
         return merged
 
@@ -290,7 +476,9 @@ class Registry:
 
         Order: custom providers (``extra`` first: the client's configured
         ones), then a known ``provider/`` prefix, then bare model prefixes.
-        ``(None, model)`` when nothing matched.
+        ``(None, model)`` when nothing matched.  A declared provider that
+        matches is imported first (and the look-up repeated with what it
+        registered).
         """
         head, slash, tail = model.partition("/")
         for spec in extra:
@@ -307,13 +495,25 @@ class Registry:
             if model.startswith(prefix):
                 return spec, model
         if slash:
-            named = self.providers.get(head)
+            named = self._registered_provider(head)
             if named is not None:
                 return named, tail
-        for prefix, spec in self._bare_prefixes:
-            if model.startswith(prefix):
-                return spec, model
-        return None, model
+        while True:
+            for prefix, target in self._bare_prefixes:
+                if not model.startswith(prefix):
+                    continue
+                name = target if isinstance(target, str) else target.name
+                pending = self._pending.get(name)
+                if pending:
+                    self._load_declared(pending)
+                    break  # look again, with what the plugin registered
+                if isinstance(target, str):
+                    with self._lock:  # being loaded by another thread: wait for it, then look again
+                        pass
+                    break
+                return target, model
+            else:
+                return None, model
 
 
 _registry: Registry | None = None

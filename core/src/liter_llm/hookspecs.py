@@ -115,7 +115,10 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     """Declare the providers this plugin serves.
 
-    Called once per process, when plugins are first loaded.  Call
+    Called once per process, when the plugin is imported: when the first
+    client is created, or, for a plugin that declares its providers in the
+    ``liter_llm.providers`` entry point group, when a call first needs one of
+    them (see the plugin guide, "Declare your providers").  Call
     ``register(spec)`` for each :class:`~liter_llm.providers.ProviderSpec`.
     A provider that speaks the OpenAI wire format is data alone; one with its
     own protocol sets ``spec.plugin`` to an object whose hooks then see only

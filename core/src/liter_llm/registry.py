@@ -1,8 +1,11 @@
 """The plugin and provider registry, for plugins, tools and tests.
 
 :func:`get_registry` returns the process-wide :class:`Registry`: the plugins
-found through the ``liter_llm`` entry point group (loaded once, on first
-use) and the providers they registered.  Tools use it to list what is
+found through the ``liter_llm`` entry point group (discovered once, on first
+use; a provider plugin that declares its providers in ``liter_llm.providers``
+is imported when one of them is first needed, and :attr:`Registry.plugins`,
+:attr:`Registry.providers` and :meth:`Registry.all_providers` import every
+such plugin first) and the providers they registered.  Tools use it to list what is
 installed (``liter-llm plugins``), tests to add a plugin object without
 installing a distribution (:meth:`Registry.add_plugin`) and to remove it
 again (:meth:`Registry.remove_plugin`).  :func:`new_plugin_manager` gives a
@@ -18,6 +21,8 @@ from __future__ import annotations
 from liter_llm._plugins import (
     ENTRY_POINT_GROUP,
     LOAD_PLUGINS_ENV,
+    MODEL_PREFIXES_GROUP,
+    PROVIDERS_GROUP,
     LoadedPlugin,
     PluginLoadWarning,
     Registry,
@@ -28,6 +33,8 @@ from liter_llm._plugins import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "LOAD_PLUGINS_ENV",
+    "MODEL_PREFIXES_GROUP",
+    "PROVIDERS_GROUP",
     "LoadedPlugin",
     "PluginLoadWarning",
     "Registry",

@@ -40,14 +40,19 @@ import json
 import os
 import time
 from collections.abc import Generator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from opentelemetry import metrics, propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from liter_llm import BadRequestError, Call, Fallback, LiterLlmError, hookimpl
 from liter_llm.clock import SystemClock
+
+if TYPE_CHECKING:
+    from opentelemetry import metrics, propagate, trace
+else:
+    # OpenTelemetry is imported with the first call of a client that asks for tracing
+    # (:func:`_opentelemetry`): an installed plugin costs a client that does not trace nothing
+    metrics = propagate = trace = None
 
 __all__ = [
     "CAPTURE_CONTENT_ENV",
@@ -151,16 +156,31 @@ def _flag(value: Any, name: str) -> bool:
     raise BadRequestError(f"plugins.otel.{name}: must be a boolean, not {type(value).__name__}")
 
 
+def _opentelemetry() -> None:
+    """Import OpenTelemetry's API (once, on the first traced call)."""
+    global metrics, propagate, trace
+    if trace is None:
+        import opentelemetry.metrics
+        import opentelemetry.propagate
+        import opentelemetry.trace
+
+        metrics, propagate, trace = opentelemetry.metrics, opentelemetry.propagate, opentelemetry.trace
+
+
 def _settings(call: Call) -> _Settings | None:
     """The settings of a call, or ``None`` when the client did not ask for tracing."""
     table = call.config.plugins.get("otel")
     if table is None:
-        return _Settings({}) if call.config.tracing else None
-    if not isinstance(table, Mapping):
+        if not call.config.tracing:
+            return None
+        table = {}
+    elif not isinstance(table, Mapping):
         raise BadRequestError("plugins.otel: must be a table of settings")
-    if not _flag(table.get("enabled", True), "enabled"):
+    elif not _flag(table.get("enabled", True), "enabled"):
         return None
-    return _Settings(table)
+    settings = _Settings(table)
+    _opentelemetry()
+    return settings
 
 
 class _Instruments:
@@ -469,7 +489,7 @@ def _fallback_traced(call: Call, group: Fallback, settings: _Settings) -> Genera
         attributes["liter_llm.requested_model"] = requested
     span = _tracer(settings).start_span(
         f"{operation} {requested}" if requested else operation,
-        kind=SpanKind.INTERNAL,
+        kind=trace.SpanKind.INTERNAL,
         attributes=attributes,
         start_time=_ns(call),
     )
@@ -479,7 +499,7 @@ def _fallback_traced(call: Call, group: Fallback, settings: _Settings) -> Genera
     except LiterLlmError as error:
         failure = error_type(error)
         span.set_attribute("error.type", failure)
-        span.set_status(Status(StatusCode.ERROR, f"{failure}: {error.message}"[:500]))
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{failure}: {error.message}"[:500]))
         raise
     except GeneratorExit:
         span.set_attribute("liter_llm.outcome", "closed")
@@ -510,7 +530,9 @@ def _traced(call: Call, settings: _Settings) -> Generator[None, Any, None]:
     if isinstance(group, _Group):
         attributes["liter_llm.fallback.index"] = call.fallback_index
         group.span.set_attribute("liter_llm.fallback.tried", call.fallback_index + 1)
-    span = tracer.start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes, start_time=_ns(call))
+    span = tracer.start_span(
+        name, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes, start_time=_ns(call)
+    )
     started = _now(settings, call)
     state = _Trace(settings, tracer, span, call.clock.monotonic())
     call.state[_STATE] = state
@@ -535,13 +557,13 @@ def _traced(call: Call, settings: _Settings) -> Generator[None, Any, None]:
                 instruments.tokens.record(result[key], {**metric_attributes, "gen_ai.token.type": token_type})
         if "liter_llm.cost_usd" in result:
             instruments.cost.add(result["liter_llm.cost_usd"], metric_attributes)
-        span.set_status(Status(StatusCode.UNSET))
+        span.set_status(trace.Status(trace.StatusCode.UNSET))
     except LiterLlmError as error:
         failure = error_type(error)
         span.set_attribute("error.type", failure)
         if error.status_code is not None:
             span.set_attribute("http.response.status_code", error.status_code)
-        span.set_status(Status(StatusCode.ERROR, f"{failure}: {error.message}"[:500]))
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{failure}: {error.message}"[:500]))
         raise
     except GeneratorExit:
         # a stream closed before its end (or a cancelled call): no outcome, so no error either
@@ -595,7 +617,7 @@ def _attempt_spans(state: _Trace, upto: int, failure: str | None, end_ns: int) -
         child = state.tracer.start_span(
             f"attempt {index + 1}",
             context=context,
-            kind=SpanKind.INTERNAL,
+            kind=trace.SpanKind.INTERNAL,
             start_time=start,
             attributes={"liter_llm.attempt": index},
         )
@@ -606,7 +628,7 @@ def _attempt_spans(state: _Trace, upto: int, failure: str | None, end_ns: int) -
             finished = end_ns
         if kind is not None:
             child.set_attribute("error.type", kind)
-            child.set_status(Status(StatusCode.ERROR, kind))
+            child.set_status(trace.Status(trace.StatusCode.ERROR, kind))
         child.end(end_time=max(start, finished if finished is not None else start))
     state.emitted = max(state.emitted, upto)
 
