@@ -160,3 +160,28 @@ class BoundedAuth(httpx.Auth):
             return
         finally:
             await flow.aclose()
+
+
+class DeadlineTimeouts(dict[str, "float | None"]):
+    """httpx's timeout extension whose values shrink as the call's deadline approaches.
+
+    httpcore looks the ``read``/``write``/``pool`` timeout up (``.get``) before
+    every socket operation, so a server that drips its status line, headers
+    or body one byte at a time cannot hold a call past its deadline: each
+    read may wait only for the time that is left.  ``deadline`` (a
+    ``time.monotonic()`` value) is also read by the async transport, which
+    bounds the wait for the headers with it.
+    """
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, deadline: float, **values: float | None) -> None:
+        super().__init__(values)
+        self.deadline = deadline
+
+    def get(self, key: str, default: float | None = None) -> float | None:  # type: ignore[override]
+        value = dict.get(self, key, default)
+        if key == "connect":
+            return value
+        left = max(self.deadline - time.monotonic(), 0.001)
+        return left if value is None or value > left else value

@@ -25,9 +25,9 @@ cookies and event hooks, of which the client uses only the auth flow) and call
 :meth:`AiohttpTransport.send`, which runs the auth flow as httpx does.
 
 Deadlines: a call's deadline (``request.extensions["timeout"].deadline``, see
-:class:`liter_llm._pipeline.DeadlineTimeouts`) bounds the wait for the status
+:class:`liter_llm._deadline.DeadlineTimeouts`) bounds the wait for the status
 line and headers here; the body reads are bounded by the driver
-(:func:`liter_llm._pipeline.read_async`).
+(:func:`liter_llm._drivers.read_async`).
 
 Timeouts come from ``request.extensions["timeout"]`` as with httpx (connect,
 read, pool); closing a response early releases (closes) its connection.

@@ -18,7 +18,9 @@ import httpx
 from liter_llm import operations as ops
 from liter_llm import types as t
 from liter_llm._deadline import instrument
-from liter_llm._pipeline import Pipeline, call_flow, drive_async, drive_sync
+from liter_llm._drivers import drive_async, drive_sync
+from liter_llm._flow import call_flow
+from liter_llm._pipeline import Pipeline
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
