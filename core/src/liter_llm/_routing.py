@@ -42,6 +42,16 @@ def _checked_config(config: ClientConfig) -> ClientConfig:
     return attrs.evolve(config, **changes) if changes else config
 
 
+def _variable_key(spec: ProviderSpec) -> SecretStr | None:
+    """The key in ``spec``'s API key variable (stripped and checked), or None."""
+    if spec.api_key_env:
+        value = os.environ.get(spec.api_key_env)
+        if value:
+            cleaned = clean_secret(value, spec.api_key_env, provider=spec.name)
+            return SecretStr(cleaned) if cleaned else None
+    return None
+
+
 class Routing:
     """Provider lookup, the route of a model name, the base URL and the API key of a provider."""
 
@@ -152,12 +162,7 @@ class Routing:
         key = self.config.api_key
         if key and self.owns_client_key(spec):
             return key
-        if spec.api_key_env:
-            value = os.environ.get(spec.api_key_env)
-            if value:
-                cleaned = clean_secret(value, spec.api_key_env, provider=spec.name)
-                return SecretStr(cleaned) if cleaned else None
-        return None
+        return _variable_key(spec)
 
     def target_key(self, spec: ProviderSpec, target: RouteTarget) -> SecretStr | None:
         """The key for a router target: its own; else, at its own base URL, the provider's variable only
@@ -166,9 +171,4 @@ class Routing:
             return target.api_key
         if target.base_url is None:
             return self.api_key(spec)
-        if spec.api_key_env:
-            value = os.environ.get(spec.api_key_env)
-            if value:
-                cleaned = clean_secret(value, spec.api_key_env, provider=spec.name)
-                return SecretStr(cleaned) if cleaned else None
-        return None
+        return _variable_key(spec)
