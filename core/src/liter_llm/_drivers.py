@@ -1,19 +1,20 @@
 """The drivers: run a flow's actions with blocking I/O (:func:`drive_sync`) or on the event loop (:func:`drive_async`).
 
 They also read whole bodies (:func:`read_sync`, :func:`read_async`) within a
-size limit and the call's deadline.
+size limit and the call's deadline: the deadline is handed to the transport
+(:func:`liter_llm._deadline.bound_body`), which cuts every read at it, and is
+checked between pieces for a transport that does not (docs/architecture.md,
+"Deadlines").
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
 from typing import Any
 
 import httpx
 
-from liter_llm._deadline import deadline_scope
+from liter_llm._deadline import bound_body, past
 from liter_llm._flow import Flow, Read, Send, Sleep
 from liter_llm.clock import SYSTEM_CLOCK, Clock
 from liter_llm.errors import (
@@ -35,13 +36,10 @@ def _too_large(limit: int, provider: str) -> SerializationError:
     return SerializationError(f"the answer is larger than the limit of {limit} bytes", provider=provider)
 
 
-def _past(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() > deadline
-
-
 def read_sync(action: Read) -> None:
     """Read a body fully, within the size limit and the deadline."""
     response = action.response
+    bound_body(response, action.deadline)
     parts: list[bytes] = []
     size = 0
     try:
@@ -50,7 +48,7 @@ def read_sync(action: Read) -> None:
             if size > action.limit:
                 raise _too_large(action.limit, action.provider)
             parts.append(piece)
-            if _past(action.deadline):
+            if past(action.deadline):
                 raise LiterLlmTimeoutError("the answer did not arrive within the timeout", provider=action.provider)
     finally:
         response.close()
@@ -68,6 +66,7 @@ async def release_async(response: httpx.Response) -> None:
 async def read_async(action: Read) -> None:
     """Read a body fully, within the size limit and the deadline."""
     response = action.response
+    bound_body(response, action.deadline)
     transport = sys.modules.get("liter_llm._transport")  # imported by the async client's default transport only
     stream = response.stream
     if (
@@ -86,7 +85,7 @@ async def read_async(action: Read) -> None:
             if size > action.limit:
                 raise _too_large(action.limit, action.provider)
             parts.append(piece)
-            if _past(action.deadline):
+            if past(action.deadline):
                 raise LiterLlmTimeoutError("the answer did not arrive within the timeout", provider=action.provider)
     except BaseException:
         await release_async(response)  # shielded: also when the call is cancelled
@@ -96,23 +95,10 @@ async def read_async(action: Read) -> None:
 
 
 async def _read_direct(action: Read, stream: Any) -> None:
-    """:func:`read_async` on the default transport: one read loop, bounded by the call's deadline."""
+    """:func:`read_async` on the default transport: one read loop (the transport bounds it by the deadline)."""
     response = action.response
     try:
-        if action.deadline is None:
-            body = await stream.read_all(action.limit)
-        else:
-            left = max(action.deadline - time.monotonic(), 0.001)
-            try:
-                if sys.version_info >= (3, 11):
-                    async with asyncio.timeout(left):
-                        body = await stream.read_all(action.limit)
-                else:  # pragma: no cover - Python 3.10
-                    body = await asyncio.wait_for(stream.read_all(action.limit), left)
-            except asyncio.TimeoutError:
-                raise LiterLlmTimeoutError(
-                    "the answer did not arrive within the timeout", provider=action.provider
-                ) from None
+        body = await stream.read_all(action.limit)
         if body is None:
             raise _too_large(action.limit, action.provider)
     except BaseException:
@@ -137,11 +123,9 @@ def drive_sync(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:
         try:
             kind = type(action)
             if kind is Send:
-                with deadline_scope(getattr(action.request.extensions.get("timeout"), "deadline", None)):
-                    value = client_for(action.provider).send(action.request, auth=action.auth, stream=True)
+                value = client_for(action.provider).send(action.request, auth=action.auth, stream=True)
             elif kind is Read:
-                with deadline_scope(action.deadline):
-                    read_sync(action)
+                read_sync(action)
             elif kind is Sleep:
                 clock.sleep(action.seconds)
             elif kind is Effect:

@@ -22,7 +22,7 @@ import attrs
 import httpx
 
 from liter_llm._call import Call, Fallback
-from liter_llm._deadline import BoundedAuth, DeadlineTimeouts
+from liter_llm._deadline import BoundedAuth, attempt_timeouts, fits
 from liter_llm._hooks import (
     culprit,
     finish_wrappers,
@@ -43,7 +43,6 @@ from liter_llm.errors import (
     HookRejectedError,
     InternalError,
     LiterLlmError,
-    LiterLlmTimeoutError,
     RateLimitedError,
     SerializationError,
     error_from_response,
@@ -329,25 +328,7 @@ class CallFlow(Routing):
     def _may_wait(self, call: Call, delay: float) -> bool:
         if delay > self.config.max_retry_delay_secs:
             return False
-        return call.deadline is None or time.monotonic() + delay < call.deadline
-
-    def _timeout(self, call: Call) -> dict[str, float | None]:
-        """The per-attempt timeouts; every read and write is cut at the call's deadline."""
-        config = self.config
-        if call.deadline is None:
-            return {"connect": config.connect_timeout_secs, "read": None, "write": None, "pool": None}
-        remaining = call.deadline - time.monotonic()
-        if remaining <= 0:
-            raise LiterLlmTimeoutError(
-                f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
-            )
-        connect = min(config.connect_timeout_secs, remaining)
-        if call.op.stream:
-            # a stream is bounded by its idle time once it flows; its opening by the deadline
-            return DeadlineTimeouts(
-                call.deadline, connect=connect, read=config.timeout_secs, write=remaining, pool=remaining
-            )
-        return DeadlineTimeouts(call.deadline, connect=connect, read=remaining, write=remaining, pool=remaining)
+        return fits(call.deadline, delay)
 
     @staticmethod
     def _checked_wait(call: Call, value: Any) -> float:
@@ -372,7 +353,7 @@ class CallFlow(Routing):
             delay = yield delay
         delay = self._checked_wait(call, delay)
         while delay:
-            if call.deadline is not None and time.monotonic() + delay > call.deadline:
+            if not fits(call.deadline, delay):
                 raise RateLimitedError(
                     f"the client-side rate limit leaves no room before the call's timeout (wait {delay:.2f} s)",
                     provider=provider,
@@ -391,7 +372,7 @@ class CallFlow(Routing):
                 raise EndpointNotSupportedError(provider, call.operation)
             check_request_headers(request)
             auth = flow_auth = hook.auth(call=call, request=request)
-            timeouts = request.extensions["timeout"] = self._timeout(call)
+            timeouts = request.extensions["timeout"] = attempt_timeouts(call)
             if auth is not None and type(auth) not in _PLAIN_AUTHS:  # it may send requests of its own
                 auth = BoundedAuth(auth, timeouts)
             started = time.monotonic()

@@ -605,17 +605,17 @@ class ChatStream:
         Nothing read here is parsed; the wait is bounded (:data:`DRAIN_SECS`,
         :data:`DRAIN_BYTES`), and a body that goes on is cut by closing the connection.
         """
-        from liter_llm._deadline import deadline_scope
+        from liter_llm._deadline import bound_body
 
         if self._bytes is None:
             return
         left = DRAIN_BYTES
+        bound_body(self._response, time.monotonic() + DRAIN_SECS)
         try:
-            with deadline_scope(time.monotonic() + DRAIN_SECS):
-                for piece in self._bytes:
-                    left -= len(piece)
-                    if left < 0:
-                        break
+            for piece in self._bytes:
+                left -= len(piece)
+                if left < 0:
+                    break
         except Exception:  # a slow or broken tail: closing the response cuts it
             pass
 
