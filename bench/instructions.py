@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -36,39 +37,53 @@ RAW = ("raw_chat_sync", "raw_stream_sync", "raw_chat_async")
 
 
 def workload(kind: str, url: str, units: int) -> None:
-    """Run ``WARM + units`` units of ``kind`` (chats, or streams of 100 chunks for a ``stream`` kind)."""
+    """Warm up, then run ``units`` units of ``kind`` (chats, or chunks in streams of 100 for a ``stream`` kind).
+
+    Between the two the heap is collected and frozen (``gc.freeze``), so that
+    a full collection, which walks every object the imports made, does not
+    land in one run of a pair and not the other.
+    """
     sys.path.insert(0, str(HERE))
     import httpx
     import run as bench
 
-    # a stream kind counts chunks: one stream of warm-up, then one stream per 100 chunks
-    count = 1 + units // CHUNKS if kind.endswith("_stream_sync") else WARM + units
-    if kind == "raw_chat_sync":
+    stream = kind.endswith("_stream_sync")
+    warm, count = (1, units // CHUNKS) if stream else (WARM, units)
+
+    def settle() -> None:
+        gc.collect()
+        gc.freeze()
+
+    if kind in ("raw_chat_sync", "raw_stream_sync"):
+        raw = bench.raw_stream_sync if stream else bench.raw_chat_sync
         with httpx.Client() as http:
-            bench.raw_chat_sync(http, url, count)
-    elif kind == "raw_stream_sync":
-        with httpx.Client() as http:
-            bench.raw_stream_sync(http, url, count)
+            raw(http, url, warm)
+            settle()
+            raw(http, url, count)
     elif kind == "raw_chat_async":
 
         async def go_raw() -> None:
             async with httpx.AsyncClient() as http:
+                await bench.raw_chat_async(http, url, warm)
+                settle()
                 await bench.raw_chat_async(http, url, count)
 
         asyncio.run(go_raw())
     else:
         import liter_llm
 
-        if kind == "ours_chat_sync":
+        if kind in ("ours_chat_sync", "ours_stream_sync"):
+            ours = bench.ours_stream_sync if stream else bench.ours_chat_sync
             with liter_llm.create_client(api_key="bench", base_url=url) as client:
-                bench.ours_chat_sync(client, count)
-        elif kind == "ours_stream_sync":
-            with liter_llm.create_client(api_key="bench", base_url=url) as client:
-                bench.ours_stream_sync(client, count)
+                ours(client, warm)
+                settle()
+                ours(client, count)
         else:
 
             async def go_ours() -> None:
                 async with liter_llm.create_async_client(api_key="bench", base_url=url) as client:
+                    await bench.ours_chat_async(client, warm)
+                    settle()
                     await bench.ours_chat_async(client, count)
 
             asyncio.run(go_ours())
@@ -115,6 +130,7 @@ def main() -> None:
     parser.add_argument("--src", action="append", default=[], help="a core/src directory to measure (repeatable)")
     parser.add_argument("--n", type=int, default=200, help="units counted per figure (a multiple of 100)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures here as JSON")
+    parser.add_argument("--kinds", default="chat_sync,stream_sync,chat_async", help="which figures (comma list)")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     import run as bench
@@ -122,13 +138,18 @@ def main() -> None:
     sources: list[str | None] = list(args.src) or [None]
     results: dict[str, Any] = {"n": args.n, "raw": {}, "ours": {}}
     with bench.server() as url:
+        kinds = {name.strip() for name in args.kinds.split(",")}
         for kind in RAW:
+            if kind.removeprefix("raw_") not in kinds:
+                continue
             results["raw"][kind] = per_unit(kind, url, args.n, None)
             print(f"{kind}: {results['raw'][kind]:,.0f} instructions per unit", flush=True)
         for src in sources:
             name = src or "installed"
             results["ours"][name] = {}
             for kind in OURS:
+                if kind.removeprefix("ours_") not in kinds:
+                    continue
                 value = per_unit(kind, url, args.n, src)
                 results["ours"][name][kind] = value
                 raw = results["raw"][kind.replace("ours", "raw")]
