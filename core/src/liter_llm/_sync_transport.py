@@ -27,7 +27,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from liter_llm._deadline import MIN_WAIT
+from liter_llm._deadline import MIN_WAIT, DeadlineTimeouts
 
 __all__ = ["DeadlineTransport", "proxy_map"]
 
@@ -37,6 +37,8 @@ class _Local(threading.local):
 
 
 _local = _Local()
+#: the timeouts of a request that carries no deadline of ours
+_NO_DEADLINE = DeadlineTimeouts(None)
 
 
 def _clamp(timeout: float | None) -> float | None:
@@ -140,25 +142,28 @@ class _Body(httpx.SyncByteStream):
 
     def __init__(self, stream: Iterable[bytes], timeouts: Any) -> None:
         self._stream = stream
-        self._timeouts = timeouts
+        self._timeouts = timeouts if type(timeouts) is DeadlineTimeouts else _NO_DEADLINE
 
     def __iter__(self) -> Iterator[bytes]:
         timeouts = self._timeouts
+        pieces = iter(self._stream)
         try:
-            pieces = iter(self._stream)
-            while True:
-                deadline = getattr(timeouts, "body_deadline", None)
-                if deadline is None:
-                    piece = next(pieces, None)
+            if timeouts.body_deadline is None:  # a stream as it flows: plain reads, until a deadline is set
+                for piece in pieces:
+                    yield piece
+                    if timeouts.body_deadline is not None:
+                        break
                 else:
-                    previous, _local.deadline = _local.deadline, deadline
-                    try:
-                        piece = next(pieces, None)
-                    finally:
-                        _local.deadline = previous
-                if piece is None:
                     return
-                yield piece
+            while True:  # each read within the body's deadline
+                previous, _local.deadline = _local.deadline, timeouts.body_deadline
+                try:
+                    following = next(pieces, None)
+                finally:
+                    _local.deadline = previous
+                if following is None:
+                    return
+                yield following
         except Exception as exc:
             _raise_mapped(exc)
 
