@@ -1,6 +1,6 @@
 """The sans-IO flow, stepped by hand: scripted Send/Read/Sleep results, no sockets, no sleeps.
 
-A :class:`~liter_llm._pipeline.Pipeline` flow is a generator of actions
+A :class:`~liter_llm._pipeline.Pipeline` flow (:mod:`liter_llm._flow`) is a generator of actions
 (``Send``, ``Read``, ``Sleep``); the clients' drivers perform them.  Here a
 script answers every ``Send`` with a response (or an exception thrown into the
 flow), ``Read`` needs nothing (the scripted responses are read already) and
@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from liter_llm._pipeline import Pipeline, Read, Send, Sleep, call_flow
+from liter_llm._flow import Read, Send, Sleep, call_flow
+from liter_llm._pipeline import Pipeline
 from liter_llm.clock import ManualClock
 from liter_llm.config import parse_config
 from liter_llm.errors import BadRequestError, RateLimitedError, ServerError, ServiceUnavailableError

@@ -129,6 +129,10 @@ def test_the_graph_sees_the_core_s_imports() -> None:
     # imports inside functions and under TYPE_CHECKING do not count
     assert "liter_llm.builtins" not in graph["liter_llm._pipeline"]
     assert "liter_llm._pipeline" not in graph["liter_llm.streaming"]
+    # the engine's parts: the flow knows no driver and no Pipeline (only under TYPE_CHECKING)
+    assert "liter_llm._drivers" not in graph["liter_llm._flow"]
+    assert "liter_llm._pipeline" not in graph["liter_llm._flow"]
+    assert "liter_llm._flow" in graph["liter_llm._drivers"]
 
 
 def test_a_cycle_is_found_and_named(tmp_path: Path) -> None:

@@ -1,116 +1,135 @@
-"""The sync client's transport: httpx's own, with every socket operation cut at the call's deadline."""
+"""Deadlines: how a call's ``timeout_secs`` bounds everything the call does.
+
+One mechanism, for every transport (docs/architecture.md, "Deadlines", says the same):
+
+1. **The call has a deadline.**  :meth:`~liter_llm._flow.CallFlow.prepare` sets
+   ``Call.deadline`` to ``time.monotonic() + timeout_secs`` (``None`` without a
+   timeout).  Everything below turns it into a time left with :func:`time_left`.
+2. **The deadline travels with each request.**  Every attempt's request gets
+   one extension, ``request.extensions["timeout"]``: a :class:`DeadlineTimeouts`
+   (:func:`attempt_timeouts`).  It is httpx's timeout mapping (``connect``,
+   ``read``, ``write``, ``pool``), whose values shrink to the time left each
+   time they are looked up, and it carries two deadlines:
+   ``deadline`` (connecting, sending, the status line and the headers) and
+   ``body_deadline`` (reading the body; set by whoever reads a whole body,
+   :func:`bound_body`, and ``None`` while a stream flows, which its idle
+   ``read`` timeout bounds instead).  An auth flow's own requests (a token
+   fetch) get the same extension (:class:`BoundedAuth`).
+3. **The transport enforces it at every I/O operation.**
+
+   - sync: the client's own transport (:class:`liter_llm._sync_transport.DeadlineTransport`,
+     on httpcore's public ``ConnectionPool(network_backend=...)``) cuts every
+     connect, socket read and write at the request's deadline, so a server
+     that drips its headers or body one byte at a time cannot hold a call;
+   - async: the aiohttp transport (:mod:`liter_llm._transport`) bounds the wait
+     for the status line and headers by ``deadline`` and each body read by
+     ``body_deadline`` (asyncio timeouts).
+
+4. **Any other transport** (an ``http_client=`` or ``transport=`` given by the
+   caller, a provider's ``create_transport``, httpx's own async pool on trio or
+   behind a SOCKS proxy) gets the extension only: httpx/httpcore read each
+   timeout once per phase (the headers, the body), so every phase ends within
+   the time left when it starts, and the drivers (:mod:`liter_llm._drivers`)
+   check the deadline between body chunks.  A server that drips bytes can
+   then stretch a phase up to its start's time left; nothing waits longer.
+5. **Waits are decisions, not I/O.**  A retry backoff or a client-side rate
+   limit wait that would end past the deadline is not taken (:func:`fits`):
+   the call fails at once with the error it has.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpcore
 import httpx
 
-__all__ = ["BoundedAuth", "deadline_scope", "instrument"]
+from liter_llm.errors import LiterLlmTimeoutError
 
-_local = threading.local()
+if TYPE_CHECKING:
+    from liter_llm._call import Call
 
+__all__ = ["BoundedAuth", "DeadlineTimeouts", "attempt_timeouts", "bound_body", "fits", "past", "time_left"]
 
-class deadline_scope:
-    """Within this block, every socket read and write of this thread ends by ``deadline``.
-
-    httpcore fetches the read timeout once for the whole status line and
-    headers and restarts it with every byte that arrives, so a server that
-    drips its headers could hold a call for ever; the sync driver wraps each
-    send and body read in this scope and the network streams below clamp
-    every operation to the time left.
-    """
-
-    __slots__ = ("_deadline", "_previous")
-
-    def __init__(self, deadline: float | None) -> None:
-        self._deadline = deadline
-        self._previous: float | None = None
-
-    def __enter__(self) -> None:
-        self._previous = getattr(_local, "deadline", None)
-        _local.deadline = self._deadline
-
-    def __exit__(self, *exc: object) -> None:
-        _local.deadline = self._previous
+#: the least time a bounded operation is given (a timeout of 0 would mean "no timeout" to some layers)
+MIN_WAIT = 0.001
 
 
-def _clamp(timeout: float | None) -> float | None:
-    deadline: float | None = getattr(_local, "deadline", None)
+def time_left(deadline: float | None) -> float | None:
+    """The seconds left before ``deadline`` (a ``time.monotonic()`` value), at least 1 ms; ``None`` without one."""
     if deadline is None:
-        return timeout
-    left = max(deadline - time.monotonic(), 0.001)
-    return left if timeout is None or timeout > left else timeout
+        return None
+    left = deadline - time.monotonic()
+    return left if left > MIN_WAIT else MIN_WAIT
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose reads and writes stop at the thread's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
+def past(deadline: float | None) -> bool:
+    """Whether ``deadline`` has passed (never without one)."""
+    return deadline is not None and time.monotonic() > deadline
 
 
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's network backend, handing out deadline-aware streams."""
-
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
+def fits(deadline: float | None, wait: float) -> bool:
+    """Whether a wait of ``wait`` seconds, starting now, ends before ``deadline``."""
+    return deadline is None or time.monotonic() + wait < deadline
 
 
-def instrument(client: httpx.Client) -> httpx.Client:
-    """Make the socket operations of ``client``'s own transports honour :class:`deadline_scope`.
+class DeadlineTimeouts(dict[str, "float | None"]):
+    """httpx's timeout extension whose values shrink as the call's deadline approaches.
 
-    Applies to httpx's default transport and to the proxy transports httpx
-    mounted from the environment; a transport of another kind is left as it is.
+    httpcore looks a ``read``/``write``/``pool`` timeout up (``.get``) when a
+    phase starts, so each phase ends within the time left; ``connect`` is kept
+    as given (it was cut to the time left when the attempt began).
+    ``deadline`` bounds the send and the headers, ``body_deadline`` the body
+    (see the module's text); the client's transports read both.
     """
-    transports: list[Any] = [getattr(client, "_transport", None)]
-    transports.extend(getattr(client, "_mounts", {}).values())
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return client
+
+    __slots__ = ("body_deadline", "deadline")
+
+    def __init__(self, deadline: float | None, **values: float | None) -> None:
+        super().__init__(values)
+        self.deadline = deadline
+        self.body_deadline: float | None = None
+
+    def get(self, key: str, default: float | None = None) -> float | None:  # type: ignore[override]
+        value = dict.get(self, key, default)
+        deadline = self.deadline
+        if deadline is None or key == "connect":
+            return value
+        left = deadline - time.monotonic()
+        left = max(left, MIN_WAIT)
+        return left if value is None or value > left else value
+
+
+def attempt_timeouts(call: Call) -> DeadlineTimeouts:
+    """The ``timeout`` extension of one attempt of ``call``; raises LiterLlmTimeoutError if no time is left.
+
+    A non-streamed call's reads and writes are cut at its deadline; a
+    stream's opening is, and once it flows its reads are bounded by the idle
+    time (``timeout_secs`` between two pieces).
+    """
+    config = call.config
+    deadline = call.deadline
+    if deadline is None:
+        return DeadlineTimeouts(None, connect=config.connect_timeout_secs, read=None, write=None, pool=None)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise LiterLlmTimeoutError(
+            f"the call exceeded its timeout of {config.timeout_secs} s", provider=call.provider.name
+        )
+    connect = min(config.connect_timeout_secs, remaining)
+    read = config.timeout_secs if call.op.stream else remaining
+    return DeadlineTimeouts(deadline, connect=connect, read=read, write=remaining, pool=remaining)
+
+
+def bound_body(response: httpx.Response, deadline: float | None) -> None:
+    """Cut the reads of ``response``'s body at ``deadline`` (on the client's transports; see the module's text)."""
+    try:
+        timeouts = response.request.extensions.get("timeout")
+    except RuntimeError:  # a response built without its request
+        return
+    if type(timeouts) is DeadlineTimeouts:
+        timeouts.body_deadline = deadline
 
 
 class BoundedAuth(httpx.Auth):
@@ -118,9 +137,9 @@ class BoundedAuth(httpx.Auth):
 
     A flow that fetches a token (Vertex AI's service-account exchange, an
     OAuth refresh) sends requests httpx built without the call's timeout
-    extension; on the async transport nothing else would bound them.  Each
-    request the flow yields without a ``timeout`` extension gets ``timeouts``
-    (a ``DeadlineTimeouts``, shrinking to the call's deadline).
+    extension; nothing would bound them.  Each request the flow yields
+    without a ``timeout`` extension gets ``timeouts`` (the attempt's
+    :class:`DeadlineTimeouts`).
     """
 
     def __init__(self, inner: httpx.Auth, timeouts: Any) -> None:

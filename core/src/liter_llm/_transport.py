@@ -24,10 +24,10 @@ The client's own sends skip ``httpx.AsyncClient.send`` (auth flow, redirects,
 cookies and event hooks, of which the client uses only the auth flow) and call
 :meth:`AiohttpTransport.send`, which runs the auth flow as httpx does.
 
-Deadlines: a call's deadline (``request.extensions["timeout"].deadline``, see
-:class:`liter_llm._pipeline.DeadlineTimeouts`) bounds the wait for the status
-line and headers here; the body reads are bounded by the driver
-(:func:`liter_llm._pipeline.read_async`).
+Deadlines (:mod:`liter_llm._deadline` explains the whole mechanism): the
+request's ``extensions["timeout"].deadline`` bounds the wait for the status
+line and headers here, and its ``body_deadline`` (set by whoever reads a whole
+body) every read of the body.
 
 Timeouts come from ``request.extensions["timeout"]`` as with httpx (connect,
 read, pool); closing a response early releases (closes) its connection.
@@ -46,19 +46,22 @@ from __future__ import annotations
 import asyncio
 import ssl
 import sys
-import time
 import weakref
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
 from yarl import URL
 
+from liter_llm._deadline import time_left
+from liter_llm._sync_transport import proxy_map
+
 __all__ = ["AiohttpTransport", "proxy_mounts"]
 
 _CHUNK = 64 * 1024
 _HTTP11 = {"http_version": b"HTTP/1.1"}
+T = TypeVar("T")
 
 
 def _mapped(exc: BaseException, request: httpx.Request) -> BaseException:
@@ -106,6 +109,19 @@ def _buffered(reader: Any) -> bytes:
         return b""
 
 
+async def _within(deadline: float, pending: Awaitable[T], request: httpx.Request) -> T:
+    """Await ``pending`` until ``deadline`` at most; past it, httpx's ReadTimeout."""
+    left = time_left(deadline)
+    try:
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(left):
+                return await pending
+        else:  # pragma: no cover - Python 3.10
+            return await asyncio.wait_for(pending, left)
+    except asyncio.TimeoutError:
+        raise httpx.ReadTimeout("no answer before the call's deadline", request=request) from None
+
+
 class AiohttpStream(httpx.AsyncByteStream):
     """An aiohttp response's body as an httpx byte stream, with aiohttp errors raised as httpx errors."""
 
@@ -117,9 +133,19 @@ class AiohttpStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
+        timeouts = self._request.extensions.get("timeout")
         try:
-            async for chunk in content.iter_chunked(_CHUNK):
+            while True:
+                deadline = getattr(timeouts, "body_deadline", None)
+                if deadline is None:
+                    chunk = await content.read(_CHUNK)
+                else:
+                    chunk = await _within(deadline, content.read(_CHUNK), self._request)
+                if not chunk:
+                    return
                 yield chunk
+        except httpx.TimeoutException:
+            raise
         except Exception as exc:
             # aiohttp raises a dropped connection's error before the bytes that arrived with it
             # (its reader checks for an error first): hand those over, then the error
@@ -131,9 +157,15 @@ class AiohttpStream(httpx.AsyncByteStream):
     async def read_all(self, limit: int) -> bytes | None:
         """The whole body, or ``None`` as soon as it is longer than ``limit`` bytes.
 
-        The fast path of a non-streamed answer (no per-chunk generator); the
-        caller bounds it by the call's deadline.
+        The fast path of a non-streamed answer (no per-chunk generator), all
+        of it within the request's ``body_deadline``.
         """
+        deadline = getattr(self._request.extensions.get("timeout"), "body_deadline", None)
+        if deadline is not None:
+            return await _within(deadline, self._read_all(limit), self._request)
+        return await self._read_all(limit)
+
+    async def _read_all(self, limit: int) -> bytes | None:
         content = self._response.content
         parts: list[bytes] = []
         size = 0
@@ -304,20 +336,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             proxy_headers=self._proxy_headers,
         )
         try:
-            if deadline is None:
-                answer = await pending
-            else:
-                # aiohttp's socket read timeout restarts with every byte: bound the wait
-                # for the status line and headers by the call's deadline as well
-                left = max(deadline - time.monotonic(), 0.001)
-                try:
-                    if sys.version_info >= (3, 11):
-                        async with asyncio.timeout(left):
-                            answer = await pending
-                    else:  # pragma: no cover - Python 3.10
-                        answer = await asyncio.wait_for(pending, left)
-                except asyncio.TimeoutError:
-                    raise httpx.ReadTimeout("no answer before the call's deadline", request=request) from None
+            # aiohttp's socket read timeout restarts with every byte: bound the wait
+            # for the status line and headers by the call's deadline as well
+            answer = await pending if deadline is None else await _within(deadline, pending, request)
+        except httpx.TimeoutException:
+            raise
         except Exception as exc:
             _raise_mapped(exc, request)
         extensions: dict[str, Any] = _HTTP11
@@ -362,14 +385,7 @@ def proxy_mounts(
     (aiohttp's proxy authentication is deprecated) or another kind (SOCKS)
     uses httpx's own pool.
     """
-    if proxy is not None:
-        proxies: Mapping[str, str | None] = {"all://": proxy}
-    elif trust_env:
-        from httpx._utils import get_environment_proxies
-
-        proxies = get_environment_proxies()
-    else:
-        return {}
+    proxies = proxy_map(proxy, trust_env=trust_env)
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
     for pattern, url in proxies.items():
         if url is None:

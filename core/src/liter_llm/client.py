@@ -17,8 +17,9 @@ import httpx
 
 from liter_llm import operations as ops
 from liter_llm import types as t
-from liter_llm._deadline import instrument
-from liter_llm._pipeline import Pipeline, call_flow, drive_async, drive_sync
+from liter_llm._drivers import drive_async, drive_sync
+from liter_llm._flow import call_flow
+from liter_llm._pipeline import Pipeline
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
@@ -184,19 +185,7 @@ class DefaultClient(_ClientBase):
             clock=clock,
             rng=rng,
         )
-        self._http = http_client or instrument(
-            _proxy_errors(
-                lambda: httpx.Client(
-                    transport=transport,
-                    timeout=None,
-                    follow_redirects=False,
-                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                    # a transport given by the caller is used as it is; else the proxy, else the environment's
-                    proxy=config.proxy if transport is None else None,
-                    trust_env=config.trust_env,
-                )
-            )
-        )
+        self._http = http_client or _proxy_errors(lambda: _sync_http(config, transport))
         self._own_http = http_client is None
         self._provider_http: dict[str, httpx.Client] = {}
 
@@ -870,6 +859,30 @@ def _proxy_errors(build: Callable[[], R]) -> R:
 
 
 _PROXY_VARIABLES = tuple(name for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for name in (base, base.lower()))
+
+
+def _sync_http(config: ClientConfig, transport: httpx.BaseTransport | None) -> httpx.Client:
+    """The sync client's httpx client: the deadline-bounded transport, and the proxies of ``config`` or the environment.
+
+    A transport given by the caller is used as it is (no proxy; its deadline
+    guarantees are in docs/architecture.md, "Deadlines").
+    """
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    if transport is not None:
+        return httpx.Client(
+            transport=transport, timeout=None, follow_redirects=False, limits=limits, trust_env=config.trust_env
+        )
+    from liter_llm._sync_transport import DeadlineTransport, sync_mounts
+
+    mounts = sync_mounts(config.proxy, trust_env=config.trust_env, limits=limits)
+    return httpx.Client(
+        transport=DeadlineTransport(limits, trust_env=config.trust_env),
+        mounts=mounts or None,
+        timeout=None,
+        follow_redirects=False,
+        limits=limits,
+        trust_env=config.trust_env,
+    )
 
 
 def _async_http(

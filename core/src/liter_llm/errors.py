@@ -54,12 +54,12 @@ _MAX_BODY_IN_MESSAGE = 500
 # fallbacks and the cooldown all act on transient failures only, and read them
 # from here:
 #
-# * the retry loop (``_pipeline.Pipeline.send_with_retries``) retries an HTTP
+# * the retry loop (``_flow.CallFlow.send_with_retries``) retries an HTTP
 #   answer whose status is in :data:`RETRY_STATUSES` (408 and 409 too: the same
 #   request to the same provider may pass) and a connection that failed before
-#   any answer (the httpx exceptions of ``_pipeline._retryable_transport``; a
+#   any answer (the httpx exceptions of ``_transport_errors._retryable_transport``; a
 #   read timeout is not retried: it has used the call's time);
-# * a fallback (``_pipeline.call_flow``) tries the next model, and the cooldown
+# * a fallback (``_flow.call_flow``) tries the next model, and the cooldown
 #   (``builtins.fallbacks.Cooldown``) counts a failure, when
 #   :func:`is_transient` holds for the error the retries ended with.
 

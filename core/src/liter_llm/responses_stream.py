@@ -194,7 +194,7 @@ class _Core:
             )
 
     def fail(self, exc: BaseException) -> LiterLlmError:
-        from liter_llm._pipeline import _transport_error, scrub_key
+        from liter_llm._transport_errors import _transport_error, scrub_key
 
         provider = self.call.provider.name
         if isinstance(exc, LiterLlmError):
@@ -265,7 +265,8 @@ class ResponseStream:
             try:
                 if self._bytes is None:
                     if core.opening(self._response):
-                        from liter_llm._pipeline import Read, read_sync
+                        from liter_llm._drivers import read_sync
+                        from liter_llm._flow import Read
 
                         call = core.call
                         read_sync(
@@ -350,7 +351,8 @@ class AsyncResponseStream:
             try:
                 if self._bytes is None:
                     if core.opening(self._response):
-                        from liter_llm._pipeline import Read, read_async
+                        from liter_llm._drivers import read_async
+                        from liter_llm._flow import Read
 
                         call = core.call
                         await read_async(
@@ -386,7 +388,7 @@ class AsyncResponseStream:
     async def _release(self) -> None:
         if not self._closed:
             self._closed = True
-            from liter_llm._pipeline import release_async
+            from liter_llm._drivers import release_async
 
             await release_async(self._response)
 

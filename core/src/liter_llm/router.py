@@ -11,7 +11,7 @@ This module holds the configuration types (:class:`ModelAlias`,
 :mod:`liter_llm.config` gives them, and :func:`parse_models` calls it), the routing decision
 (:class:`Router`) and the read-only view a client shows as
 ``client.router`` (:class:`RouterView`).  The call flow
-(:func:`liter_llm._pipeline.call_flow`) asks the router for the order in
+(:func:`liter_llm._flow.call_flow`) asks the router for the order in
 which to try an alias's targets and tells it when a call to a target starts,
 ends and how long it took.
 

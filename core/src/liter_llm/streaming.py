@@ -456,7 +456,7 @@ class _StreamCore:
 
     def fail(self, exc: BaseException) -> LiterLlmError:
         """The error the caller gets, carrying every chunk received."""
-        from liter_llm._pipeline import _transport_error, scrub_key
+        from liter_llm._transport_errors import _transport_error, scrub_key
 
         if isinstance(exc, LiterLlmError):
             error = exc
@@ -569,7 +569,8 @@ class ChatStream:
             try:
                 if self._bytes is None:
                     if core.opening(self._response):
-                        from liter_llm._pipeline import Read, read_sync
+                        from liter_llm._drivers import read_sync
+                        from liter_llm._flow import Read
 
                         call = core.call
                         read_sync(
@@ -604,17 +605,17 @@ class ChatStream:
         Nothing read here is parsed; the wait is bounded (:data:`DRAIN_SECS`,
         :data:`DRAIN_BYTES`), and a body that goes on is cut by closing the connection.
         """
-        from liter_llm._deadline import deadline_scope
+        from liter_llm._deadline import bound_body
 
         if self._bytes is None:
             return
         left = DRAIN_BYTES
+        bound_body(self._response, time.monotonic() + DRAIN_SECS)
         try:
-            with deadline_scope(time.monotonic() + DRAIN_SECS):
-                for piece in self._bytes:
-                    left -= len(piece)
-                    if left < 0:
-                        break
+            for piece in self._bytes:
+                left -= len(piece)
+                if left < 0:
+                    break
         except Exception:  # a slow or broken tail: closing the response cuts it
             pass
 
@@ -682,7 +683,8 @@ class AsyncChatStream:
             try:
                 if self._bytes is None:
                     if core.opening(self._response):
-                        from liter_llm._pipeline import Read, read_async
+                        from liter_llm._drivers import read_async
+                        from liter_llm._flow import Read
 
                         call = core.call
                         await read_async(
@@ -746,7 +748,7 @@ class AsyncChatStream:
     async def _release(self) -> None:
         if not self._closed:
             self._closed = True
-            from liter_llm._pipeline import release_async
+            from liter_llm._drivers import release_async
 
             await release_async(self._response)
 

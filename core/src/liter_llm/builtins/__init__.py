@@ -32,7 +32,7 @@ entry point group is loaded when a client first asks for it.  When a
 shares the cooldowns too.
 
 Fallbacks (``fallbacks = [...]``) are not a hook: the client tries the next
-model itself, in the call flow (:func:`liter_llm._pipeline.call_flow`).
+model itself, in the call flow (:func:`liter_llm._flow.call_flow`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ bad request, an authentication error, a refused budget or a hook's veto.
 Each model gets the client's own retries; at most ``1 + len(fallbacks)``
 models are tried.  When all fail, the caller gets the last error with
 ``attempts`` (a list of ``(model, error)``) and a message listing them.  The
-loop is :func:`liter_llm._pipeline.call_flow`, not a hook.
+loop is :func:`liter_llm._flow.call_flow`, not a hook.
 
 ``cooldown_secs``: after 3 consecutive retryable failures, a provider is
 skipped for that many seconds.  The :class:`Cooldown` built-in does it with
