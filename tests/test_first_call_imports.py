@@ -45,16 +45,18 @@ async def answer_async(request):
 
 model, mode, tracing = sys.argv[1], sys.argv[2], sys.argv[3] == "tracing"
 options = {"tracing": True} if tracing else {}
+if sys.argv[4] == "router":  # the call goes through an alias whose one target is `model`
+    options["models"] = [{"name": "fast", "targets": [{"model": model}]}]
 messages = [{"role": "user", "content": "hi"}]
 try:  # only what the call imported counts here (an Anthropic call gets an OpenAI-format answer)
     if mode == "async":
         client = liter_llm.create_async_client(api_key="k", base_url=None if model else "http://127.0.0.1:9/v1",
                                                transport=httpx.MockTransport(answer_async), **options)
-        asyncio.run(client.chat(model=model or "gpt-4o-mini", messages=messages))
+        asyncio.run(client.chat(model="fast" if "models" in options else model or "gpt-4o-mini", messages=messages))
     else:
         client = liter_llm.create_client(api_key="k", base_url=None if model else "http://127.0.0.1:9/v1",
                                          transport=httpx.MockTransport(answer), **options)
-        client.chat(model=model or "gpt-4o-mini", messages=messages)
+        client.chat(model="fast" if "models" in options else model or "gpt-4o-mini", messages=messages)
     outcome = "ok"
 except liter_llm.LiterLlmError as exc:
     outcome = type(exc).__name__
@@ -68,10 +70,10 @@ print("STATE=" + json.dumps({
 EAGER = {"liter_llm_otel", "liter_llm_record", "liter_llm_proxy"}  # global hooks and commands: not declared
 
 
-def first_call(model: str, mode: str, *, tracing: bool = False) -> dict[str, Any]:
+def first_call(model: str, mode: str, *, tracing: bool = False, router: bool = False) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITER_LLM_")}
     env["ANTHROPIC_API_KEY"] = "k-test"  # reaches only the mock transport
-    args = [sys.executable, "-c", PROBE, model, mode, "tracing" if tracing else "-"]
+    args = [sys.executable, "-c", PROBE, model, mode, "tracing" if tracing else "-", "router" if router else "-"]
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     state: dict[str, Any] = json.loads(result.stdout.rpartition("STATE=")[2])
@@ -90,6 +92,12 @@ def test_a_gateway_call_imports_no_provider_plugin_and_no_opentelemetry(mode: st
 def test_a_call_to_anthropic_imports_its_plugin_alone(mode: str) -> None:
     state = first_call("claude-3-5-haiku-latest", mode)
     assert set(state["plugins"]) - EAGER == {"liter_llm_anthropic"}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_router_client_imports_only_its_targets_plugins(mode: str) -> None:
+    state = first_call("anthropic/claude-3-5-haiku-latest", mode, router=True)
+    assert set(state["plugins"]) - EAGER == {"liter_llm_anthropic"}, state["plugins"]
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

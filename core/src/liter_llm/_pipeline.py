@@ -92,7 +92,7 @@ class Pipeline(CallFlow):
             self._default = hinted
         self.router = Router(config.models, rng=rng)
         if config.models:
-            names = {spec.name for spec in self.configured_providers} | set(self.registry.all_providers())
+            names = {spec.name for spec in self.configured_providers} | self.registry.provider_names()
             self.router.check(sorted(names), self.route)
         # validate user hooks now, not on the first call
         probe = new_plugin_manager()
