@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -82,3 +83,34 @@ def test_fast_path_declines_what_it_does_not_handle() -> None:
     assert fast_chunk({**base, "choices": [], "usage": {"prompt_tokens": 1}}) is None
     assert fast_chunk({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "weird"}]}) is None
     assert fast_chunk({**base, "created": True, "choices": []}) is None
+
+
+def test_fast_path_builds_what_the_constructors_build() -> None:
+    # the fast path stores every field itself: a field added to one of these classes must be stored there too
+    payload = {
+        "id": "c1",
+        "created": 1,
+        "model": "m",
+        "system_fingerprint": "fp",
+        "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": "Hi"}},
+            {"index": 1, "delta": {"refusal": "no"}, "finish_reason": "stop"},
+        ],
+    }
+    chunk = fast_chunk(payload)
+    expected = t.ChatCompletionChunk(
+        id="c1",
+        created=1,
+        model="m",
+        system_fingerprint="fp",
+        choices=[
+            t.StreamChoice(index=0, delta=t.StreamDelta(role="assistant", content="Hi")),
+            t.StreamChoice(index=1, delta=t.StreamDelta(refusal="no"), finish_reason=t.FinishReason.STOP),
+        ],
+    )
+    assert chunk == expected
+    assert chunk is not None
+    for obj in (chunk, chunk.choices[0], chunk.choices[0].delta):
+        for field in attrs.fields(type(obj)):
+            getattr(obj, field.name)  # every slot is set
+    assert chunk.choices[0].delta.tool_calls is not chunk.choices[1].delta.tool_calls
