@@ -25,6 +25,7 @@ import attrs
 import httpx
 import pluggy
 
+from liter_llm._body import body_pieces
 from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, deadline_scope
 from liter_llm._hooks import (
@@ -1152,7 +1153,7 @@ def read_sync(action: Read) -> None:
     parts: list[bytes] = []
     size = 0
     try:
-        for piece in response.iter_bytes():
+        for piece in body_pieces(response):
             size += len(piece)
             if size > action.limit:
                 raise _too_large(action.limit, action.provider)
