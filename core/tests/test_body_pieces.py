@@ -1,4 +1,4 @@
-"""Bodies read piece by piece (``liter_llm._body``): plain ones from the raw stream, encoded ones decoded, both clients."""
+"""Bodies read piece by piece (``liter_llm._body``): plain ones raw, encoded ones decoded, both clients."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def test_gzip_encoded_stream_and_answer_are_decoded(make: Any, server: Any) -> N
     def script(req: Any, out: Any) -> None:
         if req.json().get("stream"):
             compressor = zlib.compressobj(wbits=31)  # gzip framing, flushed per event as a proxy would
-            out.head(200, {"content-type": "text/event-stream", "content-encoding": "gzip", "transfer-encoding": "chunked"})
+            head = {"content-type": "text/event-stream", "content-encoding": "gzip", "transfer-encoding": "chunked"}
+            out.head(200, head)
             for event in _stream_events(20):
                 out.chunk(compressor.compress(event) + compressor.flush(zlib.Z_SYNC_FLUSH))
             out.chunk(compressor.flush())
