@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from liter_llm import types as t
 from liter_llm._serde import structure_response
-from liter_llm._wire import fast_chunk
+from liter_llm._wire import _loads_text, fast_chunk
 
 _text = st.one_of(st.none(), st.text(max_size=8), st.integers(), st.booleans())
 _finish = st.one_of(
@@ -114,3 +115,31 @@ def test_fast_path_builds_what_the_constructors_build() -> None:
         for field in attrs.fields(type(obj)):
             getattr(obj, field.name)  # every slot is set
     assert chunk.choices[0].delta.tool_calls is not chunk.choices[1].delta.tool_calls
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _outcome(load: Any, text: str) -> Any:
+    try:
+        return load(text)
+    except ValueError as exc:
+        return ("error", str(exc))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        _json_values.map(lambda value: json.dumps(value, separators=(",", ":"))),
+        st.tuples(_json_values, st.sampled_from(["", " ", "\n", "x", "\ufeff", "}"]), st.booleans()).map(
+            lambda v: (v[1] + json.dumps(v[0])) if v[2] else (json.dumps(v[0]) + v[1])
+        ),
+        st.text(max_size=12),
+    )
+)
+def test_stream_event_json_is_read_as_json_loads_reads_it(text: str) -> None:
+    assert _outcome(_loads_text, text) == _outcome(json.loads, text)

@@ -535,6 +535,31 @@ def stream_error(call: Call, payload: Any) -> LiterLlmError:
     )
 
 
+def _scanner() -> Callable[[str, int], tuple[Any, int]] | None:
+    try:
+        from json.scanner import c_make_scanner  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - an interpreter without the C scanner
+        return None
+    return c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None  # type: ignore[no-any-return]
+
+
+#: json's own C scanner, as ``json.loads`` uses it (behind two Python calls and two regex matches)
+_SCAN = _scanner()
+
+
+def _loads_text(text: str) -> Any:
+    """``json.loads(text)``: a document with nothing around it is scanned at once, anything else by json.loads."""
+    if _SCAN is not None:
+        try:
+            value, end = _SCAN(text, 0)
+        except (StopIteration, ValueError):
+            pass  # leading space, a byte order mark, bad JSON: json.loads says what it says
+        else:
+            if end == len(text):
+                return value
+    return json.loads(text)
+
+
 def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChunk]:
     """Turn one OpenAI-format SSE ``data`` payload into chunks."""
     if data == "[DONE]":
@@ -543,7 +568,7 @@ def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChu
     if not data.strip():
         return []  # an empty keep-alive event
     try:
-        payload = json.loads(data)
+        payload = _loads_text(data)
     except ValueError as exc:
         raise SerializationError(
             f"a stream event is not valid JSON ({exc}): {data[:200]!r}", provider=call.provider.name
