@@ -462,45 +462,47 @@ def _union_parser(tp: Any, strict: bool) -> Parser:
     expected_text = " or ".join(kinds)
 
     def parse(value: Any) -> Any:
-        if value is None:
-            if nullable:
-                return None
-            raise _expected(expected_text, value)
-        if isinstance(value, model_types):
-            return value
-        if isinstance(value, str):
-            if str_parser is not None:
-                return str_parser(value)
-            raise _expected(expected_text, value)
-        if isinstance(value, (list, tuple)):
-            if not list_parsers:
+        # a plain dict (the usual message or part) is none of the kinds tested before Mapping below
+        if type(value) is not dict:
+            if value is None:
+                if nullable:
+                    return None
                 raise _expected(expected_text, value)
-            first: _Fail | None = None
-            for list_parser in list_parsers:
-                try:
-                    return list_parser(value)
-                except _Fail as exc:
-                    if first is None:
-                        first = exc
-            assert first is not None
-            raise first
-        if isinstance(value, Mapping):
-            if single_model is not None:
-                return single_model(value)
-            if tag_key is not None:
-                tag = value.get(tag_key, _MISSING)
-                if tag is _MISSING:
-                    raise _Fail(f"missing required field (one of {tags_text})", [tag_key])
-                member_parser = by_tag.get(tag) if isinstance(tag, str) else None
-                if member_parser is None:
-                    raise _Fail(f"unknown {tag_key} {tag!r}; expected one of {tags_text}", [tag_key])
-                return member_parser(value)
-            if dict_parser is not None:
-                return dict_parser(value)
-            raise _expected(expected_text, value)
-        for kinds_, scalar in scalar_parsers:
-            if isinstance(value, kinds_):
-                return scalar(value)
+            if isinstance(value, model_types):
+                return value
+            if isinstance(value, str):
+                if str_parser is not None:
+                    return str_parser(value)
+                raise _expected(expected_text, value)
+            if isinstance(value, (list, tuple)):
+                if not list_parsers:
+                    raise _expected(expected_text, value)
+                first: _Fail | None = None
+                for list_parser in list_parsers:
+                    try:
+                        return list_parser(value)
+                    except _Fail as exc:
+                        if first is None:
+                            first = exc
+                assert first is not None
+                raise first
+            if not isinstance(value, Mapping):
+                for kinds_, scalar in scalar_parsers:
+                    if isinstance(value, kinds_):
+                        return scalar(value)
+                raise _expected(expected_text, value)
+        if single_model is not None:
+            return single_model(value)
+        if tag_key is not None:
+            tag = value.get(tag_key, _MISSING)
+            if tag is _MISSING:
+                raise _Fail(f"missing required field (one of {tags_text})", [tag_key])
+            member_parser = by_tag.get(tag) if isinstance(tag, str) else None
+            if member_parser is None:
+                raise _Fail(f"unknown {tag_key} {tag!r}; expected one of {tags_text}", [tag_key])
+            return member_parser(value)
+        if dict_parser is not None:
+            return dict_parser(value)
         raise _expected(expected_text, value)
 
     return parse
