@@ -811,7 +811,7 @@ def _plain_slots_class(cls: type, specs: list[Any]) -> bool:
     assigns, and a keyword call costs several times the assignments (measured in
     docs/performance.md, "Sync hot path").
     """
-    if cls.__setattr__ is not object.__setattr__ or "__slots__" not in cls.__dict__:
+    if getattr(cls, "__setattr__", None) is not object.__setattr__ or "__slots__" not in cls.__dict__:
         return False
     if hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
         return False

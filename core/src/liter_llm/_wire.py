@@ -540,7 +540,10 @@ def _scanner() -> Callable[[str, int], tuple[Any, int]] | None:
         from json.scanner import c_make_scanner  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - an interpreter without the C scanner
         return None
-    return c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None  # type: ignore[no-any-return]
+    scanner: Callable[[str, int], tuple[Any, int]] | None = (
+        c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None
+    )
+    return scanner
 
 
 #: json's own C scanner, as ``json.loads`` uses it (behind two Python calls and two regex matches)
