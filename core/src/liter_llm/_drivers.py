@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from liter_llm._body import body_pieces
 from liter_llm._deadline import bound_body, past
 from liter_llm._flow import Flow, Read, Send, Sleep
 from liter_llm.clock import SYSTEM_CLOCK, Clock
@@ -43,7 +44,7 @@ def read_sync(action: Read) -> None:
     parts: list[bytes] = []
     size = 0
     try:
-        for piece in response.iter_bytes():
+        for piece in body_pieces(response):
             size += len(piece)
             if size > action.limit:
                 raise _too_large(action.limit, action.provider)

@@ -462,45 +462,47 @@ def _union_parser(tp: Any, strict: bool) -> Parser:
     expected_text = " or ".join(kinds)
 
     def parse(value: Any) -> Any:
-        if value is None:
-            if nullable:
-                return None
-            raise _expected(expected_text, value)
-        if isinstance(value, model_types):
-            return value
-        if isinstance(value, str):
-            if str_parser is not None:
-                return str_parser(value)
-            raise _expected(expected_text, value)
-        if isinstance(value, (list, tuple)):
-            if not list_parsers:
+        # a plain dict (the usual message or part) is none of the kinds tested before Mapping below
+        if type(value) is not dict:
+            if value is None:
+                if nullable:
+                    return None
                 raise _expected(expected_text, value)
-            first: _Fail | None = None
-            for list_parser in list_parsers:
-                try:
-                    return list_parser(value)
-                except _Fail as exc:
-                    if first is None:
-                        first = exc
-            assert first is not None
-            raise first
-        if isinstance(value, Mapping):
-            if single_model is not None:
-                return single_model(value)
-            if tag_key is not None:
-                tag = value.get(tag_key, _MISSING)
-                if tag is _MISSING:
-                    raise _Fail(f"missing required field (one of {tags_text})", [tag_key])
-                member_parser = by_tag.get(tag) if isinstance(tag, str) else None
-                if member_parser is None:
-                    raise _Fail(f"unknown {tag_key} {tag!r}; expected one of {tags_text}", [tag_key])
-                return member_parser(value)
-            if dict_parser is not None:
-                return dict_parser(value)
-            raise _expected(expected_text, value)
-        for kinds_, scalar in scalar_parsers:
-            if isinstance(value, kinds_):
-                return scalar(value)
+            if isinstance(value, model_types):
+                return value
+            if isinstance(value, str):
+                if str_parser is not None:
+                    return str_parser(value)
+                raise _expected(expected_text, value)
+            if isinstance(value, (list, tuple)):
+                if not list_parsers:
+                    raise _expected(expected_text, value)
+                first: _Fail | None = None
+                for list_parser in list_parsers:
+                    try:
+                        return list_parser(value)
+                    except _Fail as exc:
+                        if first is None:
+                            first = exc
+                assert first is not None
+                raise first
+            if not isinstance(value, Mapping):
+                for kinds_, scalar in scalar_parsers:
+                    if isinstance(value, kinds_):
+                        return scalar(value)
+                raise _expected(expected_text, value)
+        if single_model is not None:
+            return single_model(value)
+        if tag_key is not None:
+            tag = value.get(tag_key, _MISSING)
+            if tag is _MISSING:
+                raise _Fail(f"missing required field (one of {tags_text})", [tag_key])
+            member_parser = by_tag.get(tag) if isinstance(tag, str) else None
+            if member_parser is None:
+                raise _Fail(f"unknown {tag_key} {tag!r}; expected one of {tags_text}", [tag_key])
+            return member_parser(value)
+        if dict_parser is not None:
+            return dict_parser(value)
         raise _expected(expected_text, value)
 
     return parse
@@ -679,12 +681,14 @@ def _generate_class_parser(
     """
     namespace: dict[str, Any] = {
         "_cls": cls,
+        "_new": object.__new__,
         "_M": _MISSING,
         "_Fail": _Fail,
         "_Mapping": Mapping,
         "_expected": _expected,
         "_name": cls.__name__,
     }
+    direct = _plain_slots_class(cls, specs)
     lines = [
         "def parse(data):",
         "    if type(data) is not dict:",
@@ -694,13 +698,15 @@ def _generate_class_parser(
         "            data = dict(data)",
         "        else:",
         "            raise _expected('an object (' + _name + ')', data)",
-        "    kw = {}",
     ]
+    if not direct:
+        lines.append("    kw = {}")
     count = None
 
     def add(*more: str | None) -> None:
         lines.extend(m for m in more if m is not None)
 
+    fields = {field.alias or field.name: field for field in attrs.fields(cls)}
     for i, (attr_name, wire, parser, nullable, required, null_default, zero) in enumerate(specs):
         inner = parser
         if nullable:
@@ -708,7 +714,17 @@ def _generate_class_parser(
         namespace[f"p{i}"] = inner
         namespace[f"z{i}"] = zero
         w = repr(wire)
-        a = repr(attr_name)
+        # the target of a field's value: a local of its own (built directly), or the keyword dict
+        target = f"f{i}" if direct else f"kw[{attr_name!r}]"
+        default = fields[attr_name].default
+        if not direct or required:
+            keep_default = "        pass"
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            namespace[f"d{i}"] = default.factory
+            keep_default = f"        {target} = d{i}()"
+        else:
+            namespace[f"d{i}"] = default
+            keep_default = f"        {target} = d{i}"
         add(f"    v = data.get({w}, _M)")
         # missing
         add("    if v is _M:")
@@ -717,66 +733,98 @@ def _generate_class_parser(
                 add(f"        raise _Fail('missing required field', [{w}])")
             else:
                 add(
-                    f"        try:\n            kw[{a}] = z{i}()",
+                    f"        try:\n            {target} = z{i}()",
                     "        except _Fail as e:",
                     f"            e.path.append({w})",
                     "            raise",
                 )
         else:
-            add("        pass")
+            add(keep_default)
         # null
         add("    elif v is None:", count)
         if nullable:
-            add(f"        kw[{a}] = None")
+            add(f"        {target} = None")
         elif not null_default:
             add(
                 f"        try:\n            p{i}(None)",
                 "        except _Fail as e:",
                 f"            e.path.append({w})",
                 "            raise",
+                keep_default,
             )
         elif required:
             if zero is None:
                 add(f"        raise _Fail('missing required field', [{w}])")
             else:
                 add(
-                    f"        try:\n            kw[{a}] = z{i}()",
+                    f"        try:\n            {target} = z{i}()",
                     "        except _Fail as e:",
                     f"            e.path.append({w})",
                     "            raise",
                 )
         else:
-            add("        pass")
+            add(keep_default)
         # value
         add("    else:", count)
         fast = _FAST_TYPES.get(inner)
         if fast == "":
-            add(f"        kw[{a}] = v")
+            add(f"        {target} = v")
             continue
         if fast:
-            add(f"        if type(v) is {fast}:", f"            kw[{a}] = v", "        else:")
+            add(f"        if type(v) is {fast}:", f"            {target} = v", "        else:")
             pad = "    "
         else:
             pad = ""
         add(
             f"{pad}        try:",
-            f"{pad}            kw[{a}] = p{i}(v)",
+            f"{pad}            {target} = p{i}(v)",
             f"{pad}        except _Fail as e:",
             f"{pad}            e.path.append({w})",
             f"{pad}            raise",
         )
     if tag_key is not None:
         add(f"    v = data.get({tag_key!r}, _M)", "    if v is not _M:", "        pass")
-    add(
-        "    try:",
-        "        return _cls(**kw)",
-        "    except Exception as e:",
-        "        raise _Fail(getattr(e, 'message', None) or str(e)) from None",
-    )
+    if direct:
+        # what the attrs __init__ would do (it only stores each field), without the keyword call
+        add("    o = _new(_cls)")
+        add(*(f"    o.{fields[spec[0]].name} = f{i}" for i, spec in enumerate(specs)))
+        add("    return o")
+    else:
+        add(
+            "    try:",
+            "        return _cls(**kw)",
+            "    except Exception as e:",
+            "        raise _Fail(getattr(e, 'message', None) or str(e)) from None",
+        )
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<liter_llm._serde parser of {cls.__name__}>", "exec"), namespace)
     generated: Parser = namespace["parse"]
     return generated
+
+
+def _plain_slots_class(cls: type, specs: list[Any]) -> bool:
+    """Whether building ``cls`` needs nothing but storing each field (so a parser may skip its ``__init__``).
+
+    True for a slotted, mutable attrs class whose every field is an ``__init__`` argument (and in
+    ``specs``) without validator, converter, ``on_setattr`` or a factory that takes ``self``, and
+    which has no ``__attrs_pre_init__``/``__attrs_post_init__``: its generated ``__init__`` only
+    assigns, and a keyword call costs several times the assignments (measured in
+    docs/performance.md, "Sync hot path").
+    """
+    if getattr(cls, "__setattr__", None) is not object.__setattr__ or "__slots__" not in cls.__dict__:
+        return False
+    if hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        return False
+    named = {spec[0] for spec in specs}
+    for field in attrs.fields(cls):
+        if not field.init or field.validator is not None or field.converter is not None or field.on_setattr:
+            return False
+        if (field.alias or field.name) not in named:
+            return False
+        default = field.default
+        if isinstance(default, attrs.Factory) and default.takes_self:  # type: ignore[arg-type]
+            return False
+    return True
 
 
 def _finish_class(data: dict[str, Any], known: frozenset[str]) -> None:
@@ -889,21 +937,24 @@ def _class_unparser(cls: type) -> Unparser:
             mode = _OMIT_EMPTY
         specs.append((field.name, wire, _unparser_for(field.type), mode, default))
 
-    def unparse(obj: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {tag_key: tag_value} if tag_key is not None else {}
-        for attr_name, wire, unparser, mode, default in specs:
-            value = getattr(obj, attr_name)
-            if value is None:
-                continue
-            if mode:
-                if mode == _OMIT_EMPTY:
-                    if not value:
-                        continue
-                elif value == default:
-                    continue
-            out[wire] = value if unparser is None else unparser(value)
-        return out
-
+    # straight-line code, one test per field (a loop over the specs cost a getattr and several
+    # tests per field, for every field of a request with dozens of optional ones)
+    namespace: dict[str, Any] = {"_tag": {tag_key: tag_value} if tag_key is not None else None}
+    lines = ["def unparse(obj):", "    out = dict(_tag)" if tag_key is not None else "    out = {}"]
+    for i, (attr_name, wire, unparser, mode, default) in enumerate(specs):
+        namespace[f"u{i}"] = unparser
+        namespace[f"d{i}"] = default
+        test = "v is not None"
+        if mode == _OMIT_EMPTY:
+            test = "v"  # None and every empty container are falsy
+        elif mode == _OMIT_DEFAULT:
+            test = f"v is not None and not (v == d{i})"
+        value = "v" if unparser is None else f"u{i}(v)"
+        lines += [f"    v = obj.{attr_name}", f"    if {test}:", f"        out[{wire!r}] = {value}"]
+    lines.append("    return out")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<liter_llm._serde unparser of {cls.__name__}>", "exec"), namespace)
+    unparse: Unparser = namespace["unparse"]
     _UNPARSERS[cls] = unparse
     return unparse
 

@@ -535,6 +535,34 @@ def stream_error(call: Call, payload: Any) -> LiterLlmError:
     )
 
 
+def _scanner() -> Callable[[str, int], tuple[Any, int]] | None:
+    try:
+        from json.scanner import c_make_scanner  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - an interpreter without the C scanner
+        return None
+    scanner: Callable[[str, int], tuple[Any, int]] | None = (
+        c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None
+    )
+    return scanner
+
+
+#: json's own C scanner, as ``json.loads`` uses it (behind two Python calls and two regex matches)
+_SCAN = _scanner()
+
+
+def _loads_text(text: str) -> Any:
+    """``json.loads(text)``: a document with nothing around it is scanned at once, anything else by json.loads."""
+    if _SCAN is not None:
+        try:
+            value, end = _SCAN(text, 0)
+        except (StopIteration, ValueError):
+            pass  # leading space, a byte order mark, bad JSON: json.loads says what it says
+        else:
+            if end == len(text):
+                return value
+    return json.loads(text)
+
+
 def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChunk]:
     """Turn one OpenAI-format SSE ``data`` payload into chunks."""
     if data == "[DONE]":
@@ -543,7 +571,7 @@ def parse_openai_stream_event(call: Call, data: str) -> list[t.ChatCompletionChu
     if not data.strip():
         return []  # an empty keep-alive event
     try:
-        payload = json.loads(data)
+        payload = _loads_text(data)
     except ValueError as exc:
         raise SerializationError(
             f"a stream event is not valid JSON ({exc}): {data[:200]!r}", provider=call.provider.name
@@ -602,8 +630,10 @@ _DELTA_KEYS = frozenset({"role", "content", "refusal"})
 _FINISH_REASONS = {reason.value: reason for reason in t.FinishReason}
 
 
-def _optional_str(value: Any) -> bool:
-    return value is None or type(value) is str
+_new = object.__new__
+_Chunk = t.ChatCompletionChunk
+_Choice = t.StreamChoice
+_Delta = t.StreamDelta
 
 
 def fast_chunk(payload: Any) -> t.ChatCompletionChunk | None:
@@ -614,27 +644,31 @@ def fast_chunk(payload: Any) -> t.ChatCompletionChunk | None:
     without the generic structuring halves the per-chunk cost.  Anything else
     (usage, tool calls, reasoning, logprobs, unknown fields, odd types,
     unknown finish reasons) returns ``None`` and takes the general, lenient
-    path, which gives the same result for the shapes handled here.
+    path, which gives the same result for the shapes handled here.  The three
+    objects are plain slotted attrs classes, built by storing every field (as
+    their ``__init__`` does, without the cost of a keyword call); a test holds
+    the stores to the classes' fields.
     """
     if type(payload) is not dict or not _CHUNK_KEYS.issuperset(payload):
         return None
-    ident = payload.get("id")
-    created = payload.get("created")
-    model = payload.get("model")
-    obj = payload.get("object", "chat.completion.chunk")
-    fingerprint = payload.get("system_fingerprint")
-    tier = payload.get("service_tier")
+    get = payload.get
+    ident = get("id")
+    created = get("created")
+    model = get("model")
+    obj = get("object", "chat.completion.chunk")
+    fingerprint = get("system_fingerprint")
+    tier = get("service_tier")
     if (
         type(ident) is not str
         or type(created) is not int
         or type(model) is not str
         or type(obj) is not str
-        or payload.get("usage") is not None
-        or not _optional_str(fingerprint)
-        or not _optional_str(tier)
+        or get("usage") is not None
+        or (fingerprint is not None and type(fingerprint) is not str)
+        or (tier is not None and type(tier) is not str)
     ):
         return None
-    choices = payload.get("choices", [])
+    choices = get("choices", [])
     if type(choices) is not list:
         return None
     built = []
@@ -648,27 +682,39 @@ def fast_chunk(payload: Any) -> t.ChatCompletionChunk | None:
         role = delta.get("role")
         content = delta.get("content")
         refusal = delta.get("refusal")
-        if not (_optional_str(role) and _optional_str(content) and _optional_str(refusal)):
+        if (
+            (role is not None and type(role) is not str)
+            or (content is not None and type(content) is not str)
+            or (refusal is not None and type(refusal) is not str)
+        ):
             return None
         finish = choice.get("finish_reason")
         if finish is not None:
-            finish = _FINISH_REASONS.get(finish)
+            finish = _FINISH_REASONS.get(finish) if type(finish) is str else None
             if finish is None:
                 return None
-        built.append(
-            t.StreamChoice(
-                index=index, delta=t.StreamDelta(role=role, content=content, refusal=refusal), finish_reason=finish
-            )
-        )
-    return t.ChatCompletionChunk(
-        id=ident,
-        object=obj,
-        created=created,
-        model=model,
-        choices=built,
-        system_fingerprint=fingerprint,
-        service_tier=tier,
-    )
+        parts = _new(_Delta)
+        parts.role = role
+        parts.content = content
+        parts.tool_calls = []
+        parts.function_call = None
+        parts.refusal = refusal
+        parts.reasoning_content = None
+        one = _new(_Choice)
+        one.index = index
+        one.delta = parts
+        one.finish_reason = finish
+        built.append(one)
+    chunk = _new(_Chunk)
+    chunk.id = ident
+    chunk.object = obj
+    chunk.created = created
+    chunk.model = model
+    chunk.choices = built
+    chunk.usage = None
+    chunk.system_fingerprint = fingerprint
+    chunk.service_tier = tier
+    return chunk
 
 
 class _HeaderAuth(httpx.Auth):

@@ -51,7 +51,14 @@ _CLIENT_OPTIONS = frozenset(
 
 def _plain(value: Any) -> Any:
     """Typed objects inside keyword arguments become plain dicts for strict structuring."""
-    if attrs.has(type(value)):
+    kind = type(value)
+    if kind is str or value is None or kind is int or kind is float or kind is bool:
+        return value  # the usual leaves, answered before the attrs check
+    if kind is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
+    if attrs.has(kind):
         return value.to_dict()
     if isinstance(value, list):
         return [_plain(v) for v in value]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from liter_llm._body import abody_pieces, body_pieces
 from liter_llm._hooks import finish_wrappers
 from liter_llm.clock import SystemClock
 from liter_llm.errors import (
@@ -580,7 +581,7 @@ class ChatStream:
                         self._release()
                         self._ending = True  # completed once the caller has read what is pending
                         continue
-                    self._bytes = self._response.iter_bytes()
+                    self._bytes = body_pieces(self._response)
                 data = next(self._bytes, None)
                 if data is None:
                     core.end_of_input()
@@ -694,7 +695,7 @@ class AsyncChatStream:
                         await self._release()
                         self._ending = True  # completed once the caller has read what is pending
                         continue
-                    self._bytes = self._response.aiter_bytes()
+                    self._bytes = abody_pieces(self._response)
                 try:
                     data = await self._bytes.__anext__()
                 except StopAsyncIteration:
