@@ -401,16 +401,17 @@ class Proxy:
                 query[name] = value
         return query
 
-    # -- ownership: a virtual key sees only the files and batches it created -------------------------
-    async def _check_owner(self, context: RequestContext, kind: str, object_id: str) -> None:
-        """Refuse (404, OpenAI's "No such ..." answer) another key's object before anything is sent upstream."""
+    # -- ownership: a virtual key sees only the files, batches and responses it created ---------------
+    async def _check_owner(self, context: RequestContext, kind: str, object_id: str, *, previous: bool = False) -> None:
+        """Refuse another key's object (OpenAI's answer for one that does not exist) before anything is sent.
+
+        ``previous``: the object is a Responses request's ``previous_response_id`` (a 400, as OpenAI answers
+        for an unknown one), not the path's object (a 404).
+        """
         if context.key is None:  # the master key sees everything
             return
         if await self.store.object_owner(kind, object_id) != context.key.record.id:
-            noun = "File" if kind == "file" else "Batch"
-            error = NotFoundError(f"No such {noun} object: {object_id}", code=None)
-            error.param = "id"  # type: ignore[attr-defined]
-            raise error
+            raise _no_such(kind, object_id, previous=previous)
 
     async def _only_owned(self, context: RequestContext, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """A list answer with only the key's own objects (the page as the upstream cut it, filtered)."""
@@ -483,21 +484,36 @@ class Proxy:
         await self._check_owner(context, "batch", batch_id)
         return _json((await self.client.cancel_batch(batch_id)).to_dict())
 
+    async def claim_response(self, context: RequestContext, response: Any) -> None:
+        """Record a created response (its object, or a stream's ``response.created`` object) as the key's."""
+        response_id = response.get("id") if isinstance(response, dict) else None
+        if context.key is not None and isinstance(response_id, str) and response_id:
+            await self.store.claim_objects("response", [response_id], context.key.record.id)
+
     async def create_response(self, request: Request, context: RequestContext) -> Response:
         body = await self._json_body(request)
         context.model_requested = _model_of(body)
         KeyRing.check_model(context.key, context.model_requested)
+        previous = body.get("previous_response_id")
+        if isinstance(previous, str) and previous:  # no continuing another key's conversation
+            await self._check_owner(context, "response", previous, previous=True)
         if not body.pop("stream", False):
-            return _json((await self.client.create_response(_typed(t.CreateResponseRequest, body))).to_dict())
+            answer = (await self.client.create_response(_typed(t.CreateResponseRequest, body))).to_dict()
+            await self.claim_response(context, answer)
+            return _json(answer)
         body.pop("stream_options", None)  # the Responses API's stream_options (obfuscation) stay ours
         stream_obj = await self.client.create_response_stream(_typed(t.CreateResponseRequest, body))
         return SSEResponse(self, stream_obj, context, show_usage=True, style="responses")
 
     async def response(self, request: Request, context: RequestContext) -> Response:
-        return _json((await self.client.retrieve_response(request.path_params["response_id"])).to_dict())
+        response_id = request.path_params["response_id"]
+        await self._check_owner(context, "response", response_id)
+        return _json((await self.client.retrieve_response(response_id)).to_dict())
 
     async def cancel_response(self, request: Request, context: RequestContext) -> Response:
-        return _json((await self.client.cancel_response(request.path_params["response_id"])).to_dict())
+        response_id = request.path_params["response_id"]
+        await self._check_owner(context, "response", response_id)
+        return _json((await self.client.cancel_response(response_id)).to_dict())
 
     # -- health -----------------------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -637,6 +653,29 @@ class Proxy:
         return app
 
 
+_NOUNS = {"file": "File", "batch": "Batch"}
+
+
+def _no_such(kind: str, object_id: str, *, previous: bool = False) -> LiterLlmError:
+    """OpenAI's error for an object that does not exist (what another key's object looks like to a key).
+
+    Files and batches: 404 ``No such File object: <id>`` (``param`` ``id``); a response: 404
+    ``Response with id '<id>' not found.``; a ``previous_response_id``: 400
+    ``previous_response_not_found`` (``param`` ``previous_response_id``).
+    """
+    error: LiterLlmError
+    if previous:
+        message = f"Previous response with id '{object_id}' not found."
+        error = BadRequestError(message, code="previous_response_not_found")
+        param: str | None = "previous_response_id"
+    elif kind == "response":
+        error, param = NotFoundError(f"Response with id '{object_id}' not found.", code=None), None
+    else:
+        error, param = NotFoundError(f"No such {_NOUNS[kind]} object: {object_id}", code=None), "id"
+    error.param = param  # type: ignore[union-attr]
+    return error
+
+
 def _responses_error(error: LiterLlmError, sequence: int) -> bytes:
     """A Responses stream's ``error`` event (``type``, ``code``, ``message``, ``param``, ``sequence_number``)."""
     inner = error_body(error)["error"]
@@ -693,9 +732,12 @@ class SSEResponse(Response):
             nonlocal status, kind
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             sequence = 0
+            claim = context.key is not None
             try:
                 async for event in self.stream:
                     data = event.data
+                    if claim and event.type == "response.created":
+                        await proxy.claim_response(context, data.get("response"))  # before the caller sees its id
                     if isinstance(data.get("sequence_number"), int):
                         sequence = data["sequence_number"] + 1
                     payload = b"event: " + event.type.encode() + b"\ndata: " + _dumps(data).encode() + b"\n\n"

@@ -1,4 +1,4 @@
-"""Storage: virtual keys, the spend log and the owners of files and batches, on SQLAlchemy 2's async engine.
+"""Storage: virtual keys, the spend log and the owners of files, batches and responses (SQLAlchemy 2, async).
 
 SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.  The schema is
 created and migrated by the proxy itself at start-up: ``proxy_schema`` holds
@@ -68,7 +68,7 @@ spend_log = sa.Table(
 )
 
 
-#: Which virtual key created an upstream object (a file or a batch): a key sees only its own.
+#: Which virtual key created an upstream object (a file, a batch, a response): a key sees only its own.
 objects = sa.Table(
     "proxy_objects",
     metadata,
@@ -86,7 +86,7 @@ async def _v1(conn: AsyncConnection) -> None:
 
 
 async def _v2(conn: AsyncConnection) -> None:
-    """Version 2: the owners of files and batches."""
+    """Version 2: the owners of files and batches (and, with no change to the table, of responses)."""
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[objects]))
 
 
@@ -232,7 +232,7 @@ class Store:
         result: dict[str, Any] | None = await self._run(work, write=True)
         return result
 
-    # -- owners of files and batches ---------------------------------------------------------------
+    # -- owners of files, batches and responses -------------------------------------------------------
     async def claim_objects(self, kind: str, object_ids: Iterable[str], key_id: str) -> None:
         """Record ``key_id`` as the owner of each object not owned yet (a first owner is never replaced)."""
         wanted = sorted({object_id for object_id in object_ids if object_id})
