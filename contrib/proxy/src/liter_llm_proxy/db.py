@@ -9,6 +9,7 @@ starting together do not race).
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -97,6 +98,18 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _KEY_COLUMNS = [c.name for c in keys.columns]
 #: the columns a spend-log row fills (``id`` is the database's)
 _SPEND_COLUMNS = tuple(c.name for c in spend_log.columns if c.name != "id")
+_spend_tuple = operator.itemgetter(*_SPEND_COLUMNS)
+
+
+def _spend_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A spend-log row as the INSERT's values (a missing column is NULL)."""
+    try:
+        values: tuple[Any, ...] = _spend_tuple(row)  # every row the proxy makes has every column
+    except KeyError:
+        values = tuple(row.get(name) for name in _SPEND_COLUMNS)
+    return values
+
+
 _LOCK_ID = 0x6C6C6D70  # "llmp": the advisory lock of the migrations on PostgreSQL
 
 
@@ -311,7 +324,7 @@ class Store:
         generic multi-row INSERT costs far more CPU per row (it builds and prepares a new
         statement for every batch size), and this runs on the event loop of the proxy.
         """
-        batch = [tuple(row.get(name) for name in _SPEND_COLUMNS) for row in rows]
+        batch = [_spend_values(row) for row in rows]
         if not batch:
             return
         sql = self._spend_sql()
