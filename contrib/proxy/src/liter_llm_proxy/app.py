@@ -85,6 +85,16 @@ def _token(request: Request) -> str | None:
     return request.headers.get("x-api-key") or request.headers.get("api-key")
 
 
+_loads = json.JSONDecoder().decode
+
+
+def _parse_json(raw: bytes) -> Any:
+    """``json.loads(raw)``, without its encoding detection for a body it would read as UTF-8 anyway."""
+    if raw[:1] == b"{" and raw[1:2] != b"\x00":  # no BOM, not UTF-16 or UTF-32: json.loads decodes UTF-8
+        return _loads(raw.decode("utf-8", "surrogatepass"))
+    return json.loads(raw)
+
+
 #: the request types whose unknown fields go to ``extra_body``, and their known fields
 _EXTRA_BODY_FIELDS: dict[type[Any], frozenset[str]] = {
     cls: frozenset(field.name for field in attrs.fields(cls))
@@ -219,7 +229,7 @@ class Proxy:
     async def _json_body(self, request: Request) -> dict[str, Any]:
         raw = await self._body(request)
         try:
-            body = json.loads(raw)
+            body = _parse_json(raw)
         except (ValueError, RecursionError):
             raise BadRequestError("the request body is not valid JSON", code="invalid_json") from None
         if not isinstance(body, dict):
