@@ -58,6 +58,7 @@ class FakeUpstream:
         self.files: dict[str, dict[str, Any]] = {}
         self.batches_made: dict[str, dict[str, Any]] = {}
         self.files_made = 0
+        self.responses_made = 0
         self.stream_started = threading.Event()
         self.stream_cancelled = threading.Event()
 
@@ -259,10 +260,10 @@ class FakeUpstream:
             return JSONResponse({**done, "output_file_id": "file-out", "error_file_id": "file-err"})
         return JSONResponse({**self.batches_made.get(batch_id, self._batch(batch_id)), "status": "in_progress"})
 
-    def _response_object(self, model: str, status: str, text: str) -> dict[str, Any]:
+    def _response_object(self, model: str, status: str, text: str, response_id: str = "resp_1") -> dict[str, Any]:
         done = status == "completed"
         return {
-            "id": "resp_1",
+            "id": response_id,
             "object": "response",
             "created_at": 1700000000,
             "model": model,
@@ -281,23 +282,32 @@ class FakeUpstream:
             "usage": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7} if done else None,
         }
 
-    def response_events(self, model: str) -> Any:
+    def new_response_id(self) -> str:
+        """A new response's id (each created response has its own, as upstream)."""
+        self.responses_made += 1
+        return f"resp_{self.responses_made}"
+
+    def response_events(self, model: str, response_id: str = "resp_1") -> Any:
         """The Responses API's streaming events for one text answer, in the documented order
         (https://developers.openai.com/api/reference/resources/responses/streaming-events)."""
         words = ["Hi", " from", " responses"]
+
+        def made(status: str, text: str) -> dict[str, Any]:
+            return self._response_object(model, status, text, response_id)
+
         item = {"type": "message", "id": "msg_1", "role": "assistant", "status": "in_progress", "content": []}
         part = {"type": "output_text", "text": "", "annotations": []}
         where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
         events: list[dict[str, Any]] = [
-            {"type": "response.created", "response": self._response_object(model, "in_progress", "")},
-            {"type": "response.in_progress", "response": self._response_object(model, "in_progress", "")},
+            {"type": "response.created", "response": made("in_progress", "")},
+            {"type": "response.in_progress", "response": made("in_progress", "")},
             {"type": "response.output_item.added", "output_index": 0, "item": item},
             {"type": "response.content_part.added", **where, "part": part},
             *({"type": "response.output_text.delta", **where, "delta": w, "logprobs": []} for w in words),
             {"type": "response.output_text.done", **where, "text": "".join(words), "logprobs": []},
             {"type": "response.content_part.done", **where, "part": {**part, "text": "".join(words)}},
             {"type": "response.output_item.done", "output_index": 0, "item": {**item, "status": "completed"}},
-            {"type": "response.completed", "response": self._response_object(model, "completed", "".join(words))},
+            {"type": "response.completed", "response": made("completed", "".join(words))},
         ]
         for number, event in enumerate(events):
             event["sequence_number"] = number
@@ -308,7 +318,7 @@ class FakeUpstream:
         return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
 
     async def response_stream(self, model: str) -> Response:
-        events = self.response_events(model)
+        events = self.response_events(model, self.new_response_id())
         if model == "slow-stream":
 
             async def slow() -> Any:
@@ -350,7 +360,7 @@ class FakeUpstream:
         )
         return JSONResponse(
             {
-                "id": request.path_params.get("response_id", "resp_1"),
+                "id": request.path_params.get("response_id") or self.new_response_id(),
                 "object": "response",
                 "created_at": 1700000000,
                 "model": model,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -277,3 +279,58 @@ def test_an_upstream_timeout_is_a_504(
             )
         assert caught.value.status_code == 504
         assert caught.value.body["type"] == "timeout_error"  # type: ignore[index]
+
+
+def test_request_ids_on_both_paths(proxy: RunningProxy) -> None:
+    """The exact-path routes (served past Starlette's router) and the routes with parameters answer alike."""
+    headers = {"authorization": f"Bearer {MASTER}"}
+    with httpx.Client(base_url=proxy.url, headers=headers) as http:
+        for method, path in (("POST", "/v1/chat/completions"), ("GET", "/v1/models/fake-model")):
+            body = {"model": "fake-model", "messages": MESSAGES} if method == "POST" else None
+            mine = http.request(method, path, json=body, headers={"x-request-id": "req-from-the-caller"})
+            assert mine.status_code == 200, mine.text
+            assert mine.headers["x-request-id"] == "req-from-the-caller"
+            assert mine.headers["content-type"] == "application/json"
+            assert int(mine.headers["content-length"]) == len(mine.content)
+            new = http.request(method, path, json=body, headers={"x-request-id": "x" * 65})  # too long: replaced
+            assert len(new.headers["x-request-id"]) == 32
+            assert new.headers["x-request-id"] != "x" * 65
+        refused = http.post("/v1/chat/completions", json={"messages": MESSAGES}, headers={"x-request-id": "r-2"})
+        assert refused.status_code == 400
+        assert refused.headers["x-request-id"] == "r-2"
+
+
+def test_middleware_added_to_the_app_sees_every_request(
+    kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
+    """The shortcut past Starlette's router is off once the application has middleware of its own."""
+    from proxy_support import proxy_config
+
+    from liter_llm_proxy import create_app
+
+    seen: list[tuple[str, str]] = []
+
+    class Seen:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                seen.append((scope["method"], scope["path"]))
+            await self.app(scope, receive, send)
+
+    monkeypatch.setenv("LITER_LLM_MASTER_KEY", MASTER)
+    app = create_app(proxy_config(upstream[1].url, f"sqlite+aiosqlite:///{tmp_path / 'mw.db'}"))
+    app.add_middleware(Seen)
+    server = ThreadServer(app).start()
+    try:
+        answer = run_sdk(
+            kind, server.url, MASTER, lambda c: c.chat.completions.create(model="fake-model", messages=MESSAGES)
+        )
+        models = run_sdk(kind, server.url, MASTER, lambda c: c.models.list())
+    finally:
+        server.stop()
+    assert answer.choices[0].message.content == "echo: hi"
+    assert [m.id for m in (models.data if hasattr(models, "data") else models)]
+    assert ("POST", "/v1/chat/completions") in seen
+    assert ("GET", "/v1/models") in seen

@@ -118,6 +118,31 @@ def test_expired_key_sends_nothing(
     assert upstream[0].count() == before
 
 
+def test_a_revocation_elsewhere_applies_within_key_cache_secs(
+    kind: str, start_proxy: Callable[..., RunningProxy], upstream: tuple[FakeUpstream, ThreadServer]
+) -> None:
+    """Two instances, one database: a key revoked on one is refused by the other once its cached read
+    of the key is ``key_cache_secs`` old (by that instance's clock), and never later."""
+    clock = ManualClock()
+    admin, other = start_proxy(key_cache_secs=2.0), start_proxy(key_cache_secs=2.0, clock=clock)
+    created = admin.create_key()
+    chat(kind, other, created["key"])  # read from the database and cached by the other instance
+    admin.admin.delete(f"/admin/keys/{created['id']}")
+    clock.advance(1.0)
+    chat(kind, other, created["key"])  # within the bound the other instance may still trust its read
+    clock.advance(1.0)  # the read is now key_cache_secs old: the next request reads the key again
+    before = upstream[0].count()
+    for _ in range(2):
+        with pytest.raises(openai.AuthenticationError) as caught:
+            chat(kind, other, created["key"])
+        assert caught.value.code == "key_revoked"
+    assert upstream[0].count() == before
+    # on the instance that revoked it, the revocation applied at once
+    with pytest.raises(openai.AuthenticationError) as caught:
+        chat(kind, admin, created["key"])
+    assert caught.value.code == "key_revoked"
+
+
 def test_wrong_model_sends_nothing(kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]) -> None:
     key = proxy.create_key(models=["fake-model"])["key"]
     before = upstream[0].count()

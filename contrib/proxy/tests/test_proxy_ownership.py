@@ -1,4 +1,4 @@
-"""Files and batches per key: a virtual key sees only what it created; the master key sees all.
+"""Files, batches and stored responses per key: a virtual key sees only what it created; the master key sees all.
 
 Another key's object is a 404 in OpenAI's shape, and no request reaches the upstream.
 """
@@ -29,17 +29,35 @@ def _ids(page: Any) -> list[str]:
 def _refused(
     kind: str, proxy: RunningProxy, fake: FakeUpstream, key: str, use: Callable[[Any], Any], noun: str, object_id: str
 ) -> None:
+    body = {"message": f"No such {noun} object: {object_id}", "type": "invalid_request_error", "param": "id"}
+    _refused_with(kind, proxy, fake, key, use, openai.NotFoundError, 404, {**body, "code": None})
+
+
+def _refused_with(
+    kind: str,
+    proxy: RunningProxy,
+    fake: FakeUpstream,
+    key: str,
+    use: Callable[[Any], Any],
+    error: type[openai.APIStatusError],
+    status: int,
+    body: dict[str, Any],
+) -> None:
     before = len(fake.requests)
-    with pytest.raises(openai.NotFoundError) as caught:
+    with pytest.raises(error) as caught:
         run_sdk(kind, proxy.url, key, use)
-    assert caught.value.status_code == 404
-    assert caught.value.body == {
-        "message": f"No such {noun} object: {object_id}",
+    assert caught.value.status_code == status
+    assert caught.value.body == body
+    assert len(fake.requests) == before, "a refused request reached the upstream"
+
+
+def _no_response(response_id: str) -> dict[str, Any]:
+    return {
+        "message": f"Response with id '{response_id}' not found.",
         "type": "invalid_request_error",
-        "param": "id",
+        "param": None,
         "code": None,
     }
-    assert len(fake.requests) == before, "a refused request reached the upstream"
 
 
 def test_files_are_per_key(kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]) -> None:
@@ -131,6 +149,57 @@ def test_a_batchs_output_files_belong_to_its_key(
     # once alice has seen her batch's output file, it is hers; bob still gets a 404
     assert run_sdk(kind, proxy.url, alice, lambda c: c.files.content("file-out")).content == b"ok\n"
     _refused(kind, proxy, fake, bob, lambda c: c.files.content("file-out"), "File", "file-out")
+
+
+def test_responses_are_per_key(kind: str, proxy: RunningProxy, upstream: tuple[FakeUpstream, ThreadServer]) -> None:
+    fake = upstream[0]
+    alice, bob = proxy.create_key(name="alice")["key"], proxy.create_key(name="bob")["key"]
+    mine = run_sdk(kind, proxy.url, alice, lambda c: c.responses.create(model="fake-model", input="hi"))
+    # a streamed response is its key's from its response.created event
+    events = run_sdk(kind, proxy.url, bob, lambda c: c.responses.create(model="fake-model", input="hi", stream=True))
+    theirs = events[0].response
+    assert events[0].type == "response.created"
+    assert theirs.id != mine.id
+    master = run_sdk(kind, proxy.url, MASTER, lambda c: c.responses.create(model="fake-model", input="hi"))
+
+    def continued(key: str, previous: str) -> Any:
+        use = lambda c: c.responses.create(model="fake-model", input="more", previous_response_id=previous)  # noqa: E731
+        return run_sdk(kind, proxy.url, key, use)
+
+    def missing(key: str, use: Callable[[Any], Any], response_id: str) -> None:
+        _refused_with(kind, proxy, fake, key, use, openai.NotFoundError, 404, _no_response(response_id))
+
+    # its own: retrieve, cancel, continue
+    assert run_sdk(kind, proxy.url, alice, lambda c: c.responses.retrieve(mine.id)).id == mine.id
+    assert run_sdk(kind, proxy.url, alice, lambda c: c.responses.cancel(mine.id)).status == "cancelled"
+    follow = continued(alice, mine.id)
+    assert run_sdk(kind, proxy.url, alice, lambda c: c.responses.retrieve(follow.id)).id == follow.id
+    assert run_sdk(kind, proxy.url, bob, lambda c: c.responses.retrieve(theirs.id)).id == theirs.id
+
+    # another key's (or the master's, or an unknown) response: 404 as OpenAI answers an unknown id, nothing sent
+    for other in (theirs.id, master.id, "resp_does_not_exist"):
+        missing(alice, lambda c, o=other: c.responses.retrieve(o), other)
+        missing(alice, lambda c, o=other: c.responses.cancel(o), other)
+        # nor may a key continue another key's conversation, streamed or not
+        previous = {
+            "message": f"Previous response with id '{other}' not found.",
+            "type": "invalid_request_error",
+            "param": "previous_response_id",
+            "code": "previous_response_not_found",
+        }
+        for stream in (False, True):
+
+            def chain(c: Any, o: str = other, s: bool = stream) -> Any:
+                return c.responses.create(model="fake-model", input="and?", previous_response_id=o, stream=s)
+
+            _refused_with(kind, proxy, fake, alice, chain, openai.BadRequestError, 400, previous)
+    missing(bob, lambda c: c.responses.retrieve(mine.id), mine.id)
+
+    # the master key sees, cancels and continues any response
+    for any_id in (mine.id, theirs.id, master.id):
+        assert run_sdk(kind, proxy.url, MASTER, lambda c, o=any_id: c.responses.retrieve(o)).id == any_id
+    assert run_sdk(kind, proxy.url, MASTER, lambda c: c.responses.cancel(theirs.id)).status == "cancelled"
+    assert continued(MASTER, mine.id).output_text == "Hi from responses"
 
 
 def test_the_schema_migrates_from_version_1(tmp_path: Any) -> None:

@@ -13,13 +13,12 @@ import contextlib
 import json
 import os
 import struct
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -42,7 +41,7 @@ from liter_llm_proxy.keys import CURRENT, KeyLimits, KeyRecord, KeyRing, Request
 from liter_llm_proxy.settings import ProxySettings, load_settings, settings_from_config
 from liter_llm_proxy.spend import SpendWriter
 
-__all__ = ["CONFIG_ENV", "Proxy", "SSEResponse", "app_from_env", "create_app"]
+__all__ = ["CONFIG_ENV", "Proxy", "ProxyApp", "SSEResponse", "app_from_env", "create_app"]
 
 #: The configuration file the workers of ``liter-llm serve --workers N`` read.
 CONFIG_ENV = "LITER_LLM_CONFIG"
@@ -51,8 +50,22 @@ _JSON = "application/json"
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+class _JSONResponse(Response):
+    """A JSON answer with its headers made directly (Starlette's ``init_headers`` scans and lowercases them)."""
+
+    media_type = _JSON
+
+    def __init__(self, body: bytes, status_code: int) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+
+
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(_dumps(data).encode(), status_code=status, media_type=_JSON, headers=headers)
+    if headers:
+        return Response(_dumps(data).encode(), status_code=status, media_type=_JSON, headers=headers)
+    return _JSONResponse(_dumps(data).encode(), status)
 
 
 def _error_response(error: LiterLlmError, request_id: str | None = None) -> Response:
@@ -72,14 +85,28 @@ def _token(request: Request) -> str | None:
     return request.headers.get("x-api-key") or request.headers.get("api-key")
 
 
-_EXTRA_BODY_TYPES = (t.ChatCompletionRequest, t.CreateResponseRequest)
+_loads = json.JSONDecoder().decode
+
+
+def _parse_json(raw: bytes) -> Any:
+    """``json.loads(raw)``, without its encoding detection for a body it would read as UTF-8 anyway."""
+    if raw[:1] == b"{" and raw[1:2] != b"\x00":  # no BOM, not UTF-16 or UTF-32: json.loads decodes UTF-8
+        return _loads(raw.decode("utf-8", "surrogatepass"))
+    return json.loads(raw)
+
+
+#: the request types whose unknown fields go to ``extra_body``, and their known fields
+_EXTRA_BODY_FIELDS: dict[type[Any], frozenset[str]] = {
+    cls: frozenset(field.name for field in attrs.fields(cls))
+    for cls in (t.ChatCompletionRequest, t.CreateResponseRequest)
+}
 
 
 def _typed(cls: type[Any], body: Mapping[str, Any]) -> Any:
     """The typed request for an OpenAI body; unknown fields of a chat or Responses request go to ``extra_body``."""
     data = dict(body)
-    if cls in _EXTRA_BODY_TYPES:
-        known = {field.name for field in attrs.fields(cls)}
+    known = _EXTRA_BODY_FIELDS.get(cls)
+    if known is not None:
         extra = {name: data.pop(name) for name in list(data) if name not in known}
         if extra:
             data["extra_body"] = {**(data.get("extra_body") or {}), **extra}
@@ -186,17 +213,23 @@ class Proxy:
             raise BadRequestError(f"the request body is larger than {limit} bytes", code="request_too_large")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        receive = request.receive  # the ASGI messages themselves: Request.stream() costs more per request
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
                 raise BadRequestError(f"the request body is larger than {limit} bytes", code="request_too_large")
             chunks.append(chunk)
-        return b"".join(chunks)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _json_body(self, request: Request) -> dict[str, Any]:
         raw = await self._body(request)
         try:
-            body = json.loads(raw)
+            body = _parse_json(raw)
         except (ValueError, RecursionError):
             raise BadRequestError("the request body is not valid JSON", code="invalid_json") from None
         if not isinstance(body, dict):
@@ -220,9 +253,9 @@ class Proxy:
         """Wrap an API handler: the key check, the request context, errors in OpenAI's shape, the spend row."""
 
         async def serve(request: Request) -> Response:
-            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-            if len(request_id) > 64:
-                request_id = uuid.uuid4().hex
+            request_id = request.headers.get("x-request-id")
+            if not request_id or len(request_id) > 64:
+                request_id = os.urandom(16).hex()  # as random as a uuid4's hex, for less work
             context = RequestContext(request_id=request_id, endpoint=name)
             try:
                 context.key = await self.keys.authenticate(_token(request))
@@ -241,7 +274,8 @@ class Proxy:
                 return _error_response(error, request_id)
             finally:
                 CURRENT.reset(token)
-            response.headers["x-request-id"] = request_id
+            # appended, not set: no handler sets it, and MutableHeaders would scan and rebuild the list
+            response.raw_headers.append((b"x-request-id", request_id.encode("latin-1")))
             if not isinstance(response, SSEResponse):
                 self.spend.add(context.row(response.status_code, None))
             return response
@@ -401,16 +435,17 @@ class Proxy:
                 query[name] = value
         return query
 
-    # -- ownership: a virtual key sees only the files and batches it created -------------------------
-    async def _check_owner(self, context: RequestContext, kind: str, object_id: str) -> None:
-        """Refuse (404, OpenAI's "No such ..." answer) another key's object before anything is sent upstream."""
+    # -- ownership: a virtual key sees only the files, batches and responses it created ---------------
+    async def _check_owner(self, context: RequestContext, kind: str, object_id: str, *, previous: bool = False) -> None:
+        """Refuse another key's object (OpenAI's answer for one that does not exist) before anything is sent.
+
+        ``previous``: the object is a Responses request's ``previous_response_id`` (a 400, as OpenAI answers
+        for an unknown one), not the path's object (a 404).
+        """
         if context.key is None:  # the master key sees everything
             return
         if await self.store.object_owner(kind, object_id) != context.key.record.id:
-            noun = "File" if kind == "file" else "Batch"
-            error = NotFoundError(f"No such {noun} object: {object_id}", code=None)
-            error.param = "id"  # type: ignore[attr-defined]
-            raise error
+            raise _no_such(kind, object_id, previous=previous)
 
     async def _only_owned(self, context: RequestContext, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """A list answer with only the key's own objects (the page as the upstream cut it, filtered)."""
@@ -483,21 +518,36 @@ class Proxy:
         await self._check_owner(context, "batch", batch_id)
         return _json((await self.client.cancel_batch(batch_id)).to_dict())
 
+    async def claim_response(self, context: RequestContext, response: Any) -> None:
+        """Record a created response (its object, or a stream's ``response.created`` object) as the key's."""
+        response_id = response.get("id") if isinstance(response, dict) else None
+        if context.key is not None and isinstance(response_id, str) and response_id:
+            await self.store.claim_objects("response", [response_id], context.key.record.id)
+
     async def create_response(self, request: Request, context: RequestContext) -> Response:
         body = await self._json_body(request)
         context.model_requested = _model_of(body)
         KeyRing.check_model(context.key, context.model_requested)
+        previous = body.get("previous_response_id")
+        if isinstance(previous, str) and previous:  # no continuing another key's conversation
+            await self._check_owner(context, "response", previous, previous=True)
         if not body.pop("stream", False):
-            return _json((await self.client.create_response(_typed(t.CreateResponseRequest, body))).to_dict())
+            answer = (await self.client.create_response(_typed(t.CreateResponseRequest, body))).to_dict()
+            await self.claim_response(context, answer)
+            return _json(answer)
         body.pop("stream_options", None)  # the Responses API's stream_options (obfuscation) stay ours
         stream_obj = await self.client.create_response_stream(_typed(t.CreateResponseRequest, body))
         return SSEResponse(self, stream_obj, context, show_usage=True, style="responses")
 
     async def response(self, request: Request, context: RequestContext) -> Response:
-        return _json((await self.client.retrieve_response(request.path_params["response_id"])).to_dict())
+        response_id = request.path_params["response_id"]
+        await self._check_owner(context, "response", response_id)
+        return _json((await self.client.retrieve_response(response_id)).to_dict())
 
     async def cancel_response(self, request: Request, context: RequestContext) -> Response:
-        return _json((await self.client.cancel_response(request.path_params["response_id"])).to_dict())
+        response_id = request.path_params["response_id"]
+        await self._check_owner(context, "response", response_id)
+        return _json((await self.client.cancel_response(response_id)).to_dict())
 
     # -- health -----------------------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -632,9 +682,69 @@ class Proxy:
             error = BadRequestError(f"{request.method} is not allowed on {request.url.path}")
             return _json(error_body(error), 405)
 
-        app = Starlette(routes=self.routes(), lifespan=lifespan, exception_handlers={404: not_found, 405: not_allowed})
+        routes = self.routes()
+        app = ProxyApp(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_allowed})
+        app.direct = {
+            (method, route.path): route.endpoint
+            for route in routes
+            if "{" not in route.path
+            for method in route.methods or ()
+            if method != "HEAD"  # Starlette adds HEAD to GET routes; it stays with the router
+        }
         app.state.proxy = self
         return app
+
+
+class ProxyApp(Starlette):
+    """The proxy's Starlette application, with a shortcut for the hot requests.
+
+    A request whose method and path are exactly one of the routes without path parameters
+    (``POST /v1/chat/completions``, ``POST /v1/embeddings``, ...) goes straight to that route's
+    endpoint: the same handler, key check, errors and spend row, without Starlette's middleware
+    stack, router scan and exception-handler wrappers, which cost about a fifth of the
+    proxy's own function calls per chat request (docs/performance.md).  Everything else
+    (paths with parameters, HEAD, unknown paths and methods, the lifespan, and every request
+    once middleware is added) goes through Starlette as before.
+    """
+
+    direct: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.direct = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path") and not self.user_middleware:
+            endpoint = self.direct.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                scope["app"] = self
+                response = await endpoint(Request(scope, receive, send))
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+_NOUNS = {"file": "File", "batch": "Batch"}
+
+
+def _no_such(kind: str, object_id: str, *, previous: bool = False) -> LiterLlmError:
+    """OpenAI's error for an object that does not exist (what another key's object looks like to a key).
+
+    Files and batches: 404 ``No such File object: <id>`` (``param`` ``id``); a response: 404
+    ``Response with id '<id>' not found.``; a ``previous_response_id``: 400
+    ``previous_response_not_found`` (``param`` ``previous_response_id``).
+    """
+    error: LiterLlmError
+    if previous:
+        message = f"Previous response with id '{object_id}' not found."
+        error = BadRequestError(message, code="previous_response_not_found")
+        param: str | None = "previous_response_id"
+    elif kind == "response":
+        error, param = NotFoundError(f"Response with id '{object_id}' not found.", code=None), None
+    else:
+        error, param = NotFoundError(f"No such {_NOUNS[kind]} object: {object_id}", code=None), "id"
+    error.param = param  # type: ignore[union-attr]
+    return error
 
 
 def _responses_error(error: LiterLlmError, sequence: int) -> bytes:
@@ -693,9 +803,12 @@ class SSEResponse(Response):
             nonlocal status, kind
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             sequence = 0
+            claim = context.key is not None
             try:
                 async for event in self.stream:
                     data = event.data
+                    if claim and event.type == "response.created":
+                        await proxy.claim_response(context, data.get("response"))  # before the caller sees its id
                     if isinstance(data.get("sequence_number"), int):
                         sequence = data["sequence_number"] + 1
                     payload = b"event: " + event.type.encode() + b"\ndata: " + _dumps(data).encode() + b"\n\n"

@@ -1,4 +1,4 @@
-"""Storage: virtual keys, the spend log and the owners of files and batches, on SQLAlchemy 2's async engine.
+"""Storage: virtual keys, the spend log and the owners of files, batches and responses (SQLAlchemy 2, async).
 
 SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.  The schema is
 created and migrated by the proxy itself at start-up: ``proxy_schema`` holds
@@ -9,6 +9,7 @@ starting together do not race).
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -68,7 +69,7 @@ spend_log = sa.Table(
 )
 
 
-#: Which virtual key created an upstream object (a file or a batch): a key sees only its own.
+#: Which virtual key created an upstream object (a file, a batch, a response): a key sees only its own.
 objects = sa.Table(
     "proxy_objects",
     metadata,
@@ -86,7 +87,7 @@ async def _v1(conn: AsyncConnection) -> None:
 
 
 async def _v2(conn: AsyncConnection) -> None:
-    """Version 2: the owners of files and batches."""
+    """Version 2: the owners of files and batches (and, with no change to the table, of responses)."""
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[objects]))
 
 
@@ -97,6 +98,18 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _KEY_COLUMNS = [c.name for c in keys.columns]
 #: the columns a spend-log row fills (``id`` is the database's)
 _SPEND_COLUMNS = tuple(c.name for c in spend_log.columns if c.name != "id")
+_spend_tuple = operator.itemgetter(*_SPEND_COLUMNS)
+
+
+def _spend_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A spend-log row as the INSERT's values (a missing column is NULL)."""
+    try:
+        values: tuple[Any, ...] = _spend_tuple(row)  # every row the proxy makes has every column
+    except KeyError:
+        values = tuple(row.get(name) for name in _SPEND_COLUMNS)
+    return values
+
+
 _LOCK_ID = 0x6C6C6D70  # "llmp": the advisory lock of the migrations on PostgreSQL
 
 
@@ -232,7 +245,7 @@ class Store:
         result: dict[str, Any] | None = await self._run(work, write=True)
         return result
 
-    # -- owners of files and batches ---------------------------------------------------------------
+    # -- owners of files, batches and responses -------------------------------------------------------
     async def claim_objects(self, kind: str, object_ids: Iterable[str], key_id: str) -> None:
         """Record ``key_id`` as the owner of each object not owned yet (a first owner is never replaced)."""
         wanted = sorted({object_id for object_id in object_ids if object_id})
@@ -311,7 +324,7 @@ class Store:
         generic multi-row INSERT costs far more CPU per row (it builds and prepares a new
         statement for every batch size), and this runs on the event loop of the proxy.
         """
-        batch = [tuple(row.get(name) for name in _SPEND_COLUMNS) for row in rows]
+        batch = [_spend_values(row) for row in rows]
         if not batch:
             return
         sql = self._spend_sql()

@@ -253,7 +253,10 @@ class KeyRing:
 
     def is_master(self, token: str) -> bool:
         """Whether ``token`` is the master key (compared in constant time)."""
-        return self._master_hash is not None and hmac.compare_digest(hash_key(token), self._master_hash)
+        return self._is_master_digest(hash_key(token))
+
+    def _is_master_digest(self, digest: str) -> bool:
+        return self._master_hash is not None and hmac.compare_digest(digest, self._master_hash)
 
     def budgets(self) -> list[Any]:
         return [state.budget for state in self._states.values() if state.budget is not None]
@@ -325,8 +328,16 @@ class KeyRing:
         return await self._state(KeyRecord.from_row(row))
 
     async def lookup(self, token: str) -> KeyState | None:
-        """The key state of a virtual key, or ``None`` when no such key exists."""
-        digest = hash_key(token)
+        """The key state of a virtual key, or ``None`` when no such key exists.
+
+        A key read from the database is trusted for ``key_cache_secs`` (by the clock's
+        ``monotonic``): a change made on another instance (a revocation, a new allow-list)
+        applies here at most that long after it was written; one made here applies at once
+        (:meth:`forget`).
+        """
+        return await self._lookup(hash_key(token))
+
+    async def _lookup(self, digest: str) -> KeyState | None:
         now = self.clock.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and now - cached[1] < self.settings.key_cache_secs:
@@ -366,9 +377,10 @@ class KeyRing:
         """
         if not token:
             raise AuthenticationError("no API key: send it as 'Authorization: Bearer <key>'", code="missing_api_key")
-        if self.is_master(token):
+        digest = hash_key(token)  # once: the master key's check and the look-up share it
+        if self._is_master_digest(digest):
             return None
-        state = await self.lookup(token) if token.startswith(KEY_PREFIX) else None
+        state = await self._lookup(digest) if token.startswith(KEY_PREFIX) else None
         if state is None:
             raise AuthenticationError("the API key is not valid", code="invalid_api_key")
         record = state.record
