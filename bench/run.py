@@ -260,7 +260,7 @@ async def _bench_async(url: str) -> dict[str, Any]:
     from liter_llm.client import _default_async_transport
 
     default = _default_async_transport()
-    out: dict[str, Any] = {"ours_transport": type(default).__name__ if default is not None else "httpx (httpcore)"}
+    out: dict[str, Any] = {"ours_transport": type(default).__name__}
     runs: dict[str, list[dict[str, float]]] = {}
 
     def add(name: str, result: dict[str, float]) -> None:

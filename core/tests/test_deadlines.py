@@ -3,9 +3,11 @@
 The older deadline tests (dripping headers and bodies, silent servers, auth
 flows' own requests, retries near the deadline) are in test_transport.py and
 the plugins' tests; these cover what the mechanism added: error bodies read
-within the deadline, a caller's own transport, the client's transports cutting
-each read at the request's deadline without touching any other request, and
-httpcore's errors coming out of the sync transport as httpx's.
+within the deadline, a caller's own transport, the client's transports (sync,
+aiohttp, and the async httpcore pool of proxies aiohttp does not take) cutting
+each read at the request's deadline without touching any other request, the
+drain after a stream's end marker bounded the same way in both clients, and
+httpcore's errors coming out of the httpcore transports as httpx's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
 
 from liter_llm._deadline import DeadlineTimeouts, bound_body
-from liter_llm._sync_transport import DeadlineTransport, _mapped
+from liter_llm._pool_transport import AsyncDeadlineTransport, DeadlineTransport, _mapped
 from liter_llm.errors import LiterLlmError, LiterLlmTimeoutError, ServerError
 
 USER = S.USER
@@ -120,6 +122,100 @@ def test_the_async_transport_cuts_a_body_read_at_its_deadline_and_no_other_reque
             await transport.aclose()
 
     asyncio.run(scenario())
+
+
+def test_the_async_pool_transport_cuts_a_body_read_at_its_deadline_and_no_other_request(server: Any) -> None:
+    """The async httpcore pool (trio, SOCKS, proxies with credentials): the twin of the sync test above."""
+    server.script = slow_then_fine
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=AsyncDeadlineTransport()) as client:
+            timeouts = DeadlineTimeouts(time.monotonic() + 30, connect=5, read=None, write=None, pool=None)
+            request = client.build_request("GET", server.url + "/drip", extensions={"timeout": timeouts})
+            dripping = await client.send(request, stream=True)
+            bound_body(dripping, time.monotonic() + 0.3)
+            pieces = dripping.aiter_raw()
+            assert await pieces.__anext__() == b"a"
+            # another task's request while the first body is suspended mid-read: its own deadline only
+            other = await asyncio.create_task(
+                client.get(server.url + "/slow", extensions={"timeout": {"connect": 5, "read": 10}})
+            )
+            assert other.status_code == 200
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout):
+                await pieces.__anext__()
+            assert time.monotonic() - started < MARGIN
+            await dripping.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_the_async_pool_transport_cuts_dripping_headers_at_the_deadline(server: Any) -> None:
+    """httpcore restarts its read timeout with every byte: the deadline still ends the wait for the head."""
+
+    def drip_head(req: Any, out: Any) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-slow: " + b"y" * 400:
+            if not out.send(bytes([byte])):
+                return
+            time.sleep(0.05)
+
+    server.script = drip_head
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=AsyncDeadlineTransport()) as client:
+            timeouts = DeadlineTimeouts(time.monotonic() + 0.5, connect=5, read=5, write=5, pool=5)
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get(server.url + "/", extensions={"timeout": timeouts})
+            assert time.monotonic() - started < 0.5 + MARGIN
+
+    asyncio.run(scenario())
+
+
+def dripping_chat(req: Any, out: Any) -> None:
+    """A 200 chat answer whose body comes one byte every 50 ms (about 10 s in all)."""
+    body = S.chat_json("late " * 30)
+    out.head(200, {"content-type": "application/json", "content-length": str(len(body))})
+    for byte in body:
+        if not out.send(bytes([byte])):
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("credentials", [False, True], ids=["proxy", "proxy-with-credentials"])
+def test_a_proxied_call_is_cut_at_its_deadline(make: Any, server: Any, credentials: bool) -> None:
+    """Through a proxy, whichever pool carries it (aiohttp, or httpcore's for a proxy with credentials)."""
+    proxy = S.ForwardingProxy()
+    try:
+        server.script = dripping_chat
+        url = proxy.url.replace("http://", "http://user:pw@") if credentials else proxy.url
+        api = make(base_url=server.url + "/v1", timeout_secs=0.5, max_retries=0, proxy=url)
+        started = time.monotonic()
+        with pytest.raises(LiterLlmTimeoutError):
+            api.chat(model="m", messages=USER)
+        assert time.monotonic() - started < 0.5 + MARGIN
+        assert proxy.forwarded == [server.url + "/v1/chat/completions"]
+    finally:
+        proxy.close()
+
+
+def done_then_silence(req: Any, out: Any) -> None:
+    """A stream that sends its answer and ``[DONE]``, then keeps the body open for 20 s without ending it."""
+    out.chunked_head()
+    out.chunk(S.chunk_event("all here", role="assistant") + S.chunk_event(finish="stop") + b"data: [DONE]\n\n")
+    S.hold_open(out, 20)
+
+
+def test_the_wait_after_a_streams_end_marker_is_bounded_in_both_clients(make: Any, server: Any) -> None:
+    """After ``[DONE]`` the drain waits at most DRAIN_SECS for the body's end, then closes the connection."""
+    from liter_llm.streaming import DRAIN_SECS
+
+    server.script = done_then_silence
+    api = make(base_url=server.url + "/v1", timeout_secs=30, max_retries=0)
+    started = time.monotonic()
+    chunks = api.collect(model="m", messages=USER)
+    assert time.monotonic() - started < DRAIN_SECS + MARGIN  # not the 30 s idle timeout, nor the server's 20 s
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "all here"
 
 
 def test_the_sync_transport_raises_httpx_errors() -> None:

@@ -17,21 +17,27 @@ One mechanism, for every transport (docs/architecture.md, "Deadlines", says the 
    fetch) get the same extension (:class:`BoundedAuth`).
 3. **The transport enforces it at every I/O operation.**
 
-   - sync: the client's own transport (:class:`liter_llm._sync_transport.DeadlineTransport`,
-     on httpcore's public ``ConnectionPool(network_backend=...)``) cuts every
-     connect, socket read and write at the request's deadline, so a server
-     that drips its headers or body one byte at a time cannot hold a call;
-   - async: the aiohttp transport (:mod:`liter_llm._transport`) bounds the wait
-     for the status line and headers by ``deadline`` and each body read by
-     ``body_deadline`` (asyncio timeouts).
+   - httpcore's pool (:mod:`liter_llm._pool_transport`): the sync client's
+     :class:`~liter_llm._pool_transport.DeadlineTransport` and its async twin
+     :class:`~liter_llm._pool_transport.AsyncDeadlineTransport` (the async
+     client's under trio and behind SOCKS or credentialed proxies), on
+     httpcore's public ``ConnectionPool`` / ``AsyncConnectionPool(network_backend=...)``,
+     cut every connect, socket read and write at the request's deadline, so
+     a server that drips its headers or body one byte at a time cannot hold
+     a call;
+   - aiohttp (:mod:`liter_llm._transport`, the async client's default) bounds
+     the wait for the status line and headers by ``deadline`` and each body
+     read by ``body_deadline`` (asyncio timeouts).
 
+   A stream's drain after its end marker sets ``body_deadline`` too
+   (``DRAIN_SECS``), in both clients.
 4. **Any other transport** (an ``http_client=`` or ``transport=`` given by the
-   caller, a provider's ``create_transport``, httpx's own async pool on trio or
-   behind a SOCKS proxy) gets the extension only: httpx/httpcore read each
-   timeout once per phase (the headers, the body), so every phase ends within
-   the time left when it starts, and the drivers (:mod:`liter_llm._drivers`)
-   check the deadline between body chunks.  A server that drips bytes can
-   then stretch a phase up to its start's time left; nothing waits longer.
+   caller, a provider's ``create_transport``) gets the extension only:
+   httpx/httpcore read each timeout once per phase (the headers, the body),
+   so every phase ends within the time left when it starts, and the drivers
+   (:mod:`liter_llm._drivers`) check the deadline between body chunks.  A
+   server that drips bytes can then stretch a phase up to its start's time
+   left; nothing waits longer.
 5. **Waits are decisions, not I/O.**  A retry backoff or a client-side rate
    limit wait that would end past the deadline is not taken (:func:`fits`):
    the call fails at once with the error it has.

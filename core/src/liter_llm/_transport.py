@@ -14,7 +14,8 @@ between) and keeps the behaviour the rest of the client relies on:
   the body streams;
 - one aiohttp session per event loop (a client used under two
   ``asyncio.run`` calls opens a new pool for the second loop);
-- outside asyncio (trio), httpx's own transport is used;
+- outside asyncio (trio), the deadline-bounded httpcore pool of
+  :class:`~liter_llm._pool_transport.AsyncDeadlineTransport` is used;
 - no cookie jar (as on the sync client, whose requests never carry the cookies
   of earlier answers), no automatic decompression (httpx decodes), TLS with
   httpx's own context (certifi, ``SSL_CERT_FILE``), built on the first https
@@ -55,7 +56,7 @@ import httpx
 from yarl import URL
 
 from liter_llm._deadline import time_left
-from liter_llm._sync_transport import proxy_map
+from liter_llm._pool_transport import AsyncDeadlineTransport, proxy_map
 
 __all__ = ["AiohttpTransport", "proxy_mounts"]
 
@@ -228,7 +229,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl: ssl.SSLContext | None = None
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._fallback: httpx.AsyncHTTPTransport | None = None
+        self._fallback: AsyncDeadlineTransport | None = None
         self._urls: dict[int, tuple[httpx.URL, URL]] = {}
         # the pools to close if this transport is dropped unclosed (the finalizer must not hold self)
         self._pools: list[aiohttp.ClientSession] = []
@@ -306,9 +307,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # another async library (trio): httpx's own pool
+        except RuntimeError:  # another async library (trio): httpcore's pool, with the same deadlines
             if self._fallback is None:
-                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits, proxy=self._proxy)
+                self._fallback = AsyncDeadlineTransport(self._limits, proxy=self._proxy, trust_env=self._trust_env)
             return await self._fallback.handle_async_request(request)
         session = self._session if self._loop is loop and self._session is not None else self._for_loop(loop)
         timeout = request.extensions.get("timeout") or {}
@@ -383,7 +384,8 @@ def proxy_mounts(
     rules.  A pattern mapped to ``None`` goes direct (the client's default
     transport).  HTTP(S) proxies use the aiohttp pool; a proxy with credentials
     (aiohttp's proxy authentication is deprecated) or another kind (SOCKS)
-    uses httpx's own pool.
+    uses httpcore's pool (:class:`~liter_llm._pool_transport.AsyncDeadlineTransport`,
+    with the same deadlines).
     """
     proxies = proxy_map(proxy, trust_env=trust_env)
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
@@ -395,5 +397,5 @@ def proxy_mounts(
         if target.url.scheme in ("http", "https") and target.auth is None:
             mounts[pattern] = AiohttpTransport(limits, proxy=target, trust_env=trust_env)
         else:
-            mounts[pattern] = httpx.AsyncHTTPTransport(proxy=target, limits=limits or httpx.Limits())
+            mounts[pattern] = AsyncDeadlineTransport(limits, proxy=target, trust_env=trust_env)
     return mounts

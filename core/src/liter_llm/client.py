@@ -879,7 +879,7 @@ def _sync_http(config: ClientConfig, transport: httpx.BaseTransport | None) -> h
         return httpx.Client(
             transport=transport, timeout=None, follow_redirects=False, limits=limits, trust_env=config.trust_env
         )
-    from liter_llm._sync_transport import DeadlineTransport, sync_mounts
+    from liter_llm._pool_transport import DeadlineTransport, sync_mounts
 
     mounts = sync_mounts(config.proxy, trust_env=config.trust_env, limits=limits)
     return httpx.Client(
@@ -905,13 +905,17 @@ def _async_http(
     if transport is not None:
         return httpx.AsyncClient(transport=transport, timeout=None, follow_redirects=False, trust_env=config.trust_env)
     default = _default_async_transport()
-    if default is None:  # httpx's own transport: httpx applies the proxies itself
-        return httpx.AsyncClient(timeout=None, follow_redirects=False, proxy=config.proxy, trust_env=config.trust_env)
-    from liter_llm._transport import AiohttpTransport, proxy_mounts
+    mounts: dict[str, httpx.AsyncBaseTransport | None]
+    from liter_llm._pool_transport import AsyncDeadlineTransport, async_mounts
 
-    mounts = proxy_mounts(config.proxy, trust_env=config.trust_env)
-    if not mounts and direct is not None and isinstance(default, AiohttpTransport):
-        direct.append(default)
+    if isinstance(default, AsyncDeadlineTransport):
+        mounts = async_mounts(config.proxy, trust_env=config.trust_env)
+    else:
+        from liter_llm._transport import proxy_mounts
+
+        mounts = proxy_mounts(config.proxy, trust_env=config.trust_env)
+        if not mounts and direct is not None:
+            direct.append(default)
     return httpx.AsyncClient(
         transport=default,
         mounts=mounts or None,
@@ -921,17 +925,21 @@ def _async_http(
     )
 
 
-def _default_async_transport() -> httpx.AsyncBaseTransport | None:
-    """The async transport: aiohttp's pool behind the httpx API, else httpx's own.
+def _default_async_transport() -> httpx.AsyncBaseTransport:
+    """The async transport: aiohttp's pool behind the httpx API, else the deadline-bounded httpcore pool.
 
     aiohttp's pool costs several times less CPU per request under concurrency
-    (the measured choice is in docs/performance.md).  ``None`` (httpx's own
-    transport) when ``aiohttp`` cannot be imported.
+    (the measured choice is in docs/performance.md).  aiohttp is a dependency;
+    an install where it cannot be imported gets
+    :class:`~liter_llm._pool_transport.AsyncDeadlineTransport` (the same
+    deadlines, more CPU per request).
     """
     try:
         from liter_llm._transport import AiohttpTransport
     except ImportError:
-        return None
+        from liter_llm._pool_transport import AsyncDeadlineTransport
+
+        return AsyncDeadlineTransport()
     return AiohttpTransport()
 
 

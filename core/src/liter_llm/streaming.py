@@ -716,18 +716,18 @@ class AsyncChatStream:
                 raise core.fail(exc) from (exc if not isinstance(exc, LiterLlmError) else None)
 
     async def _drain(self) -> None:
-        """The async twin of :meth:`ChatStream._drain`."""
-        import anyio
+        """The async twin of :meth:`ChatStream._drain` (the same bound, through the same body deadline)."""
+        from liter_llm._deadline import bound_body
 
         if self._bytes is None:
             return
         left = DRAIN_BYTES
+        bound_body(self._response, time.monotonic() + DRAIN_SECS)
         try:
-            with anyio.move_on_after(DRAIN_SECS):
-                async for piece in self._bytes:
-                    left -= len(piece)
-                    if left < 0:
-                        break
+            async for piece in self._bytes:
+                left -= len(piece)
+                if left < 0:
+                    break
         except Exception:  # a slow or broken tail: closing the response cuts it
             pass
 
