@@ -1,14 +1,25 @@
-"""A holder for API keys whose repr and str never show the key, and the checks keys pass before use."""
+"""API keys that never show (a holder whose repr and str hide the key), the checks keys pass, redaction for display."""
 
 from __future__ import annotations
 
 import json
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["SecretStr", "clean_header_value", "clean_secret", "live_secret_forms", "scrub_text", "secret_forms"]
+__all__ = [
+    "SecretStr",
+    "clean_header_value",
+    "clean_secret",
+    "live_secret_forms",
+    "redact_headers",
+    "redact_plugin_table",
+    "redact_url",
+    "scrub_text",
+    "secret_forms",
+]
 
 #: what may not appear in a key or a header value once surrounding whitespace is stripped:
 #: control characters (a tab is allowed inside a header value, never in a key) and non-ASCII
@@ -134,3 +145,53 @@ def live_secret_forms() -> tuple[str, ...]:
     for holder in list(_live.values()):
         forms.update(secret_forms(holder._value))
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+# ---------------------------------------------------------------------------
+# Redaction for display (reprs, ``config_to_dict``, messages)
+# ---------------------------------------------------------------------------
+
+REDACTED = "***"
+#: Header names (lower case) whose values are credentials and never shown.
+_SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie"}
+    | {"ocp-apim-subscription-key"}
+)
+_SECRET_WORDS = ("key", "secret", "token", "password", "credential")
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` for display: the values of credential-bearing headers are ``"***"``."""
+
+    def sensitive(name: str) -> bool:
+        lowered = name.lower()
+        return lowered in _SENSITIVE_HEADERS or any(w in lowered for w in ("token", "secret", "api-key", "apikey"))
+
+    return {name: (REDACTED if sensitive(name) else value) for name, value in headers.items()}
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with any user name and password replaced by ``***`` (a proxy URL may carry credentials)."""
+    try:
+        parts = urlsplit(url or "")
+        if url is None or (parts.username is None and parts.password is None):
+            return url
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or ""
+        return parts._replace(netloc=f"{REDACTED}@{host}" + (f":{parts.port}" if parts.port else "")).geturl()
+    except ValueError:
+        return REDACTED
+
+
+def redact_plugin_table(table: Mapping[str, Any]) -> dict[str, Any]:
+    """A plugin table for display: values under secret-sounding names are ``"***"``, callables by name."""
+    shown: dict[str, Any] = {}
+    for name, value in table.items():
+        if isinstance(value, Mapping):
+            shown[name] = redact_plugin_table(value)
+        elif any(word in name.lower() for word in _SECRET_WORDS) and value is not None:
+            shown[name] = REDACTED
+        elif callable(value) or not isinstance(value, (str, int, float, bool, list, type(None))):
+            shown[name] = f"<{type(value).__name__}>"
+        else:
+            shown[name] = value
+    return shown
