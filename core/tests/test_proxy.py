@@ -200,3 +200,31 @@ def test_the_async_clients_proxy_pool_works_across_event_loops(
     assert asyncio.run(once()) == "hi"  # a new loop: the proxy's pool is opened anew
     asyncio.run(client.aclose())
     assert len(proxy.forwarded) == 2
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {},
+        {"HTTP_PROXY": "http://p:3128"},
+        {"https_proxy": "p:3128", "ALL_PROXY": "socks5://s:1080"},
+        {"HTTP_PROXY": "http://p:3128", "NO_PROXY": "*"},
+        {"HTTP_PROXY": "http://p:3128", "NO_PROXY": "a.example, .b.example,localhost"},
+        {"ALL_PROXY": "http://p:3128", "NO_PROXY": "127.0.0.1,192.168.0.0/16,::1,fe80::/10"},
+        {"ALL_PROXY": "http://p:3128", "NO_PROXY": "http://direct.example,,  "},
+        {"ALL_PROXY": "http://p:3128", "NO_PROXY": "x.example,*"},
+    ],
+)
+def test_the_environments_proxies_mean_what_httpx_makes_of_them(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+) -> None:
+    """Our reading of the environment (no private httpx function) gives httpx's own mapping, entry for entry."""
+    from httpx._utils import get_environment_proxies  # the reference, in this test only
+
+    from liter_llm._pool_transport import proxy_map
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert proxy_map(None, trust_env=True) == get_environment_proxies()
+    assert proxy_map(None, trust_env=False) == {}
+    assert proxy_map("http://explicit:1", trust_env=True) == {"all://": "http://explicit:1"}
