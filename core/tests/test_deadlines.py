@@ -218,6 +218,42 @@ def test_the_wait_after_a_streams_end_marker_is_bounded_in_both_clients(make: An
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "all here"
 
 
+def test_under_trio_the_async_client_answers_and_cuts_dripping_headers_at_the_deadline(server: Any) -> None:
+    """Outside asyncio the async client sends through AsyncDeadlineTransport: the same answers and deadlines."""
+    import trio  # a test dependency: the one other event loop the async client supports
+
+    import liter_llm
+
+    def script(req: Any, out: Any) -> None:
+        if req.path.endswith("/drip/chat/completions"):
+            for byte in b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-slow: " + b"y" * 400:
+                if not out.send(bytes([byte])):
+                    return
+                time.sleep(0.05)
+            return
+        out.reply(200, S.chat_json("from trio"))
+
+    server.script = script
+
+    async def scenario() -> float:
+        fine = liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1", max_retries=0)
+        slow = liter_llm.create_async_client(
+            api_key="k", base_url=server.url + "/drip", timeout_secs=0.5, max_retries=0
+        )
+        try:
+            answer = await fine.chat(model="m", messages=USER)
+            assert answer.choices[0].message.content == "from trio"
+            started = time.monotonic()
+            with pytest.raises(LiterLlmTimeoutError):
+                await slow.chat(model="m", messages=USER)
+            return time.monotonic() - started
+        finally:
+            await fine.aclose()
+            await slow.aclose()
+
+    assert trio.run(scenario) < 0.5 + MARGIN
+
+
 def test_the_sync_transport_raises_httpx_errors() -> None:
     # every httpcore error becomes the httpx error of the same name (the most specific one)
     for name in dir(httpcore):
