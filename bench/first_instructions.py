@@ -37,7 +37,7 @@ STAGES = ("base", "import", "first")
 
 def child(kind: str, mode: str, stage: str, url: str) -> None:
     """One process: the base imports, then (by stage) the client's import and its first call."""
-    import asyncio  # noqa: F401  (the base: what bench/peer.py imports before the client)
+    import asyncio
     import gc  # noqa: F401
     import resource  # noqa: F401
     import time  # noqa: F401
@@ -48,9 +48,9 @@ def child(kind: str, mode: str, stage: str, url: str) -> None:
         return
     sys.path.insert(0, str(HERE))
     if kind in ("ours", "peer"):
-        import liter_llm  # noqa: F401
+        import liter_llm
     else:
-        import httpx  # noqa: F401
+        import httpx
     if stage == "import":
         return
     if mode == "sync":
@@ -74,7 +74,7 @@ def child(kind: str, mode: str, stage: str, url: str) -> None:
     asyncio.run(go())
 
 
-def count(python: str, kind: str, mode: str, stage: str, url: str, src: str | None) -> int:
+def count(python: str, kind: str, mode: str, stage: str, *, url: str, src: str | None) -> int:
     """Instructions callgrind counts for one child process."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     if src is not None:
@@ -119,7 +119,9 @@ def main() -> None:
         for kind in kinds:
             src = args.src if kind == "ours" else None
             stage = {
-                s: statistics.median(count(pythons[kind], kind, args.mode, s, url, src) for _ in range(args.repeat))
+                s: statistics.median(
+                    count(pythons[kind], kind, args.mode, s, url=url, src=src) for _ in range(args.repeat)
+                )
                 for s in STAGES
             }
             results[kind] = {
