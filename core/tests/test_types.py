@@ -41,6 +41,29 @@ def test_importing_types_does_not_import_cattrs_or_serde() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=None)
 
 
+def test_repr_equality_and_hashing_are_attrs_own() -> None:
+    """The base class gives every type attrs' ``repr`` and ``==`` (attrs no longer compiles them per class)."""
+    req = t.ChatCompletionRequest(model="m", messages=[t.UserMessage(content="hi")], tools=[])
+    assert repr(req).startswith("ChatCompletionRequest(model='m', messages=[UserMessage(content='hi', name=None)], ")
+    assert repr(req).endswith(", extra_body=None)")
+    shown = [part.split("=")[0] for part in repr(t.Usage(prompt_tokens=1)).removeprefix("Usage(")[:-1].split(", ")]
+    assert shown == [field.name for field in t.Usage.__attrs_attrs__]  # every field, in field order
+    looped = t.UserMessage(content=[])
+    looped.content.append(looped)  # type: ignore[arg-type]
+    assert repr(looped) == "UserMessage(content=[...], name=None)"  # a cycle is shown as "..."
+    same = t.ChatCompletionRequest(model="m", messages=[t.UserMessage(content="hi")], tools=[])
+    assert req == same
+    assert (req != same) is False
+    same.messages[0].name = "x"  # type: ignore[union-attr]
+    assert req != same
+    assert (req == same) is False
+    assert t.ImageUrl(url="u") != t.DocumentContent(data="u", media_type="x")  # another class: never equal
+    assert (t.ImageUrl(url="u") == object()) is False
+    for value in (req, t.ImageUrl(url="u"), t.Usage()):
+        with pytest.raises(TypeError):
+            hash(value)
+
+
 def test_all_names_exist() -> None:
     for name in t.__all__:
         assert hasattr(t, name), name
