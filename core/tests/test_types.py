@@ -41,6 +41,27 @@ def test_importing_types_does_not_import_cattrs_or_serde() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=None)
 
 
+def test_a_request_builds_the_parsers_of_the_fields_and_roles_it_uses_only() -> None:
+    """Strict parsers are built per field and per tagged member on first use (the first call's cost)."""
+    code = (
+        "from liter_llm import _serde, types as t\n"
+        "t.ChatCompletionRequest.from_dict({'model': 'm', 'messages': [{'role': 'user', 'content': 'hi'}]})\n"
+        "built = {tp.__name__ for tp, strict in _serde._PARSERS if strict and isinstance(tp, type)}\n"
+        "assert {'ChatCompletionRequest', 'UserMessage'} <= built, built\n"
+        "assert not built & {'ChatCompletionTool', 'SystemMessage', 'ResponseFormatJsonSchema', 'StreamOptions'}\n"
+        "req = t.ChatCompletionRequest.from_dict({'model': 'm', 'messages': [{'role': 'system', 'content': 's'}],\n"
+        "    'tools': [{'type': 'function', 'function': {'name': 'f'}}]})\n"
+        "assert req.tools[0].function.name == 'f' and req.messages[0].content == 's'\n"
+        "try:\n"
+        "    R = t.ChatCompletionRequest\n"
+        "    R.from_dict({'model': 'm', 'messages': [], 'stream_options': {'include_usage': 1}})\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out == "BadRequestError bad request: stream_options.include_usage: expected a boolean, got integer\n", out
+
+
 def test_repr_equality_and_hashing_are_attrs_own() -> None:
     """The base class gives every type attrs' ``repr`` and ``==`` (attrs no longer compiles them per class)."""
     req = t.ChatCompletionRequest(model="m", messages=[t.UserMessage(content="hi")], tools=[])
