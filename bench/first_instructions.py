@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
 STAGES = ("base", "import", "first")
 
 
@@ -81,18 +80,9 @@ def count(python: str, kind: str, mode: str, stage: str, *, url: str, src: str |
         env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     args = [python, __file__, "--child", kind, mode, stage, url]
     subprocess.run(args, env=env, check=True, capture_output=True)  # fills the bytecode cache
-    with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    found = re.search(r"Collected\s*:\s*(\d+)", out.stderr)
-    if found is None:
-        raise RuntimeError(f"no instruction count in valgrind's output: {out.stderr[-2000:]}")
-    return int(found.group(1))
+    from instructions import callgrind  # bench/instructions.py (not imported by the measured child)
+
+    return callgrind(args, env)
 
 
 def main() -> None:

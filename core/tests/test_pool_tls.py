@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
-import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,8 +55,8 @@ def _authority(directory: Path, name: str) -> tuple[Any, Any, Path]:
     return key, cert, pem
 
 
-class TlsServer:
-    """An HTTPS server on 127.0.0.1 answering every request with a canned chat completion."""
+class Authorities:
+    """A certificate authority for 127.0.0.1 (``ca_file``), a server context it signed, and another authority."""
 
     def __init__(self, directory: Path) -> None:
         ca_key, ca_cert, self.ca_file = _authority(directory, "test-authority")
@@ -83,58 +81,19 @@ class TlsServer:
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         )
-        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._context.load_cert_chain(chain)
-        self._context.set_alpn_protocols(["h2", "http/1.1"])
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
-        #: the ALPN protocol of each completed handshake
-        self.alpn: list[str | None] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self.server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.server_context.load_cert_chain(chain)
+        self.server_context.set_alpn_protocols(["h2", "http/1.1"])
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                raw, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(raw,), daemon=True).start()
 
-    def _answer(self, raw: socket.socket) -> None:
-        body = S.chat_json("over tls")
-        try:
-            with self._context.wrap_socket(raw, server_side=True) as conn:
-                self.alpn.append(conn.selected_alpn_protocol())
-                buffer = b""
-                while True:
-                    while b"\r\n\r\n" not in buffer:
-                        data = conn.recv(65536)
-                        if not data:
-                            return
-                        buffer += data
-                    head, _, buffer = buffer.partition(b"\r\n\r\n")
-                    length = 0
-                    for line in head.split(b"\r\n")[1:]:
-                        name, _, value = line.partition(b":")
-                        if name.strip().lower() == b"content-length":
-                            length = int(value)
-                    while len(buffer) < length:
-                        data = conn.recv(65536)
-                        if not data:
-                            return
-                        buffer += data
-                    buffer = buffer[length:]
-                    conn.sendall(
-                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                        + f"content-length: {len(body)}\r\n\r\n".encode()
-                        + body
-                    )
-        except (OSError, ssl.SSLError):
-            return  # a client that refused the certificate, or went away
+class TlsServer(S.LocalServer):
+    """An HTTPS server on 127.0.0.1 answering every request with a canned chat completion."""
 
-    def close(self) -> None:
-        self._listener.close()
+    def __init__(self, directory: Path) -> None:
+        authorities = Authorities(directory)
+        self.ca_file, self.other_ca_file = authorities.ca_file, authorities.other_ca_file
+        super().__init__(tls=authorities.server_context)
+        self.script = lambda req, out: out.reply(200, S.chat_json("over tls"))
 
 
 @pytest.fixture
