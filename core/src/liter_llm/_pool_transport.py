@@ -269,7 +269,8 @@ class DeadlineTransport(httpx.BaseTransport):
     Args:
         limits: the connection pool's limits.
         proxy: send every request through this proxy (HTTP, HTTPS or SOCKS5, as httpx supports them).
-        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does.
+        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does (when the
+            first TLS connection is made: the context is built then, see :class:`_DeferredTLS`).
     """
 
     def __init__(
@@ -406,7 +407,8 @@ class AsyncDeadlineTransport(httpx.AsyncBaseTransport):
     Args:
         limits: the connection pool's limits.
         proxy: send every request through this proxy (HTTP, HTTPS or SOCKS5, as httpx supports them).
-        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does.
+        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does (when the
+            first TLS connection is made: the context is built then, see :class:`_DeferredTLS`).
     """
 
     def __init__(
