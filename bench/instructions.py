@@ -89,24 +89,11 @@ def workload(kind: str, url: str, units: int) -> None:
             asyncio.run(go_ours())
 
 
-def instructions(kind: str, url: str, units: int, src: str | None) -> int:
-    """Instructions callgrind counts for one process running ``kind``."""
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+def callgrind(args: list[str], env: dict[str, str]) -> int:
+    """The instructions callgrind counts for one process running ``args``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={tmp}/out",
-                sys.executable,
-                __file__,
-                "--child",
-                kind,
-                url,
-                str(units),
-            ],
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", *args],
             env=env,
             capture_output=True,
             text=True,
@@ -116,6 +103,14 @@ def instructions(kind: str, url: str, units: int, src: str | None) -> int:
     if found is None:
         raise RuntimeError(f"no instruction count in valgrind's output: {out.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def instructions(kind: str, url: str, units: int, src: str | None) -> int:
+    """Instructions callgrind counts for one process running ``kind``."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return callgrind([sys.executable, __file__, "--child", kind, url, str(units)], env)
 
 
 def per_unit(kind: str, url: str, n: int, src: str | None) -> float:

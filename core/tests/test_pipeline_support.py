@@ -19,6 +19,7 @@ import contextlib
 import inspect
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -372,15 +373,21 @@ Script = Callable[[Received, Out], None]
 
 
 class LocalServer:
-    """An HTTP/1.1 server on 127.0.0.1 with keep-alive, answering with ``self.script``."""
+    """An HTTP/1.1 server on 127.0.0.1 with keep-alive, answering with ``self.script``.
 
-    def __init__(self) -> None:
+    With ``tls`` (a server-side context) it speaks HTTPS and notes each handshake's ALPN protocol
+    in ``alpn``; a client that refuses its certificate is a connection that ends.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.alpn: list[str | None] = []
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.requests: list[Received] = []
         self.connections = 0
         self.open_connections = 0
@@ -406,8 +413,11 @@ class LocalServer:
 
     def _serve(self, sock: socket.socket, number: int) -> None:
         buffer = b""
-        out = Out(sock)
         try:
+            if self.tls is not None:  # the handshake, in this connection's thread
+                sock = self.tls.wrap_socket(sock, server_side=True)
+                self.alpn.append(sock.selected_alpn_protocol())
+            out = Out(sock)
             while not self._stop.is_set() and not out.closed:
                 while b"\r\n\r\n" not in buffer:
                     data = sock.recv(65536)

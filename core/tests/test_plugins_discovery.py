@@ -74,6 +74,7 @@ state = {
     "after_import": {
         "plugin_modules": sorted(m for m in sys.modules if m.startswith("liter_llm_")),
         "httpx": "httpx" in sys.modules,
+        "aiohttp": "aiohttp" in sys.modules,
         "data_files": [p for p in opened if "/liter_llm/data/" in p or p.endswith((".json", ".toml"))],
     }
 }
@@ -123,9 +124,10 @@ def probe(site: Path, load_plugins: str | None) -> dict[str, Any]:
     return state
 
 
-def test_import_alone_loads_no_plugin_no_httpx_and_no_data_file(site: Path) -> None:
+def test_import_alone_loads_no_plugin_no_async_transport_and_no_data_file(site: Path) -> None:
     state = probe(site, None)
-    assert state["after_import"] == {"plugin_modules": [], "httpx": False, "data_files": []}
+    # httpx is imported with liter_llm on purpose (issue #16: paid at import, not on the first call)
+    assert state["after_import"] == {"plugin_modules": [], "httpx": True, "aiohttp": False, "data_files": []}
 
 
 def test_broken_plugins_are_warnings_naming_them_and_the_good_one_loads_once(site: Path) -> None:

@@ -41,6 +41,50 @@ def test_importing_types_does_not_import_cattrs_or_serde() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=None)
 
 
+def test_a_request_builds_the_parsers_of_the_fields_and_roles_it_uses_only() -> None:
+    """Strict parsers are built per field and per tagged member on first use (the first call's cost)."""
+    code = (
+        "from liter_llm import _serde, types as t\n"
+        "t.ChatCompletionRequest.from_dict({'model': 'm', 'messages': [{'role': 'user', 'content': 'hi'}]})\n"
+        "built = {tp.__name__ for tp, strict in _serde._PARSERS if strict and isinstance(tp, type)}\n"
+        "assert {'ChatCompletionRequest', 'UserMessage'} <= built, built\n"
+        "assert not built & {'ChatCompletionTool', 'SystemMessage', 'ResponseFormatJsonSchema', 'StreamOptions'}\n"
+        "req = t.ChatCompletionRequest.from_dict({'model': 'm', 'messages': [{'role': 'system', 'content': 's'}],\n"
+        "    'tools': [{'type': 'function', 'function': {'name': 'f'}}]})\n"
+        "assert req.tools[0].function.name == 'f' and req.messages[0].content == 's'\n"
+        "try:\n"
+        "    R = t.ChatCompletionRequest\n"
+        "    R.from_dict({'model': 'm', 'messages': [], 'stream_options': {'include_usage': 1}})\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out == "BadRequestError bad request: stream_options.include_usage: expected a boolean, got integer\n", out
+
+
+def test_repr_equality_and_hashing_are_attrs_own() -> None:
+    """The base class gives every type attrs' ``repr`` and ``==`` (attrs no longer compiles them per class)."""
+    req = t.ChatCompletionRequest(model="m", messages=[t.UserMessage(content="hi")], tools=[])
+    assert repr(req).startswith("ChatCompletionRequest(model='m', messages=[UserMessage(content='hi', name=None)], ")
+    assert repr(req).endswith(", extra_body=None)")
+    shown = [part.split("=")[0] for part in repr(t.Usage(prompt_tokens=1)).removeprefix("Usage(")[:-1].split(", ")]
+    assert shown == [field.name for field in t.Usage.__attrs_attrs__]  # every field, in field order
+    looped = t.UserMessage(content=[])
+    looped.content.append(looped)  # type: ignore[arg-type]
+    assert repr(looped) == "UserMessage(content=[...], name=None)"  # a cycle is shown as "..."
+    same = t.ChatCompletionRequest(model="m", messages=[t.UserMessage(content="hi")], tools=[])
+    assert req == same
+    assert (req != same) is False
+    same.messages[0].name = "x"  # type: ignore[union-attr]
+    assert req != same
+    assert (req == same) is False
+    assert t.ImageUrl(url="u") != t.DocumentContent(data="u", media_type="x")  # another class: never equal
+    assert (t.ImageUrl(url="u") == object()) is False
+    for value in (req, t.ImageUrl(url="u"), t.Usage()):
+        with pytest.raises(TypeError):
+            hash(value)
+
+
 def test_all_names_exist() -> None:
     for name in t.__all__:
         assert hasattr(t, name), name

@@ -25,7 +25,8 @@ own transports raise for them.
 from __future__ import annotations
 
 import contextvars
-import ipaddress
+import ssl
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
@@ -34,6 +35,7 @@ import httpcore
 import httpx
 
 from liter_llm._deadline import MIN_WAIT, DeadlineTimeouts
+from liter_llm._proxies import proxy_map
 
 __all__ = ["AsyncDeadlineTransport", "DeadlineTransport", "async_mounts", "proxy_map", "sync_mounts"]
 
@@ -53,11 +55,48 @@ def _clamp(timeout: float | None) -> float | None:
     return left if timeout is None or timeout > left else timeout
 
 
+class _DeferredTLS:
+    """A pool's TLS context, built by httpx's rules on the pool's first TLS handshake, not with the pool.
+
+    Loading the certificate store is the largest part of making a client (a quarter of a billion
+    instructions here), and a client of ``http://`` servers never needs it.  The pool is given
+    ``placeholder``, a bare context with nothing loaded; the network backend's ``start_tls`` hands
+    the real context (``httpx.create_ssl_context``, honouring ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+    when ``trust_env``) to the handshake instead.  The pool speaks HTTP/1.1 only, so the ALPN
+    protocols httpcore sets on the placeholder are ``http/1.1``, set on the real one as well.  Were
+    the placeholder ever used as it is, the handshake would fail (it verifies, with no certificate
+    authority loaded), never pass unchecked.
+    """
+
+    __slots__ = ("_context", "_lock", "_trust_env", "placeholder")
+
+    def __init__(self, trust_env: bool) -> None:
+        self.placeholder = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self._trust_env = trust_env
+        self._context: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+
+    def context_for(self, given: Any) -> Any:
+        """The context a handshake uses: the real one for the placeholder, anything else as it is."""
+        if given is not self.placeholder:
+            return given
+        context = self._context
+        if context is None:
+            with self._lock:
+                if self._context is None:
+                    built = httpx.create_ssl_context(trust_env=self._trust_env)
+                    built.set_alpn_protocols(["http/1.1"])
+                    self._context = built
+                context = self._context
+        return context
+
+
 class _DeadlineStream(httpcore.NetworkStream):
     """A network stream whose reads and writes stop at the served request's deadline."""
 
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, tls: _DeferredTLS) -> None:
         self._inner = inner
+        self._tls = tls
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, _clamp(timeout))
@@ -71,7 +110,8 @@ class _DeadlineStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
+        context = self._tls.context_for(ssl_context)
+        return _DeadlineStream(self._inner.start_tls(context, server_hostname, _clamp(timeout)), self._tls)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -80,8 +120,9 @@ class _DeadlineStream(httpcore.NetworkStream):
 class _DeadlineBackend(httpcore.NetworkBackend):
     """httpcore's sync network backend, handing out deadline-aware streams."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: _DeferredTLS) -> None:
         self._inner = httpcore.SyncBackend()
+        self._tls = tls
 
     def connect_tcp(
         self,
@@ -91,12 +132,13 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options))
+        stream = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
+        return _DeadlineStream(stream, self._tls)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
+        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options), self._tls)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -182,8 +224,12 @@ def _core_url(url: httpx.URL) -> httpcore.URL:
     return httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
 
 
-def _pool_options(limits: httpx.Limits | None, proxy: httpx.Proxy | None, trust_env: bool) -> dict[str, Any]:
-    """The arguments of an httpcore pool, as httpx's own transports give them (TLS context, proxy, limits)."""
+def _pool_options(limits: httpx.Limits | None, proxy: httpx.Proxy | None, tls: _DeferredTLS) -> dict[str, Any]:
+    """The arguments of an httpcore pool, as httpx's own transports give them (TLS context, proxy, limits).
+
+    The TLS context is ``tls``'s placeholder: the network backend swaps in the real one on the first
+    handshake (:class:`_DeferredTLS`).
+    """
     limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
     core_proxy = None
     if proxy is not None:
@@ -199,7 +245,7 @@ def _pool_options(limits: httpx.Limits | None, proxy: httpx.Proxy | None, trust_
             ssl_context=proxy.ssl_context,
         )
     return {
-        "ssl_context": httpx.create_ssl_context(trust_env=trust_env),
+        "ssl_context": tls.placeholder,
         "proxy": core_proxy,
         "max_connections": limits.max_connections,
         "max_keepalive_connections": limits.max_keepalive_connections,
@@ -223,16 +269,16 @@ class DeadlineTransport(httpx.BaseTransport):
     Args:
         limits: the connection pool's limits.
         proxy: send every request through this proxy (HTTP, HTTPS or SOCKS5, as httpx supports them).
-        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does.
+        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does (when the
+            first TLS connection is made: the context is built then, see :class:`_DeferredTLS`).
     """
 
     def __init__(
         self, limits: httpx.Limits | None = None, *, proxy: httpx.Proxy | None = None, trust_env: bool = True
     ) -> None:
         self._proxied = proxy is not None
-        self._pool = httpcore.ConnectionPool(
-            **_pool_options(limits, proxy, trust_env), network_backend=_DeadlineBackend()
-        )
+        tls = _DeferredTLS(trust_env)
+        self._pool = httpcore.ConnectionPool(**_pool_options(limits, proxy, tls), network_backend=_DeadlineBackend(tls))
 
     def __repr__(self) -> str:
         return "DeadlineTransport(proxy=...)" if self._proxied else "DeadlineTransport()"
@@ -265,8 +311,9 @@ class DeadlineTransport(httpx.BaseTransport):
 class _AsyncDeadlineStream(httpcore.AsyncNetworkStream):
     """An async network stream whose reads and writes stop at the served request's deadline."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkStream, tls: _DeferredTLS) -> None:
         self._inner = inner
+        self._tls = tls
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, _clamp(timeout))
@@ -280,7 +327,8 @@ class _AsyncDeadlineStream(httpcore.AsyncNetworkStream):
     async def start_tls(
         self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.AsyncNetworkStream:
-        return _AsyncDeadlineStream(await self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
+        context = self._tls.context_for(ssl_context)
+        return _AsyncDeadlineStream(await self._inner.start_tls(context, server_hostname, _clamp(timeout)), self._tls)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -289,8 +337,9 @@ class _AsyncDeadlineStream(httpcore.AsyncNetworkStream):
 class _AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
     """httpcore's anyio network backend (asyncio and trio alike), handing out deadline-aware streams."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: _DeferredTLS) -> None:
         self._inner = httpcore.AnyIOBackend()
+        self._tls = tls
 
     async def connect_tcp(
         self,
@@ -301,12 +350,13 @@ class _AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
         stream = await self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
-        return _AsyncDeadlineStream(stream)
+        return _AsyncDeadlineStream(stream, self._tls)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.AsyncNetworkStream:
-        return _AsyncDeadlineStream(await self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
+        stream = await self._inner.connect_unix_socket(path, _clamp(timeout), socket_options)
+        return _AsyncDeadlineStream(stream, self._tls)
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -357,15 +407,17 @@ class AsyncDeadlineTransport(httpx.AsyncBaseTransport):
     Args:
         limits: the connection pool's limits.
         proxy: send every request through this proxy (HTTP, HTTPS or SOCKS5, as httpx supports them).
-        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does.
+        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` for the TLS context, as httpx does (when the
+            first TLS connection is made: the context is built then, see :class:`_DeferredTLS`).
     """
 
     def __init__(
         self, limits: httpx.Limits | None = None, *, proxy: httpx.Proxy | None = None, trust_env: bool = True
     ) -> None:
         self._proxied = proxy is not None
+        tls = _DeferredTLS(trust_env)
         self._pool = httpcore.AsyncConnectionPool(
-            **_pool_options(limits, proxy, trust_env), network_backend=_AsyncDeadlineBackend()
+            **_pool_options(limits, proxy, tls), network_backend=_AsyncDeadlineBackend(tls)
         )
 
     def __repr__(self) -> str:
@@ -389,53 +441,6 @@ class AsyncDeadlineTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
-
-
-def _no_proxy_pattern(entry: str) -> str:
-    """The mount pattern of one ``NO_PROXY`` entry (curl's rules, as httpx applies them)."""
-    if "://" in entry:  # a pattern already: "http://example.com"
-        return entry
-    address = entry.partition("/")[0]  # an address may carry a prefix length: 192.168.0.0/16
-    try:
-        version = ipaddress.ip_address(address).version
-    except ValueError:
-        version = 0
-    if version == 6:
-        return f"all://[{entry}]"
-    if version == 4 or entry.lower() == "localhost":
-        return f"all://{entry}"
-    return f"all://*{entry}"  # a domain: "example.com" covers it and its subdomains
-
-
-def proxy_map(proxy: str | None, *, trust_env: bool) -> dict[str, str | None]:
-    """Which proxy carries which requests, by httpx's rules: URL pattern -> proxy URL (``None``: direct).
-
-    An explicit ``proxy`` carries every request; else, with ``trust_env``,
-    the environment's proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``
-    and ``NO_PROXY``, upper or lower case, read by :func:`urllib.request.getproxies`)
-    with the meaning httpx gives them, so both clients follow the same rules:
-    a proxy without a scheme is ``http://``, ``NO_PROXY=*`` turns every proxy
-    off, and each other ``NO_PROXY`` entry (a host, a domain and its
-    subdomains, an IP address or network, ``localhost``) goes direct.
-    """
-    if proxy is not None:
-        return {"all://": proxy}
-    if not trust_env:
-        return {}
-    from urllib.request import getproxies
-
-    found = getproxies()
-    mounts: dict[str, str | None] = {}
-    for scheme in ("http", "https", "all"):
-        url = found.get(scheme)
-        if url:
-            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
-    for entry in (part.strip() for part in found.get("no", "").split(",")):
-        if entry == "*":
-            return {}
-        if entry:
-            mounts[_no_proxy_pattern(entry)] = None
-    return mounts
 
 
 def sync_mounts(

@@ -438,6 +438,9 @@ def _union_parser(tp: Any, strict: bool) -> Parser:
             raise TypeError(f"liter_llm._serde cannot structure union member {member!r}")
 
     tag_key: str | None = None
+    #: a tagged member's parser is built the first time its tag comes in (a chat's messages are
+    #: mostly of one or two roles): ``members`` by tag, ``by_tag`` the parsers built so far
+    members_by_tag: dict[str, type] = {}
     by_tag: dict[str, Parser] = {}
     single_model: Parser | None = None
     if len(models) == 1:
@@ -448,9 +451,9 @@ def _union_parser(tp: Any, strict: bool) -> Parser:
             raise TypeError(f"union {tp!r} of untagged classes")
         tag_key = keys.pop()
         for m in models:
-            by_tag[str(_tag_of(m)[1])] = get_parser(m, strict)
+            members_by_tag[str(_tag_of(m)[1])] = m
     model_types = tuple(models)
-    tags_text = ", ".join(repr(t) for t in by_tag)
+    tags_text = ", ".join(repr(t) for t in members_by_tag)
     kinds = []
     if str_parser is not None:
         kinds.append("a string")
@@ -499,7 +502,10 @@ def _union_parser(tp: Any, strict: bool) -> Parser:
                 raise _Fail(f"missing required field (one of {tags_text})", [tag_key])
             member_parser = by_tag.get(tag) if isinstance(tag, str) else None
             if member_parser is None:
-                raise _Fail(f"unknown {tag_key} {tag!r}; expected one of {tags_text}", [tag_key])
+                member = members_by_tag.get(tag) if isinstance(tag, str) else None
+                if member is None:
+                    raise _Fail(f"unknown {tag_key} {tag!r}; expected one of {tags_text}", [tag_key])
+                member_parser = by_tag[tag] = get_parser(member, strict)
             return member_parser(value)
         if dict_parser is not None:
             return dict_parser(value)
@@ -543,7 +549,9 @@ def _class_parser(cls: type, strict: bool) -> Parser:
     attrs.resolve_types(cls)
     tag_key, tag_value = _tag_of(cls)
     # (init name, wire key, parser, nullable, required, null means default, zero factory)
-    specs: list[tuple[str, str, Parser, bool, bool, bool, Callable[[], Any] | None]] = []
+    # strict mode (requests): a field's parser is built when the field first comes in (``_field_hook``):
+    # a chat with only ``messages`` does not build the parsers of tools, response formats...
+    specs: list[tuple[str, str, Any, bool, bool, bool, Callable[[], Any] | None]] = []
     for field in attrs.fields(cls):
         if not field.init:
             continue
@@ -555,7 +563,8 @@ def _class_parser(cls: type, strict: bool) -> Parser:
         # in lenient mode ``null`` is the default (or the zero value) for every field.
         null_default = not strict or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
         zero = _zero_factory(tp) if required and not strict else None
-        specs.append((field.alias or field.name, wire, get_parser(tp, strict), nullable, required, null_default, zero))
+        parser = tp if strict else get_parser(tp, strict)  # strict: the type, its parser built on first use
+        specs.append((field.alias or field.name, wire, parser, nullable, required, null_default, zero))
     known = frozenset([s[1] for s in specs] + ([tag_key] if tag_key else []))
     if strict:
         return _cattrs_class_parser(cls, specs=specs, tag_key=tag_key, tag_value=tag_value, known=known)
@@ -575,12 +584,28 @@ def _strict_converter() -> Any:
     return _STRICT_CONVERTER
 
 
-def _field_hook(wire: str, parser: Parser, default_on_null: Callable[[], Any] | None) -> Callable[[Any, Any], Any]:
-    """One field's cattrs hook: our strict parser; a failure gets the field's wire name on its path."""
+def _field_hook(
+    wire: str, tp: Any, *, nullable: bool, default_on_null: Callable[[], Any] | None
+) -> Callable[[Any, Any], Any]:
+    """One field's cattrs hook: our strict parser of ``tp``; a failure gets the field's wire name on its path.
+
+    ``null`` is ``None`` for a ``nullable`` field, else ``default_on_null()`` when given, else the
+    parser's error.  The parser is built the first time the field comes in with a value (cattrs
+    calls a field's hook only when the field is present), so a request type's rarely given fields
+    cost nothing until they are used.
+    """
+    parser: Parser | None = None
 
     def hook(value: Any, _type: Any) -> Any:
-        if value is None and default_on_null is not None:
-            return default_on_null()
+        nonlocal parser
+        if value is None:
+            if nullable:
+                return None
+            if default_on_null is not None:
+                return default_on_null()
+        if parser is None:
+            built = get_parser(tp, True)
+            parser = getattr(built, "_inner", built) if nullable else built
         try:
             return parser(value)
         except _Fail as exc:
@@ -593,7 +618,7 @@ def _field_hook(wire: str, parser: Parser, default_on_null: Callable[[], Any] | 
 def _cattrs_class_parser(
     cls: type,
     *,
-    specs: list[tuple[str, str, Parser, bool, bool, bool, Callable[[], Any] | None]],
+    specs: list[tuple[str, str, Any, bool, bool, bool, Callable[[], Any] | None]],
     tag_key: str | None,
     tag_value: str | None,
     known: frozenset[str],
@@ -608,17 +633,11 @@ def _cattrs_class_parser(
     fields = {field.alias or field.name: field for field in attrs.fields(cls) if field.init}
     overrides: dict[str, Any] = {}
     required: list[str] = []
-    for init_name, wire, parser, nullable, is_required, null_default, _zero in specs:
+    for init_name, wire, tp, nullable, is_required, null_default, _zero in specs:
         field = fields[init_name]
         default = field.default
         on_null = default.factory if null_default and isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
-        hook = _field_hook(wire, getattr(parser, "_inner", parser) if nullable else parser, on_null)
-        if nullable:
-            inner_hook = hook
-
-            def hook(value: Any, _type: Any, inner_hook: Callable[[Any, Any], Any] = inner_hook) -> Any:
-                return None if value is None else inner_hook(value, _type)
-
+        hook = _field_hook(wire, tp, nullable=nullable, default_on_null=on_null)
         overrides[field.name] = override(rename=wire, struct_hook=hook)
         if is_required:
             required.append(wire)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import httpx
@@ -27,8 +27,10 @@ from liter_llm.operations import Operation
 from liter_llm.responses_stream import AsyncResponseStream, ResponseStream
 from liter_llm.router import RouterView
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
-from liter_llm.structured import ParsedChatCompletion, StreamedParse
 from liter_llm.tokens import TokenCount
+
+if TYPE_CHECKING:  # imported by the methods that use them: structured output is not on a chat's path
+    from liter_llm.structured import ParsedChatCompletion, StreamedParse
 
 __all__ = [
     "AsyncDefaultClient",
@@ -328,7 +330,7 @@ class DefaultClient(_ClientBase):
         return self._parse_stream(session)
 
     def _parse_stream(self, session: Any) -> Iterator[StreamedParse[T]]:
-        from liter_llm.structured import parse_partial_json
+        from liter_llm.structured import StreamedParse, parse_partial_json
 
         attempt = 0
         while True:
@@ -672,7 +674,7 @@ class AsyncDefaultClient(_ClientBase):
         return self._parse_stream(session)
 
     async def _parse_stream(self, session: Any) -> AsyncIterator[StreamedParse[T]]:
-        from liter_llm.structured import parse_partial_json
+        from liter_llm.structured import StreamedParse, parse_partial_json
 
         attempt = 0
         while True:

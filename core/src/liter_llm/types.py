@@ -1,6 +1,7 @@
 """The typed data model: every request, response, enum and union of the API.
 
-All types are attrs classes (``@attrs.define(kw_only=True, slots=True)``).
+All types are attrs classes (``@attrs.define(kw_only=True, slots=True)``; their
+``repr`` and ``==`` are the base class's, the same for all of them).
 JSON conversion lives in :mod:`liter_llm._serde` (loaded on first use, so
 importing this module stays cheap):
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import enum
 import json
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar
 
@@ -216,6 +218,34 @@ class _Model:
         """The wire form as compact JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
+    # attrs would generate and compile a ``__repr__`` and an ``__eq__`` for each of the ~80 classes
+    # at import (almost half of this module's import cost); these two do the same for all of them:
+    # ``Name(field=value, ...)`` in field order ('...' for an object already being shown), and
+    # field-by-field equality between objects of the same class.  They stay unhashable (an ``__eq__``
+    # without a ``__hash__``), as attrs makes them.
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = _repr_context.__dict__.setdefault("shown", set())
+        if id(self) in shown:
+            return "..."
+        shown.add(id(self))
+        try:
+            fields = ", ".join(f"{a.name}={getattr(self, a.name)!r}" for a in self.__attrs_attrs__)  # type: ignore[attr-defined]
+            return f"{type(self).__qualname__}({fields})"
+        finally:
+            shown.discard(id(self))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, a.name) == getattr(other, a.name) for a in self.__attrs_attrs__)  # type: ignore[attr-defined]
+
+
+#: the objects a thread is showing (``repr``), so that a cycle is shown as ``...``
+_repr_context = threading.local()
+
 
 def _response(cls: type[_T]) -> type[_T]:
     cls._lenient = True
@@ -358,7 +388,7 @@ def _parse_auth(value: Any) -> AuthHeaderFormat:
     return AuthHeaderFormat.parse(value)
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CustomProviderConfig(_Model):
     """A custom (OpenAI-compatible) provider: for ``register_custom_provider`` and a configuration's
     ``[[providers]]`` entries (``liter_llm.config.ProviderConfig`` is this class; there ``name``, an
@@ -381,7 +411,7 @@ class CustomProviderConfig(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ImageUrl(_Model):
     """An image by URL (or ``data:`` URL) with an optional detail level."""
 
@@ -389,7 +419,7 @@ class ImageUrl(_Model):
     detail: ImageDetail | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class DocumentContent(_Model):
     """A document: base64 data (or a URL) and its MIME type."""
 
@@ -397,7 +427,7 @@ class DocumentContent(_Model):
     media_type: str
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class AudioContent(_Model):
     """Base64 audio data and its format (``"wav"``, ``"mp3"``, ...)."""
 
@@ -405,7 +435,7 @@ class AudioContent(_Model):
     format: str
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class TextContentPart(_Model):
     """``{"type": "text", "text": ...}``"""
 
@@ -414,7 +444,7 @@ class TextContentPart(_Model):
     text: str
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ImageUrlContentPart(_Model):
     """``{"type": "image_url", "image_url": {"url": ..., "detail": ...}}``"""
 
@@ -423,7 +453,7 @@ class ImageUrlContentPart(_Model):
     image_url: ImageUrl
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class DocumentContentPart(_Model):
     """``{"type": "document", "document": {"data": ..., "media_type": ...}}``"""
 
@@ -432,7 +462,7 @@ class DocumentContentPart(_Model):
     document: DocumentContent
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class InputAudioContentPart(_Model):
     """``{"type": "input_audio", "input_audio": {"data": ..., "format": ...}}``"""
 
@@ -449,7 +479,7 @@ UserContent: TypeAlias = str | list[ContentPart]
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class FunctionDefinition(_Model):
     """A function the model may call; ``parameters`` is a JSON Schema."""
 
@@ -459,7 +489,7 @@ class FunctionDefinition(_Model):
     strict: bool | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionTool(_Model):
     """A tool: ``{"type": "function", "function": {...}}``."""
 
@@ -467,7 +497,7 @@ class ChatCompletionTool(_Model):
     function: FunctionDefinition
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class FunctionCall(_Model):
     """A function call made by the model; ``arguments`` is JSON text."""
 
@@ -475,7 +505,7 @@ class FunctionCall(_Model):
     arguments: str
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ToolCall(_Model):
     """A tool call made by the model: ``{"id", "type": "function", "function": {...}}``."""
 
@@ -484,14 +514,14 @@ class ToolCall(_Model):
     function: FunctionCall
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class SpecificFunction(_Model):
     """The function named by a specific tool choice."""
 
     name: str
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class SpecificToolChoice(_Model):
     """``{"type": "function", "function": {"name": ...}}``"""
 
@@ -506,7 +536,7 @@ ToolChoice: TypeAlias = ToolChoiceMode | SpecificToolChoice
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class SystemMessage(_Model):
     """``{"role": "system", "content": ...}`` (a list of text parts is accepted too)."""
 
@@ -516,7 +546,7 @@ class SystemMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class UserMessage(_Model):
     """``{"role": "user", "content": "text" | [content parts]}``"""
 
@@ -526,7 +556,7 @@ class UserMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class AssistantMessage(_Model):
     """An assistant turn: text, tool calls, a refusal, or reasoning content."""
 
@@ -540,7 +570,7 @@ class AssistantMessage(_Model):
     reasoning_content: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ToolMessage(_Model):
     """A tool result: ``{"role": "tool", "tool_call_id": ..., "content": ...}``."""
 
@@ -551,7 +581,7 @@ class ToolMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class DeveloperMessage(_Model):
     """``{"role": "developer", "content": ...}``"""
 
@@ -561,7 +591,7 @@ class DeveloperMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class FunctionMessage(_Model):
     """Deprecated legacy function-role message."""
 
@@ -578,7 +608,7 @@ Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessag
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class JsonSchemaFormat(_Model):
     """A JSON Schema for structured output."""
 
@@ -588,7 +618,7 @@ class JsonSchemaFormat(_Model):
     strict: bool | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseFormatText(_Model):
     """``{"type": "text"}``"""
 
@@ -596,7 +626,7 @@ class ResponseFormatText(_Model):
     type: ClassVar[str] = "text"
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseFormatJsonObject(_Model):
     """``{"type": "json_object"}``"""
 
@@ -604,7 +634,7 @@ class ResponseFormatJsonObject(_Model):
     type: ClassVar[str] = "json_object"
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseFormatJsonSchema(_Model):
     """``{"type": "json_schema", "json_schema": {...}}``"""
 
@@ -617,7 +647,7 @@ ResponseFormat: TypeAlias = ResponseFormatText | ResponseFormatJsonObject | Resp
 StopSequence: TypeAlias = str | list[str]
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamOptions(_Model):
     """Streaming options (``include_usage``)."""
 
@@ -629,7 +659,7 @@ class StreamOptions(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionRequest(_Model):
     """A chat completion request.
 
@@ -665,7 +695,7 @@ class ChatCompletionRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class PromptTokensDetails(_Model):
     """Breakdown of prompt tokens; each count is included in ``prompt_tokens``.
 
@@ -684,7 +714,7 @@ class PromptTokensDetails(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CompletionTokensDetails(_Model):
     """Breakdown of completion tokens; ``reasoning_tokens`` is included in ``completion_tokens``."""
 
@@ -693,7 +723,7 @@ class CompletionTokensDetails(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class Usage(_Model):
     """Token usage; missing or null counts are 0.
 
@@ -712,7 +742,7 @@ class Usage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class Choice(_Model):
     """One completion choice."""
 
@@ -722,7 +752,7 @@ class Choice(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionResponse(_Model):
     """A chat completion.  ``cost`` (USD) and ``cache_hit`` are set by liter-llm, not the provider."""
 
@@ -739,7 +769,7 @@ class ChatCompletionResponse(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamFunctionCall(_Model):
     """A fragment of a function call in a stream."""
 
@@ -748,7 +778,7 @@ class StreamFunctionCall(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamToolCall(_Model):
     """A fragment of a tool call in a stream."""
 
@@ -759,7 +789,7 @@ class StreamToolCall(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamDelta(_Model):
     """What a stream chunk adds to a choice."""
 
@@ -772,7 +802,7 @@ class StreamDelta(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamChoice(_Model):
     """One choice of a stream chunk."""
 
@@ -782,7 +812,7 @@ class StreamChoice(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionChunk(_Model):
     """One streamed chunk of a chat completion."""
 
@@ -803,7 +833,7 @@ class ChatCompletionChunk(_Model):
 EmbeddingInput: TypeAlias = str | list[str] | list[int] | list[list[int]]
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class EmbeddingRequest(_Model):
     """An embedding request; ``input`` is text, texts, or token ids.
 
@@ -819,7 +849,7 @@ class EmbeddingRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class EmbeddingObject(_Model):
     """One embedding vector."""
 
@@ -829,7 +859,7 @@ class EmbeddingObject(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class EmbeddingResponse(_Model):
     """Embeddings.  ``cost`` and ``cache_hit`` are set by liter-llm."""
 
@@ -842,7 +872,7 @@ class EmbeddingResponse(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ModelObject(_Model):
     """A model listed by a provider."""
 
@@ -853,7 +883,7 @@ class ModelObject(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ModelsListResponse(_Model):
     """The models a provider offers."""
 
@@ -866,7 +896,7 @@ class ModelsListResponse(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateImageRequest(_Model):
     """Create images from a text prompt.
 
@@ -885,7 +915,7 @@ class CreateImageRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class Image(_Model):
     """One generated image, as a URL or base64 data."""
 
@@ -895,7 +925,7 @@ class Image(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ImagesResponse(_Model):
     """Generated images."""
 
@@ -903,7 +933,7 @@ class ImagesResponse(_Model):
     data: list[Image] = attrs.field(factory=list)
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateSpeechRequest(_Model):
     """Generate speech audio from text.
 
@@ -918,7 +948,7 @@ class CreateSpeechRequest(_Model):
     extra_body: dict[str, Any] | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateTranscriptionRequest(_Model):
     """Transcribe audio.  ``file`` is raw bytes (``from_dict`` accepts base64 text).
 
@@ -937,7 +967,7 @@ class CreateTranscriptionRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class TranscriptionSegment(_Model):
     """A timed segment of a transcription."""
 
@@ -948,7 +978,7 @@ class TranscriptionSegment(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class TranscriptionResponse(_Model):
     """A transcription."""
 
@@ -965,7 +995,7 @@ class TranscriptionResponse(_Model):
 ModerationInput: TypeAlias = str | list[str]
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationRequest(_Model):
     """Classify content for policy violations.
 
@@ -978,7 +1008,7 @@ class ModerationRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationCategories(_Model):
     """Flags per category; wire names are OpenAI's (``"self-harm"``, ``"sexual/minors"``, ...)."""
 
@@ -996,7 +1026,7 @@ class ModerationCategories(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationCategoryScores(_Model):
     """Scores per category; wire names as in :class:`ModerationCategories`."""
 
@@ -1014,7 +1044,7 @@ class ModerationCategoryScores(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationResult(_Model):
     """One moderation classification."""
 
@@ -1024,7 +1054,7 @@ class ModerationResult(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationResponse(_Model):
     """Moderation results, one per input."""
 
@@ -1038,7 +1068,7 @@ class ModerationResponse(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankDocumentObject(_Model):
     """A document to rerank given as ``{"text": ...}``."""
 
@@ -1048,7 +1078,7 @@ class RerankDocumentObject(_Model):
 RerankDocument: TypeAlias = str | RerankDocumentObject
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankRequest(_Model):
     """Rerank documents by relevance to a query.
 
@@ -1064,7 +1094,7 @@ class RerankRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankResultDocument(_Model):
     """The text of a reranked document."""
 
@@ -1072,7 +1102,7 @@ class RerankResultDocument(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankResult(_Model):
     """One reranked document and its score."""
 
@@ -1082,7 +1112,7 @@ class RerankResult(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankResponse(_Model):
     """Rerank results, best first."""
 
@@ -1091,7 +1121,7 @@ class RerankResponse(_Model):
     meta: dict[str, Any] | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class SearchRequest(_Model):
     """A web search request. ``extra_body`` keys are merged into the top level of the body."""
 
@@ -1104,7 +1134,7 @@ class SearchRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class SearchResult(_Model):
     """One search result."""
 
@@ -1115,7 +1145,7 @@ class SearchResult(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class SearchResponse(_Model):
     """Search results."""
 
@@ -1123,7 +1153,7 @@ class SearchResponse(_Model):
     model: str = ""
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrDocumentUrl(_Model):
     """A document at a URL: ``{"type": "document_url", "url": "<url>"}``."""
 
@@ -1132,7 +1162,7 @@ class OcrDocumentUrl(_Model):
     url: str
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrDocumentBase64(_Model):
     """An inline document: ``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``."""
 
@@ -1145,7 +1175,7 @@ class OcrDocumentBase64(_Model):
 OcrDocument: TypeAlias = OcrDocumentUrl | OcrDocumentBase64
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrRequest(_Model):
     """An OCR request; ``pages`` are 1-indexed.
 
@@ -1160,7 +1190,7 @@ class OcrRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class PageDimensions(_Model):
     """Page dimensions in pixels."""
 
@@ -1169,7 +1199,7 @@ class PageDimensions(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrImage(_Model):
     """An image extracted from an OCR page."""
 
@@ -1178,7 +1208,7 @@ class OcrImage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrPage(_Model):
     """One page of OCR output (``index`` is 0-based)."""
 
@@ -1189,7 +1219,7 @@ class OcrPage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrResponse(_Model):
     """OCR output.  ``usage.pages_processed`` counts the pages a per-page-billed provider processed."""
 
@@ -1203,7 +1233,7 @@ class OcrResponse(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateFileRequest(_Model):
     """Upload a file.  ``file`` is raw bytes (``from_dict`` accepts base64 text)."""
 
@@ -1214,7 +1244,7 @@ class CreateFileRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class FileObject(_Model):
     """An uploaded file."""
 
@@ -1229,7 +1259,7 @@ class FileObject(_Model):
     expires_at: int | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class FileListQuery(_Model):
     """Query parameters of a file listing."""
 
@@ -1240,7 +1270,7 @@ class FileListQuery(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class FileListResponse(_Model):
     """A page of files."""
 
@@ -1252,7 +1282,7 @@ class FileListResponse(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class DeleteResponse(_Model):
     """The answer to a delete."""
 
@@ -1261,7 +1291,7 @@ class DeleteResponse(_Model):
     deleted: bool = False
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateBatchRequest(_Model):
     """Create a batch from an uploaded JSONL file.
 
@@ -1276,7 +1306,7 @@ class CreateBatchRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class BatchRequestCounts(_Model):
     """Request counts of a batch."""
 
@@ -1286,7 +1316,7 @@ class BatchRequestCounts(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class Batch(_Model):
     """A batch job."""
 
@@ -1312,7 +1342,7 @@ class Batch(_Model):
     finalizing_at: int | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class BatchListQuery(_Model):
     """Query parameters of a batch listing."""
 
@@ -1321,7 +1351,7 @@ class BatchListQuery(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class BatchListResponse(_Model):
     """A page of batches."""
 
@@ -1332,7 +1362,7 @@ class BatchListResponse(_Model):
     last_id: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateResponseRequest(_Model):
     """A Responses API request (``input`` is text or a list of input items)."""
 
@@ -1354,7 +1384,7 @@ class CreateResponseRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseUsage(_Model):
     """Token usage of a Responses API answer."""
 
@@ -1364,7 +1394,7 @@ class ResponseUsage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseObject(_Model):
     """A Responses API answer."""
 
