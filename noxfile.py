@@ -68,7 +68,7 @@ def tests_core(session: nox.Session, version: str) -> None:
     session.run(
         uv, "pip", "install", "--quiet", "--python", target,
         "-e", "core", "-e", "plugins/openai",
-        "pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "anyio>=4", "trio>=0.25",
+        "pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "anyio>=4", "trio>=0.25", "cryptography>=42",
         env=env, external=True,
     )  # fmt: skip
     session.run(target, "-m", "pytest", "core/tests", "-q", *session.posargs, external=True)

@@ -21,15 +21,14 @@ from typing import Any
 import httpx
 import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
+from cryptography import x509  # a test dependency (the dev group and tests_core install it)
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 import liter_llm
 from liter_llm._pool_transport import AsyncDeadlineTransport, DeadlineTransport
 from liter_llm.errors import LiterLlmError
-
-x509 = pytest.importorskip("cryptography.x509")
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
 
 USER = S.USER
 
