@@ -56,6 +56,7 @@ import httpx
 from yarl import URL
 
 from liter_llm._deadline import time_left
+from liter_llm._h1 import DirectSend
 from liter_llm._pool_transport import AsyncDeadlineTransport, proxy_map
 
 __all__ = ["AiohttpTransport", "proxy_mounts"]
@@ -127,6 +128,9 @@ class AiohttpStream(httpx.AsyncByteStream):
     """An aiohttp response's body as an httpx byte stream, with aiohttp errors raised as httpx errors."""
 
     __slots__ = ("_request", "_response")
+
+    #: the drivers' whole-body fast path applies (:func:`liter_llm._drivers.read_async`)
+    reads_whole_body = True
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response = response
@@ -208,7 +212,7 @@ def _close_all(pools: list[aiohttp.ClientSession]) -> None:
     pools.clear()
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class AiohttpTransport(DirectSend, httpx.AsyncBaseTransport):
     """An ``httpx.AsyncBaseTransport`` over aiohttp, with httpx's error behaviour.
 
     Args:
@@ -272,37 +276,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._urls.clear()
         self._urls[id(url)] = (url, converted)
         return converted
-
-    async def send(
-        self, request: httpx.Request, *, auth: httpx.Auth | None = None, stream: bool = True
-    ) -> httpx.Response:
-        """Send ``request`` through ``auth``'s flow, as ``httpx.AsyncClient.send(..., stream=True)`` does.
-
-        The client's own sends come here: no redirects, cookies or event hooks
-        to run.  ``stream`` must be true (the body is read by the caller).
-        """
-        if not stream:  # pragma: no cover - the client always streams
-            raise ValueError("AiohttpTransport.send reads no body: pass stream=True")
-        if auth is None or type(auth) is httpx.Auth:
-            return await self.handle_async_request(request)
-        if auth.requires_request_body:
-            await request.aread()
-        flow = auth.async_auth_flow(request)
-        try:
-            request = await flow.__anext__()
-            while True:
-                response = await self.handle_async_request(request)
-                try:
-                    try:
-                        request = await flow.asend(response)
-                    except StopAsyncIteration:
-                        return response
-                    await response.aread()  # another round of the flow: this answer is done
-                except BaseException:
-                    await response.aclose()
-                    raise
-        finally:
-            await flow.aclose()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
