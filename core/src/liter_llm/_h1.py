@@ -52,7 +52,6 @@ import httpx
 
 __all__ = ["DirectSend", "H1Stream", "H1Transport"]
 
-_CHUNK = 64 * 1024
 #: the largest answer head (status line and headers) taken
 MAX_HEAD = 64 * 1024
 #: the most header lines an answer may have
@@ -190,6 +189,14 @@ class _Connection(asyncio.Protocol):
             self.paused = False
             self.transport.resume_reading()
         return piece
+
+    def consumed(self, size: int) -> None:
+        """Drop the first ``size`` buffered bytes (parsed in place)."""
+        if size:
+            del self.buffer[:size]
+            if self.paused and len(self.buffer) < _LOW_WATER and self.transport is not None:
+                self.paused = False
+                self.transport.resume_reading()
 
     async def more(self, until: float | None, idle: float | None, request: httpx.Request) -> None:
         """Wait for more bytes (or the connection's end) until ``until`` or ``idle`` seconds; past it, ReadTimeout."""
@@ -428,9 +435,8 @@ def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, bytes, bytes,
     if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
         raise _protocol_error("the answer's status line is not HTTP/1.1", request)
     headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        if line.endswith(b"\r"):
-            line = line[:-1]
+    for raw in lines[1:]:
+        line = raw[:-1] if raw.endswith(b"\r") else raw
         if line[:1] in (b" ", b"\t"):  # an obsolete folded line continues the header before it
             if not headers:
                 raise _protocol_error("the answer's first header line is a continuation", request)
@@ -460,6 +466,7 @@ class H1Stream(httpx.AsyncByteStream):
         self,
         conn: _Connection,
         request: httpx.Request,
+        *,
         timeouts: Any,
         idle: float | None,
         framing: int,
@@ -503,7 +510,7 @@ class H1Stream(httpx.AsyncByteStream):
             if framing == _LENGTH:
                 while not conn.buffer:
                     await self._more(conn, f"with {self._left} bytes of the body still to come")
-                piece = conn.take(min(self._left, _CHUNK))
+                piece = conn.take(self._left)
                 self._left -= len(piece)
                 if self._left == 0:
                     self._end()
@@ -515,43 +522,65 @@ class H1Stream(httpx.AsyncByteStream):
                     self._end()
                     return b""
                 await conn.more(getattr(self._timeouts, "body_deadline", None), self._idle, self._request)
-            return conn.take(_CHUNK)
+            return conn.take(len(conn.buffer))
         except BaseException:
             self._drop()
             raise
 
     async def _chunked_piece(self, conn: _Connection) -> bytes:
-        buffer = conn.buffer
+        """The data of every chunk buffered so far, in one piece (waiting until there is some, or the end)."""
         while True:
-            state = self._state
-            if state == _DATA:
-                while not buffer:
-                    await self._more(conn, "in the middle of a chunk")
-                piece = conn.take(min(self._chunk_left, _CHUNK))
-                self._chunk_left -= len(piece)
-                if self._chunk_left == 0:
-                    self._state = _DATA_END
-                return piece
-            end = buffer.find(b"\n")
-            if end < 0:
-                if len(buffer) > 4096:
-                    raise _protocol_error("a chunk's size line is too long", self._request)
-                await self._more(conn, "in the middle of a chunked body")
-                continue
-            line = conn.take(end + 1).rstrip(b"\r\n")
-            if state == _SIZE:
-                size = line.split(b";", 1)[0].strip(b" \t")
-                if not _CHUNK_SIZE.fullmatch(size):
-                    raise _protocol_error("a chunk's size is not a hexadecimal number", self._request)
-                self._chunk_left = int(size, 16)
-                self._state = _DATA if self._chunk_left else _TRAILER
-            elif state == _DATA_END:
-                if line:
-                    raise _protocol_error("a chunk does not end where its size says", self._request)
-                self._state = _SIZE
-            elif not line:  # _TRAILER: the blank line after the trailers ends the body
+            parts, ended = self._parse_chunks(conn)
+            if ended:
                 self._end()
-                return b""
+            if parts or ended:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+            await self._more(conn, "in the middle of a chunked body")
+
+    def _parse_chunks(self, conn: _Connection) -> tuple[list[bytes], bool]:
+        """Take the complete chunk framing and data from ``conn``'s buffer: the data, and whether the body ended."""
+        buffer = conn.buffer
+        size = len(buffer)
+        pos = 0
+        parts: list[bytes] = []
+        state = self._state
+        left = self._chunk_left
+        ended = False
+        try:
+            while pos < size:
+                if state == _DATA:
+                    step = left if left < size - pos else size - pos
+                    parts.append(bytes(buffer[pos : pos + step]))
+                    pos += step
+                    left -= step
+                    if not left:
+                        state = _DATA_END
+                    continue
+                end = buffer.find(b"\n", pos)
+                if end < 0:
+                    if size - pos > 4096:
+                        raise _protocol_error("a chunk's size line is too long", self._request)
+                    break
+                line = bytes(buffer[pos : end - 1 if end > pos and buffer[end - 1] == 13 else end])
+                pos = end + 1
+                if state == _SIZE:
+                    digits = line.split(b";", 1)[0].strip(b" \t")
+                    if not _CHUNK_SIZE.fullmatch(digits):
+                        raise _protocol_error("a chunk's size is not a hexadecimal number", self._request)
+                    left = int(digits, 16)
+                    state = _DATA if left else _TRAILER
+                elif state == _DATA_END:
+                    if line:
+                        raise _protocol_error("a chunk does not end where its size says", self._request)
+                    state = _SIZE
+                elif not line:  # _TRAILER: the blank line after the trailers ends the body
+                    ended = True
+                    break
+        finally:
+            self._state = state
+            self._chunk_left = left
+            conn.consumed(pos)
+        return parts, ended
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
@@ -561,7 +590,10 @@ class H1Stream(httpx.AsyncByteStream):
             yield piece
 
     async def read_all(self, limit: int) -> bytes | None:
-        """The whole body, or ``None`` as soon as it is longer than ``limit`` bytes (each read within ``body_deadline``)."""
+        """The whole body, or ``None`` as soon as it is longer than ``limit`` bytes.
+
+        Each read waits until ``body_deadline`` at most.
+        """
         conn = self._conn
         if conn is not None and self._framing == _LENGTH and len(conn.buffer) >= self._left:
             if self._left > limit:  # all here already: one piece
@@ -752,13 +784,11 @@ async def _answer(
             continue  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         break
     framing, length, reuse = _framing(status, version, headers, request)
-    extensions: dict[str, Any] = {"http_version": version}
-    if reason:
-        extensions["reason_phrase"] = reason
+    extensions: dict[str, Any] = {"http_version": version, "reason_phrase": reason}
     return httpx.Response(
         status_code=status,
         headers=headers,
-        stream=H1Stream(conn, request, timeouts, idle, framing, length, reuse),
+        stream=H1Stream(conn, request, timeouts=timeouts, idle=idle, framing=framing, length=length, reuse=reuse),
         request=request,
         extensions=extensions,
     )

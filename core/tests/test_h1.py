@@ -1,0 +1,758 @@
+"""Our asyncio HTTP/1.1 transport (``liter_llm._h1``), against real servers on 127.0.0.1.
+
+Where a behaviour is visible through httpx's API, the sync client's transport
+(httpcore's pool, :class:`DeadlineTransport`) is the reference: each framing,
+drop and malformed answer is fetched through both and the outcomes compared.
+The pool (reuse, limits, waiters, expiry, loops), deadlines and cancellation
+are the async transport's own and are tested on it directly and through the
+async client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import liter_llm_core_pipeline_support as S  # loaded by conftest.py
+import pytest
+
+import liter_llm
+from liter_llm._deadline import DeadlineTimeouts, bound_body
+from liter_llm._h1 import H1Stream, H1Transport
+from liter_llm._pool_transport import DeadlineTransport
+from liter_llm.errors import LiterLlmTimeoutError, ServiceUnavailableError
+
+MARGIN = 2.5  # seconds: a cut at a deadline of 0.3-0.5 s must come well before this
+OK = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"
+
+
+class Server:
+    """A raw socket server: ``handler(conn)`` serves each accepted connection in a thread."""
+
+    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        self.handler = handler
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = 0
+        self.open = 0
+        self.most_open = 0
+        self.ended = 0  # connections the client closed (EOF or reset seen while reading)
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                self.open += 1
+                self.most_open = max(self.most_open, self.open)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self.handler(conn)
+            conn.settimeout(10)
+            while conn.recv(65536):  # after the script: wait for the client to hang up
+                pass
+            with self.lock:
+                self.ended += 1
+        except OSError:
+            with self.lock:
+                self.ended += 1
+        finally:
+            with self.lock:
+                self.open -= 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """One request's head and body (``b""`` when the client hung up first)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = conn.recv(65536)
+        if not piece:
+            return b""
+        data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    lowered = head.lower()
+    if b"content-length:" in lowered:
+        length = int(lowered.split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += conn.recv(65536)
+    elif b"transfer-encoding: chunked" in lowered:
+        while not body.endswith(b"0\r\n\r\n"):
+            body += conn.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def replies(*answers: bytes) -> Callable[[socket.socket], None]:
+    """A handler answering each request on a connection with the next of ``answers`` (kept alive)."""
+
+    def handler(conn: socket.socket) -> None:
+        for answer in answers:
+            if not read_request(conn):
+                return
+            conn.sendall(answer)
+
+    return handler
+
+
+def keep_answering(answer: bytes = OK) -> Callable[[socket.socket], None]:
+    def handler(conn: socket.socket) -> None:
+        while read_request(conn):
+            conn.sendall(answer)
+
+    return handler
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[socket.socket], None]], Server]]:
+    servers: list[Server] = []
+
+    def start(handler: Callable[[socket.socket], None]) -> Server:
+        server = Server(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    return S.wait_until(condition, seconds)
+
+
+# ---------------------------------------------------------------------------
+# Parity with the sync client's transport: framings, drops, malformed answers
+# ---------------------------------------------------------------------------
+
+
+def outcome_sync(url: str, method: str) -> tuple[Any, ...]:
+    with httpx.Client(transport=DeadlineTransport()) as client:
+        try:
+            response = client.request(method, url, extensions={"timeout": {"connect": 5, "read": 5}})
+        except httpx.HTTPError as exc:
+            return ("error", type(exc))
+        return (response.status_code, response.reason_phrase, response.http_version, response.content)
+
+
+def outcome_async(url: str, method: str) -> tuple[Any, ...]:
+    async def go() -> tuple[Any, ...]:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            try:
+                response = await client.request(method, url, extensions={"timeout": {"connect": 5, "read": 5}})
+            except httpx.HTTPError as exc:
+                return ("error", type(exc))
+            return (response.status_code, response.reason_phrase, response.http_version, response.content)
+
+    return asyncio.run(go())
+
+
+def both(serve: Any, answer: bytes, method: str = "GET", close: bool = False) -> tuple[Any, Any]:
+    def handler(conn: socket.socket) -> None:
+        if read_request(conn):
+            conn.sendall(answer)
+            if close:
+                conn.shutdown(socket.SHUT_WR)
+
+    server = serve(handler)
+    return outcome_sync(server.url + "/x", method), outcome_async(server.url + "/x", method)
+
+
+FRAMINGS = {
+    "content-length": (OK, (200, "OK", "HTTP/1.1", b"hello")),
+    "chunked, extensions, trailers": (
+        b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"5;name=value\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\ntrailer: yes\r\n\r\n",
+        (201, "Created", "HTTP/1.1", b"hello world"),
+    ),
+    "a 1xx answer before the real one": (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n" + OK,
+        (200, "OK", "HTTP/1.1", b"hello"),
+    ),
+    "204 without a body": (b"HTTP/1.1 204 No Content\r\n\r\n", (204, "No Content", "HTTP/1.1", b"")),
+    "304 without a body despite its length": (
+        b"HTTP/1.1 304 Not Modified\r\ncontent-length: 10\r\n\r\n",
+        (304, "Not Modified", "HTTP/1.1", b""),
+    ),
+    "HTTP/1.0, no reason": (b"HTTP/1.0 200 \r\ncontent-length: 2\r\n\r\nok", (200, "", "HTTP/1.0", b"ok")),
+    "a folded header line": (
+        b"HTTP/1.1 200 OK\r\nx-a: one\r\n two\r\ncontent-length: 2\r\n\r\nok",
+        (200, "OK", "HTTP/1.1", b"ok"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FRAMINGS))
+def test_each_framing_reads_as_on_the_sync_transport(serve: Any, name: str) -> None:
+    answer, expected = FRAMINGS[name]
+    sync, asyn = both(serve, answer)
+    assert sync == expected
+    assert asyn == expected
+
+
+def test_a_body_until_the_connection_ends(serve: Any) -> None:
+    sync, asyn = both(serve, b"HTTP/1.1 200 OK\r\n\r\nuntil the end", close=True)
+    assert sync == asyn == (200, "OK", "HTTP/1.1", b"until the end")
+
+
+def test_head_has_no_body_despite_its_length(serve: Any) -> None:
+    sync, asyn = both(serve, b"HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n", method="HEAD")
+    assert sync == asyn == (200, "OK", "HTTP/1.1", b"")
+
+
+DROPS = {
+    "before answering": b"",
+    "in the status line": b"HTTP/1.1 20",
+    "in the headers": b"HTTP/1.1 200 OK\r\ncontent-len",
+    "in a sized body": b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\nhalf",
+    "in a chunk": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\nhalf",
+    "between chunks": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\nhalf\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(DROPS))
+def test_a_drop_in_each_phase_is_a_remote_protocol_error(serve: Any, name: str) -> None:
+    sync, asyn = both(serve, DROPS[name], close=True)
+    assert sync == asyn == ("error", httpx.RemoteProtocolError)
+
+
+MALFORMED = {
+    "not HTTP": b"NOT HTTP AT ALL\r\n\r\n",
+    "a status that is no number": b"HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n",
+    "a header line without a colon": b"HTTP/1.1 200 OK\r\nno colon here\r\ncontent-length: 0\r\n\r\n",
+    "a chunk size that is no number": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+    "a Content-Length that is no number": b"HTTP/1.1 200 OK\r\ncontent-length: ten\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_a_malformed_answer_is_a_remote_protocol_error(serve: Any, name: str) -> None:
+    sync, asyn = both(serve, MALFORMED[name], close=True)
+    assert sync == asyn == ("error", httpx.RemoteProtocolError)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"x-big: " + b"a" * 70_000 + b"\r\n", b"".join(b"x-h%d: v\r\n" % i for i in range(300))],
+    ids=["over-64-KiB", "over-256-lines"],
+)
+def test_our_own_head_limits_are_a_remote_protocol_error(serve: Any, head: bytes) -> None:
+    """Tighter than httpcore's (100 KB, no line limit): a head over 64 KiB or 256 lines."""
+    _, asyn = both(serve, b"HTTP/1.1 200 OK\r\n" + head + b"content-length: 0\r\n\r\n", close=True)
+    assert asyn == ("error", httpx.RemoteProtocolError)
+
+
+def test_the_bytes_before_a_drop_are_handed_over_first(serve: Any) -> None:
+    def handler(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\nfirst part")
+        conn.shutdown(socket.SHUT_WR)
+
+    server = serve(handler)
+
+    async def go() -> tuple[list[bytes], type[BaseException]]:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            pieces: list[bytes] = []
+            async with client.stream("GET", server.url) as response:
+                with pytest.raises(httpx.RemoteProtocolError) as info:
+                    async for piece in response.aiter_raw():
+                        pieces.append(piece)
+            return pieces, info.type
+
+    pieces, error = asyncio.run(go())
+    assert b"".join(pieces) == b"first part"
+    assert error is httpx.RemoteProtocolError
+
+
+def test_a_refused_connection_is_a_connect_error() -> None:
+    port = S.closed_port()
+    assert outcome_sync(f"http://127.0.0.1:{port}/", "GET") == ("error", httpx.ConnectError)
+    assert outcome_async(f"http://127.0.0.1:{port}/", "GET") == ("error", httpx.ConnectError)
+
+
+def test_a_header_with_a_control_character_is_refused_without_being_sent(serve: Any) -> None:
+    server = serve(keep_answering())
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            with pytest.raises(httpx.LocalProtocolError) as info:
+                await client.get(server.url, headers={"x-token": "tok-SECRET\n-1"})
+            assert "SECRET" not in str(info.value)
+
+    asyncio.run(go())
+    assert server.connections == 0
+
+
+# ---------------------------------------------------------------------------
+# Request bodies
+# ---------------------------------------------------------------------------
+
+
+def test_request_bodies_bytes_sized_stream_and_chunked_stream(serve: Any) -> None:
+    received: list[bytes] = []
+
+    def handler(conn: socket.socket) -> None:
+        while True:
+            request = read_request(conn)
+            if not request:
+                return
+            received.append(request)
+            conn.sendall(OK)
+
+    server = serve(handler)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b"part one, "
+        yield b""
+        yield b"part two"
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            await client.post(server.url + "/bytes", content=b"all at once")
+            await client.post(server.url + "/sized", content=pieces(), headers={"content-length": "18"})
+            await client.post(server.url + "/chunked", content=pieces())
+
+    asyncio.run(go())
+    assert len(received) == 3
+    assert received[0].startswith(b"POST /bytes HTTP/1.1\r\n")
+    assert received[0].endswith(b"\r\n\r\nall at once")
+    assert received[1].endswith(b"\r\n\r\npart one, part two")
+    assert b"transfer-encoding: chunked" in received[2].lower()
+    assert received[2].endswith(b"\r\n\r\na\r\npart one, \r\n8\r\npart two\r\n0\r\n\r\n")
+    assert server.connections == 1  # one kept-alive connection for the three
+
+
+def test_a_multipart_upload_through_the_async_client_arrives_whole() -> None:
+    server = S.LocalServer()
+    server.script = lambda req, out: out.reply(200, b'{"text": "heard"}')
+    try:
+
+        async def go() -> Any:
+            async with liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1") as client:
+                return await client.transcribe(model="whisper-1", file=b"RIFF" + b"\0" * 5000)
+
+        answer = asyncio.run(go())
+    finally:
+        server.close()
+    assert answer.text == "heard"
+    assert b"RIFF" + b"\0" * 5000 in server.requests[0].body
+
+
+# ---------------------------------------------------------------------------
+# Keep-alive: reuse and non-reuse
+# ---------------------------------------------------------------------------
+
+
+def run_requests(url: str, paths: list[str], read: bool = True, **limits: Any) -> None:
+    async def go() -> None:
+        transport = H1Transport(httpx.Limits(**limits) if limits else None)
+        async with httpx.AsyncClient(transport=transport) as client:
+            for path in paths:
+                if read:
+                    await client.get(url + path)
+                else:
+                    async with client.stream("GET", url + path) as response:
+                        await response.aiter_raw().__anext__()
+
+    asyncio.run(go())
+
+
+def test_a_connection_is_reused_after_a_body_read_to_its_end(serve: Any) -> None:
+    chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    server = serve(replies(OK, chunked, b"HTTP/1.1 204 No Content\r\n\r\n", OK))
+    run_requests(server.url, ["/1", "/2", "/3", "/4"])
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+        b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+    ],
+    ids=["connection-close", "http-1.0"],
+)
+def test_a_connection_the_answer_ends_is_not_reused(serve: Any, answer: bytes) -> None:
+    server = serve(keep_answering(answer))
+    run_requests(server.url, ["/1", "/2"])
+    assert server.connections == 2
+
+
+def test_a_response_closed_before_its_end_closes_its_connection(serve: Any) -> None:
+    big = b"HTTP/1.1 200 OK\r\ncontent-length: 300000\r\n\r\n" + b"x" * 300_000
+    server = serve(keep_answering(big))
+    run_requests(server.url, ["/1", "/2"], read=False)
+    assert server.connections == 2
+    assert until(lambda: server.ended == 2)
+
+
+def test_a_kept_alive_connection_closed_by_the_server_is_replaced(serve: Any) -> None:
+    def once(conn: socket.socket) -> None:  # one answer per connection, then the server hangs up
+        read_request(conn)
+        conn.sendall(OK)
+        conn.close()
+
+    server = serve(once)
+
+    async def go() -> list[int]:
+        # whether the server's end arrives before the next request takes the connection or after
+        # it was written to, the request is answered (on a new connection)
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            return [(await client.get(server.url)).status_code for _ in range(3)]
+
+    assert asyncio.run(go()) == [200, 200, 200]
+    assert server.connections == 3
+
+
+def test_an_idle_connection_past_its_keepalive_expiry_is_not_reused(serve: Any) -> None:
+    server = serve(keep_answering())
+
+    async def go() -> None:
+        transport = H1Transport(httpx.Limits(max_connections=10, keepalive_expiry=0.05))
+        async with httpx.AsyncClient(transport=transport) as client:
+            await client.get(server.url)
+            await asyncio.sleep(0.5)
+            await client.get(server.url)
+
+    asyncio.run(go())
+    assert server.connections == 2
+
+
+# ---------------------------------------------------------------------------
+# The pool's limit and timeout
+# ---------------------------------------------------------------------------
+
+
+def test_the_pool_opens_at_most_max_connections(serve: Any) -> None:
+    def slow(conn: socket.socket) -> None:
+        while read_request(conn):
+            time.sleep(0.05)
+            conn.sendall(OK)
+
+    server = serve(slow)
+
+    async def go() -> list[int]:
+        transport = H1Transport(httpx.Limits(max_connections=2))
+        async with httpx.AsyncClient(transport=transport) as client:
+            answers = await asyncio.gather(*(client.get(server.url) for _ in range(8)))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(go()) == [200] * 8
+    assert server.connections == 2
+    assert server.most_open == 2
+
+
+def test_a_full_pool_is_a_pool_timeout_and_the_slot_comes_back(serve: Any) -> None:
+    server = serve(keep_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello"))  # 5 of 10 bytes
+
+    async def go() -> None:
+        transport = H1Transport(httpx.Limits(max_connections=1))
+        async with httpx.AsyncClient(transport=transport) as client:
+            held = await client.send(client.build_request("GET", server.url), stream=True)
+            with pytest.raises(httpx.PoolTimeout):
+                await client.get(server.url, extensions={"timeout": {"pool": 0.2}})
+            await held.aclose()  # unread: its connection closes, its slot is free
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get(server.url, extensions={"timeout": {"pool": 5, "read": 0.2}})
+
+    asyncio.run(go())
+    assert server.connections == 2
+
+
+def test_a_cancelled_waiter_for_a_slot_takes_nothing(serve: Any) -> None:
+    server = serve(keep_answering())
+
+    async def go() -> None:
+        transport = H1Transport(httpx.Limits(max_connections=1))
+        async with httpx.AsyncClient(transport=transport) as client:
+            held = await client.send(client.build_request("GET", server.url), stream=True)
+            waiting = asyncio.ensure_future(client.get(server.url))
+            await asyncio.sleep(0.1)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await held.aread()  # read to its end: the connection goes back to the pool
+            assert (await client.get(server.url)).content == b"hello"
+
+    asyncio.run(go())
+    assert server.connections == 1
+
+
+# ---------------------------------------------------------------------------
+# Deadlines: a dripping server cannot stretch them
+# ---------------------------------------------------------------------------
+
+
+def drip(prefix: bytes, conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(prefix)
+    for _ in range(400):
+        try:
+            conn.sendall(b"a")
+        except OSError:
+            return
+        time.sleep(0.02)
+
+
+def test_a_dripping_head_is_cut_at_the_deadline(serve: Any) -> None:
+    server = serve(lambda conn: drip(b"HTTP/1.1 200 OK\r\nx-drip: ", conn))
+
+    async def go() -> float:
+        async with H1Transport() as transport:
+            timeouts = DeadlineTimeouts(time.monotonic() + 0.4, connect=5, read=5, write=5, pool=5)
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout):
+                await transport.send(httpx.Request("GET", server.url, extensions={"timeout": timeouts}))
+            return time.monotonic() - started
+
+    assert asyncio.run(go()) < MARGIN
+    assert until(lambda: server.ended == 1)  # the connection was closed, not kept
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_dripping_body_is_cut_at_the_body_deadline(serve: Any, framing: str) -> None:
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n"
+        if framing == "length"
+        else b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3e8\r\n"
+    )
+    server = serve(lambda conn: drip(head, conn))
+
+    async def go() -> float:
+        async with H1Transport() as transport:
+            timeouts = DeadlineTimeouts(time.monotonic() + 30, connect=5, read=5, write=5, pool=5)
+            response = await transport.send(httpx.Request("GET", server.url, extensions={"timeout": timeouts}))
+            bound_body(response, time.monotonic() + 0.4)
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout):
+                await response.aread()
+            return time.monotonic() - started
+
+    assert asyncio.run(go()) < MARGIN
+    assert until(lambda: server.ended == 1)
+
+
+def test_the_read_timeout_is_the_idle_time_between_pieces(serve: Any) -> None:
+    def pause(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nab")
+        time.sleep(3)
+
+    server = serve(pause)
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            async with client.stream("GET", server.url, extensions={"timeout": {"read": 0.3}}) as response:
+                pieces = response.aiter_raw()
+                assert await pieces.__anext__() == b"ab"
+                with pytest.raises(httpx.ReadTimeout):
+                    await pieces.__anext__()
+
+    started = time.monotonic()
+    asyncio.run(go())
+    assert time.monotonic() - started < MARGIN
+
+
+def test_a_dripping_server_is_cut_at_the_call_deadline_through_both_clients(serve: Any) -> None:
+    server = serve(lambda conn: drip(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-drip: ", conn))
+    url = server.url + "/v1"
+    started = time.monotonic()
+    with liter_llm.create_client(api_key="k", base_url=url, timeout_secs=0.5, max_retries=0) as client:
+        with pytest.raises(LiterLlmTimeoutError):
+            client.chat(model="m", messages=S.USER)
+
+    async def go() -> None:
+        async with liter_llm.create_async_client(api_key="k", base_url=url, timeout_secs=0.5, max_retries=0) as c:
+            with pytest.raises(LiterLlmTimeoutError):
+                await c.chat(model="m", messages=S.USER)
+
+    asyncio.run(go())
+    assert time.monotonic() - started < 2 * MARGIN
+
+
+# ---------------------------------------------------------------------------
+# Cancellation in each phase: the task stays cancelled, the connection is not kept
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phase", ["head", "body"])
+def test_a_request_cancelled_in_each_phase_closes_its_connection(serve: Any, phase: str) -> None:
+    def handler(conn: socket.socket) -> None:
+        if not read_request(conn):
+            return
+        if phase == "body":
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+        time.sleep(1)
+
+    server = serve(handler)
+    pools: list[Any] = []
+
+    async def go() -> None:
+        transport = H1Transport()
+        async with httpx.AsyncClient(transport=transport) as client:
+            task = asyncio.ensure_future(client.get(server.url))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            pools.append(transport._pool)
+            assert transport._pool is not None
+            assert not transport._pool.connections  # nothing kept, nothing counted
+            assert not any(transport._pool.idle.values())
+
+    asyncio.run(go())
+    assert until(lambda: server.ended == 1)
+
+
+def test_an_async_client_call_cancelled_stays_cancelled_and_keeps_no_connection() -> None:
+    server = S.LocalServer()
+
+    def script(req: Any, out: Any) -> None:
+        if req.json()["messages"][0]["content"] == "slow":
+            time.sleep(1)
+        out.reply(200, S.chat_json("hi"))
+
+    server.script = script
+
+    async def go() -> str:
+        async with liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1") as client:
+            task = asyncio.ensure_future(client.chat(model="m", messages=[{"role": "user", "content": "slow"}]))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            answer = await client.chat(model="m", messages=S.USER)
+            return str(answer.choices[0].message.content)
+
+    try:
+        assert asyncio.run(go()) == "hi"
+        assert server.connections == 2  # the cancelled call's connection was not reused
+    finally:
+        server.close()
+
+
+# ---------------------------------------------------------------------------
+# Event loops, closing, the client's wiring
+# ---------------------------------------------------------------------------
+
+
+def test_one_transport_serves_two_event_loops(serve: Any) -> None:
+    server = serve(keep_answering())
+    transport = H1Transport()
+
+    async def transport_read() -> bytes:
+        response = await transport.send(httpx.Request("GET", server.url))
+        return await response.aread()
+
+    assert asyncio.run(transport_read()) == b"hello"
+    assert asyncio.run(transport_read()) == b"hello"  # a new loop: a new pool
+    asyncio.run(transport.aclose())
+    assert server.connections == 2
+
+
+def test_a_transport_dropped_unclosed_closes_its_connections(serve: Any) -> None:
+    server = serve(keep_answering())
+
+    async def go() -> None:
+        transport = H1Transport()
+        response = await transport.send(httpx.Request("GET", server.url))
+        assert await response.aread() == b"hello"
+        del transport, response
+        gc.collect()
+        await asyncio.sleep(0)
+
+    asyncio.run(go())
+    assert until(lambda: server.ended == 1)
+
+
+def test_the_async_client_sends_through_it_and_reads_through_its_fast_path() -> None:
+    server = S.LocalServer()
+    try:
+
+        async def go() -> str:
+            async with liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1") as client:
+                assert type(client._sender) is H1Transport
+                answers = [await client.chat(model="m", messages=S.USER) for _ in range(3)]
+                return str(answers[-1].choices[0].message.content)
+
+        text = asyncio.run(go())
+    finally:
+        server.close()
+    assert text == "hi"
+    assert server.connections == 1
+    assert H1Stream.reads_whole_body
+
+
+def test_a_stream_reads_the_same_through_both_clients() -> None:
+    server = S.LocalServer()
+
+    def script(req: Any, out: Any) -> None:
+        out.chunked_head()
+        for word in ("a", "b", "c"):
+            out.chunk(S.chunk_event(word))
+        out.chunk(b"data: [DONE]\n\n")
+        out.end_chunks()
+
+    server.script = script
+    try:
+        with liter_llm.create_client(api_key="k", base_url=server.url + "/v1") as client:
+            sync = [c.choices[0].delta.content for c in client.chat_stream(model="m", messages=S.USER)]
+
+        async def go() -> list[Any]:
+            async with liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1") as client:
+                stream = await client.chat_stream(model="m", messages=S.USER)
+                return [c.choices[0].delta.content async for c in stream]
+
+        asyn = asyncio.run(go())
+    finally:
+        server.close()
+    assert sync == asyn == ["a", "b", "c"]
+
+
+def test_a_server_gone_before_answering_is_service_unavailable_through_both_clients(serve: Any) -> None:
+    server = serve(lambda conn: None)  # accepts and closes
+    with liter_llm.create_client(api_key="k", base_url=server.url + "/v1", max_retries=0) as client:
+        with pytest.raises(ServiceUnavailableError) as sync:
+            client.chat(model="m", messages=S.USER)
+
+    async def go() -> ServiceUnavailableError:
+        async with liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1", max_retries=0) as c:
+            with pytest.raises(ServiceUnavailableError) as info:
+                await c.chat(model="m", messages=S.USER)
+            return info.value
+
+    asyn = asyncio.run(go())
+    assert "closed before answering" in sync.value.message
+    assert "closed before answering" in asyn.message
+
+
+def test_importing_the_module_opens_nothing() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, liter_llm._h1 as h;"
+        "t = h.H1Transport(); assert t._ssl is None and t._pool is None;"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp imported';"
+        "print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
