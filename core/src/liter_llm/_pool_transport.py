@@ -397,7 +397,7 @@ def _no_proxy_pattern(entry: str) -> str:
         return entry
     address = entry.partition("/")[0]  # an address may carry a prefix length: 192.168.0.0/16
     try:
-        version = ipaddress.ip_address(address).version
+        version: int = ipaddress.ip_address(address).version
     except ValueError:
         version = 0
     if version == 6:
