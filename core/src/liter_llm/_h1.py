@@ -116,6 +116,19 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
         waiter.set_result(False)
 
 
+async def _within(loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[bool], delay: float | None) -> bool:
+    """Await ``waiter`` (set to ``True`` by whoever wakes it), at most ``delay`` seconds: ``False`` past them.
+
+    One loop timer per wait, cancelled as soon as the wait ends.
+    """
+    handle = loop.call_later(delay, _expire, waiter) if delay is not None else None
+    try:
+        return await waiter
+    finally:
+        if handle is not None:
+            handle.cancel()
+
+
 class _Connection(asyncio.Protocol):
     """One socket: the bytes received so far, and the task waiting for more (if any)."""
 
@@ -200,44 +213,32 @@ class _Connection(asyncio.Protocol):
 
     async def more(self, until: float | None, idle: float | None, request: httpx.Request) -> None:
         """Wait for more bytes (or the connection's end) until ``until`` or ``idle`` seconds; past it, ReadTimeout."""
-        loop = self.pool.loop
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self.waiter = waiter
-        handle = None
+        delay = idle
         if until is not None:
             left = until - time.monotonic()
-            if idle is not None and idle < left:
-                left = idle
             if left <= 0:
-                self.waiter = None
                 raise httpx.ReadTimeout("no answer before the call's deadline", request=request)
-            handle = loop.call_later(left, _expire, waiter)
-        elif idle is not None:
-            handle = loop.call_later(idle, _expire, waiter)
+            if delay is None or left < delay:
+                delay = left
+        waiter: asyncio.Future[bool] = self.pool.loop.create_future()
+        self.waiter = waiter
         try:
-            arrived = await waiter
+            arrived = await _within(self.pool.loop, waiter, delay)
         finally:
             self.waiter = None
-            if handle is not None:
-                handle.cancel()
         if not arrived:
             raise httpx.ReadTimeout("timed out waiting for the server", request=request)
 
     async def drain(self, until: float | None, request: httpx.Request) -> None:
         """Wait until the socket takes more bytes (a large upload), at most until ``until``."""
         while self.write_paused and not self.closed:
-            loop = self.pool.loop
-            drained: asyncio.Future[bool] = loop.create_future()
+            drained: asyncio.Future[bool] = self.pool.loop.create_future()
             self.drained = drained
-            handle = None
-            if until is not None:
-                handle = loop.call_later(max(until - time.monotonic(), 0.0), _expire, drained)
             try:
-                done = await drained
+                delay = None if until is None else max(until - time.monotonic(), 0.0)
+                done = await _within(self.pool.loop, drained, delay)
             finally:
                 self.drained = None
-                if handle is not None:
-                    handle.cancel()
             if not done:
                 raise httpx.WriteTimeout("the request could not be sent before the call's deadline", request=request)
 
@@ -346,16 +347,12 @@ class _Pool:
         """Wait until a connection leaves or goes idle (then look again), at most ``timeout`` seconds."""
         waiter: asyncio.Future[bool] = self.loop.create_future()
         self.waiters.append(waiter)
-        handle = self.loop.call_later(timeout, _expire, waiter) if timeout is not None else None
         try:
-            woken = await waiter
+            woken = await _within(self.loop, waiter, timeout)
         except BaseException:  # cancelled: a wake-up already given passes to the next waiter
             if waiter.done() and not waiter.cancelled() and waiter.result():
                 self._wake_one()
             raise
-        finally:
-            if handle is not None:
-                handle.cancel()
         if not woken:
             raise httpx.PoolTimeout("no connection of the pool became free in time", request=request)
 
