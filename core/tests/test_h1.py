@@ -753,3 +753,15 @@ def test_importing_the_module_opens_nothing() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_request_that_says_connection_close_does_not_keep_its_connection(serve: Any) -> None:
+    server = serve(keep_answering())
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            for _ in range(2):
+                assert (await client.get(server.url, headers={"Connection": "close"})).content == b"hello"
+
+    asyncio.run(go())
+    assert server.connections == 2

@@ -46,7 +46,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -694,7 +694,7 @@ class H1Transport(DirectSend, httpx.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout") or _NO_TIMEOUTS
         deadline = getattr(timeouts, "deadline", None)
         idle = timeouts.get("read")
-        head, body, chunked = _request_bytes(request)
+        head, body, chunked, closing = _request_bytes(request)
         key = (scheme, url.raw_host.decode("ascii"), port, sni)
         while True:
             conn, reused = await pool.acquire(key, ssl_context, timeouts, request)
@@ -706,7 +706,7 @@ class H1Transport(DirectSend, httpx.AsyncBaseTransport):
                     await _write_stream(conn, request, chunked, deadline)
                 else:
                     transport.write(head + body if body else head)
-                return await _answer(conn, request, timeouts, deadline, idle)
+                return await _answer(conn, request, timeouts, deadline, idle, closing)
             except _StaleConnection:
                 pool.release(conn, False)
                 if not reused or body is None:
@@ -730,8 +730,20 @@ class _StaleConnection(Exception):
     """The server closed the connection before a byte of the answer (a kept-alive one may be retried)."""
 
 
-def _request_bytes(request: httpx.Request) -> tuple[bytes, bytes | None, bool]:
-    """The request head, its body if it is bytes (``None``: an async iterable), and whether that is sent chunked."""
+class _Outgoing(NamedTuple):
+    """A request as it goes out."""
+
+    head: bytes
+    #: the body if it is bytes (``None``: an async iterable, sent after the head)
+    body: bytes | None
+    #: whether that async iterable is sent chunked
+    chunked: bool
+    #: whether the request says ``Connection: close``
+    closing: bool
+
+
+def _request_bytes(request: httpx.Request) -> _Outgoing:
+    """The request's head and body as they are sent."""
     url = request.url
     chunked = False
     try:
@@ -747,11 +759,17 @@ def _request_bytes(request: httpx.Request) -> tuple[bytes, bytes | None, bool]:
     head = b"\r\n".join(lines)
     if _BAD_HEAD_BYTE.search(head) or head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):
         raise httpx.LocalProtocolError("Illegal header value: a header has a control character")
-    return head, body, chunked
+    closing = b"\r\nconnection:" in head.lower() and "close" in request.headers.get("connection", "").lower()
+    return _Outgoing(head, body, chunked, closing)
 
 
-async def _answer(
-    conn: _Connection, request: httpx.Request, timeouts: Any, deadline: float | None, idle: float | None
+async def _answer(  # noqa: PLR0917
+    conn: _Connection,
+    request: httpx.Request,
+    timeouts: Any,
+    deadline: float | None,
+    idle: float | None,
+    closing: bool,
 ) -> httpx.Response:
     """Read the answer's head from ``conn`` (1xx answers skipped) and wrap its body."""
     buffer = conn.buffer
@@ -780,7 +798,7 @@ async def _answer(
         if 100 <= status < 200 and status != 101:
             continue  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         break
-    framing, length, reuse = _framing(status, version, headers, request)
+    framing, length, reuse = _framing(status, version, headers, request, closing)
     extensions: dict[str, Any] = {"http_version": version, "reason_phrase": reason}
     return httpx.Response(
         status_code=status,
@@ -792,7 +810,7 @@ async def _answer(
 
 
 def _framing(
-    status: int, version: bytes, headers: list[tuple[bytes, bytes]], request: httpx.Request
+    status: int, version: bytes, headers: list[tuple[bytes, bytes]], request: httpx.Request, closing: bool
 ) -> tuple[int, int, bool]:
     """How the body is framed (and its length), and whether the connection may be reused after it."""
     length = -1
@@ -814,8 +832,7 @@ def _framing(
                 reuse = False
             elif b"keep-alive" in tokens:
                 reuse = reuse or version == b"HTTP/1.0"
-    connection = request.headers.get("connection")
-    if connection is not None and "close" in connection.lower():
+    if closing:  # the request said Connection: close
         reuse = False
     if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return _EMPTY, 0, reuse and status != 101
