@@ -765,3 +765,105 @@ def test_a_request_that_says_connection_close_does_not_keep_its_connection(serve
 
     asyncio.run(go())
     assert server.connections == 2
+
+
+# ---------------------------------------------------------------------------
+# TLS: httpx's context (SSL_CERT_FILE with trust_env), SNI, the sni_hostname extension
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Any) -> Iterator[tuple[Server, list[str | None], str]]:
+    """An https server on 127.0.0.1 with a certificate made now for ``localhost``; the SNI names it saw."""
+    x509 = pytest.importorskip("cryptography.x509")
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file = tmp_path / "cert.pem"
+    key_file = tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.sni_callback = lambda sock, server_name, ctx: names.append(server_name)  # type: ignore[assignment,misc,return-value]
+    plain = keep_answering()
+
+    def handler(conn: socket.socket) -> None:
+        try:
+            wrapped = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        plain(wrapped)
+
+    server = Server(handler)
+    try:
+        yield server, names, str(cert_file)
+    finally:
+        server.close()
+
+
+def test_https_with_the_environment_s_certificates_and_the_sni_hostname_extension(
+    tls_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, names, cert_file = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+    url = f"https://127.0.0.1:{server.port}/"
+
+    async def go() -> list[bytes]:
+        async with httpx.AsyncClient(transport=H1Transport(trust_env=True)) as client:
+            named = await client.get(url, extensions={"sni_hostname": "localhost"})
+            again = await client.get(url, extensions={"sni_hostname": "localhost"})
+            return [named.content, again.content]
+
+    assert asyncio.run(go()) == [b"hello", b"hello"]
+    assert names == ["localhost"]  # one handshake: the second request reused the connection
+    with httpx.Client(transport=DeadlineTransport(trust_env=True)) as client:  # the sync twin
+        assert client.get(url, extensions={"sni_hostname": "localhost"}).content == b"hello"
+    assert names == ["localhost", "localhost"]
+
+
+def test_an_untrusted_certificate_is_a_connect_error_as_on_the_sync_transport(tls_server: Any) -> None:
+    server, _, _ = tls_server
+    url = f"https://127.0.0.1:{server.port}/"
+    outcomes = []
+    with httpx.Client(transport=DeadlineTransport(trust_env=False)) as client:
+        try:
+            client.get(url)
+        except httpx.HTTPError as exc:
+            outcomes.append(type(exc))
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=H1Transport(trust_env=False)) as client:
+            try:
+                await client.get(url)
+            except httpx.HTTPError as exc:
+                outcomes.append(type(exc))
+
+    asyncio.run(go())
+    assert outcomes == [httpx.ConnectError, httpx.ConnectError]
