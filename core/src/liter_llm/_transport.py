@@ -1,11 +1,14 @@
-"""The async client's default transport: aiohttp's connection pool behind the httpx API.
+"""aiohttp's connection pool behind the httpx API: the async client's transport for HTTP(S) proxies.
 
-httpx's own async pool (httpcore) spends about 2 ms of CPU per request under
-concurrency and caps out at a few hundred requests per second; aiohttp's pool
-does several times better (the measurements are in docs/performance.md).
-:class:`AiohttpTransport` puts aiohttp behind ``httpx.AsyncBaseTransport``
-directly (an ``httpx.Request`` in, an ``httpx.Response`` out, nothing in
-between) and keeps the behaviour the rest of the client relies on:
+The async client's direct connections go through our own HTTP/1.1 transport
+(:class:`liter_llm._h1.H1Transport`, which costs less per request and does
+not import aiohttp; the measurements are in docs/performance.md).  Requests
+through an HTTP(S) proxy without credentials come here (:func:`proxy_mounts`);
+this module, and aiohttp with it, is imported only when the client has such
+a proxy.  :class:`AiohttpTransport` puts aiohttp behind
+``httpx.AsyncBaseTransport`` directly (an ``httpx.Request`` in, an
+``httpx.Response`` out, nothing in between) and keeps the behaviour the rest
+of the client relies on:
 
 - errors come out as the httpx exceptions httpx's own transport raises for the
   same failure (connection refused -> ``ConnectError``, a server that closes
@@ -23,7 +26,7 @@ between) and keeps the behaviour the rest of the client relies on:
 
 The client's own sends skip ``httpx.AsyncClient.send`` (auth flow, redirects,
 cookies and event hooks, of which the client uses only the auth flow) and call
-:meth:`AiohttpTransport.send`, which runs the auth flow as httpx does.
+``send`` (:class:`~liter_llm._h1.DirectSend`), which runs the auth flow as httpx does.
 
 Deadlines (:mod:`liter_llm._deadline` explains the whole mechanism): the
 request's ``extensions["timeout"].deadline`` bounds the wait for the status
