@@ -893,3 +893,39 @@ def test_an_untrusted_certificate_is_a_connect_error_as_on_the_sync_transport(tl
 
     asyncio.run(go())
     assert outcomes == [httpx.ConnectError, httpx.ConnectError]
+
+
+def test_large_bodies_both_ways_with_flow_control(serve: Any) -> None:
+    """A 3 MB answer (reading pauses and resumes) and a 16 MB streamed upload to a slow reader (writes wait)."""
+    big = b"x" * 3_000_000
+    sizes: list[int] = []
+
+    def handler(conn: socket.socket) -> None:
+        read_request(conn)  # the download's request
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(big) + big)
+        upload = bytearray()
+        while not upload.endswith(b"0\r\n\r\n"):  # the upload, read slowly
+            piece = conn.recv(65536)
+            if not piece:
+                return
+            upload += piece
+            time.sleep(0.001)
+        sizes.append(len(upload))
+        conn.sendall(OK)
+
+    server = serve(handler)
+
+    async def upload() -> AsyncIterator[bytes]:
+        for _ in range(256):
+            yield b"y" * 65536
+
+    async def go() -> tuple[int, bytes]:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            download = await client.get(server.url + "/down")
+            answer = await client.post(server.url + "/up", content=upload())
+            return len(download.content), answer.content
+
+    assert asyncio.run(go()) == (len(big), b"hello")
+    assert len(sizes) == 1
+    assert sizes[0] > 16 * 1024 * 1024
+    assert server.connections == 1
