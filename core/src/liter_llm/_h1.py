@@ -11,7 +11,12 @@ body is an :class:`H1Stream`.  It does what the client needs and no more:
   ``keepalive_expiry``; a connection goes back to the pool only when its
   answer's body was read to its end (a response closed early, a cancelled
   task, an error or ``Connection: close`` closes the socket); a client used
-  under a second ``asyncio.run`` gets a new pool;
+  under a second ``asyncio.run`` gets a new pool; ``max_keepalive_connections``
+  is not used (as with aiohttp's pool: every connection under the limit may
+  stay idle until its expiry); a kept-alive connection that turns out closed
+  by the server before a byte of the answer (it closed the idle connection as
+  the request was written) is replaced once by a new connection when the body
+  is bytes (on a new connection the same is ``RemoteProtocolError``);
 - TLS with httpx's context (``httpx.create_ssl_context(trust_env=...)``,
   built on the first https request), SNI, the ``sni_hostname`` extension;
 - request bodies as bytes (one write with the head) or as async iterables
