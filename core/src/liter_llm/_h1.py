@@ -149,6 +149,11 @@ class _Connection(asyncio.Protocol):
         self.write_paused = False
         self.idle_since = 0.0
         self.idle = False
+        #: when the current wait for bytes ends (``time.monotonic()``; ``None``: never)
+        self.expires: float | None = None
+        #: the connection's one timer, and when it fires; it fires at or before ``expires``
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
 
     # -- asyncio.Protocol ---------------------------------------------------------
 
@@ -172,6 +177,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         self._wake()
         drained = self.drained
         if drained is not None and not drained.done():
@@ -217,22 +225,48 @@ class _Connection(asyncio.Protocol):
                 self.transport.resume_reading()
 
     async def more(self, until: float | None, idle: float | None, request: httpx.Request) -> None:
-        """Wait for more bytes (or the connection's end) until ``until`` or ``idle`` seconds; past it, ReadTimeout."""
-        delay = idle
+        """Wait for more bytes (or the connection's end) until ``until`` or ``idle`` seconds; past it, ReadTimeout.
+
+        The connection keeps one timer for all its waits: it is set again only
+        when a wait ends before the timer fires; a timer that fires early (the
+        wait it was set for ended, a later one runs) moves itself to the
+        current wait's end.  No timer is made or cancelled per wait.
+        """
+        now = time.monotonic()
+        expires = None if idle is None else now + idle
         if until is not None:
-            left = until - time.monotonic()
-            if left <= 0:
+            if until <= now:
                 raise httpx.ReadTimeout("no answer before the call's deadline", request=request)
-            if delay is None or left < delay:
-                delay = left
-        waiter: asyncio.Future[bool] = self.pool.loop.create_future()
+            if expires is None or until < expires:
+                expires = until
+        loop = self.pool.loop
+        waiter: asyncio.Future[bool] = loop.create_future()
         self.waiter = waiter
+        self.expires = expires
+        if expires is not None and (self.timer is None or self.timer_at > expires):
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer_at = expires
+            self.timer = loop.call_later(expires - now, self._ring)
         try:
-            arrived = await _within(self.pool.loop, waiter, delay)
+            arrived = await waiter
         finally:
             self.waiter = None
         if not arrived:
             raise httpx.ReadTimeout("timed out waiting for the server", request=request)
+
+    def _ring(self) -> None:
+        """The connection's timer: end the current wait if it is due, else fire again at its end."""
+        self.timer = None
+        waiter, expires = self.waiter, self.expires
+        if waiter is None or waiter.done() or expires is None:
+            return
+        left = expires - time.monotonic()
+        if left <= 0.0005:
+            waiter.set_result(False)
+            return
+        self.timer_at = expires
+        self.timer = self.pool.loop.call_later(left, self._ring)
 
     async def drain(self, until: float | None, request: httpx.Request) -> None:
         """Wait until the socket takes more bytes (a large upload), at most until ``until``."""
@@ -249,6 +283,9 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.transport is not None:
             self.transport.close()
 
