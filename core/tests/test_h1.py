@@ -929,3 +929,31 @@ def test_large_bodies_both_ways_with_flow_control(serve: Any) -> None:
     assert len(sizes) == 1
     assert sizes[0] > 16 * 1024 * 1024
     assert server.connections == 1
+
+
+def test_the_async_client_on_uvloop_answers_and_reuses_its_connection() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    server = S.LocalServer()
+
+    def script(req: Any, out: Any) -> None:
+        if req.json().get("stream"):
+            out.chunked_head()
+            out.chunk(S.chunk_event("a", role="assistant") + b"data: [DONE]\n\n")
+            out.end_chunks()
+        else:
+            out.reply(200, S.chat_json("hi"))
+
+    server.script = script
+
+    async def go() -> tuple[str, int]:
+        async with liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1") as client:
+            answers = [await client.chat(model="m", messages=S.USER) for _ in range(2)]
+            stream = await client.chat_stream(model="m", messages=S.USER)
+            chunks = [chunk async for chunk in stream]
+            return str(answers[-1].choices[0].message.content), len(chunks)
+
+    try:
+        assert uvloop.run(go()) == ("hi", 1)
+        assert server.connections == 1
+    finally:
+        server.close()
