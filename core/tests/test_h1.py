@@ -957,3 +957,53 @@ def test_the_async_client_on_uvloop_answers_and_reuses_its_connection() -> None:
         assert server.connections == 1
     finally:
         server.close()
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port on 127.0.0.1 whose connects hang: a listener that never accepts, its backlog full."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers: list[socket.socket] = []
+    hangs = False
+    for _ in range(8):
+        probe = socket.socket()
+        probe.settimeout(0.2)
+        try:
+            probe.connect(("127.0.0.1", port))
+        except (TimeoutError, OSError):
+            hangs = True
+            probe.close()
+            break
+        fillers.append(probe)
+    try:
+        if not hangs:
+            pytest.skip("this system completes every connect to a full backlog")
+        yield port
+    finally:
+        for sock in fillers:
+            sock.close()
+        listener.close()
+
+
+def test_a_connect_that_hangs_is_a_connect_timeout_and_cancelled_stays_cancelled(unanswered_port: int) -> None:
+    url = f"http://127.0.0.1:{unanswered_port}/"
+
+    async def go() -> None:
+        transport = H1Transport()
+        async with httpx.AsyncClient(transport=transport) as client:
+            with pytest.raises(httpx.ConnectTimeout):
+                await client.get(url, extensions={"timeout": {"connect": 0.3}})
+            task = asyncio.ensure_future(client.get(url, extensions={"timeout": {"connect": 30}}))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            pool = transport._pool
+            assert pool is not None
+            assert pool.connecting == 0
+            assert not pool.connections
+
+    asyncio.run(go())
