@@ -625,9 +625,19 @@ def main() -> int:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=N_RSS, help=argparse.SUPPRESS)
     parser.add_argument("--output", default=str(HERE / "results.json"), help="where to write the JSON results")
+    parser.add_argument(
+        "--peer-only", action="store_true", help="only the fresh-process async comparison (raw, peer, ours...)"
+    )
     args = parser.parse_args()
     if args.rss:
         rss_child(args.rss, args.url, args.n)
+        return 0
+    if args.peer_only:
+        pin(0)
+        with server() as url:
+            peer = bench_peer(url)
+        print_peer(peer)
+        Path(args.output).write_text(json.dumps({"peer": peer}, indent=2) + "\n")
         return 0
 
     started = time.perf_counter()
