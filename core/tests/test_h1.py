@@ -698,17 +698,21 @@ def test_the_async_client_sends_through_it_and_reads_through_its_fast_path() -> 
     assert H1Stream.reads_whole_body
 
 
+def chat_or_stream(req: Any, out: Any) -> None:
+    """A LocalServer script: a chat answers "hi", a stream "a", "b", "c"."""
+    if not req.json().get("stream"):
+        out.reply(200, S.chat_json("hi"))
+        return
+    out.chunked_head()
+    for word in ("a", "b", "c"):
+        out.chunk(S.chunk_event(word))
+    out.chunk(b"data: [DONE]\n\n")
+    out.end_chunks()
+
+
 def test_a_stream_reads_the_same_through_both_clients() -> None:
     server = S.LocalServer()
-
-    def script(req: Any, out: Any) -> None:
-        out.chunked_head()
-        for word in ("a", "b", "c"):
-            out.chunk(S.chunk_event(word))
-        out.chunk(b"data: [DONE]\n\n")
-        out.end_chunks()
-
-    server.script = script
+    server.script = chat_or_stream
     try:
         with liter_llm.create_client(api_key="k", base_url=server.url + "/v1") as client:
             sync = [c.choices[0].delta.content for c in client.chat_stream(model="m", messages=S.USER)]
@@ -934,16 +938,7 @@ def test_large_bodies_both_ways_with_flow_control(serve: Any) -> None:
 def test_the_async_client_on_uvloop_answers_and_reuses_its_connection() -> None:
     uvloop = pytest.importorskip("uvloop")
     server = S.LocalServer()
-
-    def script(req: Any, out: Any) -> None:
-        if req.json().get("stream"):
-            out.chunked_head()
-            out.chunk(S.chunk_event("a", role="assistant") + b"data: [DONE]\n\n")
-            out.end_chunks()
-        else:
-            out.reply(200, S.chat_json("hi"))
-
-    server.script = script
+    server.script = chat_or_stream
 
     async def go() -> tuple[str, int]:
         async with liter_llm.create_async_client(api_key="k", base_url=server.url + "/v1") as client:
@@ -953,7 +948,7 @@ def test_the_async_client_on_uvloop_answers_and_reuses_its_connection() -> None:
             return str(answers[-1].choices[0].message.content), len(chunks)
 
     try:
-        assert uvloop.run(go()) == ("hi", 1)
+        assert uvloop.run(go()) == ("hi", 3)
         assert server.connections == 1
     finally:
         server.close()
