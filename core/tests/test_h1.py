@@ -729,7 +729,11 @@ def test_a_stream_reads_the_same_through_both_clients() -> None:
 
 
 def test_a_server_gone_before_answering_is_service_unavailable_through_both_clients(serve: Any) -> None:
-    server = serve(lambda conn: None)  # accepts and closes
+    def hang_up(conn: socket.socket) -> None:  # reads the request, closes without answering
+        read_request(conn)
+        conn.shutdown(socket.SHUT_WR)
+
+    server = serve(hang_up)
     with liter_llm.create_client(api_key="k", base_url=server.url + "/v1", max_retries=0) as client:
         with pytest.raises(ServiceUnavailableError) as sync:
             client.chat(model="m", messages=S.USER)
