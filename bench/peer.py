@@ -11,7 +11,8 @@ client), so it runs in the peer's environment as it is.
     python bench/peer.py KIND URL first
         -> {"first_ms": .., "import_ms": ..}
 
-KIND is ``peer``, ``ours`` or ``raw``; ``ours+uvloop`` runs ours on uvloop's event loop.
+KIND is ``peer``, ``ours`` or ``raw``; ``ours+uvloop`` runs ours on uvloop's event loop, ``ours+aiohttp``
+ours with its direct sends on aiohttp's pool (the async client's transport before issue #16), for the comparison.
 CPU is ``getrusage(RUSAGE_SELF)``
 (user + sys of every thread of the process: the peer's Rust runtime threads
 count).
@@ -29,6 +30,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 MODEL = "gpt-4o-mini"
+#: ``ours+aiohttp``: the client's direct sends go to aiohttp's pool instead of the default transport
+AIOHTTP = False
 
 
 def _body() -> dict[str, Any]:
@@ -63,6 +66,10 @@ async def make(kind: str, url: str) -> tuple[Callable[[], Awaitable[Any]], Calla
         import liter_llm
 
         ours = liter_llm.create_async_client(api_key="bench", base_url=url)
+        if AIOHTTP:
+            from liter_llm._transport import AiohttpTransport
+
+            ours._sender = AiohttpTransport()
 
         async def one_ours() -> Any:
             body = _body()
@@ -130,7 +137,11 @@ def first(kind: str, url: str) -> dict[str, float]:
 
 
 def main() -> int:
+    global AIOHTTP
     kind, url, what = sys.argv[1], sys.argv[2], sys.argv[3]
+    if kind.endswith("+aiohttp"):
+        AIOHTTP = True
+        kind = kind.removesuffix("+aiohttp")
     if kind.endswith("+uvloop"):  # the same client on uvloop's event loop (liter-llm[speedups])
         import uvloop
 

@@ -521,6 +521,13 @@ def bench_peer(url: str) -> dict[str, Any]:
     if peer is not None:
         pythons["peer"] = peer
     kinds = [k for k in ("raw", "peer", "ours") if k in pythons]
+    try:  # ours over aiohttp's pool, its async transport before issue #16 (information)
+        import aiohttp  # noqa: F401
+
+        pythons["ours+aiohttp"] = sys.executable
+        kinds.append("ours+aiohttp")
+    except ImportError:
+        pass
     try:  # liter-llm[speedups]: ours on uvloop's event loop as well (information)
         import uvloop  # noqa: F401
 
@@ -578,9 +585,9 @@ def print_peer(peer: dict[str, Any]) -> None:
         ("first_ms", "first call after import (create + 1 chat), ms", "{:.1f}"),
         ("import_ms", "import time (in-process, median), ms", "{:.1f}"),
     ]
-    uv = "ours+uvloop" in peer
+    extras = [kind for kind in ("ours+aiohttp", "ours+uvloop") if kind in peer]
     head = f"  {'measure':<50}{'raw httpx':>11}{'peer':>11}{'ours':>11}{'ours/peer':>11}"
-    print(head + (f"{'ours+uvloop':>13}" if uv else ""))
+    print(head + "".join(f"{kind:>14}" for kind in extras))
     for key, what, fmt in figures:
         cells = []
         for kind in ("raw", "peer", "ours"):
@@ -589,9 +596,9 @@ def print_peer(peer: dict[str, Any]) -> None:
         ours, other = peer.get("ours", {}).get(key), peer.get("peer", {}).get(key)
         ratio = f"{ours / other:.2f}x" if ours and other else "-"
         extra = ""
-        if uv:
-            value = peer["ours+uvloop"].get(key)
-            extra = f"{fmt.format(value) if value is not None else '-':>13}"
+        for kind in extras:
+            value = peer[kind].get(key)
+            extra += f"{fmt.format(value) if value is not None else '-':>14}"
         print(f"  {what:<50}{cells[0]:>11}{cells[1]:>11}{cells[2]:>11}{ratio:>11}{extra}")
 
 
@@ -618,9 +625,19 @@ def main() -> int:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=N_RSS, help=argparse.SUPPRESS)
     parser.add_argument("--output", default=str(HERE / "results.json"), help="where to write the JSON results")
+    parser.add_argument(
+        "--peer-only", action="store_true", help="only the fresh-process async comparison (raw, peer, ours...)"
+    )
     args = parser.parse_args()
     if args.rss:
         rss_child(args.rss, args.url, args.n)
+        return 0
+    if args.peer_only:
+        pin(0)
+        with server() as url:
+            peer = bench_peer(url)
+        print_peer(peer)
+        Path(args.output).write_text(json.dumps({"peer": peer}, indent=2) + "\n")
         return 0
 
     started = time.perf_counter()

@@ -55,6 +55,9 @@ BODIES: dict[str, tuple[str, str]] = {
     "ours_chat_async": ("chat", "async"),
     "raw_stream_async": ("chunk", "async"),
     "ours_stream_async": ("chunk", "async"),
+    # the async client over aiohttp's pool (its transport before issue #16), for the comparison
+    "ours_chat_async_aiohttp": ("chat", "async"),
+    "ours_stream_async_aiohttp": ("chunk", "async"),
 }
 
 
@@ -77,7 +80,8 @@ def _child(name: str, url: str, count: int, library: str) -> None:
     import liter_llm
 
     cg = ctypes.CDLL(library)
-    body = getattr(bench, name)
+    aiohttp = name.endswith("_aiohttp")
+    body = getattr(bench, name.removesuffix("_aiohttp"))
     raw = name.startswith("raw_")
     if BODIES[name][1] == "sync":
         with httpx.Client() as http, liter_llm.create_client(api_key="bench", base_url=url) as client:
@@ -93,6 +97,10 @@ def _child(name: str, url: str, count: int, library: str) -> None:
                 httpx.AsyncClient() as http,
                 liter_llm.create_async_client(api_key="bench", base_url=url) as client,
             ):
+                if aiohttp:  # the client's direct sends go to aiohttp's pool instead of the default
+                    from liter_llm._transport import AiohttpTransport
+
+                    client._sender = AiohttpTransport()
                 arun: Callable[[int], Any] = (lambda n: body(http, url, n)) if raw else (lambda n: body(client, n))
                 await arun(3)
                 cg.cg_start()

@@ -1,4 +1,4 @@
-"""The async client's default transport (aiohttp behind the httpx API) keeps httpx's behaviour.
+"""The async client's default transport (our HTTP/1.1 client behind the httpx API) keeps httpx's behaviour.
 
 Real local servers on 127.0.0.1; every behaviour through both clients (the
 sync client runs over httpx's own transport, so each sync twin is the
@@ -133,10 +133,10 @@ def chat_both(url: str, **options: Any) -> tuple[Any, Any]:
     return run_both(url, lambda c: c.chat(model="m", messages=MESSAGES), achat, **options)
 
 
-def test_the_async_default_is_aiohttp_behind_httpx() -> None:
+def test_the_async_default_is_our_http11_transport_behind_httpx() -> None:
     transport = _default_async_transport()
     assert transport is not None
-    assert type(transport).__name__ == "AiohttpTransport"
+    assert type(transport).__name__ == "H1Transport"
 
 
 def test_a_normal_chat_works_on_both_transports(serve: Callable[..., Server]) -> None:

@@ -96,13 +96,16 @@ def test_the_sync_transport_cuts_a_body_read_at_its_deadline_and_no_other_reques
         dripping.close()
 
 
-def test_the_async_transport_cuts_a_body_read_at_its_deadline_and_no_other_request(server: Any) -> None:
+@pytest.mark.parametrize("kind", ["h1", "aiohttp"])
+def test_the_async_transport_cuts_a_body_read_at_its_deadline_and_no_other_request(server: Any, kind: str) -> None:
+    """Our HTTP/1.1 transport (the async default) and aiohttp's (HTTP(S) proxies)."""
+    from liter_llm._h1 import H1Transport
     from liter_llm._transport import AiohttpTransport
 
     server.script = slow_then_fine
 
     async def scenario() -> None:
-        transport = AiohttpTransport()
+        transport = H1Transport() if kind == "h1" else AiohttpTransport()
         try:
             timeouts = DeadlineTimeouts(time.monotonic() + 30, connect=5, read=None, write=None, pool=None)
             request = httpx.Request("GET", server.url + "/drip", extensions={"timeout": timeouts})

@@ -25,9 +25,13 @@ One mechanism, for every transport (docs/architecture.md, "Deadlines", says the 
      cut every connect, socket read and write at the request's deadline, so
      a server that drips its headers or body one byte at a time cannot hold
      a call;
-   - aiohttp (:mod:`liter_llm._transport`, the async client's default) bounds
-     the wait for the status line and headers by ``deadline`` and each body
-     read by ``body_deadline`` (asyncio timeouts).
+   - our HTTP/1.1 client (:mod:`liter_llm._h1`, the async client's default
+     for direct connections) makes every wait for bytes one loop timer at
+     the earliest of ``deadline`` (connect, send, head) or ``body_deadline``
+     (each body read) and the ``read`` idle time;
+   - aiohttp (:mod:`liter_llm._transport`, for HTTP(S) proxies) bounds the
+     wait for the status line and headers by ``deadline`` and each body read
+     by ``body_deadline`` (asyncio timeouts).
 
    A stream's drain after its end marker sets ``body_deadline`` too
    (``DRAIN_SECS``), in both clients.

@@ -9,7 +9,6 @@ checked between pieces for a transport that does not (docs/architecture.md,
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import httpx
@@ -68,11 +67,9 @@ async def read_async(action: Read) -> None:
     """Read a body fully, within the size limit and the deadline."""
     response = action.response
     bound_body(response, action.deadline)
-    transport = sys.modules.get("liter_llm._transport")  # imported by the async client's default transport only
     stream = response.stream
     if (
-        transport is not None
-        and type(stream) is transport.AiohttpStream
+        getattr(stream, "reads_whole_body", False)  # the client's own transports' streams: read_all(limit)
         and not response.is_stream_consumed  # an auth flow that needs the answer's body has read it
         and "content-encoding" not in response.headers
     ):

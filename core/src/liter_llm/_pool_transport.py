@@ -1,8 +1,8 @@
 """The client's httpcore transports: httpcore's connection pool, every socket operation cut at the request's deadline.
 
 :class:`DeadlineTransport` (the sync client's transport) and
-:class:`AsyncDeadlineTransport` (the async client's wherever aiohttp is not
-used: under trio, behind a SOCKS proxy or a proxy with credentials) are
+:class:`AsyncDeadlineTransport` (the async client's under trio and behind a
+SOCKS proxy or a proxy with credentials) are
 ``httpx`` transports built on httpcore's public API
 (``httpcore.ConnectionPool`` / ``AsyncConnectionPool(network_backend=...)``),
 as httpx's own ``HTTPTransport`` and ``AsyncHTTPTransport`` are, with one
@@ -400,9 +400,11 @@ class _AsyncBody(httpx.AsyncByteStream):
 class AsyncDeadlineTransport(httpx.AsyncBaseTransport):
     """The async twin of :class:`DeadlineTransport`, on httpcore's async pool (asyncio or trio).
 
-    The async client sends through aiohttp where it can (it costs less per
-    request); this transport serves what aiohttp cannot: a client used under
-    trio, and proxies aiohttp does not take (SOCKS, a proxy with credentials).
+    The async client sends through its own HTTP/1.1 transport
+    (:class:`~liter_llm._h1.H1Transport`) or aiohttp's pool for HTTP(S)
+    proxies (both cost less per request); this transport serves the rest: a
+    client used under trio, and proxies aiohttp does not take (SOCKS, a proxy
+    with credentials).
 
     Args:
         limits: the connection pool's limits.

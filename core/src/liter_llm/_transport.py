@@ -1,11 +1,14 @@
-"""The async client's default transport: aiohttp's connection pool behind the httpx API.
+"""aiohttp's connection pool behind the httpx API: the async client's transport for HTTP(S) proxies.
 
-httpx's own async pool (httpcore) spends about 2 ms of CPU per request under
-concurrency and caps out at a few hundred requests per second; aiohttp's pool
-does several times better (the measurements are in docs/performance.md).
-:class:`AiohttpTransport` puts aiohttp behind ``httpx.AsyncBaseTransport``
-directly (an ``httpx.Request`` in, an ``httpx.Response`` out, nothing in
-between) and keeps the behaviour the rest of the client relies on:
+The async client's direct connections go through our own HTTP/1.1 transport
+(:class:`liter_llm._h1.H1Transport`, which costs less per request and does
+not import aiohttp; the measurements are in docs/performance.md).  Requests
+through an HTTP(S) proxy without credentials come here (:func:`proxy_mounts`);
+this module, and aiohttp with it, is imported only when the client has such
+a proxy.  :class:`AiohttpTransport` puts aiohttp behind
+``httpx.AsyncBaseTransport`` directly (an ``httpx.Request`` in, an
+``httpx.Response`` out, nothing in between) and keeps the behaviour the rest
+of the client relies on:
 
 - errors come out as the httpx exceptions httpx's own transport raises for the
   same failure (connection refused -> ``ConnectError``, a server that closes
@@ -23,7 +26,7 @@ between) and keeps the behaviour the rest of the client relies on:
 
 The client's own sends skip ``httpx.AsyncClient.send`` (auth flow, redirects,
 cookies and event hooks, of which the client uses only the auth flow) and call
-:meth:`AiohttpTransport.send`, which runs the auth flow as httpx does.
+``send`` (:class:`~liter_llm._h1.DirectSend`), which runs the auth flow as httpx does.
 
 Deadlines (:mod:`liter_llm._deadline` explains the whole mechanism): the
 request's ``extensions["timeout"].deadline`` bounds the wait for the status
@@ -56,6 +59,7 @@ import httpx
 from yarl import URL
 
 from liter_llm._deadline import time_left
+from liter_llm._h1 import DirectSend
 from liter_llm._pool_transport import AsyncDeadlineTransport, proxy_map
 
 __all__ = ["AiohttpTransport", "proxy_mounts"]
@@ -127,6 +131,9 @@ class AiohttpStream(httpx.AsyncByteStream):
     """An aiohttp response's body as an httpx byte stream, with aiohttp errors raised as httpx errors."""
 
     __slots__ = ("_request", "_response")
+
+    #: the drivers' whole-body fast path applies (:func:`liter_llm._drivers.read_async`)
+    reads_whole_body = True
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response = response
@@ -208,7 +215,7 @@ def _close_all(pools: list[aiohttp.ClientSession]) -> None:
     pools.clear()
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class AiohttpTransport(DirectSend, httpx.AsyncBaseTransport):
     """An ``httpx.AsyncBaseTransport`` over aiohttp, with httpx's error behaviour.
 
     Args:
@@ -272,37 +279,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._urls.clear()
         self._urls[id(url)] = (url, converted)
         return converted
-
-    async def send(
-        self, request: httpx.Request, *, auth: httpx.Auth | None = None, stream: bool = True
-    ) -> httpx.Response:
-        """Send ``request`` through ``auth``'s flow, as ``httpx.AsyncClient.send(..., stream=True)`` does.
-
-        The client's own sends come here: no redirects, cookies or event hooks
-        to run.  ``stream`` must be true (the body is read by the caller).
-        """
-        if not stream:  # pragma: no cover - the client always streams
-            raise ValueError("AiohttpTransport.send reads no body: pass stream=True")
-        if auth is None or type(auth) is httpx.Auth:
-            return await self.handle_async_request(request)
-        if auth.requires_request_body:
-            await request.aread()
-        flow = auth.async_auth_flow(request)
-        try:
-            request = await flow.__anext__()
-            while True:
-                response = await self.handle_async_request(request)
-                try:
-                    try:
-                        request = await flow.asend(response)
-                    except StopAsyncIteration:
-                        return response
-                    await response.aread()  # another round of the flow: this answer is done
-                except BaseException:
-                    await response.aclose()
-                    raise
-        finally:
-            await flow.aclose()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:

@@ -897,27 +897,32 @@ def _sync_http(config: ClientConfig, transport: httpx.BaseTransport | None) -> h
 def _async_http(
     config: ClientConfig, transport: httpx.AsyncBaseTransport | None, direct: list[Any] | None = None
 ) -> httpx.AsyncClient:
-    """The async client's httpx client: aiohttp's pool, and the proxies of ``config`` or the environment.
+    """The async client's httpx client: our HTTP/1.1 transport, and the proxies of ``config`` or the environment.
 
     A transport given by the caller is used as it is (no proxy), as httpx does
-    on the sync side for the environment's proxies.  When every request goes
-    to the default aiohttp transport (no proxy mounts), it is appended to
-    ``direct``: the client then sends through it without ``httpx.AsyncClient.send``.
+    on the sync side for the environment's proxies.  Proxies get their own
+    transports (:func:`liter_llm._transport.proxy_mounts`: aiohttp's pool for
+    HTTP(S) proxies, imported only then).  When every request goes to the
+    default transport (no proxy mounts), it is appended to ``direct``: the
+    client then sends through it without ``httpx.AsyncClient.send``.
     """
     if transport is not None:
         return httpx.AsyncClient(transport=transport, timeout=None, follow_redirects=False, trust_env=config.trust_env)
-    default = _default_async_transport()
-    mounts: dict[str, httpx.AsyncBaseTransport | None]
-    from liter_llm._pool_transport import AsyncDeadlineTransport, async_mounts
+    from liter_llm._proxies import proxy_map  # no HTTP stack: a client without a proxy imports no httpcore
 
-    if isinstance(default, AsyncDeadlineTransport):
-        mounts = async_mounts(config.proxy, trust_env=config.trust_env)
-    else:
-        from liter_llm._transport import proxy_mounts
+    default = _default_async_transport(config.trust_env)
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    if proxy_map(config.proxy, trust_env=config.trust_env):
+        try:
+            from liter_llm._transport import proxy_mounts
+        except ImportError:  # no aiohttp: httpcore's pool carries every proxy
+            from liter_llm._pool_transport import async_mounts
 
-        mounts = proxy_mounts(config.proxy, trust_env=config.trust_env)
-        if not mounts and direct is not None:
-            direct.append(default)
+            mounts = async_mounts(config.proxy, trust_env=config.trust_env)
+        else:
+            mounts = proxy_mounts(config.proxy, trust_env=config.trust_env)
+    if not mounts and direct is not None:
+        direct.append(default)
     return httpx.AsyncClient(
         transport=default,
         mounts=mounts or None,
@@ -927,22 +932,17 @@ def _async_http(
     )
 
 
-def _default_async_transport() -> httpx.AsyncBaseTransport:
-    """The async transport: aiohttp's pool behind the httpx API, else the deadline-bounded httpcore pool.
+def _default_async_transport(trust_env: bool = True) -> httpx.AsyncBaseTransport:
+    """The async client's transport for direct connections: our asyncio HTTP/1.1 client behind the httpx API.
 
-    aiohttp's pool costs several times less CPU per request under concurrency
-    (the measured choice is in docs/performance.md).  aiohttp is a dependency;
-    an install where it cannot be imported gets
-    :class:`~liter_llm._pool_transport.AsyncDeadlineTransport` (the same
-    deadlines, more CPU per request).
+    :class:`~liter_llm._h1.H1Transport` costs less CPU per request than
+    aiohttp's pool and httpx's own (the measurements are in
+    docs/performance.md), and serves trio through
+    :class:`~liter_llm._pool_transport.AsyncDeadlineTransport`.
     """
-    try:
-        from liter_llm._transport import AiohttpTransport
-    except ImportError:
-        from liter_llm._pool_transport import AsyncDeadlineTransport
+    from liter_llm._h1 import H1Transport
 
-        return AsyncDeadlineTransport()
-    return AiohttpTransport()
+    return H1Transport(trust_env=trust_env)
 
 
 def create_client(
