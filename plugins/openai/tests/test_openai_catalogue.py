@@ -332,14 +332,14 @@ def test_import_is_cheap_and_the_catalogue_is_loaded_at_registration() -> None:
     code = (
         "import sys, liter_llm_openai\n"
         # httpx comes with liter_llm itself (issue #16: paid at import, not on the first call)
-        "print('liter_llm._flow' in sys.modules, 'liter_llm.client' in sys.modules)\n"
+        "print('liter_llm.client' in sys.modules, 'liter_llm.streaming' in sys.modules)\n"
         "specs = []\n"
         "liter_llm_openai.register_providers(specs.append)\n"
         "print(len(specs))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     first, count = out.stdout.split("\n")[:2]
-    assert first == "False False", "importing the plugin pulled in the call flow or the pipeline"
+    assert first == "False False", "importing the plugin pulled in the client or its streams"
     assert int(count) == 1 + len(LOCAL) + len(CATALOGUE_ROWS)
 
 
