@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -808,43 +809,13 @@ def test_a_request_that_says_connection_close_does_not_keep_its_connection(serve
 
 @pytest.fixture
 def tls_server(tmp_path: Any) -> Iterator[tuple[Server, list[str | None], str]]:
-    """An https server on 127.0.0.1 with a certificate made now for ``localhost``; the SNI names it saw."""
-    x509 = pytest.importorskip("cryptography.x509")
-    import datetime
-    import ipaddress
+    """An https server on 127.0.0.1 with a certificate for ``localhost`` signed by a test authority; the SNI names it saw, the authority's file."""
+    pytest.importorskip("cryptography")
     import ssl
 
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file = tmp_path / "cert.pem"
-    key_file = tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    certificates = S.Certificates(Path(tmp_path), names=("localhost", "127.0.0.1"))
     names: list[str | None] = []
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
+    context = certificates.server_context()
     context.sni_callback = lambda sock, server_name, ctx: names.append(server_name)  # type: ignore[assignment,misc,return-value]
     plain = keep_answering()
 
@@ -857,7 +828,7 @@ def tls_server(tmp_path: Any) -> Iterator[tuple[Server, list[str | None], str]]:
 
     server = Server(handler)
     try:
-        yield server, names, str(cert_file)
+        yield server, names, str(certificates.ca_file)
     finally:
         server.close()
 

@@ -23,6 +23,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -460,6 +461,111 @@ class LocalServer:
                     sock.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+class Certificates:
+    """Certificates made for one test: an authority, a server certificate it signed, another authority.
+
+    ``ca_file`` is the authority to trust (``SSL_CERT_FILE``); ``other_ca_file`` an authority that
+    did not sign the server, for the refusals; :meth:`server_context` a fresh server-side context
+    holding the signed certificate for ``names`` (host names or IP addresses).  The extensions are
+    those a strict verifier asks for (Python 3.13 sets ``VERIFY_X509_STRICT``): key identifiers,
+    key usage, a critical ``basicConstraints``.
+    """
+
+    def __init__(self, directory: Path, names: tuple[str, ...] = ("127.0.0.1",)) -> None:
+        from cryptography.hazmat.primitives import serialization  # a test dependency (dev group, tests_core)
+
+        self.ca_file, ca_key, ca_cert = self._authority(directory, "test-authority")
+        self.other_ca_file, _, _ = self._authority(directory, "other-authority")
+        key, cert = self._signed(names, ca_key, ca_cert)
+        self.chain_file = directory / "server.pem"
+        self.chain_file.write_bytes(
+            cert.public_bytes(serialization.Encoding.PEM)
+            + key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+
+    def server_context(self, alpn: list[str] | None = None) -> ssl.SSLContext:
+        """A new server-side context with the signed certificate; ``alpn`` the protocols it accepts."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.chain_file)
+        if alpn:
+            context.set_alpn_protocols(alpn)
+        return context
+
+    @staticmethod
+    def _builder(subject: Any, issuer: Any, public_key: Any) -> Any:
+        import datetime
+
+        from cryptography import x509
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        )
+
+    @classmethod
+    def _authority(cls, directory: Path, name: str) -> tuple[Path, Any, Any]:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        usage = x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+        )  # fmt: skip
+        cert = (
+            cls._builder(subject, subject, key.public_key())
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        pem = directory / f"{name}.pem"
+        pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return pem, key, cert
+
+    @classmethod
+    def _signed(cls, names: tuple[str, ...], ca_key: Any, ca_cert: Any) -> tuple[Any, Any]:
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        def alt(name: str) -> Any:
+            try:
+                return x509.IPAddress(ipaddress.ip_address(name))
+            except ValueError:
+                return x509.DNSName(name)
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        usage = x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+        )  # fmt: skip
+        cert = (
+            cls._builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), ca_cert.subject, key.public_key())
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([alt(name) for name in names]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        return key, cert
 
 
 def closed_port() -> int:

@@ -5,15 +5,12 @@ certificate store is most of the cost of making a client of an ``http://`` serve
 hold that the context used is still httpx's: ``SSL_CERT_FILE`` is honoured, the server's
 certificate and host name are verified, a server signed by another authority is refused, and
 ALPN offers ``http/1.1``.  The server is a TLS socket on 127.0.0.1 with a certificate authority
-made for the test.
+made for the test (``Certificates`` in test_pipeline_support.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
-import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,10 +18,6 @@ from typing import Any
 import httpx
 import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
-from cryptography import x509  # a test dependency (the dev group and tests_core install it)
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 import liter_llm
 from liter_llm._pool_transport import AsyncDeadlineTransport, DeadlineTransport
@@ -33,65 +26,13 @@ from liter_llm.errors import LiterLlmError
 USER = S.USER
 
 
-def _authority(directory: Path, name: str) -> tuple[Any, Any, Path]:
-    """A self-signed certificate authority: its key, its certificate and the PEM file of the certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    pem = directory / f"{name}.pem"
-    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key, cert, pem
-
-
-class Authorities:
-    """A certificate authority for 127.0.0.1 (``ca_file``), a server context it signed, and another authority."""
-
-    def __init__(self, directory: Path) -> None:
-        ca_key, ca_cert, self.ca_file = _authority(directory, "test-authority")
-        _, _, self.other_ca_file = _authority(directory, "other-authority")
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(ca_key, hashes.SHA256())
-        )
-        chain = directory / "server.pem"
-        chain.write_bytes(
-            cert.public_bytes(serialization.Encoding.PEM)
-            + key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        self.server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.server_context.load_cert_chain(chain)
-        self.server_context.set_alpn_protocols(["h2", "http/1.1"])
-
-
 class TlsServer(S.LocalServer):
     """An HTTPS server on 127.0.0.1 answering every request with a canned chat completion."""
 
     def __init__(self, directory: Path) -> None:
-        authorities = Authorities(directory)
-        self.ca_file, self.other_ca_file = authorities.ca_file, authorities.other_ca_file
-        super().__init__(tls=authorities.server_context)
+        certificates = S.Certificates(directory)
+        self.ca_file, self.other_ca_file = certificates.ca_file, certificates.other_ca_file
+        super().__init__(tls=certificates.server_context(alpn=["h2", "http/1.1"]))
         self.script = lambda req, out: out.reply(200, S.chat_json("over tls"))
 
 
