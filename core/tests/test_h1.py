@@ -809,7 +809,10 @@ def test_a_request_that_says_connection_close_does_not_keep_its_connection(serve
 
 @pytest.fixture
 def tls_server(tmp_path: Any) -> Iterator[tuple[Server, list[str | None], str]]:
-    """An https server on 127.0.0.1 with a certificate for ``localhost`` signed by a test authority; the SNI names it saw, the authority's file."""
+    """An https server on 127.0.0.1 with a certificate for ``localhost`` signed by a test authority.
+
+    Yields the server, the SNI names it saw and the authority's file.
+    """
     pytest.importorskip("cryptography")
     import ssl
 

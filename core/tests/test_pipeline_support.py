@@ -556,8 +556,9 @@ class Certificates:
             digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
             key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
         )  # fmt: skip
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
         cert = (
-            cls._builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), ca_cert.subject, key.public_key())
+            cls._builder(subject, ca_cert.subject, key.public_key())
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(usage, critical=True)
