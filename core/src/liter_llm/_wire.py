@@ -56,17 +56,28 @@ _BINARY_HEADERS = {"content-type": "application/json", "accept": "*/*"}
 _TEXT_TRANSCRIPTION_FORMATS = frozenset({"text", "srt", "vtt"})
 
 
+#: what ``json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)`` builds per call, built once
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dump_json(body: Any) -> bytes:
     """Encode a JSON body compactly as UTF-8."""
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return _ENCODER.encode(body).encode()
     except (TypeError, ValueError) as exc:
         raise BadRequestError(f"the request body cannot be encoded as JSON: {exc}") from None
+
+
+_DECODER = json.JSONDecoder()
 
 
 def load_json(call: Call, content: bytes) -> Any:
     """Decode a JSON answer; a body that is not JSON (or not UTF-8) is a SerializationError."""
     try:
+        if content[:1] == b"{" and content[1:2] != b"\x00":
+            # what json.loads(content) does for a body that starts with "{" and is no UTF-16/32
+            # (json.detect_encoding's answer for it is UTF-8), without detecting the encoding again
+            return _DECODER.decode(content.decode("utf-8", "surrogatepass"))
         return json.loads(content)
     except UnicodeDecodeError as exc:
         raise SerializationError(
@@ -112,10 +123,12 @@ def cached_url(url: str) -> httpx.URL:
     return parsed
 
 
-def _cached_headers(call: Call, base: Mapping[str, str], kind: str) -> httpx.Headers:
+def _cached_headers(call: Call, base: Mapping[str, str], kind: str, url: httpx.URL) -> httpx.Headers:
+    """The request's headers before its ``Content-Length``: ``Host`` first, as ``httpx.Request`` puts it."""
     extra = call.config.extra_headers
     key = (
         kind,
+        url.netloc,
         tuple(call.provider.extra_headers.items()) if call.provider.extra_headers else (),
         tuple(extra.items()) if extra else (),
     )
@@ -123,7 +136,10 @@ def _cached_headers(call: Call, base: Mapping[str, str], kind: str) -> httpx.Hea
     if headers is None:
         if len(_HEADERS) >= _CACHE_LIMIT:
             _HEADERS.clear()
-        headers = _HEADERS[key] = httpx.Headers(merge_headers(call, base))
+        headers = httpx.Headers(merge_headers(call, base))
+        if "host" not in headers:
+            headers = httpx.Headers([(b"Host", url.netloc), *headers.raw])
+        _HEADERS[key] = headers
     return headers
 
 
@@ -132,12 +148,17 @@ def _json_request(
 ) -> httpx.Request:
     kind = "sse" if stream else "binary" if binary else "json"
     base = _SSE_HEADERS if stream else _BINARY_HEADERS if binary else _JSON_HEADERS
-    return httpx.Request(
-        method,
-        cached_url(call.base_url + path),
-        content=dump_json(body),
-        headers=_cached_headers(call, base, kind),
+    url = cached_url(call.base_url + path)
+    content = dump_json(body)
+    # The same request as ``httpx.Request(method, url, content=content, headers=...)`` (the same headers in
+    # the same order, the body read), without httpx's per-request content encoding and header preparation:
+    # ``Host`` comes with the cached headers and ``Content-Length`` is set here.
+    request = httpx.Request(
+        method, url, headers=_cached_headers(call, base, kind, url), stream=httpx.ByteStream(content)
     )
+    request.headers["Content-Length"] = str(len(content))
+    request.read()
+    return request
 
 
 def _plain_request(call: Call, method: str, path: str, params: Mapping[str, Any] | None = None) -> httpx.Request:
