@@ -102,13 +102,7 @@ def test_each_body_gets_its_own_length(mode: str) -> None:
 
 # The answer's JSON: a body starting with "{" is decoded as UTF-8 directly; every other body as json.loads does.
 
-_ANSWER = {
-    "id": "c",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "gpt-4o",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "héllo ✓"}, "finish_reason": "stop"}],
-}
+_ANSWER = json.loads(S.openai_response("gpt-4o", "héllo ✓").content)
 
 
 def _answering(body: bytes) -> Any:
@@ -135,7 +129,9 @@ def test_answers_in_every_encoding_json_reads(mode: str) -> None:
 
 
 def test_an_answer_that_is_not_utf8_is_a_serialization_error(mode: str) -> None:
-    body = json.dumps(_ANSWER).encode("utf-8").replace(b'"c"', b'"\xff\xfe"', 1)
+    text = json.dumps(_ANSWER).encode("utf-8")
+    body = text.replace(b'"gpt-4o"', b'"\xff\xfe"', 1)
+    assert body != text
     with CLIENTS.twin(mode, _answering(body)) as client, pytest.raises(SerializationError) as caught:
         client.chat(model="gpt-4o", messages=S.MESSAGES)
     assert "UTF-8" in str(caught.value)
