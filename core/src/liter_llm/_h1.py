@@ -55,6 +55,8 @@ from typing import Any, NamedTuple
 
 import httpx
 
+from liter_llm._header_auth import _HeaderAuth
+
 __all__ = ["DirectSend", "H1Stream", "H1Transport"]
 
 #: the largest answer head (status line and headers) taken
@@ -95,6 +97,9 @@ class DirectSend:
         if not stream:  # pragma: no cover - the client always streams
             raise ValueError(f"{type(self).__name__}.send reads no body: pass stream=True")
         if auth is None or type(auth) is httpx.Auth:
+            return await self.handle_async_request(request)
+        if type(auth) is _HeaderAuth:  # its flow is one header and one send: without the flow's generators
+            auth.apply(request)
             return await self.handle_async_request(request)
         if auth.requires_request_body:
             await request.aread()

@@ -15,6 +15,7 @@ is a warning naming it, never a crash.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
@@ -47,6 +48,8 @@ ENTRY_POINT_GROUP = "liter_llm"
 PROVIDERS_GROUP = "liter_llm.providers"
 #: ``<provider> = "<prefix> <prefix> ..."``: the bare model prefixes of a declared provider
 MODEL_PREFIXES_GROUP = "liter_llm.model_prefixes"
+#: the prefix of liter-llm's other entry point groups (``liter_llm.providers``, ``liter_llm.backends``...)
+_SUBGROUPS = ENTRY_POINT_GROUP + "."
 LOAD_PLUGINS_ENV = "LITER_LLM_LOAD_PLUGINS"
 #: hooks that are not per-call: a provider plugin (declared, imported on demand) implements only these
 _NOT_PER_CALL = frozenset({"register_providers", "register_commands"})
@@ -146,6 +149,35 @@ def _dist_version(ep: Any) -> str | None:
     return ep.dist.version if ep.dist is not None else None
 
 
+def liter_entry_points() -> metadata.EntryPoints:
+    """The entry points of liter-llm's groups (``liter_llm`` and ``liter_llm.*``) of the installed distributions.
+
+    The same as ``importlib.metadata.entry_points()`` restricted to those groups: the distributions of
+    ``sys.path`` in its order, the first of each normalized name only.  A distribution whose
+    ``entry_points.txt`` does not name ``liter_llm`` is not parsed: most installed distributions have
+    entry points of other projects, and parsing all of them was most of the scan's cost.
+    """
+    seen: set[str] = set()
+    found: list[metadata.EntryPoint] = []
+    for dist in metadata.distributions():
+        # importlib.metadata's own key for "the same distribution" (the name from the folder's name,
+        # else from METADATA); a Distribution that does not have it is told apart by its METADATA name
+        name = getattr(dist, "_normalized_name", None) or _normalized(dist.metadata["Name"] or "")
+        if name in seen:
+            continue
+        seen.add(name)
+        text = dist.read_text("entry_points.txt")
+        if not text or ENTRY_POINT_GROUP not in text:
+            continue
+        found.extend(ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP or ep.group.startswith(_SUBGROUPS))
+    return metadata.EntryPoints(found)
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as importlib.metadata normalizes it (PEP 503, with underscores)."""
+    return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
+
+
 def _declarations(everything: Any) -> dict[tuple[int, str], dict[str, tuple[str, ...]]]:
     """``(id of the distribution, entry point value) -> {provider: prefixes}`` from the two declaration groups.
 
@@ -208,7 +240,7 @@ class Registry:
         allowed = _allowed_names()
         if allowed is not None and not allowed:
             return  # LITER_LLM_LOAD_PLUGINS="" : none, without reading any distribution
-        everything = metadata.entry_points()
+        everything = liter_entry_points()
         declared = _declarations(everything)
         seen: set[str] = set()
         for ep in everything.select(group=ENTRY_POINT_GROUP):

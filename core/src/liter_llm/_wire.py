@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import types as t
+from liter_llm._header_auth import _HeaderAuth
 from liter_llm._secret import clean_secret
 from liter_llm._serde import request_body, structure_response
 from liter_llm.errors import (
@@ -736,23 +737,6 @@ def fast_chunk(payload: Any) -> t.ChatCompletionChunk | None:
     chunk.system_fingerprint = fingerprint
     chunk.service_tier = tier
     return chunk
-
-
-class _HeaderAuth(httpx.Auth):
-    """Sets one header on every attempt."""
-
-    __slots__ = ("_name", "_value")
-
-    def __init__(self, name: str, value: str) -> None:
-        self._name = name
-        self._value = value
-
-    def auth_flow(self, request: httpx.Request) -> Any:
-        request.headers[self._name] = self._value
-        yield request
-
-    def __repr__(self) -> str:
-        return f"_HeaderAuth({self._name!r}, '***')"
 
 
 _NO_AUTH = httpx.Auth()

@@ -1,0 +1,30 @@
+"""The auth flow of a key sent in one header (the built-in providers' ``bearer`` and ``header`` auth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+__all__: list[str] = []
+
+
+class _HeaderAuth(httpx.Auth):
+    """Sets one header on every attempt."""
+
+    __slots__ = ("_name", "_value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self._name = name
+        self._value = value
+
+    def apply(self, request: httpx.Request) -> None:
+        """Set the header on ``request``: the whole flow, which sends the request once and ends with its answer."""
+        request.headers[self._name] = self._value
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        self.apply(request)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"_HeaderAuth({self._name!r}, '***')"
