@@ -23,11 +23,6 @@ from liter_llm.errors import BadRequestError
 if TYPE_CHECKING:
     from liter_llm.config import ClientConfig
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 #: The environment variable naming a configuration file explicitly.
 CONFIG_ENV_VAR = "LITER_LLM_CONFIG"
 #: The file name searched for in the working directory and its parents.
@@ -107,6 +102,11 @@ def _json(text: str) -> Any:
 
 
 def _toml(text: str) -> Any:
+    # imported here: a client configured without a TOML file never pays the parser's import
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # the parser's message names the line and column, never the content

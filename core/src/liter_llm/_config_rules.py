@@ -12,7 +12,6 @@ failure in cattrs' exception group into a field path (``budget.model_limits.gpt-
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -301,6 +300,8 @@ def _origin(tp: Any) -> Any:
 
 def unknown_field(cls: type, key: str) -> Invalid:
     names = sorted(field.name for field in attrs.fields(cls))
+    import difflib  # only for this error's suggestion
+
     close = difflib.get_close_matches(key, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return Invalid(f"unknown field{hint}; known fields: {', '.join(names)}", (key,))

@@ -6,7 +6,6 @@ its attributes); nothing here does I/O or runs a hook.
 
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Any
 
@@ -109,6 +108,8 @@ class Routing:
         """An unknown ``name/`` prefix without a model_hint: never sent to the default provider."""
         prefix = model.partition("/")[0]
         names = {spec.name for spec in self.configured_providers} | set(self.registry.all_providers())
+        import difflib  # only for this error's suggestions
+
         close = difflib.get_close_matches(prefix, sorted(names), n=3, cutoff=0.6)
         parts = [f"model {model!r}: unknown provider prefix {prefix!r}"]
         if close:

@@ -24,12 +24,12 @@ from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
 from liter_llm.operations import Operation
-from liter_llm.responses_stream import AsyncResponseStream, ResponseStream
 from liter_llm.router import RouterView
 from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 from liter_llm.tokens import TokenCount
 
 if TYPE_CHECKING:  # imported by the methods that use them: structured output is not on a chat's path
+    from liter_llm.responses_stream import AsyncResponseStream, ResponseStream
     from liter_llm.structured import ParsedChatCompletion, StreamedParse
 
 __all__ = [
@@ -468,6 +468,8 @@ class DefaultClient(_ClientBase):
         self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> ResponseStream:
         """Create a model response and stream its events: iterate the returned :class:`ResponseStream`."""
+        from liter_llm.responses_stream import ResponseStream  # not on a chat's path
+
         request = _coerce(t.CreateResponseRequest, req, kwargs)
         if self._closed:
             raise _closed_error()
@@ -814,6 +816,8 @@ class AsyncDefaultClient(_ClientBase):
         self, req: t.CreateResponseRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> AsyncResponseStream:
         """Create a model response and stream its events: ``async for`` the returned stream."""
+        from liter_llm.responses_stream import AsyncResponseStream  # not on a chat's path
+
         request = _coerce(t.CreateResponseRequest, req, kwargs)
         if self._closed:
             raise _closed_error()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import liter_llm
+
+if TYPE_CHECKING:  # the hook is given the parser: argparse is imported by the command line, not with the plugin
+    import argparse
 
 __all__ = ["register_commands"]
 
