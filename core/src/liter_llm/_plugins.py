@@ -17,8 +17,10 @@ from __future__ import annotations
 import os
 import re
 import threading
+import types
 import warnings
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
@@ -90,9 +92,87 @@ class LoadedPlugin:
     providers: tuple[str, ...]
 
 
+_ABSENT = object()
+#: module or class -> {attribute name: (the attribute, pluggy's hook implementation options for it)}
+_IMPL_OPTS: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
+#: the same for hook specifications (``liter_llm.hookspecs``)
+_SPEC_OPTS: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _static_value(plugin: Any) -> tuple[Any, Callable[[str], Any]]:
+    """The object whose attributes decide ``plugin``'s hook options, and how to read one without running it.
+
+    A module's attribute is in its ``__dict__``; an instance's, when its own ``__dict__`` does not
+    have it, in its class's (the first class of the MRO that has it).  Nothing is called or bound.
+    """
+    if isinstance(plugin, types.ModuleType):
+        return plugin, lambda name: plugin.__dict__.get(name, _ABSENT)
+    if isinstance(plugin, type):  # a class as a plugin (or a specification namespace)
+        cls, own = plugin, {}
+    else:
+        cls = type(plugin)
+        try:
+            own = object.__getattribute__(plugin, "__dict__")
+        except AttributeError:
+            own = {}
+
+    def lookup(name: str) -> Any:
+        if isinstance(own, dict) and name in own:
+            return _ABSENT  # the instance's own attribute: not cached
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                return klass.__dict__[name]
+        return _ABSENT
+
+    return cls, lookup
+
+
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, reading each plugin attribute's hook options once per process.
+
+    Every client builds one manager per provider it calls, registering the same modules and
+    built-in objects each time; pluggy reads the options of every attribute of every plugin
+    (``inspect.getattr_static``) on each registration, which was most of building a manager.
+    The options are pluggy's own (``parse_hookimpl_opts``, the documented place to change how
+    implementations are found), kept per module or class and attribute, and read again when the
+    attribute is not the same object any more.
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        return _cached_opts(_IMPL_OPTS, plugin, name, super().parse_hookimpl_opts)
+
+    def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
+        return _cached_opts(_SPEC_OPTS, module_or_class, name, super().parse_hookspec_opts)
+
+
+def _cached_opts(
+    cache: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, Any]]],
+    plugin: Any,
+    name: str,
+    parse: Callable[[Any, str], Any],
+) -> Any:
+    """``parse(plugin, name)``, remembered per module or class while the attribute stays the same object."""
+    holder, lookup = _static_value(plugin)
+    value = lookup(name)
+    if value is _ABSENT:
+        return parse(plugin, name)
+    try:
+        known = cache.get(holder)
+        if known is None:
+            known = cache[holder] = {}
+    except TypeError:  # a holder that cannot be weakly referenced
+        return parse(plugin, name)
+    cached = known.get(name)
+    if cached is not None and cached[0] is value:
+        return cached[1]
+    opts = parse(plugin, name)
+    known[name] = (value, opts)
+    return opts
+
+
 def new_plugin_manager() -> pluggy.PluginManager:
     """A plugin manager that knows liter-llm's hook specifications."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm = _PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     return pm
 
