@@ -755,3 +755,28 @@ def test_a_signed_provider_still_signs_under_the_observed_auth_flow(
     [span] = otel.spans()
     assert span.attributes["gen_ai.provider.name"] == "aws.bedrock"
     assert "wJalrXUtnFEMI" not in everything_recorded(otel)
+
+
+def test_takes_part_only_where_the_configuration_asks_for_tracing() -> None:
+    from liter_llm.config import parse_config
+
+    def asks(**data: Any) -> bool:
+        return liter_llm_otel.takes_part(parse_config(data))
+
+    assert asks() is False
+    assert asks(tracing=True) is True
+    assert asks(plugins={"otel": {}}) is True
+    assert asks(plugins={"otel": {"enabled": True}}, tracing=False) is True
+    assert asks(plugins={"otel": {"enabled": "off"}}) is False
+    assert asks(plugins={"otel": {"enabled": False}}, tracing=True) is False  # the table wins
+    assert asks(plugins={"other": {}}) is False
+    # a setting it cannot read takes part, so that the call reports it
+    assert asks(plugins={"otel": {"enabled": "maybe"}}) is True
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_bad_enabled_is_still_reported_by_the_call(otel: Otel, mode: str) -> None:
+    error = run(mode, options(otel, ok, settings={"enabled": "maybe"}), model="gpt-4o", messages=USER)
+    assert isinstance(error, BadRequestError)
+    assert "plugins.otel.enabled" in str(error)
+    assert otel.spans() == []

@@ -23,6 +23,7 @@ import httpx
 
 from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, attempt_timeouts, fits
+from liter_llm._header_auth import _HeaderAuth
 from liter_llm._hooks import (
     culprit,
     finish_wrappers,
@@ -34,7 +35,6 @@ from liter_llm._log import get_logger, is_enabled
 from liter_llm._routing import Routing
 from liter_llm._secret import clean_header_value
 from liter_llm._transport_errors import _auth_flow_bug, _raised_in, _retryable_transport, _transport_error, scrub_key
-from liter_llm._wire import _HeaderAuth
 from liter_llm.clock import Clock
 from liter_llm.errors import (
     RETRY_STATUSES,

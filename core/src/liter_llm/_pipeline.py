@@ -78,7 +78,7 @@ class Pipeline(CallFlow):
         #: the ``openai_wire`` built-in (the OpenAI format), unless ``disable_plugins`` names it
         self.wire_default = "openai_wire" not in disabled
         self.user_hooks = list(hooks)
-        self.global_plugins = [(n, p) for n, p in self.registry.global_plugins if n not in disabled]
+        self.global_plugins = self.registry.global_plugins_for(config, skip=disabled)
         self._relays: dict[str, tuple[int, pluggy.PluginManager]] = {}
         self.gateway = bool(config.base_url) and not config.model_hint
         self._default: ProviderSpec | None = None

@@ -30,7 +30,7 @@ import pluggy
 from liter_llm import hookspecs
 from liter_llm._log import get_logger
 from liter_llm.config import ProviderConfig
-from liter_llm.errors import BadRequestError
+from liter_llm.errors import BadRequestError, InternalError, LiterLlmError
 from liter_llm.providers import ALL_ENDPOINTS, STRUCTURED_OUTPUT_MECHANISMS, ProviderSpec
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
@@ -54,7 +54,7 @@ MODEL_PREFIXES_GROUP = "liter_llm.model_prefixes"
 _SUBGROUPS = ENTRY_POINT_GROUP + "."
 LOAD_PLUGINS_ENV = "LITER_LLM_LOAD_PLUGINS"
 #: hooks that are not per-call: a provider plugin (declared, imported on demand) implements only these
-_NOT_PER_CALL = frozenset({"register_providers", "register_commands"})
+_NOT_PER_CALL = frozenset({"register_providers", "register_commands", "takes_part"})
 
 #: The provider used when a client has a ``base_url`` and no ``model_hint``:
 #: one OpenAI-compatible gateway that receives every call.
@@ -220,6 +220,20 @@ class _Declared:
     providers: Mapping[str, tuple[str, ...]]
 
 
+def _takes_part(name: str, function: Callable[..., Any], argnames: tuple[str, ...], config: Any) -> bool:
+    """One ``takes_part`` implementation's answer (only ``False`` leaves the plugin out)."""
+    try:
+        answer = function(*[config for _ in argnames])
+    except LiterLlmError:
+        raise
+    except Exception as exc:
+        where = f"{name}.takes_part"
+        raise InternalError(
+            f"the plugin hook {where} failed: {type(exc).__name__}: {exc} (a bug in that plugin)", hook=where
+        ) from exc
+    return answer is not False
+
+
 def _dist_name(ep: Any) -> str | None:
     """The name of the distribution an entry point comes from (reads its METADATA: not free)."""
     return ep.dist.name if ep.dist is not None else None
@@ -300,6 +314,8 @@ class Registry:
         self._pending: dict[str, tuple[str, ...]] = {}
         #: plugins imported on demand that implement only registration hooks: not global plugins
         self._provider_only: set[str] = set()
+        #: plugin name -> its ``takes_part`` implementations (function, argument names)
+        self._takes_part: dict[str, list[tuple[Callable[..., Any], tuple[str, ...]]]] = {}
         # (prefix, provider or a pending provider's name), longest prefix first; replaced whole (never
         # mutated) so that resolve() can read them without the lock while another thread registers
         self._bare_prefixes: list[tuple[str, ProviderSpec | str]] = []
@@ -467,6 +483,11 @@ class Registry:
             self.failed.append((name, f"is not a valid plugin: {type(exc).__name__}: {exc}"))
             return None, []
         collected: list[ProviderSpec] = []
+        asks = [
+            (impl.function, tuple(impl.argnames))
+            for impl in pm.hook.takes_part.get_hookimpls()
+            if not (impl.wrapper or impl.hookwrapper)
+        ]
 
         def register(spec: ProviderSpec) -> None:
             if not isinstance(spec, ProviderSpec):
@@ -502,6 +523,10 @@ class Registry:
                 name=name, distribution=distribution, version=version, plugin=plugin, providers=tuple(names)
             )
             self._plugins.append(loaded)
+            if asks:
+                self._takes_part[name] = asks
+            else:
+                self._takes_part.pop(name, None)
         return loaded, collected
 
     def remove_plugin(self, name: str) -> bool:
@@ -513,6 +538,7 @@ class Registry:
                     for provider in loaded.providers:
                         self._providers.pop(provider, None)
                     self._provider_only.discard(name)
+                    self._takes_part.pop(name, None)
                     self._rebuild_prefixes()
                     return True
             if self._forget_declared(name):
@@ -540,6 +566,21 @@ class Registry:
     def global_plugins(self) -> list[tuple[str, Any]]:
         """The entry-point plugin objects that see every call (provider plugins imported on demand do not)."""
         return [(loaded.name, loaded.plugin) for loaded in self._plugins if loaded.name not in self._provider_only]
+
+    def global_plugins_for(self, config: Any, skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
+        """:attr:`global_plugins` but those named in ``skip`` and those whose ``takes_part`` answers ``False``.
+
+        ``takes_part`` is asked of each remaining plugin that implements it, with the client's ``config``.
+        """
+        skipped = set(skip)
+        chosen: list[tuple[str, Any]] = []
+        for name, plugin in self.global_plugins:
+            if name in skipped:
+                continue
+            asks = self._takes_part.get(name, ())
+            if all(_takes_part(name, function, argnames, config) for function, argnames in asks):
+                chosen.append((name, plugin))
+        return chosen
 
     # -- custom providers ------------------------------------------------
     def register_custom(self, spec: ProviderSpec) -> None:

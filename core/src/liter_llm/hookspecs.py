@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     import httpx
 
     from liter_llm._call import Call
+    from liter_llm.config import ClientConfig
     from liter_llm.errors import LiterLlmError
     from liter_llm.providers import ProviderSpec
     from liter_llm.types import ChatCompletionChunk
@@ -155,6 +156,26 @@ def create_transport(provider: ProviderSpec, is_async: bool) -> httpx.BaseTransp
     (``is_async`` true) to serve the provider in process (the ``local`` plugin
     runs a model this way), or ``None`` for the client's pooled network
     transport.  firstresult.
+    """
+
+
+@hookspec
+def takes_part(config: ClientConfig) -> bool | None:
+    """Say whether this global plugin takes part in the calls of a client created with ``config``.
+
+    Asked once per client, when it is created, of each global plugin found
+    through the ``liter_llm`` entry point group that implements it; each
+    plugin's own answer decides for that plugin alone.  Return ``False`` and
+    none of the plugin's per-call hooks (``wrap_call`` to ``on_error``) runs
+    for that client's calls: a plugin that does something only when the
+    configuration asks for it (tracing, recording) then costs the calls of
+    every other client nothing, not even a hook that returns at once.
+    ``True`` or ``None`` (and a plugin that does not implement this hook):
+    it takes part.  Answer from the configuration only (``config.plugins``
+    holds the ``[plugins.<name>]`` tables); leave validating it to the
+    per-call hooks, which raise where the call can report it: an exception
+    raised here fails the client's creation.  Not asked of provider plugins
+    or of ``create_client(hooks=[...])``.
     """
 
 

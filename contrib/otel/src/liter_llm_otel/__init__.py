@@ -4,7 +4,8 @@ A global plugin (entry point ``otel`` in the ``liter_llm`` group), written on th
 whole-call hook ``wrap_call``.  It takes part in a call only when the client's
 configuration asks for it: ``tracing = true``, or a ``[plugins.otel]`` table
 (``create_client(plugins={"otel": {...}})``) whose ``enabled`` is not false.
-Otherwise its hooks return at once and a call costs nothing extra.
+Otherwise it takes no part in that client's calls (its ``takes_part`` hook
+answers ``False``): none of its hooks runs and a call costs nothing extra.
 
 Per call it records, through the application's own providers (the ones given
 as ``tracer_provider`` / ``meter_provider`` in the plugin table, else the
@@ -470,6 +471,25 @@ def _ns(call: Call) -> int:
 
 def _tracer(settings: _Settings) -> Any:
     return (settings.tracer_provider or trace.get_tracer_provider()).get_tracer(SCOPE, VERSION)
+
+
+@hookimpl
+def takes_part(config: Any) -> bool:
+    """Take part in a client's calls only when its configuration asks for tracing (see the module docstring).
+
+    A client that does not trace then runs none of this plugin's hooks.  A ``[plugins.otel]`` table
+    that is not a table, or whose ``enabled`` is not a boolean, takes part: its first call reports
+    the mistake.
+    """
+    table = config.plugins.get("otel")
+    if table is None:
+        return bool(config.tracing)
+    if not isinstance(table, Mapping):
+        return True
+    try:
+        return _flag(table.get("enabled", True), "enabled")
+    except BadRequestError:
+        return True
 
 
 @hookimpl
