@@ -286,17 +286,29 @@ def test_a_refused_connection_is_a_connect_error() -> None:
     assert outcome_async(f"http://127.0.0.1:{port}/", "GET") == ("error", httpx.ConnectError)
 
 
-def test_a_header_with_a_control_character_is_refused_without_being_sent(serve: Any) -> None:
+@pytest.mark.parametrize("bad", ["\n", "\r", "\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1f", "\x7f"])
+def test_a_header_with_a_control_character_is_refused_without_being_sent(serve: Any, bad: str) -> None:
     server = serve(keep_answering())
 
     async def go() -> None:
         async with httpx.AsyncClient(transport=H1Transport()) as client:
             with pytest.raises(httpx.LocalProtocolError) as info:
-                await client.get(server.url, headers={"x-token": "tok-SECRET\n-1"})
+                await client.get(server.url, headers={"x-token": f"tok-SECRET{bad}-1"})
             assert "SECRET" not in str(info.value)
 
     asyncio.run(go())
     assert server.connections == 0
+
+
+def test_a_tab_inside_a_header_value_is_sent(serve: Any) -> None:
+    server = serve(keep_answering())
+
+    async def go() -> int:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            response = await client.get(server.url, headers={"x-token": "a\tb"})
+            return response.status_code
+
+    assert asyncio.run(go()) == 200
 
 
 # ---------------------------------------------------------------------------

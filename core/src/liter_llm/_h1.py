@@ -68,7 +68,9 @@ _HIGH_WATER = 256 * 1024
 _LOW_WATER = 64 * 1024
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 #: bytes no request head may carry (CR and LF only as the line ends we put there)
-_BAD_HEAD_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BAD_HEAD_BYTES = frozenset((*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
+#: every byte but those: ``head.translate(None, _HEAD_OK)`` leaves only the bad ones (faster than a regex search)
+_HEAD_OK = bytes(b for b in range(256) if b not in _BAD_HEAD_BYTES)
 _NO_TIMEOUTS: dict[str, float | None] = {}
 
 # body framings
@@ -804,7 +806,7 @@ def _request_bytes(request: httpx.Request) -> _Outgoing:
     lines.extend([name + b": " + value for name, value in request.headers.raw])
     lines.append(b"\r\n")
     head = b"\r\n".join(lines)
-    if _BAD_HEAD_BYTE.search(head) or head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):
+    if head.translate(None, _HEAD_OK) or head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):
         raise httpx.LocalProtocolError("Illegal header value: a header has a control character")
     closing = b"\r\nconnection:" in head.lower() and "close" in request.headers.get("connection", "").lower()
     return _Outgoing(head, body, chunked, closing)

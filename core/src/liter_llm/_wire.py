@@ -158,7 +158,9 @@ def _json_request(
         method, url, headers=_cached_headers(call, base, kind, url), stream=httpx.ByteStream(content)
     )
     request.headers["Content-Length"] = str(len(content))
-    request.read()
+    # what ``request.read()`` keeps for a ByteStream (httpx's read also asserts the stream is iterable
+    # through ``typing.Iterable``, an ABC check per request); test_wire_request_build holds it to httpx's
+    request._content = content
     return request
 
 
