@@ -71,7 +71,7 @@ async def read_async(action: Read) -> None:
     if (
         getattr(stream, "reads_whole_body", False)  # the client's own transports' streams: read_all(limit)
         and not response.is_stream_consumed  # an auth flow that needs the answer's body has read it
-        and "content-encoding" not in response.headers
+        and not _content_encoded(response, stream)
     ):
         await _read_direct(action, stream)
         return
@@ -102,8 +102,19 @@ async def _read_direct(action: Read, stream: Any) -> None:
     except BaseException:
         await release_async(response)  # shielded: also when the call is cancelled
         raise
-    await response.aclose()
+    if not response.is_closed:  # what response.aclose() does, for the client's own stream (it raises nothing to map)
+        response.is_closed = True
+        await stream.aclose()
     response._content = body
+
+
+def _content_encoded(response: httpx.Response, stream: Any) -> bool:
+    """Whether the answer has a ``Content-Encoding`` (httpx decodes it): the transport's stream knows it from the
+    head it parsed; another stream's answer is asked (a look-up that decodes every header name)."""
+    encoded = getattr(stream, "content_encoded", None)
+    if encoded is None:
+        return "content-encoding" in response.headers
+    return bool(encoded)
 
 
 def drive_sync(flow: Flow, client_for: Any, clock: Clock = SYSTEM_CLOCK) -> Any:

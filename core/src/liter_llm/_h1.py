@@ -503,7 +503,18 @@ class H1Stream(httpx.AsyncByteStream):
     taken; closing the stream before that closes the connection.
     """
 
-    __slots__ = ("_chunk_left", "_conn", "_framing", "_idle", "_left", "_request", "_reuse", "_state", "_timeouts")
+    __slots__ = (
+        "_chunk_left",
+        "_conn",
+        "_framing",
+        "_idle",
+        "_left",
+        "_request",
+        "_reuse",
+        "_state",
+        "_timeouts",
+        "content_encoded",
+    )
 
     #: the drivers' whole-body fast path applies (:func:`liter_llm._drivers.read_async`)
     reads_whole_body = True
@@ -518,8 +529,11 @@ class H1Stream(httpx.AsyncByteStream):
         framing: int,
         length: int,
         reuse: bool,
+        encoded: bool | None = None,
     ) -> None:
         self._conn: _Connection | None = conn
+        #: whether the answer has a ``Content-Encoding`` (``None``: not known here)
+        self.content_encoded = encoded
         self._request = request
         self._timeouts = timeouts
         self._idle = idle
@@ -847,12 +861,14 @@ async def _answer(  # noqa: PLR0917
         if 100 <= status < 200 and status != 101:
             continue  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         break
-    framing, length, reuse = _framing(status, version, headers, request, closing)
+    framing, length, reuse, encoded = _framing(status, version, headers, request, closing)
     extensions: dict[str, Any] = {"http_version": version, "reason_phrase": reason}
     return httpx.Response(
         status_code=status,
         headers=headers,
-        stream=H1Stream(conn, request, timeouts=timeouts, idle=idle, framing=framing, length=length, reuse=reuse),
+        stream=H1Stream(
+            conn, request, timeouts=timeouts, idle=idle, framing=framing, length=length, reuse=reuse, encoded=encoded
+        ),
         request=request,
         extensions=extensions,
     )
@@ -860,10 +876,12 @@ async def _answer(  # noqa: PLR0917
 
 def _framing(
     status: int, version: bytes, headers: list[tuple[bytes, bytes]], request: httpx.Request, closing: bool
-) -> tuple[int, int, bool]:
-    """How the body is framed (and its length), and whether the connection may be reused after it."""
+) -> tuple[int, int, bool, bool]:
+    """How the body is framed (and its length), whether the connection may be reused after it, and whether
+    the answer has a ``Content-Encoding``."""
     length = -1
     chunked = False
+    encoded = False
     reuse = version == b"HTTP/1.1"
     for name, value in headers:
         lowered = name.lower()
@@ -881,12 +899,14 @@ def _framing(
                 reuse = False
             elif b"keep-alive" in tokens:
                 reuse = reuse or version == b"HTTP/1.0"
+        elif lowered == b"content-encoding":
+            encoded = True
     if closing:  # the request said Connection: close
         reuse = False
     if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        return _EMPTY, 0, reuse and status != 101
+        return _EMPTY, 0, reuse and status != 101, encoded
     if chunked:
-        return _CHUNKED, 0, reuse
+        return _CHUNKED, 0, reuse, encoded
     if length >= 0:
-        return (_LENGTH, length, reuse) if length else (_EMPTY, 0, reuse)
-    return _UNTIL_CLOSE, 0, False
+        return (_LENGTH, length, reuse, encoded) if length else (_EMPTY, 0, reuse, encoded)
+    return _UNTIL_CLOSE, 0, False, encoded
