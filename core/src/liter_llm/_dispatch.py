@@ -23,7 +23,7 @@ class _DirectCaller:
     ``name`` and the rest of pluggy's HookCaller are pluggy's.
     """
 
-    __slots__ = ("_argnames", "_caller", "_firstresult", "_function", "_wrappers", "name")
+    __slots__ = ("_argnames", "_caller", "_firstresult", "_function", "_wrappers", "active", "name")
 
     def __init__(self, caller: pluggy.HookCaller) -> None:
         self._caller = caller
@@ -33,6 +33,8 @@ class _DirectCaller:
 
     def _refresh(self) -> None:
         impls = self._caller.get_hookimpls()
+        #: whether the hook has an implementation (:func:`has_impls`)
+        self.active = bool(impls)
         plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
         wrappers = [impl for impl in impls if impl.wrapper or impl.hookwrapper]
         self._wrappers: tuple[tuple[Any, tuple[str, ...]], ...] = ()
@@ -116,6 +118,14 @@ class _DirectCaller:
 
     def __repr__(self) -> str:
         return f"<direct hook caller {self.name!r}>"
+
+
+def has_impls(caller: Any) -> bool:
+    """Whether a relay's hook has an implementation: a direct caller knows, pluggy's is asked for a copy of its list."""
+    active = getattr(caller, "active", None)
+    if active is None:
+        return bool(caller.get_hookimpls())
+    return bool(active)
 
 
 def _direct_calls(pm: pluggy.PluginManager) -> None:

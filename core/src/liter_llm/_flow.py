@@ -23,6 +23,7 @@ import httpx
 
 from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, attempt_timeouts, fits
+from liter_llm._dispatch import has_impls
 from liter_llm._header_auth import _HeaderAuth
 from liter_llm._hooks import (
     culprit,
@@ -112,7 +113,7 @@ def _veto(relay: Any, name: str, call: Call) -> list[Effect]:
     vetoed; a HookRejectedError raised by a wrapper is named here.
     """
     caller = getattr(relay, name)
-    if not caller.get_hookimpls():
+    if not has_impls(caller):
         return []
     try:
         results = caller(call=call)
@@ -424,7 +425,7 @@ class CallFlow(Routing):
         wrapper raises is logged here.
         """
         caller = hook.on_response
-        if caller.get_hookimpls():
+        if has_impls(caller):
             try:
                 caller(call=call, response=response)
             except Exception as exc:
@@ -433,7 +434,7 @@ class CallFlow(Routing):
     def notify_attempt(self, call: Call, hook: Any, status: int | None, error: LiterLlmError | None) -> None:
         """Run on_attempt after one HTTP attempt (before any retry wait); a failing hook is logged and ignored."""
         caller = hook.on_attempt
-        if caller.get_hookimpls():
+        if has_impls(caller):
             try:
                 caller(call=call, status=status, error=error)
             except Exception as exc:
@@ -442,7 +443,7 @@ class CallFlow(Routing):
     def notify_error(self, call: Call, hook: Any, error: LiterLlmError) -> None:
         """Run on_error through pluggy; a failing hook is logged and never masks ``error``."""
         caller = hook.on_error
-        if caller.get_hookimpls():
+        if has_impls(caller):
             try:
                 caller(call=call, error=error)
             except Exception as exc:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from liter_llm._dispatch import has_impls
 from liter_llm._log import get_logger
 from liter_llm.errors import HookRejectedError, InternalError, LiterLlmError
 
@@ -210,7 +211,7 @@ def start_wrappers(call: Call, relay: Any, hook: str = "wrap_call", wrappers: li
     started are then finished with that error by the caller's error path.
     """
     caller = getattr(relay, hook)
-    if not caller.get_hookimpls():
+    if not has_impls(caller):
         return
     produced = caller(call=call)
     active = call._wrappers if wrappers is None else wrappers

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from liter_llm._body import abody_pieces, body_pieces
+from liter_llm._dispatch import has_impls
 from liter_llm._hooks import finish_wrappers
 from liter_llm.clock import SystemClock
 from liter_llm.errors import (
@@ -481,7 +482,7 @@ class _StreamCore:
 
     def complete(self) -> None:
         self.finished = True
-        if self.call._wrappers or self.hook.on_response.get_hookimpls():
+        if self.call._wrappers or has_impls(self.hook.on_response):
             # the response the hooks saw (with its cost, say) is the one stream.response() returns
             self.assembled = assemble_stream(self.chunks)
             self.pipeline.notify_response(self.call, self.hook, self.assembled)
