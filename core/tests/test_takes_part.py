@@ -139,3 +139,20 @@ def test_a_takes_part_that_raises_fails_the_clients_creation_naming_it(mode: str
                 assert type(caught.value) is HookRejectedError
         finally:
             registry.remove_plugin(f"takes-part-{name}")
+
+
+def test_the_guides_example_answers_from_its_table() -> None:
+    import re
+    from pathlib import Path
+
+    import liter_llm
+    from liter_llm.config import parse_config
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "writing-a-plugin.md").read_text()
+    section = guide.split("#### Only for the clients that ask for it: `takes_part`", 1)[1]
+    [block] = re.findall(r"```python\n(.*?)\n```", section.split("\n### ", 1)[0], re.S)
+    namespace: dict[str, Any] = {"liter_llm": liter_llm}
+    exec(compile(block, "docs/writing-a-plugin.md", "exec"), namespace)
+    takes_part = namespace["takes_part"]
+    assert takes_part(parse_config({"plugins": {"acme_audit": {}}})) is True
+    assert takes_part(parse_config({})) is False
