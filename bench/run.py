@@ -60,6 +60,9 @@ N_CONCURRENT = 64  # concurrent tasks
 N_THROUGHPUT = 1920  # requests per throughput measurement (30 per task)
 N_RSS = 400  # requests in the peak-RSS subprocess
 REPEATS = 3  # interleaved repeats; the best (lowest CPU / highest rate) counts
+#: rounds of the fresh-process comparison with the peer (each client once per round, the order reversed every
+#: other round); its table gives the medians
+PEER_ROUNDS = 4
 IMPORT_RUNS = 5
 FIRST_RUNS = 5  # fresh processes per client for the first-call figure
 PEER_REQUIREMENT = "liter-llm==2.4.0"
@@ -536,18 +539,25 @@ def bench_peer(url: str) -> dict[str, Any]:
     except ImportError:
         pass
     runs: dict[str, dict[str, list[Any]]] = {k: {"seq": [], "c64": [], "first": [], "import": []} for k in kinds}
-    for _ in range(REPEATS):
-        for kind in kinds:
+    #: each round's result per client (``None``: that process failed), to compare clients run next to each other
+    rounds: list[dict[str, Any]] = []
+    for index in range(PEER_ROUNDS):
+        this_round: dict[str, Any] = {}
+        # every other round in the reverse order: a shared machine that slows down (or speeds up) over a run
+        # would otherwise always favour the client that runs first in a round
+        for kind in kinds if index % 2 == 0 else kinds[::-1]:
             # raw httpx's own pool is slow under concurrency: fewer requests keep the run short
             total = N_THROUGHPUT // 3 if kind == "raw" else N_THROUGHPUT
             out = _client_run(pythons[kind], kind, url, "rounds", str(N_CHAT), str(total), str(N_CONCURRENT), "1")
+            this_round[kind] = out
             if out is not None:
                 runs[kind]["seq"].extend(out["seq"])
                 runs[kind]["c64"].extend(out["c64"])
+        rounds.append(this_round)
     for kind in kinds:  # untimed: fills the bytecode cache
         _client_run(pythons[kind], kind, url, "first", timeout=60)
-    for _ in range(FIRST_RUNS):
-        for kind in kinds:
+    for index in range(FIRST_RUNS):
+        for kind in kinds if index % 2 == 0 else kinds[::-1]:
             out = _client_run(pythons[kind], kind, url, "first", timeout=60)
             if out is not None:
                 runs[kind]["first"].append(out["first_ms"])
@@ -557,6 +567,7 @@ def bench_peer(url: str) -> dict[str, Any]:
         result["peer_missing"] = peer_version
     else:
         result["peer_version"] = peer_version
+    result["per_round"] = _per_round_ratios(rounds)
     for kind, data in runs.items():
         if not data["c64"]:
             continue
@@ -571,10 +582,24 @@ def bench_peer(url: str) -> dict[str, Any]:
     return result
 
 
+def _per_round_ratios(rounds: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """ours / peer in each round where both ran: the two processes ran one after the other, so a change of
+    the shared machine's speed between rounds moves both (the medians of the table compare across rounds)."""
+    ratios: dict[str, list[float]] = {"c64_rate": [], "c64_cpu_us": [], "seq_cpu_us": []}
+    for this_round in rounds:
+        ours, peer = this_round.get("ours"), this_round.get("peer")
+        if not ours or not peer or not ours["c64"] or not peer["c64"]:
+            continue
+        ratios["c64_rate"].append(ours["c64"][0]["rate"] / peer["c64"][0]["rate"])
+        ratios["c64_cpu_us"].append(ours["c64"][0]["cpu_us"] / peer["c64"][0]["cpu_us"])
+        ratios["seq_cpu_us"].append(ours["seq"][0] / peer["seq"][0])
+    return ratios
+
+
 def print_peer(peer: dict[str, Any]) -> None:
     print(
-        f"\nagainst the Rust-core liter-llm ({peer['requirement']}; medians of {REPEATS} interleaved fresh processes, "
-        f"first call: {FIRST_RUNS})"
+        f"\nagainst the Rust-core liter-llm ({peer['requirement']}; medians of {PEER_ROUNDS} rounds of fresh "
+        f"processes, the order reversed every other round; first call: {FIRST_RUNS})"
     )
     if not peer["peer_installed"]:
         print(f"  the peer could not be installed: {peer['peer_missing']}; its column is empty")
@@ -600,6 +625,14 @@ def print_peer(peer: dict[str, Any]) -> None:
             value = peer[kind].get(key)
             extra += f"{fmt.format(value) if value is not None else '-':>14}"
         print(f"  {what:<50}{cells[0]:>11}{cells[1]:>11}{cells[2]:>11}{ratio:>11}{extra}")
+    per_round = peer.get("per_round") or {}
+    if any(per_round.values()):
+        print("  ours / peer in each round (the two processes one after the other):")
+        for key, what, _fmt in figures[:3]:
+            values = per_round.get(key) or []
+            if values:
+                shown = " ".join(f"{value:.2f}x" for value in values)
+                print(f"    {what:<48}{shown}   median {statistics.median(values):.2f}x")
 
 
 # ---------------------------------------------------------------------------
