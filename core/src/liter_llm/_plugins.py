@@ -28,9 +28,10 @@ import attrs
 import pluggy
 
 from liter_llm import hookspecs
+from liter_llm._hooks import plugin_bug
 from liter_llm._log import get_logger
 from liter_llm.config import ProviderConfig
-from liter_llm.errors import BadRequestError, InternalError, LiterLlmError
+from liter_llm.errors import BadRequestError, LiterLlmError
 from liter_llm.providers import ALL_ENDPOINTS, STRUCTURED_OUTPUT_MECHANISMS, ProviderSpec
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
 
@@ -227,10 +228,7 @@ def _takes_part(name: str, function: Callable[..., Any], argnames: tuple[str, ..
     except LiterLlmError:
         raise
     except Exception as exc:
-        where = f"{name}.takes_part"
-        raise InternalError(
-            f"the plugin hook {where} failed: {type(exc).__name__}: {exc} (a bug in that plugin)", hook=where
-        ) from exc
+        raise plugin_bug(f"{name}.takes_part", exc, None) from exc
     return answer is not False
 
 
