@@ -32,6 +32,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # of what else the machine runs; the default (every available CPU) is tested in the local plugin.
 os.environ.setdefault("LITER_LLM_LOCAL_THREADS", "1")
 
+# The plugin index (liter_llm._ep_index) of this run's processes goes to a folder of its own, not to
+# the user's cache: every run starts without one, writes it on its first discovery and reads it back.
+if "LITER_LLM_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["LITER_LLM_CACHE_DIR"] = tempfile.mkdtemp(prefix="liter-llm-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["LITER_LLM_CACHE_DIR"], True)
+
 
 # -- nothing in a test reaches any address but this machine's loopback ----------------------------
 

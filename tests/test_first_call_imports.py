@@ -3,7 +3,7 @@
 The repository's provider plugins declare their providers in entry points (``liter_llm.providers``,
 ``liter_llm.model_prefixes``): a call imports only the plugin of its provider, and the declarations
 must say exactly what each plugin registers.  The otel plugin imports OpenTelemetry only for a
-client that traces.
+client that traces.  A chat does not build the other endpoints' types (``liter_llm._endpoint_types``).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ except liter_llm.LiterLlmError as exc:
 print("STATE=" + json.dumps({
     "plugins": sorted({m.split(".")[0] for m in sys.modules if m.startswith("liter_llm_")}),
     "opentelemetry": "opentelemetry.trace" in sys.modules,
+    "endpoint_types": "liter_llm._endpoint_types" in sys.modules,
     "outcome": outcome,
 }))
 """
@@ -86,6 +87,13 @@ def test_a_gateway_call_imports_no_provider_plugin_and_no_opentelemetry(mode: st
     assert state["outcome"] == "ok"
     assert set(state["plugins"]) <= EAGER, state["plugins"]
     assert state["opentelemetry"] is False
+    assert state["endpoint_types"] is False
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_chat_through_a_provider_plugin_builds_no_other_endpoint_types(mode: str) -> None:
+    for model in ("claude-3-5-haiku-latest", "gemini-2.0-flash", "mistral-small-latest"):
+        assert first_call(model, mode)["endpoint_types"] is False, model
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

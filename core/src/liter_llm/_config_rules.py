@@ -257,7 +257,10 @@ def make_converter(
 
     def section(cls: type) -> Callable[[Any, Any], Any]:  # cattrs' generated function, strict, with its notes
         types, needed = field_types.get(cls, {}), required.get(cls, ())
-        hooks: dict[str, Any] = {name: override(struct_hook=via(tp)) for name, tp in types.items()}
+        # every field through ``via``: a field's hook is looked up when the field is given, so that
+        # ``create_client(api_key=...)`` does not build the hooks of every section and list type
+        declared = {field.name: field.type for field in attrs.fields(attrs.resolve_types(cls))}
+        hooks: dict[str, Any] = {name: override(struct_hook=via(tp)) for name, tp in {**declared, **types}.items()}
         generated: Any = make_dict_structure_fn(
             cls, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True, **hooks
         )

@@ -21,19 +21,21 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
 
-from liter_llm import hookspecs
+from liter_llm import _ep_index, hookspecs
 from liter_llm._hooks import plugin_bug
 from liter_llm._log import get_logger
 from liter_llm.config import ProviderConfig
 from liter_llm.errors import BadRequestError, LiterLlmError
 from liter_llm.providers import ALL_ENDPOINTS, STRUCTURED_OUTPUT_MECHANISMS, ProviderSpec
 from liter_llm.types import AuthHeaderFormat, CustomProviderConfig
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = [
     "GATEWAY",
@@ -216,7 +218,7 @@ def _replaces(new: ProviderSpec, existing: ProviderSpec) -> bool:
 class _Declared:
     """A provider plugin known from its entry points, not imported yet."""
 
-    entry_point: Any  # importlib.metadata.EntryPoint of the ``liter_llm`` group
+    entry_point: Any  # importlib.metadata.EntryPoint of the ``liter_llm`` group, or one read from the index
     #: provider name -> its declared bare model prefixes
     providers: Mapping[str, tuple[str, ...]]
 
@@ -249,6 +251,8 @@ def liter_entry_points() -> metadata.EntryPoints:
     ``entry_points.txt`` does not name ``liter_llm`` is not parsed: most installed distributions have
     entry points of other projects, and parsing all of them was most of the scan's cost.
     """
+    from importlib import metadata  # about 7 ms to import: only when there is no current index (_ep_index)
+
     seen: set[str] = set()
     found: list[metadata.EntryPoint] = []
     for dist in metadata.distributions():
@@ -334,7 +338,7 @@ class Registry:
         allowed = _allowed_names()
         if allowed is not None and not allowed:
             return  # LITER_LLM_LOAD_PLUGINS="" : none, without reading any distribution
-        everything = liter_entry_points()
+        everything = _ep_index.entry_points(liter_entry_points)  # remembered between processes
         declared = _declarations(everything)
         seen: set[str] = set()
         for ep in everything.select(group=ENTRY_POINT_GROUP):

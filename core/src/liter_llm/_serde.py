@@ -50,7 +50,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import attrs
 
 from liter_llm.errors import BadRequestError, LiterLlmError, SerializationError
-from liter_llm.types import RESPONSE_TYPES, AuthHeaderFormat
+from liter_llm.types import AuthHeaderFormat, _Model
 
 __all__ = [
     "get_converter",
@@ -1045,7 +1045,8 @@ def structure_response(data: Any, cls: Any) -> Any:
 
 def structure(data: Any, cls: Any) -> Any:
     """Lenient for response types (:data:`liter_llm.types.RESPONSE_TYPES`), strict for everything else."""
-    return _structure(data, cls, cls not in RESPONSE_TYPES)
+    lenient = isinstance(cls, type) and issubclass(cls, _Model) and cls._lenient
+    return _structure(data, cls, not lenient)
 
 
 def loads(text: str | bytes | bytearray, *, lenient: bool, what: str = "JSON") -> Any:

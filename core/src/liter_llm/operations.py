@@ -79,7 +79,10 @@ class Operation(Generic[Q, R]):
         name: the name hooks see as ``call.operation`` (``"chat"``, ``"chat_stream"``, ...).
         endpoint: the endpoint family a provider must list in ``ProviderSpec.endpoints``.
         request_type: the typed request the client method builds, or ``None`` (an id in ``params``).
-        response_type: what the client method returns (``bytes`` for a binary answer).
+            Given as the type or as its name in :mod:`liter_llm.types` (``"EmbeddingRequest"``),
+            which is resolved the first time it is read.
+        response_type: what the client method returns (``bytes`` for a binary answer); a type or
+            a name, as ``request_type``.
         stream: whether the answer is a stream of chunks.
         cacheable: whether the ``cache`` built-in may answer it.
         fallback: whether a transient failure may fall back to the next model (``fallbacks``, aliases).
@@ -95,8 +98,10 @@ class Operation(Generic[Q, R]):
 
     name: str
     endpoint: str
-    request_type: type[Q] | None = attrs.field(eq=False)
-    response_type: type[R] = attrs.field(eq=False)
+    # a type, or the name of one in liter_llm.types, resolved the first time it is read (so that
+    # this table does not build the other endpoints' types: they are built on first use)
+    _request_type: type[Q] | str | None = attrs.field(eq=False, alias="request_type")
+    _response_type: type[R] | str = attrs.field(eq=False, alias="response_type")
     stream: bool = False
     cacheable: bool = False
     fallback: bool = False
@@ -105,6 +110,24 @@ class Operation(Generic[Q, R]):
     method: str | None = None
     path: str | None = None
     required_field: str | None = None
+
+    @property
+    def request_type(self) -> type[Q] | None:
+        """The typed request the client method builds, or ``None``."""
+        found = self._request_type
+        if isinstance(found, str):
+            found = getattr(t, found)
+            object.__setattr__(self, "_request_type", found)
+        return found
+
+    @property
+    def response_type(self) -> type[R]:
+        """What the client method returns (``bytes`` for a binary answer)."""
+        found = self._response_type
+        if isinstance(found, str):
+            found = getattr(t, found)
+            object.__setattr__(self, "_response_type", found)
+        return found
 
     @property
     def binary(self) -> bool:
@@ -141,8 +164,8 @@ CHAT_STREAM: Operation[t.ChatCompletionRequest, t.ChatCompletionResponse] = Oper
 EMBED: Operation[t.EmbeddingRequest, t.EmbeddingResponse] = Operation(
     name="embed",
     endpoint="embed",
-    request_type=t.EmbeddingRequest,
-    response_type=t.EmbeddingResponse,
+    request_type="EmbeddingRequest",
+    response_type="EmbeddingResponse",
     cacheable=True,
     fallback=True,
     method=_M,
@@ -153,7 +176,7 @@ LIST_MODELS: Operation[None, t.ModelsListResponse] = Operation(
     name="list_models",
     endpoint="models",
     request_type=None,
-    response_type=t.ModelsListResponse,
+    response_type="ModelsListResponse",
     billed=False,
     method="GET",
     path="/models",
@@ -162,8 +185,8 @@ LIST_MODELS: Operation[None, t.ModelsListResponse] = Operation(
 IMAGE_GENERATE: Operation[t.CreateImageRequest, t.ImagesResponse] = Operation(
     name="image_generate",
     endpoint="image",
-    request_type=t.CreateImageRequest,
-    response_type=t.ImagesResponse,
+    request_type="CreateImageRequest",
+    response_type="ImagesResponse",
     method=_M,
     path="/images/generations",
     required_field="data",
@@ -171,7 +194,7 @@ IMAGE_GENERATE: Operation[t.CreateImageRequest, t.ImagesResponse] = Operation(
 SPEECH: Operation[t.CreateSpeechRequest, bytes] = Operation(
     name="speech",
     endpoint="speech",
-    request_type=t.CreateSpeechRequest,
+    request_type="CreateSpeechRequest",
     response_type=bytes,
     method=_M,
     path="/audio/speech",
@@ -179,8 +202,8 @@ SPEECH: Operation[t.CreateSpeechRequest, bytes] = Operation(
 TRANSCRIBE: Operation[t.CreateTranscriptionRequest, t.TranscriptionResponse] = Operation(
     name="transcribe",
     endpoint="transcribe",
-    request_type=t.CreateTranscriptionRequest,
-    response_type=t.TranscriptionResponse,
+    request_type="CreateTranscriptionRequest",
+    response_type="TranscriptionResponse",
     method=_M,
     path="/audio/transcriptions",
     required_field="text",
@@ -188,8 +211,8 @@ TRANSCRIBE: Operation[t.CreateTranscriptionRequest, t.TranscriptionResponse] = O
 MODERATE: Operation[t.ModerationRequest, t.ModerationResponse] = Operation(
     name="moderate",
     endpoint="moderate",
-    request_type=t.ModerationRequest,
-    response_type=t.ModerationResponse,
+    request_type="ModerationRequest",
+    response_type="ModerationResponse",
     method=_M,
     path="/moderations",
     required_field="results",
@@ -197,8 +220,8 @@ MODERATE: Operation[t.ModerationRequest, t.ModerationResponse] = Operation(
 RERANK: Operation[t.RerankRequest, t.RerankResponse] = Operation(
     name="rerank",
     endpoint="rerank",
-    request_type=t.RerankRequest,
-    response_type=t.RerankResponse,
+    request_type="RerankRequest",
+    response_type="RerankResponse",
     method=_M,
     path="/rerank",
     required_field="results",
@@ -206,8 +229,8 @@ RERANK: Operation[t.RerankRequest, t.RerankResponse] = Operation(
 SEARCH: Operation[t.SearchRequest, t.SearchResponse] = Operation(
     name="search",
     endpoint="search",
-    request_type=t.SearchRequest,
-    response_type=t.SearchResponse,
+    request_type="SearchRequest",
+    response_type="SearchResponse",
     method=_M,
     path="/search",
     required_field="results",
@@ -215,8 +238,8 @@ SEARCH: Operation[t.SearchRequest, t.SearchResponse] = Operation(
 OCR: Operation[t.OcrRequest, t.OcrResponse] = Operation(
     name="ocr",
     endpoint="ocr",
-    request_type=t.OcrRequest,
-    response_type=t.OcrResponse,
+    request_type="OcrRequest",
+    response_type="OcrResponse",
     method=_M,
     path="/ocr",
     required_field="pages",
@@ -224,8 +247,8 @@ OCR: Operation[t.OcrRequest, t.OcrResponse] = Operation(
 CREATE_FILE: Operation[t.CreateFileRequest, t.FileObject] = Operation(
     name="create_file",
     endpoint="files",
-    request_type=t.CreateFileRequest,
-    response_type=t.FileObject,
+    request_type="CreateFileRequest",
+    response_type="FileObject",
     billed=False,
     method=_M,
     path="/files",
@@ -235,7 +258,7 @@ RETRIEVE_FILE: Operation[None, t.FileObject] = Operation(
     name="retrieve_file",
     endpoint="files",
     request_type=None,
-    response_type=t.FileObject,
+    response_type="FileObject",
     billed=False,
     method="GET",
     path="/files/{file_id}",
@@ -245,7 +268,7 @@ DELETE_FILE: Operation[None, t.DeleteResponse] = Operation(
     name="delete_file",
     endpoint="files",
     request_type=None,
-    response_type=t.DeleteResponse,
+    response_type="DeleteResponse",
     billed=False,
     method="DELETE",
     path="/files/{file_id}",
@@ -254,8 +277,8 @@ DELETE_FILE: Operation[None, t.DeleteResponse] = Operation(
 LIST_FILES: Operation[t.FileListQuery, t.FileListResponse] = Operation(
     name="list_files",
     endpoint="files",
-    request_type=t.FileListQuery,
-    response_type=t.FileListResponse,
+    request_type="FileListQuery",
+    response_type="FileListResponse",
     billed=False,
     method="GET",
     path="/files",
@@ -273,8 +296,8 @@ FILE_CONTENT: Operation[None, bytes] = Operation(
 CREATE_BATCH: Operation[t.CreateBatchRequest, t.Batch] = Operation(
     name="create_batch",
     endpoint="batches",
-    request_type=t.CreateBatchRequest,
-    response_type=t.Batch,
+    request_type="CreateBatchRequest",
+    response_type="Batch",
     billed=False,  # its requests are billed as they run, not the batch's creation
     method=_M,
     path="/batches",
@@ -284,7 +307,7 @@ RETRIEVE_BATCH: Operation[None, t.Batch] = Operation(
     name="retrieve_batch",
     endpoint="batches",
     request_type=None,
-    response_type=t.Batch,
+    response_type="Batch",
     billed=False,
     method="GET",
     path="/batches/{batch_id}",
@@ -293,8 +316,8 @@ RETRIEVE_BATCH: Operation[None, t.Batch] = Operation(
 LIST_BATCHES: Operation[t.BatchListQuery, t.BatchListResponse] = Operation(
     name="list_batches",
     endpoint="batches",
-    request_type=t.BatchListQuery,
-    response_type=t.BatchListResponse,
+    request_type="BatchListQuery",
+    response_type="BatchListResponse",
     billed=False,
     method="GET",
     path="/batches",
@@ -304,7 +327,7 @@ CANCEL_BATCH: Operation[None, t.Batch] = Operation(
     name="cancel_batch",
     endpoint="batches",
     request_type=None,
-    response_type=t.Batch,
+    response_type="Batch",
     billed=False,
     method=_M,
     path="/batches/{batch_id}/cancel",
@@ -313,8 +336,8 @@ CANCEL_BATCH: Operation[None, t.Batch] = Operation(
 CREATE_RESPONSE: Operation[t.CreateResponseRequest, t.ResponseObject] = Operation(
     name="create_response",
     endpoint="responses",
-    request_type=t.CreateResponseRequest,
-    response_type=t.ResponseObject,
+    request_type="CreateResponseRequest",
+    response_type="ResponseObject",
     method=_M,
     path="/responses",
     required_field="id",
@@ -322,8 +345,8 @@ CREATE_RESPONSE: Operation[t.CreateResponseRequest, t.ResponseObject] = Operatio
 CREATE_RESPONSE_STREAM: Operation[t.CreateResponseRequest, t.ResponseObject] = Operation(
     name="create_response_stream",
     endpoint="responses",
-    request_type=t.CreateResponseRequest,
-    response_type=t.ResponseObject,
+    request_type="CreateResponseRequest",
+    response_type="ResponseObject",
     stream=True,  # the Responses API's SSE events; the final response object at its end
     method=_M,
     path="/responses",
@@ -332,7 +355,7 @@ RETRIEVE_RESPONSE: Operation[None, t.ResponseObject] = Operation(
     name="retrieve_response",
     endpoint="responses",
     request_type=None,
-    response_type=t.ResponseObject,
+    response_type="ResponseObject",
     billed=False,
     method="GET",
     path="/responses/{response_id}",
@@ -342,7 +365,7 @@ CANCEL_RESPONSE: Operation[None, t.ResponseObject] = Operation(
     name="cancel_response",
     endpoint="responses",
     request_type=None,
-    response_type=t.ResponseObject,
+    response_type="ResponseObject",
     billed=False,
     method=_M,
     path="/responses/{response_id}/cancel",

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any
 
 from liter_llm.clock import SYSTEM_CLOCK, Clock
@@ -93,6 +92,8 @@ def load_backend(name: str) -> bool:
     with _backends_lock:
         if name in _loaded:
             return True
+    from importlib import metadata  # only when a backend is asked for
+
     found = False
     for entry_point in metadata.entry_points(group=BACKEND_ENTRY_POINTS):
         if entry_point.name == name:

@@ -1,0 +1,142 @@
+"""The other endpoints' types are built on first use and are liter_llm.types' own all the same.
+
+``liter_llm.types`` builds the chat types at import; the types of the other endpoints live in
+``liter_llm._endpoint_types``, imported the first time one of their names is asked for.  These
+tests check that nothing a user can see tells the two apart: names, ``__module__``, pickling,
+``dir``, star imports, the two type sets, parsing, and calls through both clients.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from typing import Any
+
+import attrs
+import pytest
+
+import liter_llm
+from liter_llm import types as t
+from liter_llm.operations import OPERATIONS
+
+
+def fresh(code: str) -> Any:
+    """Run ``code`` in a new interpreter; it prints one JSON value last."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_types_does_not_build_the_other_endpoints_types() -> None:
+    state = fresh(
+        "import json, sys\n"
+        "import liter_llm.types as t, liter_llm.operations\n"
+        "before = 'liter_llm._endpoint_types' in sys.modules\n"
+        "t.ChatCompletionResponse\n"
+        "middle = 'liter_llm._endpoint_types' in sys.modules\n"
+        "t.EmbeddingRequest\n"
+        "print(json.dumps([before, middle, 'liter_llm._endpoint_types' in sys.modules]))"
+    )
+    assert state == [False, False, True]
+
+
+def test_the_from_import_of_an_endpoint_type_works_in_a_fresh_interpreter() -> None:
+    state = fresh(
+        "import json\n"
+        "from liter_llm.types import Batch, RESPONSE_TYPES\n"
+        "from liter_llm import types\n"
+        "print(json.dumps([Batch.__module__, Batch in RESPONSE_TYPES, types.Batch is Batch]))"
+    )
+    assert state == ["liter_llm.types", True, True]
+
+
+def test_a_star_import_gives_every_name_of_all() -> None:
+    names = fresh(
+        "import json\nns = {}\nexec('from liter_llm.types import *', ns)\n"
+        "import liter_llm.types as t\n"
+        "print(json.dumps(sorted(set(t.__all__) - set(ns))))"
+    )
+    assert names == []
+
+
+def test_every_public_name_resolves_and_every_class_says_it_is_of_liter_llm_types() -> None:
+    for name in t.__all__:
+        value = getattr(t, name)
+        if isinstance(value, type):
+            assert value.__module__ == "liter_llm.types", name
+            assert value.__qualname__ == name
+    assert set(t.__all__) <= set(dir(t))
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NoSuchType"):
+        t.NoSuchType  # noqa: B018
+    assert not hasattr(t, "NoSuchType")
+
+
+def test_the_two_type_sets_hold_every_model_class_once() -> None:
+    models = {
+        value
+        for name in t.__all__
+        if isinstance(value := getattr(t, name), type) and attrs.has(value) and issubclass(value, t._Model)
+    }
+    assert models == t.REQUEST_TYPES | t.RESPONSE_TYPES
+    assert not t.REQUEST_TYPES & t.RESPONSE_TYPES
+    assert {t.EmbeddingRequest, t.ChatCompletionRequest} <= t.REQUEST_TYPES
+    assert {t.Batch, t.ChatCompletionResponse} <= t.RESPONSE_TYPES
+
+
+def test_endpoint_types_pickle_repr_and_compare_as_the_chat_types_do() -> None:
+    response = t.EmbeddingResponse.from_dict(
+        {"data": [{"embedding": [0.5], "index": 0}], "model": "m", "usage": {"prompt_tokens": 2, "total_tokens": 2}}
+    )
+    assert pickle.loads(pickle.dumps(response)) == response
+    assert repr(response).startswith("EmbeddingResponse(object='list', data=[EmbeddingObject(")
+    assert response.usage is not None  # a chat type inside an endpoint type
+    assert response.usage.prompt_tokens == 2
+    with pytest.raises(liter_llm.BadRequestError, match="input"):
+        t.EmbeddingRequest.from_dict({"model": "m", "input": 3.5})
+
+
+def test_every_operation_resolves_its_types() -> None:
+    for op in OPERATIONS.values():
+        assert op.request_type is None or isinstance(op.request_type, type), op.name
+        assert isinstance(op.response_type, type), op.name
+        assert op.request_type is None or op.request_type.__module__ == "liter_llm.types" or op.name == "count_tokens"
+
+
+EMBED_PROBE = r"""
+import asyncio, json, sys
+import httpx
+import liter_llm
+
+ANSWER = {"object": "list", "data": [{"object": "embedding", "embedding": [0.25, 0.5], "index": 0}],
+          "model": "text-embedding-3-small", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+def answer(request):
+    return httpx.Response(200, json=ANSWER)
+
+async def answer_async(request):
+    return answer(request)
+
+if sys.argv[1] == "async":
+    client = liter_llm.create_async_client(api_key="k", base_url="http://127.0.0.1:9/v1",
+                                           transport=httpx.MockTransport(answer_async))
+    result = asyncio.run(client.embed(model="text-embedding-3-small", input="hi"))
+else:
+    client = liter_llm.create_client(api_key="k", base_url="http://127.0.0.1:9/v1",
+                                     transport=httpx.MockTransport(answer))
+    result = client.embed(model="text-embedding-3-small", input="hi")
+print(json.dumps([type(result).__module__, type(result).__name__, result.data[0].embedding]))
+"""
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_the_first_call_of_another_endpoint_builds_its_types(mode: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", EMBED_PROBE, mode], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["liter_llm.types", "EmbeddingResponse", [0.25, 0.5]]
