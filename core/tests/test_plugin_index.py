@@ -63,7 +63,10 @@ from liter_llm.providers import ProviderSpec
 def register_providers(register):
     register(
         ProviderSpec(
-            name="{name}", base_url="http://127.0.0.1:9/{name}", api_key_env="FAKE_PLUGIN_KEY", model_prefixes=("{name}-",)
+            name="{name}",
+            base_url="http://127.0.0.1:9/{name}",
+            api_key_env="FAKE_PLUGIN_KEY",
+            model_prefixes=("{name}-",),
         )
     )
 """
@@ -89,7 +92,13 @@ def run(site: Path, cache: Path, model: str = "fakeone-x", **extra: str) -> dict
     env["FAKE_PLUGIN_KEY"] = "k-test"  # reaches only the mock transport
     env.update(extra)
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, model], env=env, cwd=site, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", PROBE, model],
+        env=env,
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     state: dict[str, Any] = json.loads(result.stdout.rpartition("STATE=")[2])
