@@ -250,3 +250,38 @@ def test_another_sys_path_has_its_own_index(site: Path, cache: Path, tmp_path: P
     assert state["providers"] == ["fakeother"]
     assert state["urls"] == ["http://127.0.0.1:9/fakeother/chat/completions"]
     assert len(index_files(cache)) == 2
+
+
+def test_the_cache_folder_keeps_the_newest_indexes_only(site: Path, cache: Path) -> None:
+    from liter_llm._ep_index import MAX_INDEXES
+
+    cache.mkdir()
+    for number in range(MAX_INDEXES + 5):
+        old = cache / f"plugin-index-old{number:03d}.json"
+        old.write_text("{}")
+        os.utime(old, (PAST + number, PAST + number))
+    run(site, cache)
+    left = index_files(cache)
+    assert len(left) == MAX_INDEXES
+    assert cache / "plugin-index-old000.json" not in left  # the oldest went first
+    assert run(site, cache)["metadata"] is False  # this run's own index was kept
+
+
+ODD_PATH_PROBE = r"""
+import json, pathlib, sys
+sys.path.append(pathlib.Path("/nonexistent-liter-llm-test"))  # not a str: the index cannot name it
+import liter_llm
+from liter_llm._plugins import get_registry
+liter_llm.create_client(api_key="k", base_url="http://127.0.0.1:9/v1").close()
+print("STATE=" + json.dumps(sorted(p for p in get_registry().provider_names() if p.startswith("fake"))))
+"""
+
+
+def test_a_sys_path_entry_the_index_cannot_name_means_a_scan(site: Path, cache: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITER_LLM_", "PYTHON"))}
+    env.update({"PYTHONPATH": str(site), "LITER_LLM_CACHE_DIR": str(cache)})
+    result = subprocess.run(
+        [sys.executable, "-c", ODD_PATH_PROBE], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.rpartition("STATE=")[2]) == ["fakeone"]

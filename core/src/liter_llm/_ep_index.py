@@ -6,7 +6,8 @@ process's first client.  The answer only changes when a distribution is installe
 the first process writes it to an index file and the next ones read it back after checking that
 nothing it was built from has changed:
 
-- the interpreter, its ``sys.path`` (in order) and the current directory name the file;
+- the interpreter and its ``sys.path`` (in order; and the working directory when an entry is
+  relative to it) name the file;
 - each ``sys.path`` entry's identity and modification time (installing or removing a distribution
   adds or removes a folder in it, which changes its time), recorded before the scan;
 - each ``entry_points.txt`` the index holds entries from (an edit in place changes its time).
@@ -37,13 +38,15 @@ from collections.abc import Callable, Iterable
 from importlib import import_module
 from typing import Any
 
-__all__ = ["CACHE_DIR_ENV", "INDEX_ENV", "EntryPoints", "IndexedEntryPoint", "entry_points"]
+__all__ = ["CACHE_DIR_ENV", "INDEX_ENV", "MAX_INDEXES", "EntryPoints", "IndexedEntryPoint", "entry_points"]
 
 CACHE_DIR_ENV = "LITER_LLM_CACHE_DIR"
 INDEX_ENV = "LITER_LLM_PLUGIN_INDEX"
 _FORMAT = 1
 #: a time this close to now (seconds) may hide a change made in the same tick: not written down
 _RACY_SECS = 2.0
+#: index files kept in the cache folder: each interpreter, ``sys.path`` and directory has its own
+MAX_INDEXES = 64
 #: ``module:attr.attr [extra]``, as importlib.metadata reads an entry point's value
 _VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
@@ -110,8 +113,9 @@ def _cache_dir() -> str:
 
 
 def _index_path() -> str:
-    """The index file of this interpreter, ``sys.path`` and current directory."""
-    key = json.dumps([_FORMAT, sys.executable, sys.version, os.getcwd(), sys.path])
+    """The index file of this interpreter and ``sys.path`` (and working directory, when an entry is relative to it)."""
+    relative = any(not os.path.isabs(entry) for entry in sys.path)  # "" and relative entries: the working directory
+    key = json.dumps([_FORMAT, sys.executable, sys.version, os.getcwd() if relative else None, sys.path])
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     return os.path.join(_cache_dir(), f"plugin-index-{digest}.json")
 
@@ -221,6 +225,7 @@ def _write(path: str, data: dict[str, Any]) -> None:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, separators=(",", ":"))
             os.replace(temporary, path)
+            _prune(folder, keep=path)
         except BaseException:
             try:
                 os.unlink(temporary)
@@ -231,29 +236,57 @@ def _write(path: str, data: dict[str, Any]) -> None:
         return  # a read-only or full disk: discovery scans next time as well
 
 
+def _prune(folder: str, keep: str) -> None:
+    """Keep the newest :data:`MAX_INDEXES` index files of ``folder`` (one per interpreter, path and directory)."""
+    names = [n for n in os.listdir(folder) if n.startswith("plugin-index-") and n.endswith(".json")]
+    if len(names) <= MAX_INDEXES:
+        return
+    dated = []
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            dated.append((os.stat(path).st_mtime_ns, path))
+        except OSError:
+            continue
+    dated.sort(reverse=True)
+    for _, path in dated[MAX_INDEXES:]:
+        if path != keep:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 def entry_points(scan: Callable[[], Any]) -> Any:
     """The entry points of liter-llm's groups: from the index when it is current, else ``scan()`` (written down).
 
     ``scan`` is :func:`liter_llm._plugins.liter_entry_points`; what this returns has the same entry
     points (name, group, value, distribution name and version, which share a distribution) in the
-    same order.
+    same order.  Whatever goes wrong with the index (an odd ``sys.path`` entry, a deleted working
+    directory, a file system error) means ``scan()``; only the scan's own errors come out.
     """
     if os.environ.get(INDEX_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
         return scan()
-    if not _standard_finders_only():
+    try:
+        if not _standard_finders_only():
+            return scan()
+        path = _index_path()
+        stamps = _path_stamps()
+        data = _read(path)
+        if data is not None:
+            rows = _rows_of(data, stamps)
+            if rows is not None:
+                return _from_rows(rows)
+    except Exception:  # the index is an optimisation: never a reason for discovery to fail
         return scan()
-    path = _index_path()
-    stamps = _path_stamps()
-    data = _read(path)
-    if data is not None:
-        rows = _rows_of(data, stamps)
-        if rows is not None:
-            return _from_rows(rows)
     found = scan()
-    indexed = _to_rows(found)
-    if indexed is not None:
-        rows, files = indexed
-        watched = [*stamps, *(stamp for _, stamp in files)]
-        if not _racy(watched, time.time_ns()) and _path_stamps() == stamps:
-            _write(path, {"format": _FORMAT, "paths": stamps, "files": files, "rows": rows})
+    try:
+        indexed = _to_rows(found)
+        if indexed is not None:
+            rows, files = indexed
+            watched = [*stamps, *(stamp for _, stamp in files)]
+            if not _racy(watched, time.time_ns()) and _path_stamps() == stamps:
+                _write(path, {"format": _FORMAT, "paths": stamps, "files": files, "rows": rows})
+    except Exception:  # as above: the scan's answer stands
+        pass
     return found
