@@ -19,7 +19,7 @@ import pytest
 
 import liter_llm
 from liter_llm import types as t
-from liter_llm.operations import OPERATIONS
+from liter_llm.operations import OPERATIONS, field_of
 
 
 def fresh(code: str) -> Any:
@@ -98,6 +98,37 @@ def test_endpoint_types_pickle_repr_and_compare_as_the_chat_types_do() -> None:
     assert response.usage.prompt_tokens == 2
     with pytest.raises(liter_llm.BadRequestError, match="input"):
         t.EmbeddingRequest.from_dict({"model": "m", "input": 3.5})
+
+
+def test_the_operation_rows_of_other_endpoints_are_built_on_first_use_once() -> None:
+    state = fresh(
+        "import json, sys, threading\n"
+        "from liter_llm import operations as o\n"
+        "before = 'liter_llm._endpoint_types' in sys.modules\n"
+        "names = list(o.OPERATIONS)\n"
+        "still = 'liter_llm._endpoint_types' in sys.modules\n"
+        "found = []\n"
+        "threads = [threading.Thread(target=lambda: found.append(o.operation_named('rerank'))) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "same = all(row is o.RERANK is o.OPERATIONS['rerank'] for row in found)\n"
+        "print(json.dumps([before, still, len(names), same, o.RERANK.request_type.__name__]))"
+    )
+    assert state == [False, False, 25, True, "RerankRequest"]
+
+
+def test_field_of_gives_each_rows_own_fields_before_the_row_is_built() -> None:
+    mismatches = fresh(
+        "import json, sys, attrs\n"
+        "from liter_llm.operations import OPERATIONS, Operation, field_of\n"
+        "keys = [f.name for f in attrs.fields(Operation) if f.name not in ('request_type', 'response_type')]\n"
+        "early = {n: {k: field_of(n, k) for k in keys} for n in OPERATIONS}\n"
+        "assert 'liter_llm._endpoint_types' not in sys.modules\n"
+        "late = {n: {k: getattr(op, k) for k in keys} for n, op in OPERATIONS.items()}\n"
+        "print(json.dumps([[n, k] for n in early for k in keys if early[n][k] != late[n][k]]))"
+    )
+    assert mismatches == []
+    with pytest.raises(KeyError):
+        field_of("no_such_operation", "endpoint")
 
 
 def test_every_operation_resolves_its_types() -> None:

@@ -50,7 +50,7 @@ from liter_llm.errors import (
     is_transient,
 )
 from liter_llm.hookspecs import Effect
-from liter_llm.operations import OPERATIONS, Operation, operation_named
+from liter_llm.operations import OPERATIONS, Operation, field_of, operation_named
 from liter_llm.providers import ProviderSpec
 from liter_llm.router import ROUTE_STATE_KEY, Route, Router, RouteTarget
 
@@ -468,7 +468,7 @@ class CallFlow(Routing):
 
 
 #: Operations that fall back to the next model (``chat_stream`` only before its first chunk).
-FALLBACK_OPERATIONS = frozenset(name for name, op in OPERATIONS.items() if op.fallback)
+FALLBACK_OPERATIONS = frozenset(name for name in OPERATIONS if field_of(name, "fallback"))
 
 
 def _describe(attempts: list[tuple[str, LiterLlmError]]) -> str:

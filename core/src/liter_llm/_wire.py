@@ -30,7 +30,7 @@ from liter_llm.errors import (
     error_from_status,
     extract_error_fields,
 )
-from liter_llm.operations import CHAT, EMBED, TRANSCRIBE
+from liter_llm.operations import CHAT
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
@@ -495,7 +495,7 @@ def parse_openai_response(call: Call, response: httpx.Response) -> Any:
         return response.content
     if op.provider_only:  # no OpenAI answer to read
         raise EndpointNotSupportedError(call.provider.name, op.name)
-    if op is TRANSCRIBE and _plain_text_transcription(call, response):
+    if op.name == "transcribe" and _plain_text_transcription(call, response):
         try:
             text = response.content.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -504,10 +504,10 @@ def parse_openai_response(call: Call, response: httpx.Response) -> Any:
             ) from None
         return t.TranscriptionResponse(text=text)
     data = load_json(call, response.content)
-    if op is TRANSCRIBE and isinstance(data, str):
+    if op.name == "transcribe" and isinstance(data, str):
         data = {"text": data}
     check_response_shape(call, data)
-    if op is EMBED:
+    if op.name == "embed":
         _decode_base64_embeddings(call, data)
     elif op is CHAT:
         _normalize_choices(data, "message")

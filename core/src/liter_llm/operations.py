@@ -21,6 +21,10 @@ as ``call.op``::
             if call.op is CHAT_STREAM or call.op.stream:
                 ...
 
+The rows of the endpoints other than chat are built the first time they are asked for (their
+types are built on first use: :mod:`liter_llm.types`); :func:`field_of` reads a row's scalar
+field without building it.
+
 Everything named in ``__all__`` is public and covered by the compatibility
 promise in ``docs/writing-a-plugin.md``.  New rows (operations) may be added
 in a minor release.
@@ -28,8 +32,9 @@ in a minor release.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+import threading
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
@@ -64,6 +69,7 @@ __all__ = [
     "SPEECH",
     "TRANSCRIBE",
     "Operation",
+    "field_of",
     "operation_named",
 ]
 
@@ -79,10 +85,7 @@ class Operation(Generic[Q, R]):
         name: the name hooks see as ``call.operation`` (``"chat"``, ``"chat_stream"``, ...).
         endpoint: the endpoint family a provider must list in ``ProviderSpec.endpoints``.
         request_type: the typed request the client method builds, or ``None`` (an id in ``params``).
-            Given as the type or as its name in :mod:`liter_llm.types` (``"EmbeddingRequest"``),
-            which is resolved the first time it is read.
-        response_type: what the client method returns (``bytes`` for a binary answer); a type or
-            a name, as ``request_type``.
+        response_type: what the client method returns (``bytes`` for a binary answer).
         stream: whether the answer is a stream of chunks.
         cacheable: whether the ``cache`` built-in may answer it.
         fallback: whether a transient failure may fall back to the next model (``fallbacks``, aliases).
@@ -98,10 +101,8 @@ class Operation(Generic[Q, R]):
 
     name: str
     endpoint: str
-    # a type, or the name of one in liter_llm.types, resolved the first time it is read (so that
-    # this table does not build the other endpoints' types: they are built on first use)
-    _request_type: type[Q] | str | None = attrs.field(eq=False, alias="request_type")
-    _response_type: type[R] | str = attrs.field(eq=False, alias="response_type")
+    request_type: type[Q] | None = attrs.field(eq=False)
+    response_type: type[R] = attrs.field(eq=False)
     stream: bool = False
     cacheable: bool = False
     fallback: bool = False
@@ -110,24 +111,6 @@ class Operation(Generic[Q, R]):
     method: str | None = None
     path: str | None = None
     required_field: str | None = None
-
-    @property
-    def request_type(self) -> type[Q] | None:
-        """The typed request the client method builds, or ``None``."""
-        found = self._request_type
-        if isinstance(found, str):
-            found = getattr(t, found)
-            object.__setattr__(self, "_request_type", found)
-        return found
-
-    @property
-    def response_type(self) -> type[R]:
-        """What the client method returns (``bytes`` for a binary answer)."""
-        found = self._response_type
-        if isinstance(found, str):
-            found = getattr(t, found)
-            object.__setattr__(self, "_response_type", found)
-        return found
 
     @property
     def binary(self) -> bool:
@@ -161,216 +144,6 @@ CHAT_STREAM: Operation[t.ChatCompletionRequest, t.ChatCompletionResponse] = Oper
     method=_M,
     path="/chat/completions",
 )
-EMBED: Operation[t.EmbeddingRequest, t.EmbeddingResponse] = Operation(
-    name="embed",
-    endpoint="embed",
-    request_type="EmbeddingRequest",
-    response_type="EmbeddingResponse",
-    cacheable=True,
-    fallback=True,
-    method=_M,
-    path="/embeddings",
-    required_field="data",
-)
-LIST_MODELS: Operation[None, t.ModelsListResponse] = Operation(
-    name="list_models",
-    endpoint="models",
-    request_type=None,
-    response_type="ModelsListResponse",
-    billed=False,
-    method="GET",
-    path="/models",
-    required_field="data",
-)
-IMAGE_GENERATE: Operation[t.CreateImageRequest, t.ImagesResponse] = Operation(
-    name="image_generate",
-    endpoint="image",
-    request_type="CreateImageRequest",
-    response_type="ImagesResponse",
-    method=_M,
-    path="/images/generations",
-    required_field="data",
-)
-SPEECH: Operation[t.CreateSpeechRequest, bytes] = Operation(
-    name="speech",
-    endpoint="speech",
-    request_type="CreateSpeechRequest",
-    response_type=bytes,
-    method=_M,
-    path="/audio/speech",
-)
-TRANSCRIBE: Operation[t.CreateTranscriptionRequest, t.TranscriptionResponse] = Operation(
-    name="transcribe",
-    endpoint="transcribe",
-    request_type="CreateTranscriptionRequest",
-    response_type="TranscriptionResponse",
-    method=_M,
-    path="/audio/transcriptions",
-    required_field="text",
-)
-MODERATE: Operation[t.ModerationRequest, t.ModerationResponse] = Operation(
-    name="moderate",
-    endpoint="moderate",
-    request_type="ModerationRequest",
-    response_type="ModerationResponse",
-    method=_M,
-    path="/moderations",
-    required_field="results",
-)
-RERANK: Operation[t.RerankRequest, t.RerankResponse] = Operation(
-    name="rerank",
-    endpoint="rerank",
-    request_type="RerankRequest",
-    response_type="RerankResponse",
-    method=_M,
-    path="/rerank",
-    required_field="results",
-)
-SEARCH: Operation[t.SearchRequest, t.SearchResponse] = Operation(
-    name="search",
-    endpoint="search",
-    request_type="SearchRequest",
-    response_type="SearchResponse",
-    method=_M,
-    path="/search",
-    required_field="results",
-)
-OCR: Operation[t.OcrRequest, t.OcrResponse] = Operation(
-    name="ocr",
-    endpoint="ocr",
-    request_type="OcrRequest",
-    response_type="OcrResponse",
-    method=_M,
-    path="/ocr",
-    required_field="pages",
-)
-CREATE_FILE: Operation[t.CreateFileRequest, t.FileObject] = Operation(
-    name="create_file",
-    endpoint="files",
-    request_type="CreateFileRequest",
-    response_type="FileObject",
-    billed=False,
-    method=_M,
-    path="/files",
-    required_field="id",
-)
-RETRIEVE_FILE: Operation[None, t.FileObject] = Operation(
-    name="retrieve_file",
-    endpoint="files",
-    request_type=None,
-    response_type="FileObject",
-    billed=False,
-    method="GET",
-    path="/files/{file_id}",
-    required_field="id",
-)
-DELETE_FILE: Operation[None, t.DeleteResponse] = Operation(
-    name="delete_file",
-    endpoint="files",
-    request_type=None,
-    response_type="DeleteResponse",
-    billed=False,
-    method="DELETE",
-    path="/files/{file_id}",
-    required_field="id",
-)
-LIST_FILES: Operation[t.FileListQuery, t.FileListResponse] = Operation(
-    name="list_files",
-    endpoint="files",
-    request_type="FileListQuery",
-    response_type="FileListResponse",
-    billed=False,
-    method="GET",
-    path="/files",
-    required_field="data",
-)
-FILE_CONTENT: Operation[None, bytes] = Operation(
-    name="file_content",
-    endpoint="files",
-    request_type=None,
-    response_type=bytes,
-    billed=False,
-    method="GET",
-    path="/files/{file_id}/content",
-)
-CREATE_BATCH: Operation[t.CreateBatchRequest, t.Batch] = Operation(
-    name="create_batch",
-    endpoint="batches",
-    request_type="CreateBatchRequest",
-    response_type="Batch",
-    billed=False,  # its requests are billed as they run, not the batch's creation
-    method=_M,
-    path="/batches",
-    required_field="id",
-)
-RETRIEVE_BATCH: Operation[None, t.Batch] = Operation(
-    name="retrieve_batch",
-    endpoint="batches",
-    request_type=None,
-    response_type="Batch",
-    billed=False,
-    method="GET",
-    path="/batches/{batch_id}",
-    required_field="id",
-)
-LIST_BATCHES: Operation[t.BatchListQuery, t.BatchListResponse] = Operation(
-    name="list_batches",
-    endpoint="batches",
-    request_type="BatchListQuery",
-    response_type="BatchListResponse",
-    billed=False,
-    method="GET",
-    path="/batches",
-    required_field="data",
-)
-CANCEL_BATCH: Operation[None, t.Batch] = Operation(
-    name="cancel_batch",
-    endpoint="batches",
-    request_type=None,
-    response_type="Batch",
-    billed=False,
-    method=_M,
-    path="/batches/{batch_id}/cancel",
-    required_field="id",
-)
-CREATE_RESPONSE: Operation[t.CreateResponseRequest, t.ResponseObject] = Operation(
-    name="create_response",
-    endpoint="responses",
-    request_type="CreateResponseRequest",
-    response_type="ResponseObject",
-    method=_M,
-    path="/responses",
-    required_field="id",
-)
-CREATE_RESPONSE_STREAM: Operation[t.CreateResponseRequest, t.ResponseObject] = Operation(
-    name="create_response_stream",
-    endpoint="responses",
-    request_type="CreateResponseRequest",
-    response_type="ResponseObject",
-    stream=True,  # the Responses API's SSE events; the final response object at its end
-    method=_M,
-    path="/responses",
-)
-RETRIEVE_RESPONSE: Operation[None, t.ResponseObject] = Operation(
-    name="retrieve_response",
-    endpoint="responses",
-    request_type=None,
-    response_type="ResponseObject",
-    billed=False,
-    method="GET",
-    path="/responses/{response_id}",
-    required_field="id",
-)
-CANCEL_RESPONSE: Operation[None, t.ResponseObject] = Operation(
-    name="cancel_response",
-    endpoint="responses",
-    request_type=None,
-    response_type="ResponseObject",
-    billed=False,
-    method=_M,
-    path="/responses/{response_id}/cancel",
-    required_field="id",
-)
 COUNT_TOKENS: Operation[t.ChatCompletionRequest, TokenCount] = Operation(
     name="count_tokens",
     endpoint="count_tokens",
@@ -380,37 +153,347 @@ COUNT_TOKENS: Operation[t.ChatCompletionRequest, TokenCount] = Operation(
     provider_only=True,
 )
 
-#: Every operation by name, in the order of the API reference.
-OPERATIONS: Mapping[str, Operation[Any, Any]] = {
-    op.name: op
-    for op in (
-        CHAT,
-        CHAT_STREAM,
-        EMBED,
-        LIST_MODELS,
-        IMAGE_GENERATE,
-        SPEECH,
-        TRANSCRIBE,
-        MODERATE,
-        RERANK,
-        SEARCH,
-        OCR,
-        CREATE_FILE,
-        RETRIEVE_FILE,
-        DELETE_FILE,
-        LIST_FILES,
-        FILE_CONTENT,
-        CREATE_BATCH,
-        RETRIEVE_BATCH,
-        LIST_BATCHES,
-        CANCEL_BATCH,
-        CREATE_RESPONSE,
-        CREATE_RESPONSE_STREAM,
-        RETRIEVE_RESPONSE,
-        CANCEL_RESPONSE,
-        COUNT_TOKENS,
+# The rows of the other endpoints name their types (liter_llm._endpoint_types, built on first use) by
+# their name in liter_llm.types: each row is built the first time it is asked for, by its constant
+# (``operations.EMBED``), by ``OPERATIONS`` or by :func:`operation_named`, and is the same object ever
+# after.  Built any earlier, a chat-only process would build every type of every endpoint.
+_LAZY_ROWS: dict[str, dict[str, Any]] = {
+    "EMBED": {
+        "name": "embed",
+        "endpoint": "embed",
+        "request_type": "EmbeddingRequest",
+        "response_type": "EmbeddingResponse",
+        "cacheable": True,
+        "fallback": True,
+        "method": _M,
+        "path": "/embeddings",
+        "required_field": "data",
+    },
+    "LIST_MODELS": {
+        "name": "list_models",
+        "endpoint": "models",
+        "request_type": None,
+        "response_type": "ModelsListResponse",
+        "billed": False,
+        "method": "GET",
+        "path": "/models",
+        "required_field": "data",
+    },
+    "IMAGE_GENERATE": {
+        "name": "image_generate",
+        "endpoint": "image",
+        "request_type": "CreateImageRequest",
+        "response_type": "ImagesResponse",
+        "method": _M,
+        "path": "/images/generations",
+        "required_field": "data",
+    },
+    "SPEECH": {
+        "name": "speech",
+        "endpoint": "speech",
+        "request_type": "CreateSpeechRequest",
+        "response_type": bytes,
+        "method": _M,
+        "path": "/audio/speech",
+    },
+    "TRANSCRIBE": {
+        "name": "transcribe",
+        "endpoint": "transcribe",
+        "request_type": "CreateTranscriptionRequest",
+        "response_type": "TranscriptionResponse",
+        "method": _M,
+        "path": "/audio/transcriptions",
+        "required_field": "text",
+    },
+    "MODERATE": {
+        "name": "moderate",
+        "endpoint": "moderate",
+        "request_type": "ModerationRequest",
+        "response_type": "ModerationResponse",
+        "method": _M,
+        "path": "/moderations",
+        "required_field": "results",
+    },
+    "RERANK": {
+        "name": "rerank",
+        "endpoint": "rerank",
+        "request_type": "RerankRequest",
+        "response_type": "RerankResponse",
+        "method": _M,
+        "path": "/rerank",
+        "required_field": "results",
+    },
+    "SEARCH": {
+        "name": "search",
+        "endpoint": "search",
+        "request_type": "SearchRequest",
+        "response_type": "SearchResponse",
+        "method": _M,
+        "path": "/search",
+        "required_field": "results",
+    },
+    "OCR": {
+        "name": "ocr",
+        "endpoint": "ocr",
+        "request_type": "OcrRequest",
+        "response_type": "OcrResponse",
+        "method": _M,
+        "path": "/ocr",
+        "required_field": "pages",
+    },
+    "CREATE_FILE": {
+        "name": "create_file",
+        "endpoint": "files",
+        "request_type": "CreateFileRequest",
+        "response_type": "FileObject",
+        "billed": False,
+        "method": _M,
+        "path": "/files",
+        "required_field": "id",
+    },
+    "RETRIEVE_FILE": {
+        "name": "retrieve_file",
+        "endpoint": "files",
+        "request_type": None,
+        "response_type": "FileObject",
+        "billed": False,
+        "method": "GET",
+        "path": "/files/{file_id}",
+        "required_field": "id",
+    },
+    "DELETE_FILE": {
+        "name": "delete_file",
+        "endpoint": "files",
+        "request_type": None,
+        "response_type": "DeleteResponse",
+        "billed": False,
+        "method": "DELETE",
+        "path": "/files/{file_id}",
+        "required_field": "id",
+    },
+    "LIST_FILES": {
+        "name": "list_files",
+        "endpoint": "files",
+        "request_type": "FileListQuery",
+        "response_type": "FileListResponse",
+        "billed": False,
+        "method": "GET",
+        "path": "/files",
+        "required_field": "data",
+    },
+    "FILE_CONTENT": {
+        "name": "file_content",
+        "endpoint": "files",
+        "request_type": None,
+        "response_type": bytes,
+        "billed": False,
+        "method": "GET",
+        "path": "/files/{file_id}/content",
+    },
+    "CREATE_BATCH": {
+        "name": "create_batch",
+        "endpoint": "batches",
+        "request_type": "CreateBatchRequest",
+        "response_type": "Batch",
+        "billed": False,  # its requests are billed as they run, not the batch's creation
+        "method": _M,
+        "path": "/batches",
+        "required_field": "id",
+    },
+    "RETRIEVE_BATCH": {
+        "name": "retrieve_batch",
+        "endpoint": "batches",
+        "request_type": None,
+        "response_type": "Batch",
+        "billed": False,
+        "method": "GET",
+        "path": "/batches/{batch_id}",
+        "required_field": "id",
+    },
+    "LIST_BATCHES": {
+        "name": "list_batches",
+        "endpoint": "batches",
+        "request_type": "BatchListQuery",
+        "response_type": "BatchListResponse",
+        "billed": False,
+        "method": "GET",
+        "path": "/batches",
+        "required_field": "data",
+    },
+    "CANCEL_BATCH": {
+        "name": "cancel_batch",
+        "endpoint": "batches",
+        "request_type": None,
+        "response_type": "Batch",
+        "billed": False,
+        "method": _M,
+        "path": "/batches/{batch_id}/cancel",
+        "required_field": "id",
+    },
+    "CREATE_RESPONSE": {
+        "name": "create_response",
+        "endpoint": "responses",
+        "request_type": "CreateResponseRequest",
+        "response_type": "ResponseObject",
+        "method": _M,
+        "path": "/responses",
+        "required_field": "id",
+    },
+    "CREATE_RESPONSE_STREAM": {
+        "name": "create_response_stream",
+        "endpoint": "responses",
+        "request_type": "CreateResponseRequest",
+        "response_type": "ResponseObject",
+        "stream": True,  # the Responses API's SSE events; the final response object at its end
+        "method": _M,
+        "path": "/responses",
+    },
+    "RETRIEVE_RESPONSE": {
+        "name": "retrieve_response",
+        "endpoint": "responses",
+        "request_type": None,
+        "response_type": "ResponseObject",
+        "billed": False,
+        "method": "GET",
+        "path": "/responses/{response_id}",
+        "required_field": "id",
+    },
+    "CANCEL_RESPONSE": {
+        "name": "cancel_response",
+        "endpoint": "responses",
+        "request_type": None,
+        "response_type": "ResponseObject",
+        "billed": False,
+        "method": _M,
+        "path": "/responses/{response_id}/cancel",
+        "required_field": "id",
+    },
+}
+
+if TYPE_CHECKING:
+    EMBED: Operation[t.EmbeddingRequest, t.EmbeddingResponse]
+    LIST_MODELS: Operation[None, t.ModelsListResponse]
+    IMAGE_GENERATE: Operation[t.CreateImageRequest, t.ImagesResponse]
+    SPEECH: Operation[t.CreateSpeechRequest, bytes]
+    TRANSCRIBE: Operation[t.CreateTranscriptionRequest, t.TranscriptionResponse]
+    MODERATE: Operation[t.ModerationRequest, t.ModerationResponse]
+    RERANK: Operation[t.RerankRequest, t.RerankResponse]
+    SEARCH: Operation[t.SearchRequest, t.SearchResponse]
+    OCR: Operation[t.OcrRequest, t.OcrResponse]
+    CREATE_FILE: Operation[t.CreateFileRequest, t.FileObject]
+    RETRIEVE_FILE: Operation[None, t.FileObject]
+    DELETE_FILE: Operation[None, t.DeleteResponse]
+    LIST_FILES: Operation[t.FileListQuery, t.FileListResponse]
+    FILE_CONTENT: Operation[None, bytes]
+    CREATE_BATCH: Operation[t.CreateBatchRequest, t.Batch]
+    RETRIEVE_BATCH: Operation[None, t.Batch]
+    LIST_BATCHES: Operation[t.BatchListQuery, t.BatchListResponse]
+    CANCEL_BATCH: Operation[None, t.Batch]
+    CREATE_RESPONSE: Operation[t.CreateResponseRequest, t.ResponseObject]
+    CREATE_RESPONSE_STREAM: Operation[t.CreateResponseRequest, t.ResponseObject]
+    RETRIEVE_RESPONSE: Operation[None, t.ResponseObject]
+    CANCEL_RESPONSE: Operation[None, t.ResponseObject]
+
+#: the constant of each operation, by name, in the order of the API reference
+_CONSTANTS: dict[str, str] = {
+    row["name"]: constant
+    for constant, row in (
+        (c, _LAZY_ROWS[c] if c in _LAZY_ROWS else {"name": globals()[c].name})
+        for c in (
+            "CHAT",
+            "CHAT_STREAM",
+            "EMBED",
+            "LIST_MODELS",
+            "IMAGE_GENERATE",
+            "SPEECH",
+            "TRANSCRIBE",
+            "MODERATE",
+            "RERANK",
+            "SEARCH",
+            "OCR",
+            "CREATE_FILE",
+            "RETRIEVE_FILE",
+            "DELETE_FILE",
+            "LIST_FILES",
+            "FILE_CONTENT",
+            "CREATE_BATCH",
+            "RETRIEVE_BATCH",
+            "LIST_BATCHES",
+            "CANCEL_BATCH",
+            "CREATE_RESPONSE",
+            "CREATE_RESPONSE_STREAM",
+            "RETRIEVE_RESPONSE",
+            "CANCEL_RESPONSE",
+            "COUNT_TOKENS",
+        )
     )
 }
+_building = threading.Lock()
+#: the default of each field of a row
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in attrs.fields(Operation) if f.default is not attrs.NOTHING}
+
+
+def _row(constant: str) -> Operation[Any, Any]:
+    """The row of ``constant`` (``"EMBED"``), built the first time (once, whatever the threads)."""
+    found = globals().get(constant)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    with _building:
+        found = globals().get(constant)
+        if found is None:
+            fields = dict(_LAZY_ROWS[constant])
+            for key in ("request_type", "response_type"):
+                if isinstance(fields.get(key), str):
+                    fields[key] = getattr(t, fields[key])
+            found = Operation(**fields)
+            globals()[constant] = found
+    return found
+
+
+def field_of(name: str, field: str) -> Any:
+    """A scalar field (``endpoint``, ``fallback``...) of the operation ``name``, without building its row.
+
+    For the tables the core derives at import (the endpoint families, the operations that may fall
+    back or be cached), so that deriving them does not build the other endpoints' types.
+    """
+    constant = _CONSTANTS[name]
+    row = globals().get(constant)
+    if row is not None:
+        return getattr(row, field)
+    spec = _LAZY_ROWS[constant]
+    return spec[field] if field in spec else _DEFAULTS[field]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ROWS:
+        return _row(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_ROWS))
+
+
+class _Operations(Mapping[str, "Operation[Any, Any]"]):
+    """:data:`OPERATIONS`: every row by name; a row of another endpoint is built when it is looked up."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> Operation[Any, Any]:
+        return _row(_CONSTANTS[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CONSTANTS)
+
+    def __len__(self) -> int:
+        return len(_CONSTANTS)
+
+    def __repr__(self) -> str:
+        return f"OPERATIONS({', '.join(_CONSTANTS)})"
+
+
+#: Every operation by name, in the order of the API reference.
+OPERATIONS: Mapping[str, Operation[Any, Any]] = _Operations()
 
 
 def operation_named(operation: Operation[Any, Any] | str) -> Operation[Any, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from liter_llm.operations import OPERATIONS, Operation
+from liter_llm.operations import OPERATIONS, Operation, field_of
 from liter_llm.types import AuthHeaderFormat, _parse_auth
 
 __all__ = [
@@ -25,13 +25,13 @@ __all__ = [
 ]
 
 #: Endpoint families a provider may offer; ``ProviderSpec.endpoints`` holds a subset.
-ALL_ENDPOINTS = frozenset(op.endpoint for op in OPERATIONS.values() if not op.provider_only)
+ALL_ENDPOINTS = frozenset(field_of(n, "endpoint") for n in OPERATIONS if not field_of(n, "provider_only"))
 #: Endpoint families only some providers' own APIs have (none of the OpenAI-compatible ones):
 #: a provider plugin declares them itself; gateways and custom providers never get them.
-PROVIDER_ENDPOINTS = frozenset(op.endpoint for op in OPERATIONS.values() if op.provider_only)
+PROVIDER_ENDPOINTS = frozenset(field_of(n, "endpoint") for n in OPERATIONS if field_of(n, "provider_only"))
 
 #: The endpoint family each client operation needs (from :data:`liter_llm.operations.OPERATIONS`).
-ENDPOINT_OF_OPERATION: Mapping[str, str] = {name: op.endpoint for name, op in OPERATIONS.items()}
+ENDPOINT_OF_OPERATION: Mapping[str, str] = {name: field_of(name, "endpoint") for name in OPERATIONS}
 
 
 #: How a provider without its own plugin code is asked for structured output (``ProviderSpec.structured_output``):

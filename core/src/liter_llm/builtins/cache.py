@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from liter_llm._log import get_logger, is_enabled
 from liter_llm.errors import BadRequestError
 from liter_llm.hookspecs import Effect, hookimpl
-from liter_llm.operations import OPERATIONS
+from liter_llm.operations import OPERATIONS, field_of
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: The operations whose answers are cached.
-CACHED_OPERATIONS = frozenset(name for name, op in OPERATIONS.items() if op.cacheable)
+CACHED_OPERATIONS = frozenset(name for name in OPERATIONS if field_of(name, "cacheable"))
 
 
 @runtime_checkable
