@@ -68,7 +68,7 @@ print("STATE=" + json.dumps({
 }))
 """
 
-EAGER = {"liter_llm_otel", "liter_llm_record", "liter_llm_proxy"}  # global hooks and commands: not declared
+EAGER = {"liter_llm_otel", "liter_llm_record"}  # global hooks: not declared (the proxy declares its command)
 
 
 def first_call(model: str, mode: str, *, tracing: bool = False, router: bool = False) -> dict[str, Any]:
@@ -88,6 +88,13 @@ def test_a_gateway_call_imports_no_provider_plugin_and_no_opentelemetry(mode: st
     assert set(state["plugins"]) <= EAGER, state["plugins"]
     assert state["opentelemetry"] is False
     assert state["endpoint_types"] is False
+
+
+def test_the_proxys_command_plugin_is_imported_by_the_command_line_only() -> None:
+    assert "liter_llm_proxy" not in first_call("", "sync")["plugins"]
+    code = "import sys; from liter_llm import cli; cli.main(['--help'])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert "serve" in result.stdout, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

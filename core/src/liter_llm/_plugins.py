@@ -53,6 +53,9 @@ ENTRY_POINT_GROUP = "liter_llm"
 PROVIDERS_GROUP = "liter_llm.providers"
 #: ``<provider> = "<prefix> <prefix> ..."``: the bare model prefixes of a declared provider
 MODEL_PREFIXES_GROUP = "liter_llm.model_prefixes"
+#: ``<command> = "<the plugin's entry point value>"``: a command a plugin adds to ``liter-llm``, declared
+#: without importing it (a plugin that only adds commands is imported by the command line, not by clients)
+COMMANDS_GROUP = "liter_llm.commands"
 #: the prefix of liter-llm's other entry point groups (``liter_llm.providers``, ``liter_llm.backends``...)
 _SUBGROUPS = ENTRY_POINT_GROUP + "."
 LOAD_PLUGINS_ENV = "LITER_LLM_LOAD_PLUGINS"
@@ -216,11 +219,13 @@ def _replaces(new: ProviderSpec, existing: ProviderSpec) -> bool:
 
 @attrs.frozen
 class _Declared:
-    """A provider plugin known from its entry points, not imported yet."""
+    """A plugin known from its entry points (its providers, its commands), not imported yet."""
 
     entry_point: Any  # importlib.metadata.EntryPoint of the ``liter_llm`` group, or one read from the index
     #: provider name -> its declared bare model prefixes
     providers: Mapping[str, tuple[str, ...]]
+    #: the ``liter-llm`` commands it declares it adds
+    commands: tuple[str, ...] = ()
 
 
 def _takes_part(name: str, function: Callable[..., Any], argnames: tuple[str, ...], config: Any) -> bool:
@@ -290,6 +295,15 @@ def _declarations(everything: Any) -> dict[tuple[int, str], dict[str, tuple[str,
     return found
 
 
+def _command_declarations(everything: Any) -> dict[tuple[int, str], tuple[str, ...]]:
+    """``(id of the distribution, entry point value) -> the commands declared`` (the ``liter_llm.commands`` group)."""
+    found: dict[tuple[int, str], tuple[str, ...]] = {}
+    for ep in everything.select(group=COMMANDS_GROUP):
+        key = (id(ep.dist), ep.value.strip())
+        found[key] = (*found.get(key, ()), ep.name)
+    return found
+
+
 class Registry:
     """The process-wide registry of plugins and providers.
 
@@ -340,6 +354,7 @@ class Registry:
             return  # LITER_LLM_LOAD_PLUGINS="" : none, without reading any distribution
         everything = _ep_index.entry_points(liter_entry_points)  # remembered between processes
         declared = _declarations(everything)
+        commands = _command_declarations(everything)
         seen: set[str] = set()
         for ep in everything.select(group=ENTRY_POINT_GROUP):
             if allowed is not None and ep.name not in allowed and _dist_name(ep) not in allowed:
@@ -353,9 +368,10 @@ class Registry:
                 )
                 continue
             seen.add(ep.name)
-            providers = declared.get((id(ep.dist), ep.value.strip()))
-            if providers:
-                self._declare(_Declared(entry_point=ep, providers=providers))
+            key = (id(ep.dist), ep.value.strip())
+            providers, adds = declared.get(key), commands.get(key)
+            if providers or adds:
+                self._declare(_Declared(entry_point=ep, providers=providers or {}, commands=adds or ()))
                 continue
             self._import_entry_point(ep)
         self._rebuild_prefixes()
@@ -417,11 +433,14 @@ class Registry:
             if hook not in _NOT_PER_CALL and not hook.startswith("_") and getattr(pm.hook, hook).get_hookimpls()
         )
         if per_call:
+            groups = [
+                g for g, given in ((PROVIDERS_GROUP, declared.providers), (COMMANDS_GROUP, declared.commands)) if given
+            ]
             warnings.warn(
-                f"liter-llm plugin {loaded.name!r} ({loaded.distribution}) declares its providers in "
-                f"{PROVIDERS_GROUP!r} but implements hooks that see every call ({', '.join(per_call)}): it was "
-                "imported on demand, so they apply only to clients created from now on; a plugin with such "
-                "hooks must not declare its providers",
+                f"liter-llm plugin {loaded.name!r} ({loaded.distribution}) declares what it adds in "
+                f"{' and '.join(map(repr, groups))} but implements hooks that see every call ({', '.join(per_call)}): "
+                "it was imported on demand, so they apply only to clients created from now on; a plugin with such "
+                "hooks must not declare its providers or commands",
                 PluginLoadWarning,
                 stacklevel=5,
             )
