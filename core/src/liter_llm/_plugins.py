@@ -6,7 +6,10 @@ distributions' entry points).  A plugin that declares its providers in the
 ``liter_llm.providers`` group (and their model prefixes in
 ``liter_llm.model_prefixes``) is a *provider plugin*: it is imported only when a
 call routes to one of its providers, or when something asks for every
-provider's full specification.  Every other plugin is imported at discovery.
+provider's full specification.  A plugin that declares the ``liter-llm``
+commands it adds (``liter_llm.commands``) is imported by the command line
+only.  Every other plugin is imported at discovery.  What a scan finds is
+remembered between processes (:mod:`liter_llm._ep_index`).
 ``LITER_LLM_LOAD_PLUGINS`` (a comma list of entry point or distribution names;
 empty means none) limits what loads.  A plugin that fails to import or register
 is a warning naming it, never a crash.
