@@ -642,12 +642,17 @@ class H1Stream(httpx.AsyncByteStream):
             conn.consumed(pos)
         return parts, ended
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            piece = await self._piece()
-            if not piece:
-                return
-            yield piece
+    # An iterator of its own, not an async generator: a generator left unfinished (a stream the caller
+    # stopped reading) is closed by the event loop's finalizer hook when it is collected, and after the
+    # loop has closed that hook makes an ``aclose()`` coroutine nobody awaits (a RuntimeWarning on 3.13).
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        piece = await self._piece()
+        if not piece:
+            raise StopAsyncIteration
+        return piece
 
     async def read_all(self, limit: int) -> bytes | None:
         """The whole body, or ``None`` as soon as it is longer than ``limit`` bytes.
