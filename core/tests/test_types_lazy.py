@@ -68,6 +68,9 @@ def test_every_public_name_resolves_and_every_class_says_it_is_of_liter_llm_type
             assert value.__module__ == "liter_llm.types", name
             assert value.__qualname__ == name
     assert set(t.__all__) <= set(dir(t))
+    from liter_llm import _endpoint_types
+
+    assert set(_endpoint_types.__all__) <= set(t.__all__)  # each is reachable through liter_llm.types
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
@@ -132,7 +135,11 @@ def test_field_of_gives_each_rows_own_fields_before_the_row_is_built() -> None:
 
 
 def test_every_operation_resolves_its_types() -> None:
-    for op in OPERATIONS.values():
+    from liter_llm import operations
+
+    for name, op in OPERATIONS.items():
+        assert op.name == name
+        assert getattr(operations, name.upper()) is op
         assert op.request_type is None or isinstance(op.request_type, type), op.name
         assert isinstance(op.response_type, type), op.name
         assert op.request_type is None or op.request_type.__module__ == "liter_llm.types" or op.name == "count_tokens"

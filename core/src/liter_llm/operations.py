@@ -394,38 +394,35 @@ if TYPE_CHECKING:
     RETRIEVE_RESPONSE: Operation[None, t.ResponseObject]
     CANCEL_RESPONSE: Operation[None, t.ResponseObject]
 
-#: the constant of each operation, by name, in the order of the API reference
+#: every operation by name, in the order of the API reference -> its constant (the name in capitals)
 _CONSTANTS: dict[str, str] = {
-    row["name"]: constant
-    for constant, row in (
-        (c, _LAZY_ROWS[c] if c in _LAZY_ROWS else {"name": globals()[c].name})
-        for c in (
-            "CHAT",
-            "CHAT_STREAM",
-            "EMBED",
-            "LIST_MODELS",
-            "IMAGE_GENERATE",
-            "SPEECH",
-            "TRANSCRIBE",
-            "MODERATE",
-            "RERANK",
-            "SEARCH",
-            "OCR",
-            "CREATE_FILE",
-            "RETRIEVE_FILE",
-            "DELETE_FILE",
-            "LIST_FILES",
-            "FILE_CONTENT",
-            "CREATE_BATCH",
-            "RETRIEVE_BATCH",
-            "LIST_BATCHES",
-            "CANCEL_BATCH",
-            "CREATE_RESPONSE",
-            "CREATE_RESPONSE_STREAM",
-            "RETRIEVE_RESPONSE",
-            "CANCEL_RESPONSE",
-            "COUNT_TOKENS",
-        )
+    name: name.upper()
+    for name in (
+        "chat",
+        "chat_stream",
+        "embed",
+        "list_models",
+        "image_generate",
+        "speech",
+        "transcribe",
+        "moderate",
+        "rerank",
+        "search",
+        "ocr",
+        "create_file",
+        "retrieve_file",
+        "delete_file",
+        "list_files",
+        "file_content",
+        "create_batch",
+        "retrieve_batch",
+        "list_batches",
+        "cancel_batch",
+        "create_response",
+        "create_response_stream",
+        "retrieve_response",
+        "cancel_response",
+        "count_tokens",
     )
 }
 _building = threading.Lock()

@@ -826,60 +826,9 @@ class ChatCompletionChunk(_Model):
     service_tier: str | None = None
 
 
-#: the names of :mod:`liter_llm._endpoint_types` (the other endpoints' types), built on first use
-_ENDPOINT_NAMES = frozenset(
-    {
-        "EmbeddingInput",
-        "EmbeddingRequest",
-        "EmbeddingObject",
-        "EmbeddingResponse",
-        "ModelObject",
-        "ModelsListResponse",
-        "CreateImageRequest",
-        "Image",
-        "ImagesResponse",
-        "CreateSpeechRequest",
-        "CreateTranscriptionRequest",
-        "TranscriptionSegment",
-        "TranscriptionResponse",
-        "ModerationInput",
-        "ModerationRequest",
-        "ModerationCategories",
-        "ModerationCategoryScores",
-        "ModerationResult",
-        "ModerationResponse",
-        "RerankDocumentObject",
-        "RerankDocument",
-        "RerankRequest",
-        "RerankResultDocument",
-        "RerankResult",
-        "RerankResponse",
-        "SearchRequest",
-        "SearchResult",
-        "SearchResponse",
-        "OcrDocumentUrl",
-        "OcrDocumentBase64",
-        "OcrDocument",
-        "OcrRequest",
-        "PageDimensions",
-        "OcrImage",
-        "OcrPage",
-        "OcrResponse",
-        "CreateFileRequest",
-        "FileObject",
-        "FileListQuery",
-        "FileListResponse",
-        "DeleteResponse",
-        "CreateBatchRequest",
-        "BatchRequestCounts",
-        "Batch",
-        "BatchListQuery",
-        "BatchListResponse",
-        "CreateResponseRequest",
-        "ResponseUsage",
-        "ResponseObject",
-    }
-)
+#: the names of :mod:`liter_llm._endpoint_types` (the other endpoints' types, built on first use): the
+#: public names this module does not define itself
+_ENDPOINT_NAMES = frozenset(set(__all__) - set(globals()) - {"REQUEST_TYPES", "RESPONSE_TYPES"})
 
 if TYPE_CHECKING:
     from liter_llm._endpoint_types import (
