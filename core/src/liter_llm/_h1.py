@@ -471,29 +471,48 @@ def _protocol_error(message: str, request: httpx.Request) -> httpx.RemoteProtoco
     return httpx.RemoteProtocolError(message, request=request)
 
 
-def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
-    """Status, HTTP version, reason and header pairs of an answer's head (without its blank line)."""
-    lines = head.split(b"\r\n") if b"\r\n" in head else head.split(b"\n")
+def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes, bytes]]]:
+    """Status, HTTP version, reason and headers of an answer's head (without its blank line).
+
+    Each header is ``(name, lowered name, value)``: the items of an ``httpx.Headers``, which the answer
+    takes as they are (:func:`_headers`), so that no header is normalised twice.
+    """
+    # find, not ``in``: ``bytes in bytes`` first tries its operand as an integer (a formatted TypeError per call)
+    lines = head.split(b"\r\n") if head.find(b"\r\n") >= 0 else head.split(b"\n")
     if len(lines) > MAX_HEADERS + 1:
         raise _protocol_error(f"the answer has more than {MAX_HEADERS} header lines", request)
     version, _, rest = lines[0].partition(b" ")
     code, _, reason = rest.partition(b" ")
     if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
         raise _protocol_error("the answer's status line is not HTTP/1.1", request)
-    headers: list[tuple[bytes, bytes]] = []
+    headers: list[tuple[bytes, bytes, bytes]] = []
     for raw in lines[1:]:
         line = raw[:-1] if raw.endswith(b"\r") else raw
         if line[:1] in (b" ", b"\t"):  # an obsolete folded line continues the header before it
             if not headers:
                 raise _protocol_error("the answer's first header line is a continuation", request)
-            name, value = headers[-1]
-            headers[-1] = (name, value + b" " + line.strip(b" \t"))
+            name, lowered, value = headers[-1]
+            headers[-1] = (name, lowered, value + b" " + line.strip(b" \t"))
             continue
         name, colon, value = line.partition(b":")
         if not colon or not name or name[-1:] in (b" ", b"\t"):
             raise _protocol_error("the answer has a malformed header line", request)
-        headers.append((name, value.strip(b" \t")))
+        headers.append((name, name.lower(), value.strip(b" \t")))
     return int(code), version, reason.strip(), headers
+
+
+def _headers(items: list[tuple[bytes, bytes, bytes]]) -> httpx.Headers:
+    """An ``httpx.Headers`` of parsed header items, without normalising each again.
+
+    ``httpx.Headers(pairs)`` would check the type of, and lower, each name and value that
+    :func:`_parse_head` has already split, checked and lowered: a few function calls per header, and a real
+    provider's answer has about twenty.  Its items list (``(raw name, lowered name, value)``, all bytes) is
+    httpx's own layout, the same from 0.27 to 0.28 (the versions core/pyproject.toml admits);
+    core/tests/test_h1_transport.py compares the result with ``httpx.Headers(pairs)``.
+    """
+    headers = httpx.Headers()
+    headers._list = items
+    return headers
 
 
 class H1Stream(httpx.AsyncByteStream):
@@ -827,7 +846,7 @@ def _request_bytes(request: httpx.Request) -> _Outgoing:
     head = b"\r\n".join(lines)
     if head.translate(None, _HEAD_OK) or head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):
         raise httpx.LocalProtocolError("Illegal header value: a header has a control character")
-    closing = b"\r\nconnection:" in head.lower() and "close" in request.headers.get("connection", "").lower()
+    closing = head.lower().find(b"\r\nconnection:") >= 0 and "close" in request.headers.get("connection", "").lower()
     return _Outgoing(head, body, chunked, closing)
 
 
@@ -870,7 +889,7 @@ async def _answer(  # noqa: PLR0917
     extensions: dict[str, Any] = {"http_version": version, "reason_phrase": reason}
     return httpx.Response(
         status_code=status,
-        headers=headers,
+        headers=_headers(headers),
         stream=H1Stream(
             conn, request, timeouts=timeouts, idle=idle, framing=framing, length=length, reuse=reuse, encoded=encoded
         ),
@@ -880,7 +899,7 @@ async def _answer(  # noqa: PLR0917
 
 
 def _framing(
-    status: int, version: bytes, headers: list[tuple[bytes, bytes]], request: httpx.Request, closing: bool
+    status: int, version: bytes, headers: list[tuple[bytes, bytes, bytes]], request: httpx.Request, closing: bool
 ) -> tuple[int, int, bool, bool]:
     """How the body is framed (and its length), whether the connection may be reused after it, and whether
     the answer has a ``Content-Encoding``."""
@@ -888,8 +907,7 @@ def _framing(
     chunked = False
     encoded = False
     reuse = version == b"HTTP/1.1"
-    for name, value in headers:
-        lowered = name.lower()
+    for _, lowered, value in headers:
         if lowered == b"content-length":
             if not value.isdigit() or (length >= 0 and int(value) != length):
                 raise _protocol_error("the answer's Content-Length is not valid", request)
@@ -900,9 +918,9 @@ def _framing(
                 reuse = False
         elif lowered == b"connection":
             tokens = value.lower()
-            if b"close" in tokens:
+            if tokens.find(b"close") >= 0:
                 reuse = False
-            elif b"keep-alive" in tokens:
+            elif tokens.find(b"keep-alive") >= 0:
                 reuse = reuse or version == b"HTTP/1.0"
         elif lowered == b"content-encoding":
             encoded = True

@@ -20,6 +20,7 @@ from liter_llm import types as t
 from liter_llm._drivers import drive_async, drive_sync
 from liter_llm._flow import call_flow
 from liter_llm._pipeline import Pipeline
+from liter_llm._serde import structure_request
 from liter_llm.clock import Clock
 from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
@@ -73,8 +74,6 @@ def _plain(value: Any) -> Any:
 
 def _coerce(cls: type[R], req: Any, kwargs: Mapping[str, Any]) -> R:
     """Accept a typed request, a dict, or keyword arguments; validate strictly."""
-    from liter_llm._serde import structure_request
-
     if isinstance(req, cls):
         if kwargs:
             return cast(R, structure_request({**_plain(req), **_plain(dict(kwargs))}, cls))
@@ -568,9 +567,10 @@ class AsyncDefaultClient(_ClientBase):
         flow = call_flow(pipeline, op, request, model=_model_of(request), params=params, provider=provider)
         try:
             result: R = await drive_async(flow, self._client_for, pipeline.clock)
-            return result
-        finally:
+        except BaseException:
             flow.close()  # a cancelled call ends its wrappers (and the router's count) now, not when collected
+            raise
+        return result  # the flow has ended (closing it again would cost a GeneratorExit per call on Python 3.11)
 
     async def _stream(self, req: Any, kwargs: Mapping[str, Any]) -> AsyncChatStream:
         request = _request_of(ops.CHAT_STREAM, req, kwargs)
