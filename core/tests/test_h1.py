@@ -146,13 +146,20 @@ def until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
 # ---------------------------------------------------------------------------
 
 
+def _outcome(response: httpx.Response) -> tuple[Any, ...]:
+    """What an answer came to, its headers with it (the async transport builds httpx's header items itself)."""
+    headers = response.headers
+    assert headers.multi_items() == httpx.Headers(headers.raw).multi_items()
+    return (response.status_code, response.reason_phrase, response.http_version, response.content, headers.raw)
+
+
 def outcome_sync(url: str, method: str) -> tuple[Any, ...]:
     with httpx.Client(transport=DeadlineTransport()) as client:
         try:
             response = client.request(method, url, extensions={"timeout": {"connect": 5, "read": 5}})
         except httpx.HTTPError as exc:
             return ("error", type(exc))
-        return (response.status_code, response.reason_phrase, response.http_version, response.content)
+        return _outcome(response)
 
 
 def outcome_async(url: str, method: str) -> tuple[Any, ...]:
@@ -162,7 +169,7 @@ def outcome_async(url: str, method: str) -> tuple[Any, ...]:
                 response = await client.request(method, url, extensions={"timeout": {"connect": 5, "read": 5}})
             except httpx.HTTPError as exc:
                 return ("error", type(exc))
-            return (response.status_code, response.reason_phrase, response.http_version, response.content)
+            return _outcome(response)
 
     return asyncio.run(go())
 
@@ -175,7 +182,11 @@ def both(serve: Any, answer: bytes, method: str = "GET", close: bool = False) ->
                 conn.shutdown(socket.SHUT_WR)
 
     server = serve(handler)
-    return outcome_sync(server.url + "/x", method), outcome_async(server.url + "/x", method)
+    sync, asyn = outcome_sync(server.url + "/x", method), outcome_async(server.url + "/x", method)
+    if len(sync) == len(asyn) == 5:  # answers on both: the same header items, as the sync transport's h11 gives
+        assert asyn[4] == sync[4]
+        return sync[:4], asyn[:4]
+    return sync, asyn
 
 
 FRAMINGS = {
@@ -208,6 +219,44 @@ def test_each_framing_reads_as_on_the_sync_transport(serve: Any, name: str) -> N
     sync, asyn = both(serve, answer)
     assert sync == expected
     assert asyn == expected
+
+
+def test_a_provider_s_many_headers_read_as_on_the_sync_transport(serve: Any) -> None:
+    """About twenty headers as a provider sends them (mixed case, repeated, padded): the same items and
+    look-ups through both transports (the async one builds httpx's header items itself)."""
+    names = [f"X-RateLimit-Part-{i}" for i in range(16)]
+    head = b"".join(b"%s:  v%d \r\n" % (name.encode(), i) for i, name in enumerate(names))
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: a=1\r\n"
+        + head
+        + b"set-cookie: b=2\r\nContent-Length: 2\r\n\r\nok"
+    )
+    captured: list[httpx.Headers] = []
+
+    def handler(conn: socket.socket) -> None:
+        while read_request(conn):
+            conn.sendall(answer)
+
+    server = serve(handler)
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            captured.append((await client.get(server.url + "/x")).headers)
+
+    asyncio.run(go())
+    with httpx.Client(transport=DeadlineTransport()) as client:
+        captured.append(client.get(server.url + "/x").headers)
+    asyn, sync = captured
+    assert asyn.raw == sync.raw
+    assert asyn.multi_items() == sync.multi_items()
+    assert asyn.get_list("set-cookie") == ["a=1", "b=2"]
+    assert asyn["x-ratelimit-part-7"] == "v7"
+    assert asyn["X-RATELIMIT-PART-15"] == "v15"
+    assert asyn["content-length"] == "2"
+    assert asyn.encoding == "ascii"
+    asyn["X-Added"] = "yes"  # the items are the response's own: changing them changes no other answer
+    assert "x-added" in asyn
+    assert "x-added" not in sync
 
 
 def test_a_body_until_the_connection_ends(serve: Any) -> None:

@@ -508,7 +508,7 @@ def _headers(items: list[tuple[bytes, bytes, bytes]]) -> httpx.Headers:
     :func:`_parse_head` has already split, checked and lowered: a few function calls per header, and a real
     provider's answer has about twenty.  Its items list (``(raw name, lowered name, value)``, all bytes) is
     httpx's own layout, the same from 0.27 to 0.28 (the versions core/pyproject.toml admits);
-    core/tests/test_h1_transport.py compares the result with ``httpx.Headers(pairs)``.
+    core/tests/test_h1.py compares the result with ``httpx.Headers(pairs)``.
     """
     headers = httpx.Headers()
     headers._list = items
