@@ -135,3 +135,16 @@ def test_an_answer_that_is_not_utf8_is_a_serialization_error(mode: str) -> None:
     with CLIENTS.twin(mode, _answering(body)) as client, pytest.raises(SerializationError) as caught:
         client.chat(model="gpt-4o", messages=S.MESSAGES)
     assert "UTF-8" in str(caught.value)
+
+
+def test_a_length_or_key_header_given_is_replaced_not_doubled(mode: str) -> None:
+    """A ``Content-Length`` or ``Authorization`` among the extra headers: the real length and the client's key
+    replace it, one of each (as ``request.headers[name] = value`` does), through both clients."""
+    seen: list[httpx.Request] = []
+    given = {"Content-Length": "999", "authorization": "Bearer not-the-key"}
+    with CLIENTS.twin(mode, _recorder(seen), extra_headers=given) as client:
+        client.chat(model="gpt-4o", messages=S.MESSAGES)
+    (request,) = seen
+    assert request.headers.get_list("content-length") == [str(len(request.content))]
+    assert request.headers.get_list("authorization") == ["Bearer sk-test"]  # MockClients' key
+    assert request.headers.raw == _as_httpx_builds(request).headers.raw

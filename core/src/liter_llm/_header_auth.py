@@ -20,7 +20,20 @@ class _HeaderAuth(httpx.Auth):
 
     def apply(self, request: httpx.Request) -> None:
         """Set the header on ``request``: the whole flow, which sends the request once and ends with its answer."""
-        request.headers[self._name] = self._value
+        headers = request.headers
+        name = self._name
+        if headers._encoding is None:
+            # what ``headers[name] = value`` does when the request has no such header yet (the usual case):
+            # one more item of httpx's own layout, without its look-up through every header
+            lowered = name.lower().encode()
+            items = headers._list
+            for item in items:
+                if item[1] == lowered:
+                    break
+            else:
+                items.append((name.encode(), lowered, self._value.encode()))
+                return
+        headers[name] = self._value
 
     def auth_flow(self, request: httpx.Request) -> Any:
         self.apply(request)

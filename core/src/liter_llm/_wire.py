@@ -157,7 +157,13 @@ def _json_request(
     request = httpx.Request(
         method, url, headers=_cached_headers(call, base, kind, url), stream=httpx.ByteStream(content)
     )
-    request.headers["Content-Length"] = str(len(content))
+    headers = request.headers
+    if headers._encoding is None and not any(item[1] == b"content-length" for item in headers._list):
+        # what ``headers["Content-Length"] = ...`` does for headers without one (httpx's item layout, as
+        # liter_llm/_h1.py's answers build it), without encoding and looking up the name
+        headers._list.append((b"Content-Length", b"content-length", b"%d" % len(content)))
+    else:
+        headers["Content-Length"] = str(len(content))
     # what ``request.read()`` keeps for a ByteStream (httpx's read also asserts the stream is iterable
     # through ``typing.Iterable``, an ABC check per request); test_wire_request_build holds it to httpx's
     request._content = content
