@@ -191,6 +191,43 @@ def test_a_key_a_plugin_sets_on_the_call_is_checked_where_it_is_sent(
     assert server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
 
 
+class KeysFromPlugin:
+    """A plugin that puts the next of its keys on each call, as a plugin refreshing a token would."""
+
+    def __init__(self, *keys: str) -> None:
+        self.keys = list(keys)
+
+    @hookimpl(tryfirst=True)
+    def on_request(self, call: Any) -> None:
+        from liter_llm._secret import SecretStr
+
+        call.api_key = SecretStr(self.keys.pop(0))
+
+
+def test_each_call_sends_the_key_it_carries_and_a_broken_one_is_refused_each_time(
+    make: Any, server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The checked key's header is kept with the key: a call with another key sends that key, a key refused
+    once is refused again, and the client's own key goes on every call."""
+    keys = (KEY, KEY + "-rotated", KEY + "\n", BAD_KEY, BAD_KEY, KEY)
+    api = make(base_url=server.url + "/v1", hooks=[KeysFromPlugin(*keys)], max_retries=0)
+    for expected in (KEY, KEY + "-rotated", KEY):
+        assert api.chat(model="m", messages=USER).choices[0].message.content == "hi"
+        assert server.requests[-1].headers["authorization"] == f"Bearer {expected}"
+    sent = len(server.requests)
+    for _ in range(2):
+        with caplog.at_level(logging.DEBUG, logger="liter_llm"), pytest.raises(AuthenticationError) as info:
+            api.chat(model="m", messages=USER)
+        assert_no_key(BAD_KEY, info.value, caplog)
+    assert len(server.requests) == sent
+    api.chat(model="m", messages=USER)
+    assert server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
+    own = make(api_key=KEY, base_url=server.url + "/v1", max_retries=0)
+    for _ in range(3):
+        own.chat(model="m", messages=USER)
+        assert server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
+
+
 # ---------------------------------------------------------------------------
 # Header values: from the user's options and from a plugin
 # ---------------------------------------------------------------------------

@@ -76,7 +76,13 @@ class _DirectCaller:
             return function(**kwargs)
         if self._wrappers:
             return self._wrapped(kwargs)
-        result = function(*[kwargs[name] for name in self._argnames])
+        names = self._argnames
+        if len(names) == 1:  # most hooks take the call alone, or the call and one more: no list to build
+            result = function(kwargs[names[0]])
+        elif len(names) == 2:
+            result = function(kwargs[names[0]], kwargs[names[1]])
+        else:
+            result = function(*[kwargs[name] for name in names])
         if self._firstresult:
             return result
         return [] if result is None else [result]

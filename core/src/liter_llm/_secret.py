@@ -40,12 +40,15 @@ class SecretStr:
     its value (see :mod:`liter_llm._log`).
     """
 
-    __slots__ = ("__weakref__", "_value")
+    __slots__ = ("__weakref__", "_header", "_value")
 
     def __init__(self, value: str) -> None:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         self._value = value
+        #: the auth object of the key's header, ``(format, auth)``, kept by ``liter_llm._wire.header_auth``:
+        #: checked and built once per key and format, and gone with the key
+        self._header: tuple[Any, Any] | None = None
         if len(value) >= _MIN_LOGGED_SECRET:
             _live[id(self)] = self
 

@@ -753,17 +753,30 @@ _KEY_OK = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
 def header_auth(call: Call) -> httpx.Auth:
-    """The auth flow that sends ``call.api_key`` as ``call.provider.auth`` says (a small object per attempt)."""
+    """The auth flow that sends ``call.api_key`` as ``call.provider.auth`` says.
+
+    The key is checked and its (immutable) auth object built once per key and format: the key keeps it
+    (``SecretStr._header``), so it goes with the key and is never shared with another one.
+    """
     key = call.api_key
     fmt = call.provider.auth
-    if key is None or not key or fmt.kind == "none":
+    if key is None:
         return _NO_AUTH
+    kept = key._header
+    if kept is not None and kept[0] is fmt:
+        auth: httpx.Auth = kept[1]
+        return auth
     secret = key.get_secret_value()
+    if not secret or fmt.kind == "none":
+        return _NO_AUTH
     if _KEY_OK.fullmatch(secret) is None:  # a key from a plugin or set on the call: checked where it is sent
         secret = clean_secret(secret, f"the API key for {call.provider.name}", provider=call.provider.name)
     if fmt.kind == "bearer":
-        return _HeaderAuth("authorization", "Bearer " + secret)
-    return _HeaderAuth(fmt.header or "authorization", secret)
+        auth = _HeaderAuth("authorization", "Bearer " + secret)
+    else:
+        auth = _HeaderAuth(fmt.header or "authorization", secret)
+    key._header = (fmt, auth)
+    return auth
 
 
 def __getattr__(name: str) -> Any:

@@ -53,14 +53,22 @@ _CLIENT_OPTIONS = frozenset(
 
 
 def _plain(value: Any) -> Any:
-    """Typed objects inside keyword arguments become plain dicts for strict structuring."""
+    """Typed objects inside keyword arguments become plain dicts for strict structuring.
+
+    Containers are copied (a typed request never shares a dict or list with the caller's arguments).
+    """
     kind = type(value)
     if kind is str or value is None or kind is int or kind is float or kind is bool:
         return value  # the usual leaves, answered before the attrs check
     if kind is dict:
-        return {k: _plain(v) for k, v in value.items()}
+        # the leaves are kept here rather than in a call each (a message is a dict of strings)
+        copied = {}
+        for k, v in value.items():
+            vk = type(v)
+            copied[k] = v if vk is str or v is None or vk is int or vk is float or vk is bool else _plain(v)
+        return copied
     if kind is list:
-        return [_plain(v) for v in value]
+        return [v if type(v) is str else _plain(v) for v in value]
     if attrs.has(kind):
         return value.to_dict()
     if isinstance(value, list):
@@ -78,8 +86,9 @@ def _coerce(cls: type[R], req: Any, kwargs: Mapping[str, Any]) -> R:
         if kwargs:
             return cast(R, structure_request({**_plain(req), **_plain(dict(kwargs))}, cls))
         return req
-    if req is None:
-        return cast(R, structure_request(_plain(dict(kwargs)), cls))
+    if req is None:  # keyword arguments (the usual call): _plain copies them
+        request: R = structure_request(_plain(kwargs if type(kwargs) is dict else dict(kwargs)), cls)
+        return request
     if isinstance(req, Mapping):
         return cast(R, structure_request(_plain({**req, **kwargs}), cls))
     raise BadRequestError(f"expected a {cls.__name__}, a dict or keyword arguments, got {type(req).__name__}")
