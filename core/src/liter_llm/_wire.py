@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import types as t
+from liter_llm._fastjson import UNSET, fast_loads
 from liter_llm._header_auth import _HeaderAuth
 from liter_llm._secret import clean_secret
 from liter_llm._serde import request_body, structure_response
@@ -69,16 +70,16 @@ def dump_json(body: Any) -> bytes:
         raise BadRequestError(f"the request body cannot be encoded as JSON: {exc}") from None
 
 
-_DECODER = json.JSONDecoder()
-
-
 def load_json(call: Call, content: bytes) -> Any:
     """Decode a JSON answer; a body that is not JSON (or not UTF-8) is a SerializationError."""
     try:
         if content[:1] == b"{" and content[1:2] != b"\x00":
             # what json.loads(content) does for a body that starts with "{" and is no UTF-16/32
             # (json.detect_encoding's answer for it is UTF-8), without detecting the encoding again
-            return _DECODER.decode(content.decode("utf-8", "surrogatepass"))
+            value = fast_loads(content)  # orjson, when installed, to the same result
+            if value is not UNSET:
+                return value
+            return _scan_text(content.decode("utf-8", "surrogatepass"))
         return json.loads(content)
     except UnicodeDecodeError as exc:
         raise SerializationError(
@@ -581,6 +582,14 @@ _SCAN = _scanner()
 
 
 def _loads_text(text: str) -> Any:
+    """``json.loads(text)``: orjson's answer when it gives one (:mod:`liter_llm._fastjson`), else json's."""
+    value = fast_loads(text)
+    if value is not UNSET:
+        return value
+    return _scan_text(text)
+
+
+def _scan_text(text: str) -> Any:
     """``json.loads(text)``: a document with nothing around it is scanned at once, anything else by json.loads."""
     if _SCAN is not None:
         try:
