@@ -1,4 +1,5 @@
-"""Answers decoded with orjson (``liter-llm[speedups]``) come out exactly as :mod:`json` decodes them.
+"""Answers decoded with orjson (``liter-llm[speedups]``) come out exactly as :mod:`json` decodes them;
+request bodies encode exactly as ``json.dumps`` encodes them.
 
 orjson is optional; where it is installed the client decodes whole answers and OpenAI stream events
 with it (core/src/liter_llm/_fastjson.py). These tests hold its results to the standard library's
@@ -25,8 +26,16 @@ from hypothesis import strategies as st
 
 from liter_llm._fastjson import UNSET, fast_loads
 from liter_llm._wire import _loads_text
+from liter_llm.errors import BadRequestError
+from liter_llm.wire import dump_json
 
-orjson = pytest.importorskip("orjson")  # the workspace installs it (the speedups extra)
+try:
+    import orjson  # noqa: F401 (the workspace installs it: the speedups extra)
+except ImportError:  # pragma: no cover - the comparisons with json still run
+    HAVE_ORJSON = False
+else:
+    HAVE_ORJSON = True
+needs_orjson = pytest.mark.skipif(not HAVE_ORJSON, reason="orjson is not installed")
 
 CLIENTS = S.MockClients(max_retries=0)
 
@@ -140,6 +149,7 @@ def test_edge_cases_decode_as_json_decodes_them(text: str) -> None:
     assert_as_json(text)
 
 
+@needs_orjson
 def test_a_long_digit_run_is_left_to_json() -> None:
     """orjson would make ``2**64`` a float: a document with 19 digits in a row is json's to decode."""
     assert fast_loads(b'{"n": 1}') == {"n": 1}
@@ -200,7 +210,7 @@ print(json.dumps([after_import, after_create, "orjson" in sys.modules, text]))
 """
 
 
-@pytest.mark.parametrize(("setting", "used"), [(None, True), ("0", False)])
+@pytest.mark.parametrize(("setting", "used"), [pytest.param(None, True, marks=needs_orjson), ("0", False)])
 def test_orjson_is_imported_by_the_first_decode_and_not_when_turned_off(setting: str | None, used: bool) -> None:
     env = {k: v for k, v in os.environ.items() if k != "LITER_LLM_ORJSON"}
     if setting is not None:
@@ -218,3 +228,46 @@ def test_floats_round_alike() -> None:
     for value in values:
         for text in (repr(value), f"{value:.25e}", f"{value:.17g}"):
             assert_as_json(text)
+
+
+# ---------------------------------------------------------------------------
+# Encoding: the request body, through json's C encoder made once
+# ---------------------------------------------------------------------------
+
+
+def _as_json_dumps(value: Any) -> tuple[str, Any]:
+    try:
+        return ("ok", json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode())
+    except (TypeError, ValueError) as exc:
+        return ("error", str(exc))
+
+
+def _as_dump_json(value: Any) -> tuple[str, Any]:
+    try:
+        return ("ok", dump_json(value))
+    except BadRequestError as exc:
+        return ("error", exc.message.removeprefix("the request body cannot be encoded as JSON: "))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents | st.dictionaries(st.integers() | st.booleans() | st.none() | st.floats(), scalars, max_size=4))
+def test_a_body_encodes_as_json_dumps_encodes_it(value: Any) -> None:
+    """The same bytes (non-string keys, NaN refused, surrogates, huge integers, floats' repr), or the same error."""
+    assert _as_dump_json(value) == _as_json_dumps(value)
+
+
+def test_what_json_cannot_encode_is_a_bad_request_error() -> None:
+    circular: dict[str, Any] = {"a": []}
+    circular["a"].append(circular)
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    for body in (circular, deep, {"when": object()}, {"x": float("nan")}, {"b": b"bytes"}, {(1, 2): 3}):
+        with pytest.raises(BadRequestError, match="cannot be encoded as JSON"):
+            dump_json(body)
+    assert dump_json({"ok": [1, 2.5, None, True, "é"]}) == '{"ok":[1,2.5,null,true,"é"]}'.encode()
+    # a body shared by threads or tasks at once is no circular reference: nothing is kept between calls
+    shared = {"messages": [{"role": "user", "content": "hi"}]}
+    assert dump_json({"a": shared, "b": shared}) == b'{"a":{"messages":[{"role":"user","content":"hi"}]},' + (
+        b'"b":{"messages":[{"role":"user","content":"hi"}]}}'
+    )
