@@ -294,9 +294,43 @@ def test_a_plugin_header_with_a_control_character_is_refused_per_call(
     with pytest.raises(InvalidHeaderError):
         api.collect(model="hdr-bad/m", messages=USER)
     assert server.requests == []
-    # a plugin's value with a line end is stripped and sent
-    assert api.chat(model="hdr-crlf/m", messages=USER).choices[0].message.content == "hi"
-    assert server.requests[0].headers["x-org"] == "org-42"
+    # a plugin's value with a line end is stripped and sent, on every call (the kept header set keeps it as given)
+    for sent in range(3):
+        assert api.chat(model="hdr-crlf/m", messages=USER).choices[0].message.content == "hi"
+        assert server.requests[sent].headers["x-org"] == "org-42"
+    # and a bad one is refused on every call, also after good calls through the same kept headers
+    for _ in range(2):
+        with pytest.raises(InvalidHeaderError):
+            api.chat(model="hdr-bad/m", messages=USER)
+    assert len(server.requests) == 3
+
+
+class ReplacesAHeader:
+    """A plugin that changes a header of the built request (a new item in place of a kept one)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    @hookimpl(wrapper=True)
+    def build_request(self, call: Any) -> Any:
+        request = yield
+        request.headers["accept"] = self.value
+        return request
+
+
+@pytest.mark.parametrize(("value", "sent"), [("\x01bad", None), (" application/json\r\n", "application/json")])
+def test_a_header_a_plugin_puts_in_place_of_a_kept_one_is_checked_each_call(
+    make: Any, server: Any, value: str, sent: str | None
+) -> None:
+    api = make(api_key=KEY, base_url=server.url + "/v1", hooks=[ReplacesAHeader(value)], max_retries=0)
+    for _ in range(2):
+        if sent is None:
+            with pytest.raises(InvalidHeaderError):
+                api.chat(model="m", messages=USER)
+        else:
+            api.chat(model="m", messages=USER)
+            assert server.requests[-1].headers["accept"] == sent
+    assert len(server.requests) == (0 if sent is None else 2)
 
 
 # ---------------------------------------------------------------------------

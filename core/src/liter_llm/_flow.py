@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,8 @@ from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, attempt_timeouts, fits
 from liter_llm._dispatch import has_impls
 from liter_llm._header_auth import _HeaderAuth
+from liter_llm._header_items import CHECKED as CHECKED_HEADER_ITEMS
+from liter_llm._header_items import HEADER_VALUE_OK as _HEADER_VALUE_OK
 from liter_llm._hooks import (
     culprit,
     finish_wrappers,
@@ -132,8 +133,12 @@ def check_request_headers(request: httpx.Request) -> None:
     header, never its value.
     """
     headers = request.headers
+    checked = CHECKED_HEADER_ITEMS  # the builders' own items, checked when they were made
     fixed: list[tuple[str, str]] = []
-    for raw_name, raw_value in headers.raw:
+    for item in headers._list:  # httpx's items: (name, lowered name, value)
+        if checked.get(id(item)) is item:
+            continue
+        raw_name, _, raw_value = item
         if _HEADER_VALUE_OK.fullmatch(raw_value) is None:
             name = raw_name.decode("latin-1")
             fixed.append((name, clean_header_value(name, raw_value.decode("latin-1"))))
@@ -151,10 +156,6 @@ def usable_retry_after(value: Any) -> float | None:
         return None
     seconds = float(value)
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-#: a header value as h11 sends it: visible ASCII, with single spaces or tabs inside only
-_HEADER_VALUE_OK = re.compile(rb"(?:[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?)?")
 
 
 class CallFlow(Routing):

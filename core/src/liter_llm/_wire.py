@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from liter_llm import _header_items as header_items
 from liter_llm import types as t
 from liter_llm._fastjson import UNSET, fast_loads
 from liter_llm._header_auth import _HeaderAuth
@@ -144,7 +145,7 @@ def merge_headers(call: Call, base: Mapping[str, str]) -> dict[str, str]:
 # Parsed URLs and normalised header sets are the same for every call of a
 # client to a provider: build them once (bounded caches, cleared when full).
 _URLS: dict[str, httpx.URL] = {}
-_HEADERS: dict[tuple[Any, ...], httpx.Headers] = {}
+_HEADERS: dict[tuple[Any, ...], tuple[httpx.Headers, bool]] = {}
 _CACHE_LIMIT = 512
 
 
@@ -158,8 +159,9 @@ def cached_url(url: str) -> httpx.URL:
     return parsed
 
 
-def _cached_headers(call: Call, base: Mapping[str, str], kind: str, url: httpx.URL) -> httpx.Headers:
-    """The request's headers before its ``Content-Length``: ``Host`` first, as ``httpx.Request`` puts it."""
+def _cached_headers(call: Call, base: Mapping[str, str], kind: str, url: httpx.URL) -> tuple[httpx.Headers, bool]:
+    """The request's headers before its ``Content-Length`` (``Host`` first, as ``httpx.Request`` puts it), and
+    whether its ``Content-Length`` may be appended as an item."""
     extra = call.config.extra_headers
     key = (
         kind,
@@ -167,15 +169,19 @@ def _cached_headers(call: Call, base: Mapping[str, str], kind: str, url: httpx.U
         tuple(call.provider.extra_headers.items()) if call.provider.extra_headers else (),
         tuple(extra.items()) if extra else (),
     )
-    headers = _HEADERS.get(key)
-    if headers is None:
+    kept = _HEADERS.get(key)
+    if kept is None:
         if len(_HEADERS) >= _CACHE_LIMIT:
             _HEADERS.clear()
+            header_items.forget()
         headers = httpx.Headers(merge_headers(call, base))
         if "host" not in headers:
             headers = httpx.Headers([(b"Host", url.netloc), *headers.raw])
-        _HEADERS[key] = headers
-    return headers
+        header_items.remember(headers)  # checked once here, not per request
+        # whether Content-Length may be appended as an item (no such header given, httpx's default encoding)
+        appendable = headers._encoding is None and "content-length" not in headers
+        kept = _HEADERS[key] = (headers, appendable)
+    return kept
 
 
 def _json_request(
@@ -188,16 +194,14 @@ def _json_request(
     # The same request as ``httpx.Request(method, url, content=content, headers=...)`` (the same headers in
     # the same order, the body read), without httpx's per-request content encoding and header preparation:
     # ``Host`` comes with the cached headers and ``Content-Length`` is set here.
-    request = httpx.Request(
-        method, url, headers=_cached_headers(call, base, kind, url), stream=httpx.ByteStream(content)
-    )
-    headers = request.headers
-    if headers._encoding is None and not any(item[1] == b"content-length" for item in headers._list):
+    kept, appendable = _cached_headers(call, base, kind, url)
+    request = httpx.Request(method, url, headers=kept, stream=httpx.ByteStream(content))
+    if appendable:
         # what ``headers["Content-Length"] = ...`` does for headers without one (httpx's item layout, as
         # liter_llm/_h1.py's answers build it), without encoding and looking up the name
-        headers._list.append((b"Content-Length", b"content-length", b"%d" % len(content)))
+        request.headers._list.append(header_items.length_item(len(content)))
     else:
-        headers["Content-Length"] = str(len(content))
+        request.headers["Content-Length"] = str(len(content))
     # what ``request.read()`` keeps for a ByteStream (httpx's read also asserts the stream is iterable
     # through ``typing.Iterable``, an ABC check per request); test_wire_request_build holds it to httpx's
     request._content = content
