@@ -135,11 +135,12 @@ def has_impls(caller: Any) -> bool:
 
 
 def _direct_calls(pm: pluggy.PluginManager) -> None:
-    """Replace, on ``pm.hook``, each per-call hook's caller by a :class:`_DirectCaller` where that is exact.
+    """Replace, on ``pm.hook``, each per-call hook's caller by a :class:`_DirectCaller`.
 
     pluggy's call loop costs a few microseconds per call; most hooks of a
     call have no implementation or only the core's default (inside a wrapper
-    or two).  Any other shape, and historic hooks, keep pluggy's caller.
+    or two), which the direct caller calls itself.  Any other shape goes
+    through pluggy's caller from the direct one; historic hooks keep pluggy's.
     The relay is built once per provider and not registered to afterwards.
     """
     relay = pm.hook
@@ -148,9 +149,9 @@ def _direct_calls(pm: pluggy.PluginManager) -> None:
             continue
         if caller.spec.opts.get("historic"):
             continue
-        direct = _DirectCaller(caller)
-        if direct._function is not caller:
-            setattr(relay, name, direct)
+        # every per-call hook, also one left to pluggy's loop (one more call for it), so that the flow can
+        # read ``active`` directly
+        setattr(relay, name, _DirectCaller(caller))
 
 
 #: hooks the core calls outside a request (discovery, the CLI): left to pluggy

@@ -22,7 +22,6 @@ import httpx
 
 from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, attempt_timeouts, fits
-from liter_llm._dispatch import has_impls
 from liter_llm._header_auth import _HeaderAuth
 from liter_llm._header_items import CHECKED as CHECKED_HEADER_ITEMS
 from liter_llm._header_items import HEADER_VALUE_OK as _HEADER_VALUE_OK
@@ -77,7 +76,7 @@ _ERROR_BODY_LIMIT = 1024 * 1024
 _PLAIN_AUTHS = (httpx.Auth, _HeaderAuth, httpx.BasicAuth)
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)  # not frozen: a frozen attrs __init__ costs twice as much, one per call
 class Send:
     """Send ``request`` (streamed: headers only) and return the httpx response."""
 
@@ -86,7 +85,7 @@ class Send:
     provider: str
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)  # not frozen: a frozen attrs __init__ costs twice as much, one per call
 class Read:
     """Read the whole body of ``response`` within ``limit`` bytes and ``deadline``."""
 
@@ -96,7 +95,7 @@ class Read:
     provider: str
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)  # not frozen: a frozen attrs __init__ costs twice as much, one per call
 class Sleep:
     """Wait ``seconds`` (the async client without blocking the event loop)."""
 
@@ -114,7 +113,7 @@ def _veto(relay: Any, name: str, call: Call) -> list[Effect]:
     vetoed; a HookRejectedError raised by a wrapper is named here.
     """
     caller = getattr(relay, name)
-    if not has_impls(caller):
+    if not caller.active:  # a direct caller (liter_llm/_dispatch.py): every per-call hook of a relay is one
         return []
     try:
         results = caller(call=call)
@@ -426,7 +425,7 @@ class CallFlow(Routing):
         wrapper raises is logged here.
         """
         caller = hook.on_response
-        if has_impls(caller):
+        if caller.active:
             try:
                 caller(call=call, response=response)
             except Exception as exc:
@@ -435,7 +434,7 @@ class CallFlow(Routing):
     def notify_attempt(self, call: Call, hook: Any, status: int | None, error: LiterLlmError | None) -> None:
         """Run on_attempt after one HTTP attempt (before any retry wait); a failing hook is logged and ignored."""
         caller = hook.on_attempt
-        if has_impls(caller):
+        if caller.active:
             try:
                 caller(call=call, status=status, error=error)
             except Exception as exc:
@@ -444,7 +443,7 @@ class CallFlow(Routing):
     def notify_error(self, call: Call, hook: Any, error: LiterLlmError) -> None:
         """Run on_error through pluggy; a failing hook is logged and never masks ``error``."""
         caller = hook.on_error
-        if has_impls(caller):
+        if caller.active:
             try:
                 caller(call=call, error=error)
             except Exception as exc:

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from liter_llm._dispatch import has_impls
 from liter_llm._log import get_logger
 from liter_llm.errors import HookRejectedError, InternalError, LiterLlmError
 
@@ -211,7 +210,7 @@ def start_wrappers(call: Call, relay: Any, hook: str = "wrap_call", wrappers: li
     started are then finished with that error by the caller's error path.
     """
     caller = getattr(relay, hook)
-    if not has_impls(caller):
+    if not caller.active:  # a direct caller (liter_llm/_dispatch.py): every per-call hook of a relay is one
         return
     produced = caller(call=call)
     active = call._wrappers if wrappers is None else wrappers
