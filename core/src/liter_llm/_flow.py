@@ -135,7 +135,8 @@ def check_request_headers(request: httpx.Request) -> None:
     checked = CHECKED_HEADER_ITEMS  # the builders' own items, checked when they were made
     fixed: list[tuple[str, str]] = []
     for item in headers._list:  # httpx's items: (name, lowered name, value)
-        if checked.get(id(item)) is item:
+        kept = checked.get(id(item))
+        if kept is not None and kept[0] is item:
             continue
         raw_name, _, raw_value = item
         if _HEADER_VALUE_OK.fullmatch(raw_value) is None:

@@ -56,6 +56,8 @@ from typing import Any
 import httpx
 
 from liter_llm._header_auth import _HeaderAuth
+from liter_llm._header_items import CHECKED as CHECKED_HEADER_ITEMS
+from liter_llm._header_items import LINE_OK
 
 __all__ = ["DirectSend", "H1Stream", "H1Transport"]
 
@@ -67,10 +69,9 @@ MAX_HEADERS = 256
 _HIGH_WATER = 256 * 1024
 _LOW_WATER = 64 * 1024
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
-#: bytes no request head may carry (CR and LF only as the line ends we put there)
-_BAD_HEAD_BYTES = frozenset((*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
-#: every byte but those: ``head.translate(None, _HEAD_OK)`` leaves only the bad ones (faster than a regex search)
-_HEAD_OK = bytes(b for b in range(256) if b not in _BAD_HEAD_BYTES)
+#: the bytes a request head's line may carry, and LF (the lines checked are joined with it):
+#: ``lines.translate(None, _FRESH_OK)`` leaves only the bad ones (faster than a regex search)
+_FRESH_OK = LINE_OK + b"\n"
 _NO_TIMEOUTS: dict[str, float | None] = {}
 
 # body framings
@@ -769,21 +770,18 @@ class H1Transport(DirectSend, httpx.AsyncBaseTransport):
             response: httpx.Response = await self._fallback.handle_async_request(request)
             return response
         pool = self._pool if self._loop is loop and self._pool is not None else self._for_loop(loop)
-        url = request.url
-        scheme = url.scheme
+        scheme, host, port, raw_host, path = _target(request.url)
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"the URL's scheme is not http or https: {scheme!r}", request=request)
-        host = url.host
         if not host:
             raise httpx.UnsupportedProtocol("the URL has no host", request=request)
-        port = url.port or (443 if scheme == "https" else 80)
         sni = request.extensions.get("sni_hostname")
         ssl_context = self._ssl_context() if scheme == "https" else None
         timeouts = request.extensions.get("timeout") or _NO_TIMEOUTS
         deadline = getattr(timeouts, "deadline", None)
         idle = timeouts.get("read")
-        head, body, chunked, closing = _request_bytes(request)
-        key = (scheme, url.raw_host.decode("ascii"), port, sni)
+        head, body, chunked, closing = _request_bytes(request, path)
+        key = (scheme, raw_host, port, sni)
         while True:
             conn, reused = await pool.acquire(key, ssl_context, timeouts, request)
             try:
@@ -818,13 +816,44 @@ class _StaleConnection(Exception):
     """The server closed the connection before a byte of the answer (a kept-alive one may be retried)."""
 
 
-def _request_bytes(request: httpx.Request) -> tuple[bytes, bytes | None, bool, bool]:
+#: per parsed URL (httpx's ``_uri_reference``, which a URL's copies share): that reference (held, so its id is
+#: not reused), and its scheme, host, port, host for the pool's key and request target
+_TARGETS: dict[int, tuple[Any, tuple[str, str, int, str, bytes]]] = {}
+_TARGETS_LIMIT = 512
+
+
+def _target(url: httpx.URL) -> tuple[str, str, int, str, bytes]:
+    """``url``'s scheme, host, port (the scheme's default if none), ASCII host and path with query.
+
+    Each is a property of httpx's URL, computed on every access: read once per parsed URL (a client sends
+    its requests to a few).
+    """
+    reference = url._uri_reference
+    kept = _TARGETS.get(id(reference))
+    if kept is not None and kept[0] is reference:
+        return kept[1]
+    scheme = url.scheme
+    parts = (
+        scheme,
+        url.host,
+        url.port or (443 if scheme == "https" else 80),
+        url.raw_host.decode("ascii"),
+        url.raw_path,
+    )
+    if len(_TARGETS) >= _TARGETS_LIMIT:
+        _TARGETS.clear()
+    _TARGETS[id(reference)] = (reference, parts)
+    return parts
+
+
+def _request_bytes(request: httpx.Request, path: bytes) -> tuple[bytes, bytes | None, bool, bool]:
     """The request as it goes out: its head; its body if it is bytes (``None``: an async iterable, sent
     after the head); whether that iterable is sent chunked; whether the request says ``Connection: close``.
 
+    A header item the request builders made and checked (``liter_llm/_header_items.py``) comes with its
+    line; the others are joined and checked here: no control character but the tab, no line end.
     A plain tuple: a NamedTuple's ``__new__`` is one more Python call per request.
     """
-    url = request.url
     chunked = False
     try:
         body: bytes | None = request.content
@@ -833,14 +862,25 @@ def _request_bytes(request: httpx.Request) -> tuple[bytes, bytes | None, bool, b
         chunked = "content-length" not in request.headers
         if chunked and "transfer-encoding" not in request.headers:
             request.headers["Transfer-Encoding"] = "chunked"
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), url.raw_path)]
-    lines.extend([name + b": " + value for name, value in request.headers.raw])
-    lines.append(b"\r\n")
-    head = b"\r\n".join(lines)
-    if head.translate(None, _HEAD_OK) or head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):
+    first = b"%s %s HTTP/1.1" % (request.method.encode("ascii"), path)
+    lines = [first]
+    fresh = [first]
+    closing = False
+    checked = CHECKED_HEADER_ITEMS
+    for item in request.headers._list:  # httpx's items: (name, lowered name, value)
+        kept = checked.get(id(item))
+        line = kept[1] if kept is not None and kept[0] is item else None
+        if line is None:
+            line = item[0] + b": " + item[2]
+            fresh.append(line)
+        lines.append(line)
+        if item[1] == b"connection" and item[2].lower().find(b"close") >= 0:
+            closing = True
+    unchecked = b"\n".join(fresh)
+    if unchecked.translate(None, _FRESH_OK) or unchecked.count(b"\n") != len(fresh) - 1:
         raise httpx.LocalProtocolError("Illegal header value: a header has a control character")
-    closing = head.lower().find(b"\r\nconnection:") >= 0 and "close" in request.headers.get("connection", "").lower()
-    return head, body, chunked, closing
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines), body, chunked, closing
 
 
 async def _answer(  # noqa: PLR0917
