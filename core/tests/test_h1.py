@@ -24,10 +24,12 @@ from typing import Any
 import httpx
 import liter_llm_core_pipeline_support as S  # loaded by conftest.py
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import liter_llm
 from liter_llm._deadline import DeadlineTimeouts, bound_body
-from liter_llm._h1 import H1Stream, H1Transport
+from liter_llm._h1 import H1Stream, H1Transport, _parse_head
 from liter_llm._pool_transport import DeadlineTransport
 from liter_llm.errors import LiterLlmTimeoutError, ServiceUnavailableError
 
@@ -1041,3 +1043,76 @@ def test_a_connect_that_hangs_is_a_connect_timeout_and_cancelled_stays_cancelled
             assert not pool.connections
 
     asyncio.run(go())
+
+
+# ---------------------------------------------------------------------------
+# The answer head's parser: many lines looked over at once, few line by line, the same result
+# ---------------------------------------------------------------------------
+
+
+def _reference_head(head: bytes) -> Any:
+    """The answer head's headers as the transport parsed them line by line (its parser before the look-over)."""
+    lines = head.split(b"\r\n") if head.find(b"\r\n") >= 0 else head.split(b"\n")
+    headers: list[tuple[bytes, bytes, bytes]] = []
+    for raw in lines[1:]:
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if line[:1] in (b" ", b"\t"):
+            if not headers:
+                return "continuation"
+            name, lowered, value = headers[-1]
+            headers[-1] = (name, lowered, value + b" " + line.strip(b" \t"))
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name[-1:] in (b" ", b"\t"):
+            return "malformed"
+        headers.append((name, name.lower(), value.strip(b" \t")))
+    return headers
+
+
+def _parsed_head(head: bytes) -> Any:
+    try:
+        return _parse_head(head, httpx.Request("GET", "http://127.0.0.1/"))[3]
+    except httpx.RemoteProtocolError as exc:
+        return "continuation" if "continuation" in str(exc) else "malformed"
+
+
+_HEADER_LINES = st.sampled_from(
+    [
+        b"Content-Type: application/json",
+        b"x-request-id:abc",
+        b"X-RateLimit-Remaining:   99  ",
+        b"set-cookie: a=b; Path=/",
+        b"date: Mon, 01 Jan 2024 10:00:00 GMT",
+        b"x-empty:",
+        b" folded continuation",
+        b"\tfolded with a tab",
+        b"bad name : value",
+        b"bad\tname\t: value",
+        b"no colon here",
+        b": no name",
+        b"x-cr: value\r",
+        b"x-inner: a\rb",
+        b"x-colons: a : b :: c",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_HEADER_LINES, max_size=30), st.sampled_from([b"\r\n", b"\n"]))
+def test_an_answer_head_parses_as_line_by_line_however_many_lines_it_has(lines: list[bytes], end: bytes) -> None:
+    head = end.join([b"HTTP/1.1 200 OK", *lines])
+    assert _parsed_head(head) == _reference_head(head)
+
+
+def test_a_long_head_with_each_unusual_line_is_read_line_by_line() -> None:
+    usual = [b"x-a-%d: v%d" % (i, i) for i in range(10)]
+    for odd, expected in (
+        (b" folded", [(b"x-a-9", b"x-a-9", b"v9 folded")]),
+        (b"bad : name", "malformed"),
+        (b"x-cr: value\r", [(b"x-cr", b"x-cr", b"value")]),
+        (b"no colon", "malformed"),
+    ):
+        head = b"\r\n".join([b"HTTP/1.1 200 OK", *usual, odd])
+        parsed = _parsed_head(head)
+        assert parsed == _reference_head(head)
+        assert parsed == expected if isinstance(expected, str) else parsed[-1:] == expected

@@ -72,6 +72,10 @@ _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 #: the bytes a request head's line may carry, and LF (the lines checked are joined with it):
 #: ``lines.translate(None, _FRESH_OK)`` leaves only the bad ones (faster than a regex search)
 _FRESH_OK = LINE_OK + b"\n"
+#: a tab as a space (the answer head's look-over for folded lines and padded names: one search each)
+_TAB_AS_SPACE = bytes.maketrans(b"\t", b" ")
+#: an answer head of at most this many lines is tested line by line (the look-over costs more)
+_FEW_HEADER_LINES = 4
 _NO_TIMEOUTS: dict[str, float | None] = {}
 
 # body framings
@@ -487,6 +491,22 @@ def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, bytes, bytes,
     if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
         raise _protocol_error("the answer's status line is not HTTP/1.1", request)
     headers: list[tuple[bytes, bytes, bytes]] = []
+    # What each line is tested for (a line that ends with CR, a folded line that starts with a space or a
+    # tab, a name that ends with one) is looked for once in the whole head when it has more than a few
+    # lines: a usual head has none of them, and each line is then split and stripped only (a real
+    # provider's answer has about twenty headers; each test was a method call per line).
+    unusual = len(lines) <= _FEW_HEADER_LINES
+    if not unusual:
+        rest = head[len(lines[0]) :]
+        spaced = rest.translate(_TAB_AS_SPACE)
+        unusual = spaced.find(b"\n ") >= 0 or spaced.find(b" :") >= 0 or rest.find(b"\r\r") >= 0 or rest.endswith(b"\r")
+    if not unusual:
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not name:
+                raise _protocol_error("the answer has a malformed header line", request)
+            headers.append((name, name.lower(), value.strip(b" \t")))
+        return int(code), version, reason.strip(), headers
     for raw in lines[1:]:
         line = raw[:-1] if raw.endswith(b"\r") else raw
         if line[:1] in (b" ", b"\t"):  # an obsolete folded line continues the header before it
