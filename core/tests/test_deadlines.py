@@ -296,3 +296,14 @@ def test_the_sync_transport_maps_refused_and_dropped_connections() -> None:
     finally:
         thread.join(5)
         listener.close()
+
+
+def test_the_attempt_s_timeouts_are_the_ones_the_keyword_form_builds() -> None:
+    """``DeadlineTimeouts.of`` (each attempt's) holds what ``DeadlineTimeouts(deadline, **phases)`` holds."""
+    for deadline in (None, time.monotonic() + 30):
+        made = DeadlineTimeouts.of(deadline, 5.0, None, 2.5, 1.0)
+        given = DeadlineTimeouts(deadline, connect=5.0, read=None, write=2.5, pool=1.0)
+        assert type(made) is DeadlineTimeouts
+        assert dict(made) == dict(given) == {"connect": 5.0, "read": None, "write": 2.5, "pool": 1.0}
+        assert (made.deadline, made.body_deadline) == (given.deadline, given.body_deadline) == (deadline, None)
+        assert [made.get(k) is None for k in given] == [given.get(k) is None for k in given]

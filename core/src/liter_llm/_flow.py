@@ -237,7 +237,8 @@ class CallFlow(Routing):
         for effect in _veto(hook, "check_budget", call):  # noqa: UP028 (what an effect returns is ignored)
             yield effect
         if not call.op.stream:  # a stream is never answered from a cache
-            cached = hook.cached_response(call=call)
+            caller = hook.cached_response
+            cached = caller(call=call) if caller.active else None
             if type(cached) is Effect:  # an async backend's look-up, awaited on the async client
                 try:
                     cached = yield cached
@@ -350,10 +351,11 @@ class CallFlow(Routing):
         """Throttle, build, authenticate and send; retry what may be retried; return a 2xx response."""
         config = self.config
         provider = call.provider.name
-        delay = hook.throttle(call=call)
+        throttle = hook.throttle
+        delay = throttle(call=call) if throttle.active else None
         if type(delay) is Effect:
             delay = yield delay
-        delay = self._checked_wait(call, delay)
+        delay = self._checked_wait(call, delay) if delay is not None else 0.0
         while delay:
             if not fits(call.deadline, delay):
                 raise RateLimitedError(
@@ -572,7 +574,7 @@ def _try_models(  # noqa: PLR0917 (call_flow's own arguments, passed on)
     for index, (name, route, target) in enumerate(entries):
         keep = request is None or (index == 0 and route is None)
         current = request if keep else attrs.evolve(request, model=name)
-        started = pipeline.clock.monotonic()
+        started = pipeline.clock.monotonic() if route is not None else 0.0  # the router's latency only
         try:
             call = pipeline.prepare(op, current, model=name, params=params, provider=provider, target=target)
             if group is not None:
