@@ -560,11 +560,10 @@ class H1Stream(httpx.AsyncByteStream):
     #: the drivers' whole-body fast path applies (:func:`liter_llm._drivers.read_async`)
     reads_whole_body = True
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (positional: one per answer, and a keyword call costs a dict)
         self,
         conn: _Connection,
         request: httpx.Request,
-        *,
         timeouts: Any,
         idle: float | None,
         framing: int,
@@ -943,9 +942,7 @@ async def _answer(  # noqa: PLR0917
     return httpx.Response(
         status_code=status,
         headers=_headers(headers),
-        stream=H1Stream(
-            conn, request, timeouts=timeouts, idle=idle, framing=framing, length=length, reuse=reuse, encoded=encoded
-        ),
+        stream=H1Stream(conn, request, timeouts, idle, framing, length, reuse, encoded),
         request=request,
         extensions=extensions,
     )
