@@ -55,6 +55,7 @@ from typing import Any
 
 import httpx
 
+from liter_llm import _httpx_objects as httpx_objects
 from liter_llm._header_auth import _HeaderAuth
 from liter_llm._header_items import CHECKED as CHECKED_HEADER_ITEMS
 from liter_llm._header_items import LINE_OK
@@ -522,21 +523,6 @@ def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, bytes, bytes,
     return int(code), version, reason.strip(), headers
 
 
-def _headers(items: list[tuple[bytes, bytes, bytes]]) -> httpx.Headers:
-    """An ``httpx.Headers`` of parsed header items, without normalising each again.
-
-    ``httpx.Headers(pairs)`` would check the type of, and lower, each name and value that
-    :func:`_parse_head` has already split, checked and lowered: a few function calls per header, and a real
-    provider's answer has about twenty.  Its items list (``(raw name, lowered name, value)``, all bytes) is
-    httpx's own layout, the same from 0.27 to 0.28 (the versions core/pyproject.toml admits);
-    core/tests/test_h1.py compares the result with ``httpx.Headers(pairs)``.
-    """
-    headers = httpx.Headers.__new__(httpx.Headers)  # what Headers() sets, without its ABC checks of None
-    headers._list = items
-    headers._encoding = None
-    return headers
-
-
 class H1Stream(httpx.AsyncByteStream):
     """An answer's body as it arrives on its connection: httpx's byte stream, plus :meth:`read_all`.
 
@@ -938,13 +924,12 @@ async def _answer(  # noqa: PLR0917
             continue  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         break
     framing, length, reuse, encoded = _framing(status, version, headers, request, closing)
-    extensions: dict[str, Any] = {"http_version": version, "reason_phrase": reason}
-    return httpx.Response(
-        status_code=status,
-        headers=_headers(headers),
-        stream=H1Stream(conn, request, timeouts, idle, framing, length, reuse, encoded),
-        request=request,
-        extensions=extensions,
+    return httpx_objects.response(
+        status,
+        headers,  # httpx's header items as parsed and lowered once
+        H1Stream(conn, request, timeouts, idle, framing, length, reuse, encoded),
+        request,
+        {"http_version": version, "reason_phrase": reason},
     )
 
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from liter_llm import _header_items as header_items
+from liter_llm import _httpx_objects as httpx_objects
 from liter_llm import types as t
 from liter_llm._fastjson import UNSET, fast_loads
 from liter_llm._header_auth import _HeaderAuth
@@ -195,16 +196,13 @@ def _json_request(
     # the same order, the body read), without httpx's per-request content encoding and header preparation:
     # ``Host`` comes with the cached headers and ``Content-Length`` is set here.
     kept, appendable = _cached_headers(call, base, kind, url)
-    request = httpx.Request(method, url, headers=kept, stream=httpx.ByteStream(content))
+    request = httpx_objects.request(method, url, kept, content)  # httpx.Request(...), its body read
     if appendable:
         # what ``headers["Content-Length"] = ...`` does for headers without one (httpx's item layout, as
         # liter_llm/_h1.py's answers build it), without encoding and looking up the name
         request.headers._list.append(header_items.length_item(len(content)))
     else:
         request.headers["Content-Length"] = str(len(content))
-    # what ``request.read()`` keeps for a ByteStream (httpx's read also asserts the stream is iterable
-    # through ``typing.Iterable``, an ABC check per request); test_wire_request_build holds it to httpx's
-    request._content = content
     return request
 
 
