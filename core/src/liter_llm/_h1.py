@@ -481,7 +481,7 @@ def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, bytes, bytes,
     """Status, HTTP version, reason and headers of an answer's head (without its blank line).
 
     Each header is ``(name, lowered name, value)``: the items of an ``httpx.Headers``, which the answer
-    takes as they are (:func:`_headers`), so that no header is normalised twice.
+    takes as they are (``liter_llm/_httpx_objects.py``), so that no header is normalised twice.
     """
     # find, not ``in``: ``bytes in bytes`` first tries its operand as an integer (a formatted TypeError per call)
     lines = head.split(b"\r\n") if head.find(b"\r\n") >= 0 else head.split(b"\n")

@@ -43,6 +43,10 @@ def request(method: str, url: httpx.URL, kept: httpx.Headers, content: bytes) ->
         built = httpx.Request(method, url, headers=kept, stream=httpx.ByteStream(content))
         built._content = content
         return built
+    return _request(method, url, kept, content)
+
+
+def _request(method: str, url: httpx.URL, kept: httpx.Headers, content: bytes) -> httpx.Request:
     stream: httpx.ByteStream = _new(httpx.ByteStream)
     stream._stream = content
     copied: httpx.Headers = _new(httpx.Headers)
@@ -72,6 +76,16 @@ def response(
     """
     if not (_direct if _direct is not None else _check()):
         return httpx.Response(status, headers=headers(items), stream=stream, request=request, extensions=extensions)
+    return _response(status, items, stream, request, extensions)
+
+
+def _response(
+    status: int,
+    items: list[tuple[bytes, bytes, bytes]],
+    stream: httpx.AsyncByteStream,
+    request: httpx.Request,
+    extensions: dict[str, Any],
+) -> httpx.Response:
     answer_headers: httpx.Headers = _new(httpx.Headers)
     answer_headers._list = items
     answer_headers._encoding = None
@@ -115,16 +129,16 @@ def _check() -> bool:
         kept = httpx.Headers([(b"Host", b"127.0.0.1:1"), (b"accept", b"*/*")])
         theirs = httpx.Request("POST", url, headers=kept, stream=httpx.ByteStream(b"{}"))
         theirs._content = b"{}"
-        _direct = True  # for the build below
-        ours = request("POST", url, kept, b"{}")
+        ours = _request("POST", url, kept, b"{}")
         items = [(b"Content-Length", b"content-length", b"0")]
         stream = httpx.AsyncByteStream()
         extensions = {"http_version": b"HTTP/1.1", "reason_phrase": b"OK"}
         their_answer = httpx.Response(
             200, headers=headers(list(items)), stream=stream, request=theirs, extensions=extensions
         )
-        our_answer = response(200, list(items), stream, ours, dict(extensions))
-        _direct = _same(ours, theirs) and _same(our_answer, their_answer)
+        our_answer = _response(200, list(items), stream, ours, dict(extensions))
+        same = _same(ours, theirs) and _same(our_answer, their_answer)
     except Exception:  # any surprise: httpx's constructors
-        _direct = False
-    return _direct
+        same = False
+    _direct = same
+    return same
