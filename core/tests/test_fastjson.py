@@ -157,6 +157,16 @@ def test_a_long_digit_run_is_left_to_json() -> None:
     assert fast_loads('{"s": "1234567890123456789"}') is UNSET  # inside a string too: json decides, the same
     assert fast_loads(b'{"n": NaN}') is UNSET
     assert fast_loads("\ud800") is UNSET
+    assert fast_loads(bytearray(b'{"n": 1}')) is UNSET  # not bytes: json's, as before
+
+
+def test_load_json_takes_what_it_took_before() -> None:
+    """The SDK's ``load_json`` decodes bytes and a bytearray alike (orjson or not); the call is only for errors."""
+    from liter_llm.wire import load_json
+
+    no_call: Any = None
+    for content in (b'{"a": [1, 2.5]}', bytearray(b'{"a": [1, 2.5]}')):
+        assert load_json(no_call, content) == {"a": [1, 2.5]}
 
 
 def _answer_with(created: int, total: int) -> httpx.Response:

@@ -54,7 +54,13 @@ def fast_loads(data: bytes | str) -> Any:
     loads = _loads if _loads is not UNSET else _orjson()
     if loads is None:
         return UNSET
-    raw = data if type(data) is bytes else data.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+    kind = type(data)
+    if kind is bytes:
+        raw: bytes = data  # type: ignore[assignment]
+    elif kind is str:
+        raw = data.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+    else:  # a bytearray, a memoryview, a subclass: json's way, as before
+        return UNSET
     if raw.translate(_DIGITS_ONLY).find(_LONG_RUN) >= 0:
         return UNSET  # an integer orjson would make a float, perhaps: json keeps it exact
     try:
