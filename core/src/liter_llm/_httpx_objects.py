@@ -49,14 +49,11 @@ def request(method: str, url: httpx.URL, kept: httpx.Headers, content: bytes) ->
 def _request(method: str, url: httpx.URL, kept: httpx.Headers, content: bytes) -> httpx.Request:
     stream: httpx.ByteStream = _new(httpx.ByteStream)
     stream._stream = content
-    copied: httpx.Headers = _new(httpx.Headers)
-    copied._list = list(kept._list)
-    copied._encoding = None
     made: httpx.Request = _new(httpx.Request)
     # in the constructor's order (the instance's attributes then share their keys with every other's)
     made.method = method.upper()
     made.url = url
-    made.headers = copied
+    made.headers = headers(list(kept._list))
     made.extensions = {}
     made.stream = stream
     made._content = content
@@ -86,12 +83,9 @@ def _response(
     request: httpx.Request,
     extensions: dict[str, Any],
 ) -> httpx.Response:
-    answer_headers: httpx.Headers = _new(httpx.Headers)
-    answer_headers._list = items
-    answer_headers._encoding = None
     made: httpx.Response = _new(httpx.Response)
     made.status_code = status
-    made.headers = answer_headers
+    made.headers = headers(items)
     made._request = request
     made.next_request = None
     made.extensions = extensions
