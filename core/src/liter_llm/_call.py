@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from liter_llm._attrs_methods import Shown
 from liter_llm.clock import SYSTEM_CLOCK
 from liter_llm.operations import OPERATIONS, Operation
 
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["Call", "Fallback"]
 
 
-@attrs.define(kw_only=True, eq=False)
-class Fallback:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Fallback(Shown):
     """The models one client call may try in turn (public as ``liter_llm.Fallback``).
 
     A call gets one when it may try more than one model: a router alias with
@@ -39,8 +40,8 @@ class Fallback:
     _started: bool = attrs.field(default=False, init=False, repr=False)
 
 
-@attrs.define(kw_only=True, eq=False)
-class Call:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Call(Shown):
     """One client call on its way through the pipeline (public as ``liter_llm.Call``).
 
     Every hook receives it.  What a hook may change, and nothing else:

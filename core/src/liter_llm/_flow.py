@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from liter_llm._attrs_methods import Fields
 from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, attempt_timeouts, fits
 from liter_llm._header_auth import _HeaderAuth
@@ -76,8 +77,8 @@ _ERROR_BODY_LIMIT = 1024 * 1024
 _PLAIN_AUTHS = (httpx.Auth, _HeaderAuth, httpx.BasicAuth)
 
 
-@attrs.define(slots=True)  # not frozen: a frozen attrs __init__ costs twice as much, one per call
-class Send:
+@attrs.define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
+class Send(Fields):
     """Send ``request`` (streamed: headers only) and return the httpx response."""
 
     request: httpx.Request
@@ -85,8 +86,8 @@ class Send:
     provider: str
 
 
-@attrs.define(slots=True)  # not frozen: a frozen attrs __init__ costs twice as much, one per call
-class Read:
+@attrs.define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
+class Read(Fields):
     """Read the whole body of ``response`` within ``limit`` bytes and ``deadline``."""
 
     response: httpx.Response
@@ -95,8 +96,8 @@ class Read:
     provider: str
 
 
-@attrs.define(slots=True)  # not frozen: a frozen attrs __init__ costs twice as much, one per call
-class Sleep:
+@attrs.define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
+class Sleep(Fields):
     """Wait ``seconds`` (the async client without blocking the event loop)."""
 
     seconds: float

@@ -30,6 +30,7 @@ import attrs
 import pluggy
 
 from liter_llm import _ep_index, hookspecs
+from liter_llm._attrs_methods import FrozenFields
 from liter_llm._hooks import plugin_bug
 from liter_llm._log import get_logger
 from liter_llm.config import ProviderConfig
@@ -90,8 +91,8 @@ class PluginLoadWarning(UserWarning):
     """A plugin could not be loaded or registered; the client carries on without it."""
 
 
-@attrs.frozen
-class LoadedPlugin:
+@attrs.frozen(repr=False, eq=False)
+class LoadedPlugin(FrozenFields):
     """A plugin found through an entry point."""
 
     name: str
@@ -220,8 +221,8 @@ def _replaces(new: ProviderSpec, existing: ProviderSpec) -> bool:
     return wins
 
 
-@attrs.frozen
-class _Declared:
+@attrs.frozen(repr=False, eq=False)
+class _Declared(FrozenFields):
     """A plugin known from its entry points (its providers, its commands), not imported yet."""
 
     entry_point: Any  # importlib.metadata.EntryPoint of the ``liter_llm`` group, or one read from the index

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 import attrs
 
+from liter_llm._attrs_methods import Fields
 from liter_llm._config_files import (
     CONFIG_ENV_VAR,
     CONFIG_FILE_NAME,
@@ -87,8 +88,8 @@ __all__ = [
 ]
 
 
-@attrs.define(kw_only=True)
-class CacheConfig:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class CacheConfig(Fields):
     """Response cache settings (``cache`` table)."""
 
     max_entries: Count = 1000
@@ -96,8 +97,8 @@ class CacheConfig:
     backend: Backend = "memory"
 
 
-@attrs.define(kw_only=True)
-class BudgetConfig:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class BudgetConfig(Fields):
     """Spending limits in USD (``budget`` table)."""
 
     global_limit: Amount | None = None
@@ -111,8 +112,8 @@ class BudgetConfig:
     on_outage: OnOutage | None = None
 
 
-@attrs.define(kw_only=True)
-class RateLimitConfig:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class RateLimitConfig(Fields):
     """Client-side rate limits per model (``rate_limit`` table)."""
 
     rpm: PositiveCount | None = None
@@ -124,8 +125,8 @@ class RateLimitConfig:
     on_outage: OnOutage | None = None
 
 
-@attrs.define(kw_only=True)
-class RedisConfig:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class RedisConfig(Fields):
     """The Redis connection shared by the Redis backends (``redis`` table; needs ``liter-llm-redis``).
 
     ``url`` may carry a password: it is never shown (repr and ``config_to_dict`` redact it).
@@ -166,8 +167,8 @@ _FIELD_TYPES: dict[type, dict[str, Any]] = {
 _REQUIRED = {CustomProviderConfig: ("name", "base_url", "model_prefixes"), ModelAlias: ("name", "targets")}
 
 
-@attrs.define(kw_only=True)
-class ClientConfig:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ClientConfig(Fields):
     """Everything a client is configured with.
 
     ``timeout_secs`` bounds a whole call (all attempts and the whole stream

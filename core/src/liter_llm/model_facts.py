@@ -23,6 +23,8 @@ from importlib import resources
 
 import attrs
 
+from liter_llm._attrs_methods import FrozenFields
+
 __all__ = ["PROVIDER_ALIASES", "STREAMING_USAGE", "ModelInfo", "model_info"]
 
 #: our provider names -> the provider ids of models.dev (and so of the tables)
@@ -52,8 +54,8 @@ _lock = threading.Lock()
 _table: dict[str, tuple[int | None, int | None, str]] | None = None
 
 
-@attrs.frozen(kw_only=True)
-class ModelInfo:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class ModelInfo(FrozenFields):
     """The shipped facts about one model.
 
     Every field is ``None`` where the data does not say.

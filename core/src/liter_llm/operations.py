@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from liter_llm import types as t
+from liter_llm._attrs_methods import FrozenFields
 from liter_llm.tokens import TokenCount
 
 __all__ = [
@@ -77,8 +78,8 @@ Q = TypeVar("Q")
 R = TypeVar("R")
 
 
-@attrs.frozen(kw_only=True)
-class Operation(Generic[Q, R]):
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class Operation(FrozenFields, Generic[Q, R]):
     """One client operation, as data.
 
     Attributes:

@@ -46,6 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from liter_llm._attrs_methods import FrozenFields
 from liter_llm._secret import SecretStr
 from liter_llm.errors import BadRequestError, LiterLlmError
 
@@ -85,8 +86,8 @@ class Random(Protocol):
         ...
 
 
-@attrs.frozen(kw_only=True)
-class RouteTarget:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class RouteTarget(FrozenFields):
     """One deployment of an alias: a model string, with an optional key and base URL of its own.
 
     Attributes:
@@ -119,8 +120,8 @@ class RouteTarget:
         return table
 
 
-@attrs.frozen(kw_only=True)
-class ModelAlias:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class ModelAlias(FrozenFields):
     """A model alias (``[[models]]``): a name, a strategy and its targets (each with its ``id`` set)."""
 
     name: str
@@ -132,8 +133,8 @@ class ModelAlias:
         return {"name": self.name, "strategy": self.strategy, "targets": [t.to_dict() for t in self.targets]}
 
 
-@attrs.frozen(kw_only=True)
-class Route:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class Route(FrozenFields):
     """Which target a routed call went to (in ``call.state["liter_llm.route"]`` and on errors as ``.route``)."""
 
     alias: str
@@ -146,8 +147,8 @@ class Route:
     own_base_url: bool = False
 
 
-@attrs.frozen(kw_only=True)
-class TargetStats:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class TargetStats(FrozenFields):
     """What the router knows of one target (from :meth:`RouterView.stats`).
 
     Attributes:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from liter_llm._attrs_methods import FrozenFields
 from liter_llm.errors import StreamingError
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent"]
@@ -24,8 +25,8 @@ __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent"]
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
-@attrs.frozen(slots=True)
-class ServerSentEvent:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class ServerSentEvent(FrozenFields):
     """One event: its ``event`` name (``"message"`` when none was given), ``data``, ``id`` and ``retry``."""
 
     data: str

@@ -36,6 +36,7 @@ from typing import Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 
+from liter_llm._attrs_methods import Fields, FrozenFields
 from liter_llm.errors import BadRequestError
 
 if typing.TYPE_CHECKING:
@@ -67,8 +68,8 @@ _MAX_DEPTH = 64
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class Attempt:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class Attempt(FrozenFields):
     """One request of a parse: what the model answered and what was wrong with it.
 
     Attributes:
@@ -89,8 +90,8 @@ class Attempt:
         return not self.errors and self.refusal is None
 
 
-@attrs.frozen(kw_only=True)
-class ParsedChatCompletion(Generic[T]):
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class ParsedChatCompletion(FrozenFields, Generic[T]):
     """The result of ``client.parse``.
 
     Attributes:
@@ -110,8 +111,8 @@ class ParsedChatCompletion(Generic[T]):
         return sum(costs) if costs else None
 
 
-@attrs.frozen(kw_only=True)
-class StreamedParse(Generic[T]):
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class StreamedParse(FrozenFields, Generic[T]):
     """One item of ``client.parse_stream``.
 
     Attributes:
@@ -131,8 +132,8 @@ class StreamedParse(Generic[T]):
     done: bool = False
 
 
-@attrs.frozen
-class ValidationProblem:
+@attrs.frozen(repr=False, eq=False)
+class ValidationProblem(FrozenFields):
     """A validation problem at a path of the answer (``$.friends[0].age``)."""
 
     path: str
@@ -200,8 +201,8 @@ def _attribute_docs(tp: type) -> dict[str, str]:
     return out
 
 
-@attrs.define
-class _Field:
+@attrs.define(repr=False, eq=False)
+class _Field(Fields):
     name: str
     tp: Any
     required: bool

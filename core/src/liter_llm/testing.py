@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import httpx
 
+from liter_llm._attrs_methods import FrozenFields
 from liter_llm.hookspecs import hookimpl
 from liter_llm.types import FinishReason, Usage
 
@@ -79,8 +80,8 @@ _STREAM_USAGE = Usage(prompt_tokens=11, completion_tokens=4, total_tokens=15)
 _ALL_REASONS = (FinishReason.STOP, FinishReason.LENGTH, FinishReason.TOOL_CALLS, FinishReason.CONTENT_FILTER)
 
 
-@attrs.frozen(kw_only=True)
-class ReplyToolCall:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class ReplyToolCall(FrozenFields):
     """A tool call the answer must carry: ``name(**arguments)`` with the provider-side ``id``."""
 
     id: str
@@ -88,8 +89,8 @@ class ReplyToolCall:
     arguments: dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
-class Reply:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class Reply(FrozenFields):
     """What the answer under test must say, in the provider's native format.
 
     Attributes:

@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import enum
 import json
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar
 
 import attrs
 
+from liter_llm._attrs_methods import Fields, FrozenFields
 from liter_llm.errors import BadRequestError
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def _serde() -> ModuleType:
     return _serde_module
 
 
-class _Model:
+class _Model(Fields):
     """Base of every data class: JSON conversion through the one converter."""
 
     __slots__ = ()
@@ -219,32 +219,8 @@ class _Model:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
     # attrs would generate and compile a ``__repr__`` and an ``__eq__`` for each of the ~80 classes
-    # at import (almost half of this module's import cost); these two do the same for all of them:
-    # ``Name(field=value, ...)`` in field order ('...' for an object already being shown), and
-    # field-by-field equality between objects of the same class.  They stay unhashable (an ``__eq__``
-    # without a ``__hash__``), as attrs makes them.
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        shown = _repr_context.__dict__.setdefault("shown", set())
-        if id(self) in shown:
-            return "..."
-        shown.add(id(self))
-        try:
-            fields = ", ".join(f"{a.name}={getattr(self, a.name)!r}" for a in self.__attrs_attrs__)  # type: ignore[attr-defined]
-            return f"{type(self).__qualname__}({fields})"
-        finally:
-            shown.discard(id(self))
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, a.name) == getattr(other, a.name) for a in self.__attrs_attrs__)  # type: ignore[attr-defined]
-
-
-#: the objects a thread is showing (``repr``), so that a cycle is shown as ``...``
-_repr_context = threading.local()
+    # at import (almost half of this module's import cost): ``Fields`` gives the same two to all of
+    # them (attrs' output and field-by-field equality; unhashable, as attrs makes them).
 
 
 def _response(cls: type[_T]) -> type[_T]:
@@ -319,8 +295,8 @@ class EmbeddingFormat(str, enum.Enum):
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class AuthHeaderFormat:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class AuthHeaderFormat(FrozenFields):
     """How the API key is sent.
 
     ``AuthHeaderFormat.BEARER`` (``Authorization: Bearer <key>``),

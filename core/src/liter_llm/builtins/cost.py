@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from liter_llm._attrs_methods import FrozenFields
 from liter_llm._log import get_logger
 from liter_llm.hookspecs import hookimpl
 
@@ -55,8 +56,8 @@ __all__ = [
 PRICING_MODEL = "liter_llm.pricing_model"
 
 
-@attrs.frozen(slots=True)
-class ModelPrice:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class ModelPrice(FrozenFields):
     """USD per token for one model (cache read and cache write where the model has them)."""
 
     input_cost_per_token: float

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from liter_llm._attrs_methods import FrozenFields
 from liter_llm._log import get_logger
 from liter_llm.errors import ContextWindowExceededError
 from liter_llm.hookspecs import hookimpl
@@ -42,8 +43,8 @@ __all__ = ["PROMPT_TOKENS", "Preflight", "PromptCount"]
 PROMPT_TOKENS = "liter_llm.prompt_tokens"
 
 
-@attrs.frozen
-class PromptCount:
+@attrs.frozen(repr=False, eq=False)
+class PromptCount(FrozenFields):
     """What the pre-flight check counted for one call.
 
     Attributes:
