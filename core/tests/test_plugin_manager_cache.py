@@ -8,7 +8,7 @@ time from what it remembered) and in a plain ``pluggy.PluginManager`` and compar
 from __future__ import annotations
 
 import types
-from typing import Any
+from typing import Any, ClassVar
 
 import pluggy
 
@@ -147,3 +147,54 @@ def test_the_specifications_are_pluggys() -> None:
 
     assert specs(ours) == specs(again) == specs(plain)
     assert len(specs(plain)) > 10
+
+
+class _Marked:
+    """A callable object carrying a hook marker: not a function, so pluggy does not take it."""
+
+    liter_llm_impl: ClassVar[dict[str, Any]] = {"tryfirst": True}
+
+    def __call__(self, call: Any) -> None:
+        return None
+
+
+def _every_kind_of_attribute() -> dict[str, Any]:
+    @liter_llm.hookimpl
+    def on_request(call: Any) -> None:
+        return None
+
+    def plain(call: Any) -> None:
+        return None
+
+    return {
+        "on_request": on_request,
+        "plain": plain,
+        "a_module": types,
+        "a_class": Hooks,
+        "a_number": 3,
+        "a_string": "on_request",
+        "a_builtin": len,
+        "a_marked_object": _Marked(),
+        "a_list": [on_request],
+        "a_none": None,
+        "a_static": staticmethod(on_request),
+        "a_classmethod": classmethod(on_request),
+        "a_property": property(lambda self: on_request),
+    }
+
+
+def test_each_attribute_gets_pluggys_options_for_modules_classes_and_instances() -> None:
+    attributes = _every_kind_of_attribute()
+    module = types.ModuleType("every_kind")
+    for name, value in attributes.items():
+        if name not in ("a_static", "a_classmethod", "a_property"):
+            setattr(module, name, value)
+    holder = type("EveryKind", (), dict(attributes))
+    ours, theirs = new_plugin_manager(), plain_manager()
+    for plugin in (module, holder, holder()):
+        for name in dir(plugin):
+            if name.startswith("__"):
+                continue
+            for _ in range(2):  # the second answer from what the first remembered
+                assert ours.parse_hookimpl_opts(plugin, name) == theirs.parse_hookimpl_opts(plugin, name), name
+    assert theirs.parse_hookimpl_opts(module, "on_request") is not None  # the case compares something

@@ -149,7 +149,7 @@ class _PluginManager(pluggy.PluginManager):
     """
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
-        return _cached_opts(_IMPL_OPTS, plugin, name, super().parse_hookimpl_opts)
+        return _cached_opts(_IMPL_OPTS, plugin, name, super().parse_hookimpl_opts, plain_skipped=True)
 
     def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
         return _cached_opts(_SPEC_OPTS, module_or_class, name, super().parse_hookspec_opts)
@@ -160,12 +160,24 @@ def _cached_opts(
     plugin: Any,
     name: str,
     parse: Callable[[Any, str], Any],
+    *,
+    plain_skipped: bool = False,
 ) -> Any:
-    """``parse(plugin, name)``, remembered per module or class while the attribute stays the same object."""
+    """``parse(plugin, name)``, remembered per module or class while the attribute stays the same object.
+
+    ``plain_skipped``: an attribute that is not a descriptor (a module, a class, a constant, a
+    builtin function: most of a plugin module's names) is ``None`` without asking ``parse``, as
+    pluggy's own ``parse_hookimpl_opts`` answers for it: ``getattr`` gives the value itself, which
+    pluggy skips when it is not a Python function, method, classmethod or staticmethod (1.6 and
+    later), or when it is not a routine (1.5; a builtin function, the one routine here, cannot carry
+    a marker).  core/tests/test_plugin_manager_opts.py compares both over every kind of attribute.
+    """
     holder, lookup = _static_value(plugin)
     value = lookup(name)
     if value is _ABSENT:
         return parse(plugin, name)
+    if plain_skipped and not hasattr(type(value), "__get__"):
+        return None
     try:
         known = cache.get(holder)
         if known is None:
