@@ -30,17 +30,16 @@ import hashlib
 import json
 import os
 import re
-import stat
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from importlib import import_module
 from typing import Any
 
+from liter_llm._cache_files import CACHE_DIR_ENV, cache_dir, read_trusted, write_atomic
+
 __all__ = ["CACHE_DIR_ENV", "INDEX_ENV", "MAX_INDEXES", "EntryPoints", "IndexedEntryPoint", "entry_points"]
 
-CACHE_DIR_ENV = "LITER_LLM_CACHE_DIR"
 INDEX_ENV = "LITER_LLM_PLUGIN_INDEX"
 _FORMAT = 1
 #: a time this close to now (seconds) may hide a change made in the same tick: not written down
@@ -104,20 +103,12 @@ def _stamp(path: str) -> list[int] | None:
     return [st.st_dev, st.st_ino, st.st_mtime_ns]
 
 
-def _cache_dir() -> str:
-    configured = os.environ.get(CACHE_DIR_ENV)
-    if configured:
-        return configured
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "liter-llm")
-
-
 def _index_path() -> str:
     """The index file of this interpreter and ``sys.path`` (and working directory, when an entry is relative to it)."""
     relative = any(not os.path.isabs(entry) for entry in sys.path)  # "" and relative entries: the working directory
     key = json.dumps([_FORMAT, sys.executable, sys.version, os.getcwd() if relative else None, sys.path])
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-    return os.path.join(_cache_dir(), f"plugin-index-{digest}.json")
+    return os.path.join(cache_dir(), f"plugin-index-{digest}.json")
 
 
 def _standard_finders_only() -> bool:
@@ -133,24 +124,13 @@ def _path_stamps() -> list[list[int] | None]:
 
 def _read(path: str) -> dict[str, Any] | None:
     """The index at ``path`` if it is ours to trust and well formed, else ``None``."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+    raw = read_trusted(path, 4 * 1024 * 1024)
+    if raw is None:
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > 4 * 1024 * 1024:
-            return None
-        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-            return None
-        with os.fdopen(fd, "rb") as handle:
-            fd = -1
-            data = json.loads(handle.read())
-    except (OSError, ValueError):
+        data = json.loads(raw)
+    except ValueError:
         return None
-    finally:
-        if fd >= 0:
-            os.close(fd)
     return data if isinstance(data, dict) and data.get("format") == _FORMAT else None
 
 
@@ -217,23 +197,12 @@ def _racy(stamps: Iterable[list[int] | None], now_ns: int) -> bool:
 
 
 def _write(path: str, data: dict[str, Any]) -> None:
-    folder = os.path.dirname(path)
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".plugin-index-", dir=folder)
+    text = json.dumps(data, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    if write_atomic(path, text, prefix=".plugin-index-"):
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, separators=(",", ":"))
-            os.replace(temporary, path)
-            _prune(folder, keep=path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
-    except OSError:
-        return  # a read-only or full disk: discovery scans next time as well
+            _prune(os.path.dirname(path), keep=path)
+        except OSError:
+            pass  # a folder that cannot be listed: the next write prunes it
 
 
 def _prune(folder: str, keep: str) -> None:

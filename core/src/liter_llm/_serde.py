@@ -49,6 +49,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import attrs
 
+from liter_llm._code_cache import compile_cached
 from liter_llm.errors import BadRequestError, LiterLlmError, SerializationError
 from liter_llm.types import AuthHeaderFormat, _Model
 
@@ -816,7 +817,7 @@ def _generate_class_parser(
             "        raise _Fail(getattr(e, 'message', None) or str(e)) from None",
         )
     source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<liter_llm._serde parser of {cls.__name__}>", "exec"), namespace)
+    exec(compile_cached(source, f"<liter_llm._serde parser of {cls.__name__}>"), namespace)
     generated: Parser = namespace["parse"]
     return generated
 
@@ -972,7 +973,7 @@ def _class_unparser(cls: type) -> Unparser:
         lines += [f"    v = obj.{attr_name}", f"    if {test}:", f"        out[{wire!r}] = {value}"]
     lines.append("    return out")
     source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<liter_llm._serde unparser of {cls.__name__}>", "exec"), namespace)
+    exec(compile_cached(source, f"<liter_llm._serde unparser of {cls.__name__}>"), namespace)
     unparse: Unparser = namespace["unparse"]
     _UNPARSERS[cls] = unparse
     return unparse
