@@ -25,6 +25,7 @@ work for every class from its ``__attrs_attrs__``, so a class declared with
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 __all__ = ["Fields", "FrozenFields", "Shown"]
@@ -32,7 +33,7 @@ __all__ = ["Fields", "FrozenFields", "Shown"]
 _showing = threading.local()
 _Pairs = tuple[tuple[str, Any], ...]
 #: per class: (name, repr callable or None) shown; (name, eq_key or None) compared; the same hashed
-_PLANS: dict[type, tuple[_Pairs, _Pairs, _Pairs]] = {}
+_PLANS: weakref.WeakKeyDictionary[type, tuple[_Pairs, _Pairs, _Pairs]] = weakref.WeakKeyDictionary()
 
 
 def _plan(cls: type) -> tuple[_Pairs, _Pairs, _Pairs]:

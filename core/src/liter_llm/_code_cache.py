@@ -13,7 +13,10 @@ new source and so a new entry, never a stale answer.  The file is trusted only a
 folder's files are (a regular file of the current user that no one else may write: it is code, as
 ``__pycache__`` is); anything unreadable, foreign, malformed or of another shape is ignored, and
 the code compiled as without it.  It keeps at most :data:`MAX_ENTRIES` entries, the newest.
-``LITER_LLM_CODE_CACHE=0`` turns it off.  It is read on the first generated parser, never at import.
+``LITER_LLM_CODE_CACHE=0`` turns it off.  It is read on the first generated parser, never at import,
+and written (merged with what other processes wrote meanwhile) each time a process compiles a
+function it did not find: about a dozen times in the first process of an installation, for a
+chat's parsers, and not again while the sources stay the same.
 """
 
 from __future__ import annotations
