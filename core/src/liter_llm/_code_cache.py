@@ -61,7 +61,7 @@ def _load(path: str) -> dict[str, types.CodeType]:
         return {}
     try:
         data = marshal.loads(raw)
-    except (EOFError, ValueError, TypeError):
+    except Exception:  # EOFError, ValueError, TypeError for a damaged file; a cache is never a reason to fail
         return {}
     if not (isinstance(data, tuple) and len(data) == 2 and data[0] == _FORMAT and isinstance(data[1], dict)):
         return {}
