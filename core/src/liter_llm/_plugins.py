@@ -170,7 +170,7 @@ def _cached_opts(
     pluggy's own ``parse_hookimpl_opts`` answers for it: ``getattr`` gives the value itself, which
     pluggy skips when it is not a Python function, method, classmethod or staticmethod (1.6 and
     later), or when it is not a routine (1.5; a builtin function, the one routine here, cannot carry
-    a marker).  core/tests/test_plugin_manager_opts.py compares both over every kind of attribute.
+    a marker).  core/tests/test_plugin_manager_cache.py compares both over every kind of attribute.
     """
     holder, lookup = _static_value(plugin)
     value = lookup(name)
