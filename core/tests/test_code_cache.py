@@ -59,7 +59,7 @@ print(json.dumps({"stats": _code_cache.stats, "sync": sync.to_dict(), "async": a
 
 
 def run(cache: Path, **env: str) -> dict[str, Any]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("LITER_LLM_")}
+    full = {k: v for k, v in os.environ.items() if not k.startswith("LITER_LLM_") and k != "PYTHONDONTWRITEBYTECODE"}
     full.update({"LITER_LLM_CACHE_DIR": str(cache), **env})
     out = subprocess.run(
         [sys.executable, "-c", CHILD], check=False, env=full, capture_output=True, text=True, timeout=120
@@ -87,6 +87,17 @@ def test_the_next_process_loads_what_the_first_compiled(tmp_path: Path) -> None:
     assert first["sync"] == first["async"]
     assert first["sync"]["choices"][0]["message"]["content"] == "cached?"
     assert first["sync"]["usage"]["prompt_tokens_details"]["cached_tokens"] == 1
+
+
+def test_no_bytecode_writing_means_read_only(tmp_path: Path) -> None:
+    readonly = run(tmp_path, PYTHONDONTWRITEBYTECODE="1")
+    assert readonly["stats"]["written"] == 0
+    assert readonly["stats"]["compiled"] > 0
+    assert cache_files(tmp_path) == []
+    run(tmp_path)  # written by a process that may write
+    again = run(tmp_path, PYTHONDONTWRITEBYTECODE="1")
+    assert again["stats"] == {"loaded": readonly["stats"]["compiled"], "compiled": 0, "written": 0}
+    assert again["sync"] == readonly["sync"]
 
 
 def test_the_switch_turns_it_off(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ new source and so a new entry, never a stale answer.  The file is trusted only a
 folder's files are (a regular file of the current user that no one else may write: it is code, as
 ``__pycache__`` is); anything unreadable, foreign, malformed or of another shape is ignored, and
 the code compiled as without it.  It keeps at most :data:`MAX_ENTRIES` entries, the newest.
-``LITER_LLM_CODE_CACHE=0`` turns it off.  It is read on the first generated parser, never at import,
-and written (merged with what other processes wrote meanwhile) each time a process compiles a
+``LITER_LLM_CODE_CACHE=0`` turns it off; with ``PYTHONDONTWRITEBYTECODE`` (``sys.dont_write_bytecode``)
+it is read but never written, as Python's own bytecode cache is.  It is read on the first generated
+parser, never at import, and written (merged with what other processes wrote meanwhile) each time a process compiles a
 function it did not find: about a dozen times in the first process of an installation, for a
 chat's parsers, and not again while the sources stay the same.
 """
@@ -92,6 +93,8 @@ def compile_cached(source: str, filename: str) -> types.CodeType:
     with _lock:
         stats["compiled"] += 1
         _codes[key] = code
+        if sys.dont_write_bytecode:
+            return code
         path = _path()
         merged = {**_load(path), **_codes}  # what other processes wrote since, then ours (the newest last)
         kept = dict(list(merged.items())[-MAX_ENTRIES:])
