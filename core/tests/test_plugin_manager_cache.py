@@ -166,9 +166,21 @@ def _every_kind_of_attribute() -> dict[str, Any]:
     def plain(call: Any) -> None:
         return None
 
+    def marked_oddly(call: Any) -> None:
+        return None
+
+    marked_oddly.liter_llm_impl = ["tryfirst"]  # type: ignore[attr-defined]  # not a dict: not a hook
+
+    def wrapping(call: Any) -> None:
+        return None
+
+    wrapping.__func__ = on_request  # type: ignore[attr-defined]  # pluggy 1.6+ reads the marker there
+
     return {
         "on_request": on_request,
         "plain": plain,
+        "marked_oddly": marked_oddly,
+        "wrapping": wrapping,
         "a_module": types,
         "a_class": Hooks,
         "a_number": 3,
@@ -190,11 +202,20 @@ def test_each_attribute_gets_pluggys_options_for_modules_classes_and_instances()
         if name not in ("a_static", "a_classmethod", "a_property"):
             setattr(module, name, value)
     holder = type("EveryKind", (), dict(attributes))
+
+    class Meta(type):
+        on_request = property(lambda cls: None)  # the class's own attribute comes first, for pluggy too
+
+    with_meta = Meta("WithMeta", (), dict(attributes))
+
+    class Slotted:
+        __slots__ = ("on_request", "plain")  # pluggy reads a slot's value: a function there is a hook
+
+    slotted = Slotted()
+    slotted.on_request, slotted.plain = attributes["on_request"], attributes["plain"]
     ours, theirs = new_plugin_manager(), plain_manager()
-    for plugin in (module, holder, holder()):
-        for name in dir(plugin):
-            if name.startswith("__"):
-                continue
+    for plugin in (module, holder, holder(), with_meta, with_meta(), slotted, Slotted):
+        for name in dir(plugin):  # dunders too: ``object``'s descriptors, written in C
             for _ in range(2):  # the second answer from what the first remembered
                 assert ours.parse_hookimpl_opts(plugin, name) == theirs.parse_hookimpl_opts(plugin, name), name
     assert theirs.parse_hookimpl_opts(module, "on_request") is not None  # the case compares something

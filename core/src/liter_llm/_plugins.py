@@ -103,6 +103,15 @@ class LoadedPlugin(FrozenFields):
 
 
 _ABSENT = object()
+#: descriptors of types written in C (never a hook; a slot's member descriptor is not here: pluggy reads the slot)
+_C_DESCRIPTORS = frozenset(
+    {
+        types.WrapperDescriptorType,
+        types.MethodDescriptorType,
+        types.ClassMethodDescriptorType,
+        types.GetSetDescriptorType,
+    }
+)
 #: module or class -> {attribute name: (the attribute, pluggy's hook implementation options for it)}
 _IMPL_OPTS: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
 #: the same for hook specifications (``liter_llm.hookspecs``)
@@ -149,7 +158,8 @@ class _PluginManager(pluggy.PluginManager):
     """
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
-        return _cached_opts(_IMPL_OPTS, plugin, name, super().parse_hookimpl_opts, plain_skipped=True)
+        marker = self.project_name + "_impl"
+        return _cached_opts(_IMPL_OPTS, plugin, name, super().parse_hookimpl_opts, plain_skipped=True, marker=marker)
 
     def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
         return _cached_opts(_SPEC_OPTS, module_or_class, name, super().parse_hookspec_opts)
@@ -162,6 +172,7 @@ def _cached_opts(
     parse: Callable[[Any, str], Any],
     *,
     plain_skipped: bool = False,
+    marker: str | None = None,
 ) -> Any:
     """``parse(plugin, name)``, remembered per module or class while the attribute stays the same object.
 
@@ -170,14 +181,27 @@ def _cached_opts(
     pluggy's own ``parse_hookimpl_opts`` answers for it: ``getattr`` gives the value itself, which
     pluggy skips when it is not a Python function, method, classmethod or staticmethod (1.6 and
     later), or when it is not a routine (1.5; a builtin function, the one routine here, cannot carry
-    a marker).  core/tests/test_plugin_manager_cache.py compares both over every kind of attribute.
+    a marker).  So does a descriptor of a type written in C (``object``'s ``__eq__``, ``__dict__``,
+    ``__init_subclass__``...: every instance plugin has two dozen), which pluggy finds to be no
+    function and which cannot carry a marker; a slot (``__slots__``) is not one of them.
+
+    ``marker`` (the hook implementation marker's attribute, ``liter_llm_impl``): a plain Python
+    function found where pluggy finds it (a module's or a class's own attribute) answers its marker,
+    a dict, or ``None``, as pluggy does after its static lookup (``inspect.getattr_static``, most of
+    the cost of registering a plugin module for the first time); dunder names, and a function that
+    carries a ``__func__`` (which pluggy 1.6 and later read as well), still ask ``parse``.
+    core/tests/test_plugin_manager_cache.py compares both over every kind of attribute.
     """
     holder, lookup = _static_value(plugin)
     value = lookup(name)
-    if value is _ABSENT:
+    if value is _ABSENT or type(value) is types.MemberDescriptorType:  # a slot's value is the instance's own
         return parse(plugin, name)
-    if plain_skipped and not hasattr(type(value), "__get__"):
+    if plain_skipped and (type(value) in _C_DESCRIPTORS or not hasattr(type(value), "__get__")):
         return None
+    plain_function = type(value) is types.FunctionType and getattr(value, "__func__", None) is None
+    if marker is not None and plain_function and not name.startswith("__"):
+        opts = getattr(value, marker, None)
+        return opts if isinstance(opts, dict) else None
     try:
         known = cache.get(holder)
         if known is None:
