@@ -2,9 +2,10 @@
 
 The conversion functions are built once per (type, mode) from the attrs
 field definitions of :mod:`liter_llm.types` and cached.  Request-side classes
-(strict mode) are structured by cattrs' generated functions
-(:func:`cattrs.gen.make_dict_structure_fn`) with this module's strict field
-hooks; response-side classes (lenient mode, the hot path of every response
+(strict mode) are structured field by field, the given fields only, with this
+module's strict field hooks (cattrs' generated functions did it before issue
+#16: importing cattrs and compiling them was a sixth of a process's first
+call); response-side classes (lenient mode, the hot path of every response
 and stream chunk) by straight-line parsers this module generates, which
 measured faster than cattrs there (docs/performance.md).  The same functions are registered as the
 hooks of one :class:`cattrs.Converter` (see :func:`get_converter`, built on
@@ -568,31 +569,18 @@ def _class_parser(cls: type, strict: bool) -> Parser:
         specs.append((field.alias or field.name, wire, parser, nullable, required, null_default, zero))
     known = frozenset([s[1] for s in specs] + ([tag_key] if tag_key else []))
     if strict:
-        return _cattrs_class_parser(cls, specs=specs, tag_key=tag_key, tag_value=tag_value, known=known)
+        return _strict_class_parser(cls, specs=specs, tag_key=tag_key, tag_value=tag_value, known=known)
     return _generate_class_parser(cls, specs=specs, tag_key=tag_key, tag_value=tag_value)
-
-
-_STRICT_CONVERTER: Any = None
-
-
-def _strict_converter() -> Any:
-    """The cattrs converter whose generated functions structure request-side classes (strict mode)."""
-    global _STRICT_CONVERTER
-    if _STRICT_CONVERTER is None:
-        import cattrs
-
-        _STRICT_CONVERTER = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
-    return _STRICT_CONVERTER
 
 
 def _field_hook(
     wire: str, tp: Any, *, nullable: bool, default_on_null: Callable[[], Any] | None
 ) -> Callable[[Any, Any], Any]:
-    """One field's cattrs hook: our strict parser of ``tp``; a failure gets the field's wire name on its path.
+    """One field's hook: our strict parser of ``tp``; a failure gets the field's wire name on its path.
 
     ``null`` is ``None`` for a ``nullable`` field, else ``default_on_null()`` when given, else the
-    parser's error.  The parser is built the first time the field comes in with a value (cattrs
-    calls a field's hook only when the field is present), so a request type's rarely given fields
+    parser's error.  The parser is built the first time the field comes in with a value (a field's
+    hook is called only when the field is present), so a request type's rarely given fields
     cost nothing until they are used.
     """
     parser: Parser | None = None
@@ -616,7 +604,7 @@ def _field_hook(
     return hook
 
 
-def _cattrs_class_parser(
+def _strict_class_parser(
     cls: type,
     *,
     specs: list[tuple[str, str, Any, bool, bool, bool, Callable[[], Any] | None]],
@@ -624,27 +612,23 @@ def _cattrs_class_parser(
     tag_value: str | None,
     known: frozenset[str],
 ) -> Parser:
-    """Strict mode: cattrs' generated structure function for ``cls`` with our field hooks.
+    """Strict mode: ``cls`` from the fields that are given, each through its field hook (:func:`_field_hook`).
 
-    Around it: the object check, the discriminator, unknown fields and missing required fields, each
-    with the path and message the rest of liter-llm (and its tests) use.
+    What cattrs' generated structure function did here (issue #12), without importing cattrs or
+    compiling a function on a process's first request (issue #16, docs/performance.md): the given
+    fields in declaration order, each through its hook, then ``cls(**fields)``; around it the object
+    check, the discriminator, unknown fields and missing required fields, each with the path and
+    message the rest of liter-llm (and its tests) use.
     """
-    from cattrs.gen import make_dict_structure_fn, override
-
     fields = {field.alias or field.name: field for field in attrs.fields(cls) if field.init}
-    overrides: dict[str, Any] = {}
+    steps: list[tuple[str, str, Callable[[Any, Any], Any]]] = []
     required: list[str] = []
     for init_name, wire, tp, nullable, is_required, null_default, _zero in specs:
-        field = fields[init_name]
-        default = field.default
+        default = fields[init_name].default
         on_null = default.factory if null_default and isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
-        hook = _field_hook(wire, tp, nullable=nullable, default_on_null=on_null)
-        overrides[field.name] = override(rename=wire, struct_hook=hook)
+        steps.append((init_name, wire, _field_hook(wire, tp, nullable=nullable, default_on_null=on_null)))
         if is_required:
             required.append(wire)
-    generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
-        cls, _strict_converter(), _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=False, **overrides
-    )
     name = cls.__name__
 
     def parse(data: Any) -> Any:
@@ -661,8 +645,12 @@ def _cattrs_class_parser(
             tag = data.get(tag_key, _MISSING)
             if tag is not _MISSING and tag != tag_value:
                 raise _Fail(f"expected {tag_value!r}, got {tag!r}", [tag_key])
+        given: dict[str, Any] = {}
         try:
-            result = generated(data, cls)
+            for init_name, wire, hook in steps:
+                if wire in data:
+                    given[init_name] = hook(data[wire], None)
+            result = cls(**given)
         except _Fail:
             raise
         except Exception as exc:
@@ -695,9 +683,8 @@ def _generate_class_parser(
 ) -> Parser:
     """Generate straight-line Python for one response class (lenient; the hot path of every response and chunk).
 
-    Request-side (strict) classes are structured by cattrs' generated functions instead
-    (:func:`_cattrs_class_parser`): the measurement that keeps this generator for responses is in
-    docs/performance.md.
+    Request-side (strict) classes are structured by :func:`_strict_class_parser` instead, which
+    only looks at the fields given: a request names a few of its type's many fields.
     """
     namespace: dict[str, Any] = {
         "_cls": cls,
