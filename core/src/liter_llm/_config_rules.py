@@ -16,7 +16,8 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast, get_args, get_origin
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, cast, get_args, get_origin
 from urllib.parse import urlsplit
 
 import attrs
@@ -204,6 +205,106 @@ RouteName = Annotated[
 ]
 
 
+def _choice(tp: Any) -> Callable[[Any], Any]:
+    """``Literal[...]``: one of its values."""
+    values = get_args(tp)
+    allowed = [f'"{a}"' for a in values]
+    shown = f"{allowed[0]} or {allowed[1]}" if len(allowed) == 2 else f"one of {', '.join(allowed)}"
+
+    def structure(value: Any) -> Any:
+        if value not in values:
+            got = "another value" if isinstance(value, str) else type_name(value)
+            raise Invalid(f"must be {shown}, got {got}")
+        return value
+
+    return structure
+
+
+def _kind(tp: type, what: str) -> Callable[[Any], Any]:
+    return lambda value: _expect(tp, what, value)
+
+
+#: the hooks of the scalar types, the converter's and :func:`scalar_structure`'s
+_SCALARS: dict[Any, Callable[[Any], Any]] = {
+    str: _kind(str, "a string"),
+    int: _kind(int, "an integer"),
+    bool: _kind(bool, "a boolean"),
+    float: _number,
+    SecretStr: _api_key,
+    AuthHeaderFormat: _auth_header,
+}
+
+
+def scalar_structure(tp: Any) -> Callable[[Any], Any] | None:
+    """What the converter does with a value of the scalar field type ``tp``, without cattrs; ``None`` for others.
+
+    Scalar: ``str``, ``int``, ``bool``, ``float``, the API key, the auth header format, a
+    ``Literal``, an ``Annotated`` scalar (its rules after it) and an optional scalar (``None`` is
+    ``None``).  The configuration of ``create_client(api_key=..., base_url=...)`` is only these, and
+    structuring it this way spares a process's first client the import of cattrs and the building
+    of the converter (issue #16).  core/tests/test_config_scalars.py compares both over generated
+    values.
+    """
+    hook = _SCALARS.get(tp)
+    if hook is not None:
+        return hook
+    origin = get_origin(tp)
+    if origin is Literal:
+        return _choice(tp)
+    if origin is Annotated:
+        base, *rules = get_args(tp)
+        first = scalar_structure(base)
+        if first is None:
+            return None
+
+        def annotated(value: Any) -> Any:
+            value = first(value)
+            for check in rules:
+                value = check(value)
+            return value
+
+        return annotated
+    args = get_args(tp)
+    if _is_union(tp) and len(args) == 2 and type(None) in args:
+        some = scalar_structure(next(a for a in args if a is not type(None)))
+        if some is None:
+            return None
+        return lambda value: None if value is None else some(value)
+    return None
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, UnionType)
+
+
+def structure_scalars(cls: type, table: Mapping[str, Any]) -> Any:
+    """``cls`` from ``table`` when every field it gives is scalar (:func:`scalar_structure`), else ``None``.
+
+    The fields are checked in their declared order, as the converter does; a failure is raised as
+    the converter's would be located (:func:`located`: the field's name, then the problem).
+    """
+    plan = _scalar_plans.get(cls)
+    if plan is None:
+        plan = _scalar_plans[cls] = {}
+        for field in attrs.fields(attrs.resolve_types(cls)):
+            hook = scalar_structure(field.type)
+            if hook is not None and field.init:
+                plan[field.name] = hook
+    if any(key not in plan for key in table):
+        return None
+    given: dict[str, Any] = {}
+    for name, hook in plan.items():
+        if name in table:
+            try:
+                given[name] = hook(table[name])
+            except Exception as exc:
+                raise _At(name, exc) from None
+    return cls(**given)
+
+
+_scalar_plans: dict[type, dict[str, Callable[[Any], Any]]] = {}
+
+
 def make_converter(
     sections: tuple[type, ...], field_types: dict[type, dict[str, Any]], required: dict[type, tuple[str, ...]]
 ) -> Any:
@@ -244,16 +345,8 @@ def make_converter(
         return structure
 
     def choice(tp: Any) -> Callable[[Any, Any], Any]:
-        allowed = [f'"{a}"' for a in get_args(tp)]
-        shown = f"{allowed[0]} or {allowed[1]}" if len(allowed) == 2 else f"one of {', '.join(allowed)}"
-
-        def structure(value: Any, _type: Any) -> Any:
-            if value not in get_args(tp):
-                got = "another value" if isinstance(value, str) else type_name(value)
-                raise Invalid(f"must be {shown}, got {got}")
-            return value
-
-        return structure
+        check = _choice(tp)
+        return lambda value, _type: check(value)
 
     def section(cls: type) -> Callable[[Any, Any], Any]:  # cattrs' generated function, strict, with its notes
         types, needed = field_types.get(cls, {}), required.get(cls, ())
@@ -280,10 +373,8 @@ def make_converter(
         }
         return make_dict_unstructure_fn(cls, conv, **hooks)
 
-    for tp, what in ((str, "a string"), (int, "an integer"), (bool, "a boolean")):
-        conv.register_structure_hook(tp, lambda v, t, what=what: _expect(t, what, v))
-    for special, hook in ((float, _number), (SecretStr, _api_key), (AuthHeaderFormat, _auth_header)):
-        conv.register_structure_hook(special, hook)
+    for scalar, hook in _SCALARS.items():
+        conv.register_structure_hook(scalar, lambda value, _type, hook=hook: hook(value))
     for predicate, factory in (
         (lambda tp: _origin(tp) is Annotated, annotated),
         (lambda tp: _origin(tp) is Literal, choice),

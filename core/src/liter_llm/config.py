@@ -58,6 +58,7 @@ from liter_llm._config_rules import (
     located,
     make_converter,
     rule,
+    structure_scalars,
     unique_names,
     unknown_field,
     valid_aliases,
@@ -220,6 +221,21 @@ def _converter() -> Any:
     return make_converter(_SECTIONS, _FIELD_TYPES, _REQUIRED)
 
 
+def _structure(table: Mapping[str, Any], *, scalars_first: bool = True) -> ClientConfig:
+    """``table`` (expanded) as a :class:`ClientConfig`: without the converter when it only gives scalar fields.
+
+    ``create_client(api_key=..., base_url=...)`` gives only scalars; :func:`structure_scalars` does
+    what the converter would with them (core/tests/test_config_scalars.py compares the two), so that
+    a process's first client neither imports cattrs nor builds the converter.
+    """
+    if scalars_first:
+        config = structure_scalars(ClientConfig, table)
+        if config is not None:
+            return config  # type: ignore[no-any-return]
+    structured: ClientConfig = _converter().structure(table, ClientConfig)
+    return structured
+
+
 # ---------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------
@@ -246,8 +262,7 @@ def parse_config(
                 raise unknown_field(ClientConfig, key)
         expanded = expand(table, (), os.environ if env is None else env)
         secrets.append(expanded.get("api_key"))
-        config: ClientConfig = _converter().structure(expanded, ClientConfig)
-        return config
+        return _structure(expanded)
     except RecursionError:
         raise BadRequestError(f"{source}: the configuration is nested too deeply") from None
     except Exception as exc:
