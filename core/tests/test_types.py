@@ -371,6 +371,18 @@ def test_strict_request_errors_name_the_path(data: dict[str, Any], path: str, wo
     assert words in message, message
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"max_tokens": "y", "temperature": "x", "model": "m", "messages": []},
+        {"temperature": "x", "max_tokens": "y", "model": "m", "messages": []},
+    ],
+)
+def test_of_two_bad_fields_the_first_declared_is_reported_whatever_the_order_given(data: dict[str, Any]) -> None:
+    message = _bad(t.ChatCompletionRequest, data)  # temperature is declared before max_tokens
+    assert message.startswith("temperature: expected a number, got string"), message
+
+
 def test_strict_other_requests() -> None:
     assert _bad(t.EmbeddingRequest, {"model": "m"}).startswith("input: missing")
     assert _bad(t.RerankRequest, {"model": "m", "query": "q", "documents": [{"txt": "a"}]}).startswith(

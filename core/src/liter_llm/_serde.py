@@ -616,7 +616,8 @@ def _strict_class_parser(
 
     What cattrs' generated structure function did here (issue #12), without importing cattrs or
     compiling a function on a process's first request (issue #16, docs/performance.md): the given
-    fields in declaration order, each through its hook, then ``cls(**fields)``; around it the object
+    fields, each through its hook, then ``cls(**fields)`` (when one fails, the first failing field
+    in declaration order is the one reported, as cattrs reported it); around it the object
     check, the discriminator, unknown fields and missing required fields, each with the path and
     message the rest of liter-llm (and its tests) use.
     """
@@ -629,6 +630,7 @@ def _strict_class_parser(
         steps.append((init_name, wire, _field_hook(wire, tp, nullable=nullable, default_on_null=on_null)))
         if is_required:
             required.append(wire)
+    by_wire = {wire: (init_name, hook) for init_name, wire, hook in steps}
     name = cls.__name__
 
     def parse(data: Any) -> Any:
@@ -647,9 +649,16 @@ def _strict_class_parser(
                 raise _Fail(f"expected {tag_value!r}, got {tag!r}", [tag_key])
         given: dict[str, Any] = {}
         try:
-            for init_name, wire, hook in steps:
-                if wire in data:
-                    given[init_name] = hook(data[wire], None)
+            try:
+                for key, value in data.items():  # a request gives a few of its type's many fields
+                    step = by_wire.get(key)
+                    if step is not None:
+                        given[step[0]] = step[1](value, None)
+            except Exception:
+                for _init, wire, hook in steps:  # the first field in declared order reports its error
+                    if wire in data:
+                        hook(data[wire], None)
+                raise
             result = cls(**given)
         except _Fail:
             raise
