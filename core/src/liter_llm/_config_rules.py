@@ -284,25 +284,27 @@ def structure_scalars(cls: type, table: Mapping[str, Any]) -> Any:
     the converter's would be located (:func:`located`: the field's name, then the problem).
     """
     plan = _scalar_plans.get(cls)
-    if plan is None:
-        plan = _scalar_plans[cls] = {}
+    if plan is None:  # built whole, then published: another thread sees all of it or none
+        plan = {}
         for field in attrs.fields(attrs.resolve_types(cls)):
             hook = scalar_structure(field.type)
             if hook is not None and field.init:
-                plan[field.name] = hook
+                plan[field.name] = (field.alias or field.name, hook)
+        _scalar_plans[cls] = plan
     if any(key not in plan for key in table):
         return None
     given: dict[str, Any] = {}
-    for name, hook in plan.items():
+    for name, (argument, hook) in plan.items():
         if name in table:
             try:
-                given[name] = hook(table[name])
+                given[argument] = hook(table[name])
             except Exception as exc:
                 raise _At(name, exc) from None
     return cls(**given)
 
 
-_scalar_plans: dict[type, dict[str, Callable[[Any], Any]]] = {}
+#: per class: field name -> (its ``__init__`` argument, its scalar hook), for the scalar fields
+_scalar_plans: dict[type, dict[str, tuple[str, Callable[[Any], Any]]]] = {}
 
 
 def make_converter(
