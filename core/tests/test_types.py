@@ -41,6 +41,24 @@ def test_importing_types_does_not_import_cattrs_or_serde() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=None)
 
 
+def test_structuring_a_request_and_its_errors_does_not_import_cattrs() -> None:
+    code = (
+        "import sys, liter_llm.types as t\n"
+        "from liter_llm.errors import BadRequestError\n"
+        "r = t.ChatCompletionRequest.from_dict({'model': 'm', 'messages': [{'role': 'user', 'content': 'hi'}]})\n"
+        "assert r.to_dict()['messages'][0]['content'] == 'hi'\n"
+        "try:\n"
+        "    t.ChatCompletionRequest.from_dict({'model': 'm', 'messages': [], 'temperature': 'x'})\n"
+        "except BadRequestError as exc:\n"
+        "    assert 'temperature' in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('a bad temperature was accepted')\n"
+        "assert 'cattrs' not in sys.modules, 'cattrs imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_a_request_builds_the_parsers_of_the_fields_and_roles_it_uses_only() -> None:
     """Strict parsers are built per field and per tagged member on first use (the first call's cost)."""
     code = (
