@@ -77,7 +77,8 @@ def test_the_next_process_loads_what_the_first_compiled(tmp_path: Path) -> None:
     first = run(tmp_path)
     assert first["stats"]["loaded"] == 0
     assert first["stats"]["compiled"] > 0
-    assert first["stats"]["written"] == first["stats"]["compiled"]
+    # each parser compiled is written at once; the attrs methods compiled at import ride with the next write
+    assert 0 < first["stats"]["written"] < first["stats"]["compiled"]
     (written,) = cache_files(tmp_path)
     assert written.stat().st_mode & 0o022 == 0  # no one else may write it
     second = run(tmp_path)

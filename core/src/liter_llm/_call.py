@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from liter_llm._attrs_code import define
 from liter_llm._attrs_methods import Shown
 from liter_llm.clock import SYSTEM_CLOCK
 from liter_llm.operations import OPERATIONS, Operation
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["Call", "Fallback"]
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
+@define(kw_only=True, repr=False, eq=False)
 class Fallback(Shown):
     """The models one client call may try in turn (public as ``liter_llm.Fallback``).
 
@@ -40,7 +41,7 @@ class Fallback(Shown):
     _started: bool = attrs.field(default=False, init=False, repr=False)
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
+@define(kw_only=True, repr=False, eq=False)
 class Call(Shown):
     """One client call on its way through the pipeline (public as ``liter_llm.Call``).
 

@@ -1,10 +1,11 @@
-"""The compiled code of the generated parsers, kept between processes.
+"""The compiled code of the generated parsers and attrs methods, kept between processes.
 
 ``liter_llm._serde`` writes the Python source of each answer type's parser (and each request
 type's serialiser) the first time a process needs it, and compiles it: compiling was about a
 tenth of a process's first call (28 M of 293 M instructions for the first chat's parsers, measured
-in docs/performance.md, "Sixth pass").  The source only changes when the types or the generator
-do, so the code objects are kept in one file of the cache folder (see
+in docs/performance.md, "Sixth pass"); :mod:`liter_llm._attrs_code` does the same for the methods
+attrs generates for the core's classes ("Eighth pass").  The source only changes when the types
+or the generator do, so the code objects are kept in one file of the cache folder (see
 :mod:`liter_llm._cache_files`), one per interpreter (its version and build) and ``-O`` level, and
 the next process loads them with :mod:`marshal` instead of compiling.
 
@@ -14,10 +15,12 @@ folder's files are (a regular file of the current user that no one else may writ
 ``__pycache__`` is); anything unreadable, foreign, malformed or of another shape is ignored, and
 the code compiled as without it.  It keeps at most :data:`MAX_ENTRIES` entries, the newest.
 ``LITER_LLM_CODE_CACHE=0`` turns it off; with ``PYTHONDONTWRITEBYTECODE`` (``sys.dont_write_bytecode``)
-it is read but never written, as Python's own bytecode cache is.  It is read on the first generated
-parser, never at import, and written (merged with what other processes wrote meanwhile) each time a process compiles a
-function it did not find: about a dozen times in the first process of an installation, for a
-chat's parsers, and not again while the sources stay the same.
+it is read but never written, as Python's own bytecode cache is.  It is read when the first of the
+core's attrs classes is made (importing :mod:`liter_llm.types`, say; never by ``import
+liter_llm``) or the first parser is generated, and written (merged with what other processes wrote
+meanwhile) each time a process compiles a parser it did not find, with the attrs methods compiled
+since: about a dozen times in the first process of an installation, for a chat's parsers, and not
+again while the sources stay the same.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ _FORMAT = 1
 
 _lock = threading.Lock()
 _codes: dict[str, types.CodeType] | None = None
+#: whether this process compiled with ``persist=False`` since it last wrote the file
+_pending = False
 #: this process's counts, for the tests: entries loaded from the file, compiled here, written
 stats = {"loaded": 0, "compiled": 0, "written": 0}
 
@@ -76,9 +81,14 @@ def _key(source: str, filename: str) -> str:
     return hashlib.sha256(f"{filename}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def compile_cached(source: str, filename: str) -> types.CodeType:
-    """``compile(source, filename, "exec")``, from the cache file when an earlier process compiled the same."""
-    global _codes
+def compile_cached(source: str, filename: str, *, persist: bool = True) -> types.CodeType:
+    r"""``compile(source, filename, "exec")``, from the cache file when an earlier process compiled the same.
+
+    With ``persist=False`` a function this process compiles is not written at once but by the next
+    ``compile_cached`` with ``persist=True`` (found or compiled): the attrs classes' methods,
+    compiled at import, ride with the first call's parsers.
+    """
+    global _codes, _pending
     if not _enabled():
         return compile(source, filename, "exec")
     key = _key(source, filename)
@@ -87,17 +97,29 @@ def compile_cached(source: str, filename: str) -> types.CodeType:
             _codes = _load(_path())
             stats["loaded"] += len(_codes)
         code = _codes.get(key)
-    if code is not None and code.co_filename == filename:
-        return code
+        if code is not None and code.co_filename == filename:
+            if persist and _pending:
+                _write()
+            return code
     code = compile(source, filename, "exec")
     with _lock:
         stats["compiled"] += 1
         _codes[key] = code
-        if sys.dont_write_bytecode:
-            return code
-        path = _path()
-        merged = {**_load(path), **_codes}  # what other processes wrote since, then ours (the newest last)
-        kept = dict(list(merged.items())[-MAX_ENTRIES:])
-        if write_atomic(path, marshal.dumps((_FORMAT, kept)), prefix=".generated-code-"):
-            stats["written"] += 1
+        if persist:
+            _write()
+        else:
+            _pending = True
     return code
+
+
+def _write() -> None:
+    """Write this process's entries over the file's (called with the lock held)."""
+    global _pending
+    _pending = False
+    if sys.dont_write_bytecode or _codes is None:
+        return
+    path = _path()
+    merged = {**_load(path), **_codes}  # what other processes wrote since, then ours (the newest last)
+    kept = dict(list(merged.items())[-MAX_ENTRIES:])
+    if write_atomic(path, marshal.dumps((_FORMAT, kept)), prefix=".generated-code-"):
+        stats["written"] += 1

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from liter_llm import types as _types
+from liter_llm._attrs_code import define
 from liter_llm.types import EmbeddingFormat, Usage, _Model, _response, _wire
 
 __all__ = [
@@ -77,7 +78,7 @@ __all__ = [
 EmbeddingInput: TypeAlias = str | list[str] | list[int] | list[list[int]]
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class EmbeddingRequest(_Model):
     """An embedding request; ``input`` is text, texts, or token ids.
 
@@ -93,7 +94,7 @@ class EmbeddingRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class EmbeddingObject(_Model):
     """One embedding vector."""
 
@@ -103,7 +104,7 @@ class EmbeddingObject(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class EmbeddingResponse(_Model):
     """Embeddings.  ``cost`` and ``cache_hit`` are set by liter-llm."""
 
@@ -116,7 +117,7 @@ class EmbeddingResponse(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ModelObject(_Model):
     """A model listed by a provider."""
 
@@ -127,7 +128,7 @@ class ModelObject(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ModelsListResponse(_Model):
     """The models a provider offers."""
 
@@ -140,7 +141,7 @@ class ModelsListResponse(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateImageRequest(_Model):
     """Create images from a text prompt.
 
@@ -159,7 +160,7 @@ class CreateImageRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class Image(_Model):
     """One generated image, as a URL or base64 data."""
 
@@ -169,7 +170,7 @@ class Image(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ImagesResponse(_Model):
     """Generated images."""
 
@@ -177,7 +178,7 @@ class ImagesResponse(_Model):
     data: list[Image] = attrs.field(factory=list)
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateSpeechRequest(_Model):
     """Generate speech audio from text.
 
@@ -192,7 +193,7 @@ class CreateSpeechRequest(_Model):
     extra_body: dict[str, Any] | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateTranscriptionRequest(_Model):
     """Transcribe audio.  ``file`` is raw bytes (``from_dict`` accepts base64 text).
 
@@ -211,7 +212,7 @@ class CreateTranscriptionRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class TranscriptionSegment(_Model):
     """A timed segment of a transcription."""
 
@@ -222,7 +223,7 @@ class TranscriptionSegment(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class TranscriptionResponse(_Model):
     """A transcription."""
 
@@ -239,7 +240,7 @@ class TranscriptionResponse(_Model):
 ModerationInput: TypeAlias = str | list[str]
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationRequest(_Model):
     """Classify content for policy violations.
 
@@ -252,7 +253,7 @@ class ModerationRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationCategories(_Model):
     """Flags per category; wire names are OpenAI's (``"self-harm"``, ``"sexual/minors"``, ...)."""
 
@@ -270,7 +271,7 @@ class ModerationCategories(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationCategoryScores(_Model):
     """Scores per category; wire names as in :class:`ModerationCategories`."""
 
@@ -288,7 +289,7 @@ class ModerationCategoryScores(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationResult(_Model):
     """One moderation classification."""
 
@@ -298,7 +299,7 @@ class ModerationResult(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ModerationResponse(_Model):
     """Moderation results, one per input."""
 
@@ -312,7 +313,7 @@ class ModerationResponse(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankDocumentObject(_Model):
     """A document to rerank given as ``{"text": ...}``."""
 
@@ -322,7 +323,7 @@ class RerankDocumentObject(_Model):
 RerankDocument: TypeAlias = str | RerankDocumentObject
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankRequest(_Model):
     """Rerank documents by relevance to a query.
 
@@ -338,7 +339,7 @@ class RerankRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankResultDocument(_Model):
     """The text of a reranked document."""
 
@@ -346,7 +347,7 @@ class RerankResultDocument(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankResult(_Model):
     """One reranked document and its score."""
 
@@ -356,7 +357,7 @@ class RerankResult(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class RerankResponse(_Model):
     """Rerank results, best first."""
 
@@ -365,7 +366,7 @@ class RerankResponse(_Model):
     meta: dict[str, Any] | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class SearchRequest(_Model):
     """A web search request. ``extra_body`` keys are merged into the top level of the body."""
 
@@ -378,7 +379,7 @@ class SearchRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class SearchResult(_Model):
     """One search result."""
 
@@ -389,7 +390,7 @@ class SearchResult(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class SearchResponse(_Model):
     """Search results."""
 
@@ -397,7 +398,7 @@ class SearchResponse(_Model):
     model: str = ""
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrDocumentUrl(_Model):
     """A document at a URL: ``{"type": "document_url", "url": "<url>"}``."""
 
@@ -406,7 +407,7 @@ class OcrDocumentUrl(_Model):
     url: str
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrDocumentBase64(_Model):
     """An inline document: ``{"type": "base64", "data": "<base64>", "media_type": "application/pdf"}``."""
 
@@ -419,7 +420,7 @@ class OcrDocumentBase64(_Model):
 OcrDocument: TypeAlias = OcrDocumentUrl | OcrDocumentBase64
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrRequest(_Model):
     """An OCR request; ``pages`` are 1-indexed.
 
@@ -434,7 +435,7 @@ class OcrRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class PageDimensions(_Model):
     """Page dimensions in pixels."""
 
@@ -443,7 +444,7 @@ class PageDimensions(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrImage(_Model):
     """An image extracted from an OCR page."""
 
@@ -452,7 +453,7 @@ class OcrImage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrPage(_Model):
     """One page of OCR output (``index`` is 0-based)."""
 
@@ -463,7 +464,7 @@ class OcrPage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class OcrResponse(_Model):
     """OCR output.  ``usage.pages_processed`` counts the pages a per-page-billed provider processed."""
 
@@ -477,7 +478,7 @@ class OcrResponse(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateFileRequest(_Model):
     """Upload a file.  ``file`` is raw bytes (``from_dict`` accepts base64 text)."""
 
@@ -488,7 +489,7 @@ class CreateFileRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class FileObject(_Model):
     """An uploaded file."""
 
@@ -503,7 +504,7 @@ class FileObject(_Model):
     expires_at: int | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class FileListQuery(_Model):
     """Query parameters of a file listing."""
 
@@ -514,7 +515,7 @@ class FileListQuery(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class FileListResponse(_Model):
     """A page of files."""
 
@@ -526,7 +527,7 @@ class FileListResponse(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class DeleteResponse(_Model):
     """The answer to a delete."""
 
@@ -535,7 +536,7 @@ class DeleteResponse(_Model):
     deleted: bool = False
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateBatchRequest(_Model):
     """Create a batch from an uploaded JSONL file.
 
@@ -550,7 +551,7 @@ class CreateBatchRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class BatchRequestCounts(_Model):
     """Request counts of a batch."""
 
@@ -560,7 +561,7 @@ class BatchRequestCounts(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class Batch(_Model):
     """A batch job."""
 
@@ -586,7 +587,7 @@ class Batch(_Model):
     finalizing_at: int | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class BatchListQuery(_Model):
     """Query parameters of a batch listing."""
 
@@ -595,7 +596,7 @@ class BatchListQuery(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class BatchListResponse(_Model):
     """A page of batches."""
 
@@ -606,7 +607,7 @@ class BatchListResponse(_Model):
     last_id: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CreateResponseRequest(_Model):
     """A Responses API request (``input`` is text or a list of input items)."""
 
@@ -628,7 +629,7 @@ class CreateResponseRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseUsage(_Model):
     """Token usage of a Responses API answer."""
 
@@ -638,7 +639,7 @@ class ResponseUsage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseObject(_Model):
     """A Responses API answer."""
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from liter_llm._attrs_code import define
 from liter_llm._attrs_methods import Fields
 from liter_llm._call import Call, Fallback
 from liter_llm._deadline import BoundedAuth, attempt_timeouts, fits
@@ -77,7 +78,7 @@ _ERROR_BODY_LIMIT = 1024 * 1024
 _PLAIN_AUTHS = (httpx.Auth, _HeaderAuth, httpx.BasicAuth)
 
 
-@attrs.define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
+@define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
 class Send(Fields):
     """Send ``request`` (streamed: headers only) and return the httpx response."""
 
@@ -86,7 +87,7 @@ class Send(Fields):
     provider: str
 
 
-@attrs.define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
+@define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
 class Read(Fields):
     """Read the whole body of ``response`` within ``limit`` bytes and ``deadline``."""
 
@@ -96,7 +97,7 @@ class Read(Fields):
     provider: str
 
 
-@attrs.define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
+@define(slots=True, repr=False, eq=False)  # not frozen: a frozen __init__ costs twice as much
 class Sleep(Fields):
     """Wait ``seconds`` (the async client without blocking the event loop)."""
 

@@ -30,6 +30,7 @@ import attrs
 import pluggy
 
 from liter_llm import _ep_index, hookspecs
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm._hooks import plugin_bug
 from liter_llm._log import get_logger
@@ -91,7 +92,7 @@ class PluginLoadWarning(UserWarning):
     """A plugin could not be loaded or registered; the client carries on without it."""
 
 
-@attrs.frozen(repr=False, eq=False)
+@frozen(repr=False, eq=False)
 class LoadedPlugin(FrozenFields):
     """A plugin found through an entry point."""
 
@@ -257,7 +258,7 @@ def _replaces(new: ProviderSpec, existing: ProviderSpec) -> bool:
     return wins
 
 
-@attrs.frozen(repr=False, eq=False)
+@frozen(repr=False, eq=False)
 class _Declared(FrozenFields):
     """A plugin known from its entry points (its providers, its commands), not imported yet."""
 

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 import attrs
 
+from liter_llm._attrs_code import define
 from liter_llm._attrs_methods import Fields
 from liter_llm._config_files import (
     CONFIG_ENV_VAR,
@@ -89,7 +90,7 @@ __all__ = [
 ]
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
+@define(kw_only=True, repr=False, eq=False)
 class CacheConfig(Fields):
     """Response cache settings (``cache`` table)."""
 
@@ -98,7 +99,7 @@ class CacheConfig(Fields):
     backend: Backend = "memory"
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
+@define(kw_only=True, repr=False, eq=False)
 class BudgetConfig(Fields):
     """Spending limits in USD (``budget`` table)."""
 
@@ -113,7 +114,7 @@ class BudgetConfig(Fields):
     on_outage: OnOutage | None = None
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
+@define(kw_only=True, repr=False, eq=False)
 class RateLimitConfig(Fields):
     """Client-side rate limits per model (``rate_limit`` table)."""
 
@@ -126,7 +127,7 @@ class RateLimitConfig(Fields):
     on_outage: OnOutage | None = None
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
+@define(kw_only=True, repr=False, eq=False)
 class RedisConfig(Fields):
     """The Redis connection shared by the Redis backends (``redis`` table; needs ``liter-llm-redis``).
 
@@ -168,7 +169,7 @@ _FIELD_TYPES: dict[type, dict[str, Any]] = {
 _REQUIRED = {CustomProviderConfig: ("name", "base_url", "model_prefixes"), ModelAlias: ("name", "targets")}
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
+@define(kw_only=True, repr=False, eq=False)
 class ClientConfig(Fields):
     """Everything a client is configured with.
 

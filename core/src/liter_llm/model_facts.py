@@ -21,8 +21,7 @@ import json
 import threading
 from importlib import resources
 
-import attrs
-
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 
 __all__ = ["PROVIDER_ALIASES", "STREAMING_USAGE", "ModelInfo", "model_info"]
@@ -54,7 +53,7 @@ _lock = threading.Lock()
 _table: dict[str, tuple[int | None, int | None, str]] | None = None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class ModelInfo(FrozenFields):
     """The shipped facts about one model.
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from liter_llm import types as t
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm.tokens import TokenCount
 
@@ -78,7 +79,7 @@ Q = TypeVar("Q")
 R = TypeVar("R")
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class Operation(FrozenFields, Generic[Q, R]):
     """One client operation, as data.
 

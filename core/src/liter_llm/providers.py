@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm.operations import OPERATIONS, Operation, field_of
 from liter_llm.types import AuthHeaderFormat, _parse_auth
@@ -64,7 +65,7 @@ def _prefixes(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class ProviderSpec(FrozenFields):
     """One provider, as a plugin registers it.
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm._hooks import finish_wrappers
 from liter_llm.errors import LiterLlmError, SerializationError, StreamingError, StreamTimeoutError
@@ -48,7 +49,7 @@ __all__ = ["TERMINAL_EVENTS", "AsyncResponseStream", "ResponseStream", "Response
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-@attrs.frozen(kw_only=True, slots=True, repr=False, eq=False)
+@frozen(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseStreamEvent(FrozenFields):
     """One event of a streamed Responses API answer.
 

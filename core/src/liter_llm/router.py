@@ -46,6 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm._secret import SecretStr
 from liter_llm.errors import BadRequestError, LiterLlmError
@@ -86,7 +87,7 @@ class Random(Protocol):
         ...
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class RouteTarget(FrozenFields):
     """One deployment of an alias: a model string, with an optional key and base URL of its own.
 
@@ -120,7 +121,7 @@ class RouteTarget(FrozenFields):
         return table
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class ModelAlias(FrozenFields):
     """A model alias (``[[models]]``): a name, a strategy and its targets (each with its ``id`` set)."""
 
@@ -133,7 +134,7 @@ class ModelAlias(FrozenFields):
         return {"name": self.name, "strategy": self.strategy, "targets": [t.to_dict() for t in self.targets]}
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class Route(FrozenFields):
     """Which target a routed call went to (in ``call.state["liter_llm.route"]`` and on errors as ``.route``)."""
 
@@ -147,7 +148,7 @@ class Route(FrozenFields):
     own_base_url: bool = False
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class TargetStats(FrozenFields):
     """What the router knows of one target (from :meth:`RouterView.stats`).
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 
-import attrs
-
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm.errors import StreamingError
 
@@ -25,7 +24,7 @@ __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent"]
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
-@attrs.frozen(slots=True, repr=False, eq=False)
+@frozen(slots=True, repr=False, eq=False)
 class ServerSentEvent(FrozenFields):
     """One event: its ``event`` name (``"message"`` when none was given), ``data``, ``id`` and ``retry``."""
 

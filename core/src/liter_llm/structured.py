@@ -36,6 +36,7 @@ from typing import Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 
+from liter_llm._attrs_code import define, frozen
 from liter_llm._attrs_methods import Fields, FrozenFields
 from liter_llm.errors import BadRequestError
 
@@ -68,7 +69,7 @@ _MAX_DEPTH = 64
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class Attempt(FrozenFields):
     """One request of a parse: what the model answered and what was wrong with it.
 
@@ -90,7 +91,7 @@ class Attempt(FrozenFields):
         return not self.errors and self.refusal is None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class ParsedChatCompletion(FrozenFields, Generic[T]):
     """The result of ``client.parse``.
 
@@ -111,7 +112,7 @@ class ParsedChatCompletion(FrozenFields, Generic[T]):
         return sum(costs) if costs else None
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class StreamedParse(FrozenFields, Generic[T]):
     """One item of ``client.parse_stream``.
 
@@ -132,7 +133,7 @@ class StreamedParse(FrozenFields, Generic[T]):
     done: bool = False
 
 
-@attrs.frozen(repr=False, eq=False)
+@frozen(repr=False, eq=False)
 class ValidationProblem(FrozenFields):
     """A validation problem at a path of the answer (``$.friends[0].age``)."""
 
@@ -201,7 +202,7 @@ def _attribute_docs(tp: type) -> dict[str, str]:
     return out
 
 
-@attrs.define(repr=False, eq=False)
+@define(repr=False, eq=False)
 class _Field(Fields):
     name: str
     tp: Any

@@ -48,9 +48,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import attrs
 import httpx
 
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm.hookspecs import hookimpl
 from liter_llm.types import FinishReason, Usage
@@ -80,7 +80,7 @@ _STREAM_USAGE = Usage(prompt_tokens=11, completion_tokens=4, total_tokens=15)
 _ALL_REASONS = (FinishReason.STOP, FinishReason.LENGTH, FinishReason.TOOL_CALLS, FinishReason.CONTENT_FILTER)
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class ReplyToolCall(FrozenFields):
     """A tool call the answer must carry: ``name(**arguments)`` with the provider-side ``id``."""
 
@@ -89,7 +89,7 @@ class ReplyToolCall(FrozenFields):
     arguments: dict[str, Any]
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class Reply(FrozenFields):
     """What the answer under test must say, in the provider's native format.
 

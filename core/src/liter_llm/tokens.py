@@ -36,6 +36,7 @@ from typing import Any
 
 import attrs
 
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm.errors import BadRequestError
 
@@ -52,7 +53,7 @@ _CL100K = re.compile(r"^(gpt-4|gpt-3\.5|gpt-35|text-embedding-3|text-embedding-a
 _OPENAI_PREFIXES = ("openai/", "azure/")
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class TokenCount(FrozenFields):
     """A prompt's token count.
 

@@ -1,6 +1,6 @@
 """The typed data model: every request, response, enum and union of the API.
 
-All types are attrs classes (``@attrs.define(kw_only=True, slots=True)``; their
+All types are attrs classes (``@define(kw_only=True, slots=True)``; their
 ``repr`` and ``==`` are the base class's, the same for all of them).
 JSON conversion lives in :mod:`liter_llm._serde` (loaded on first use, so
 importing this module stays cheap):
@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar
 
 import attrs
 
+from liter_llm._attrs_code import define, frozen
 from liter_llm._attrs_methods import Fields, FrozenFields
 from liter_llm.errors import BadRequestError
 
@@ -295,7 +296,7 @@ class EmbeddingFormat(str, enum.Enum):
 # ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True, repr=False, eq=False)
+@frozen(kw_only=True, repr=False, eq=False)
 class AuthHeaderFormat(FrozenFields):
     """How the API key is sent.
 
@@ -364,7 +365,7 @@ def _parse_auth(value: Any) -> AuthHeaderFormat:
     return AuthHeaderFormat.parse(value)
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CustomProviderConfig(_Model):
     """A custom (OpenAI-compatible) provider: for ``register_custom_provider`` and a configuration's
     ``[[providers]]`` entries (``liter_llm.config.ProviderConfig`` is this class; there ``name``, an
@@ -387,7 +388,7 @@ class CustomProviderConfig(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ImageUrl(_Model):
     """An image by URL (or ``data:`` URL) with an optional detail level."""
 
@@ -395,7 +396,7 @@ class ImageUrl(_Model):
     detail: ImageDetail | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class DocumentContent(_Model):
     """A document: base64 data (or a URL) and its MIME type."""
 
@@ -403,7 +404,7 @@ class DocumentContent(_Model):
     media_type: str
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class AudioContent(_Model):
     """Base64 audio data and its format (``"wav"``, ``"mp3"``, ...)."""
 
@@ -411,7 +412,7 @@ class AudioContent(_Model):
     format: str
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class TextContentPart(_Model):
     """``{"type": "text", "text": ...}``"""
 
@@ -420,7 +421,7 @@ class TextContentPart(_Model):
     text: str
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ImageUrlContentPart(_Model):
     """``{"type": "image_url", "image_url": {"url": ..., "detail": ...}}``"""
 
@@ -429,7 +430,7 @@ class ImageUrlContentPart(_Model):
     image_url: ImageUrl
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class DocumentContentPart(_Model):
     """``{"type": "document", "document": {"data": ..., "media_type": ...}}``"""
 
@@ -438,7 +439,7 @@ class DocumentContentPart(_Model):
     document: DocumentContent
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class InputAudioContentPart(_Model):
     """``{"type": "input_audio", "input_audio": {"data": ..., "format": ...}}``"""
 
@@ -455,7 +456,7 @@ UserContent: TypeAlias = str | list[ContentPart]
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class FunctionDefinition(_Model):
     """A function the model may call; ``parameters`` is a JSON Schema."""
 
@@ -465,7 +466,7 @@ class FunctionDefinition(_Model):
     strict: bool | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionTool(_Model):
     """A tool: ``{"type": "function", "function": {...}}``."""
 
@@ -473,7 +474,7 @@ class ChatCompletionTool(_Model):
     function: FunctionDefinition
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class FunctionCall(_Model):
     """A function call made by the model; ``arguments`` is JSON text."""
 
@@ -481,7 +482,7 @@ class FunctionCall(_Model):
     arguments: str
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ToolCall(_Model):
     """A tool call made by the model: ``{"id", "type": "function", "function": {...}}``."""
 
@@ -490,14 +491,14 @@ class ToolCall(_Model):
     function: FunctionCall
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class SpecificFunction(_Model):
     """The function named by a specific tool choice."""
 
     name: str
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class SpecificToolChoice(_Model):
     """``{"type": "function", "function": {"name": ...}}``"""
 
@@ -512,7 +513,7 @@ ToolChoice: TypeAlias = ToolChoiceMode | SpecificToolChoice
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class SystemMessage(_Model):
     """``{"role": "system", "content": ...}`` (a list of text parts is accepted too)."""
 
@@ -522,7 +523,7 @@ class SystemMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class UserMessage(_Model):
     """``{"role": "user", "content": "text" | [content parts]}``"""
 
@@ -532,7 +533,7 @@ class UserMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class AssistantMessage(_Model):
     """An assistant turn: text, tool calls, a refusal, or reasoning content."""
 
@@ -546,7 +547,7 @@ class AssistantMessage(_Model):
     reasoning_content: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ToolMessage(_Model):
     """A tool result: ``{"role": "tool", "tool_call_id": ..., "content": ...}``."""
 
@@ -557,7 +558,7 @@ class ToolMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class DeveloperMessage(_Model):
     """``{"role": "developer", "content": ...}``"""
 
@@ -567,7 +568,7 @@ class DeveloperMessage(_Model):
     name: str | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class FunctionMessage(_Model):
     """Deprecated legacy function-role message."""
 
@@ -584,7 +585,7 @@ Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessag
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class JsonSchemaFormat(_Model):
     """A JSON Schema for structured output."""
 
@@ -594,7 +595,7 @@ class JsonSchemaFormat(_Model):
     strict: bool | None = None
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseFormatText(_Model):
     """``{"type": "text"}``"""
 
@@ -602,7 +603,7 @@ class ResponseFormatText(_Model):
     type: ClassVar[str] = "text"
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseFormatJsonObject(_Model):
     """``{"type": "json_object"}``"""
 
@@ -610,7 +611,7 @@ class ResponseFormatJsonObject(_Model):
     type: ClassVar[str] = "json_object"
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ResponseFormatJsonSchema(_Model):
     """``{"type": "json_schema", "json_schema": {...}}``"""
 
@@ -623,7 +624,7 @@ ResponseFormat: TypeAlias = ResponseFormatText | ResponseFormatJsonObject | Resp
 StopSequence: TypeAlias = str | list[str]
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamOptions(_Model):
     """Streaming options (``include_usage``)."""
 
@@ -635,7 +636,7 @@ class StreamOptions(_Model):
 # ---------------------------------------------------------------------------
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionRequest(_Model):
     """A chat completion request.
 
@@ -671,7 +672,7 @@ class ChatCompletionRequest(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class PromptTokensDetails(_Model):
     """Breakdown of prompt tokens; each count is included in ``prompt_tokens``.
 
@@ -690,7 +691,7 @@ class PromptTokensDetails(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class CompletionTokensDetails(_Model):
     """Breakdown of completion tokens; ``reasoning_tokens`` is included in ``completion_tokens``."""
 
@@ -699,7 +700,7 @@ class CompletionTokensDetails(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class Usage(_Model):
     """Token usage; missing or null counts are 0.
 
@@ -718,7 +719,7 @@ class Usage(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class Choice(_Model):
     """One completion choice."""
 
@@ -728,7 +729,7 @@ class Choice(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionResponse(_Model):
     """A chat completion.  ``cost`` (USD) and ``cache_hit`` are set by liter-llm, not the provider."""
 
@@ -745,7 +746,7 @@ class ChatCompletionResponse(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamFunctionCall(_Model):
     """A fragment of a function call in a stream."""
 
@@ -754,7 +755,7 @@ class StreamFunctionCall(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamToolCall(_Model):
     """A fragment of a tool call in a stream."""
 
@@ -765,7 +766,7 @@ class StreamToolCall(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamDelta(_Model):
     """What a stream chunk adds to a choice."""
 
@@ -778,7 +779,7 @@ class StreamDelta(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class StreamChoice(_Model):
     """One choice of a stream chunk."""
 
@@ -788,7 +789,7 @@ class StreamChoice(_Model):
 
 
 @_response
-@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+@define(kw_only=True, slots=True, repr=False, eq=False)
 class ChatCompletionChunk(_Model):
     """One streamed chunk of a chat completion."""
 

@@ -30,8 +30,7 @@ import threading
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm._log import get_logger
 from liter_llm.hookspecs import hookimpl
@@ -56,7 +55,7 @@ __all__ = [
 PRICING_MODEL = "liter_llm.pricing_model"
 
 
-@attrs.frozen(slots=True, repr=False, eq=False)
+@frozen(slots=True, repr=False, eq=False)
 class ModelPrice(FrozenFields):
     """USD per token for one model (cache read and cache write where the model has them)."""
 

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
+from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
 from liter_llm._log import get_logger
 from liter_llm.errors import ContextWindowExceededError
@@ -43,7 +42,7 @@ __all__ = ["PROMPT_TOKENS", "Preflight", "PromptCount"]
 PROMPT_TOKENS = "liter_llm.prompt_tokens"
 
 
-@attrs.frozen(repr=False, eq=False)
+@frozen(repr=False, eq=False)
 class PromptCount(FrozenFields):
     """What the pre-flight check counted for one call.
 
