@@ -94,7 +94,11 @@ class Pipeline(CallFlow):
         if config.models:
             names = {spec.name for spec in self.configured_providers} | self.registry.provider_names()
             self.router.check(sorted(names), self.route)
-        # validate user hooks now, not on the first call
+        if self.user_hooks:
+            self._check_user_hooks()
+
+    def _check_user_hooks(self) -> None:
+        """Validate the user's hooks now, not on the first call."""
         probe = new_plugin_manager()
         for index, hook in enumerate(self.user_hooks):
             try:
