@@ -54,18 +54,25 @@ def _compile_and_eval(
     eval(compile_cached(script, filename, persist=False), globs, locs)
 
 
+def _made_with_cache(
+    attrs_maker: Callable[..., Any], cls: type, options: dict[str, Any], original: Callable[..., None]
+) -> Any:
+    """``attrs_maker(cls, **options)`` with attrs' compile step routed through the code cache (lock held)."""
+    _attrs_make._compile_and_eval = _compile_and_eval
+    try:
+        return attrs_maker(cls, **options)
+    finally:
+        _attrs_make._compile_and_eval = original
+
+
 def _maker(attrs_maker: Callable[..., Any], name: str) -> Callable[..., Any]:
     def maker(maybe_cls: type | None = None, /, **options: Any) -> Any:
         def wrap(cls: type) -> Any:
             original = _ATTRS_COMPILE
             with _lock:
-                if original is None or getattr(_attrs_make, "_compile_and_eval", None) is not original:
+                if original is None or not hooked():
                     return attrs_maker(cls, **options)
-                _attrs_make._compile_and_eval = _compile_and_eval
-                try:
-                    return attrs_maker(cls, **options)
-                finally:
-                    _attrs_make._compile_and_eval = original
+                return _made_with_cache(attrs_maker, cls, options, original)
 
         return wrap if maybe_cls is None else wrap(maybe_cls)
 
