@@ -100,3 +100,82 @@ def test_compiled_methods_are_written_with_the_next_parser(tmp_path: Path) -> No
     second = _stats(tmp_path)
     assert second["compiled"] == 0  # every class's methods came from the file
     assert second["loaded"] >= first["compiled"]
+
+
+def _core_attrs_classes() -> list[type]:
+    import importlib
+    import pkgutil
+
+    import liter_llm
+
+    found: dict[str, type] = {}
+    for info in pkgutil.walk_packages(liter_llm.__path__, "liter_llm."):
+        for value in vars(importlib.import_module(info.name)).values():
+            if isinstance(value, type) and attrs.has(value) and value.__module__.startswith("liter_llm"):
+                found[f"{value.__module__}.{value.__qualname__}"] = value
+    return [found[name] for name in sorted(found)]
+
+
+def _hints(cls: type) -> dict[str, object] | type[Exception]:
+    import typing
+
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception as exc:
+        return type(exc)
+    return {a.name: hints.get(a.name, a.type) for a in attrs.fields(cls)}
+
+
+def _ours(cls: type) -> dict[str, object] | type[Exception]:
+    try:
+        return _attrs_code.field_types(cls)
+    except Exception as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("cls", _core_attrs_classes(), ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+def test_field_types_are_what_get_type_hints_gives(cls: type) -> None:
+    assert _ours(cls) == _hints(cls)
+
+
+def test_field_types_evaluate_as_get_type_hints_does() -> None:
+    import typing
+
+    from liter_llm import types
+
+    module = type(sys)("liter_llm_test_annotations")
+    sys.modules[module.__name__] = module
+    namespace = module.__dict__
+    exec(  # a module of its own: names from it, from the class body, from the builtins, inherited fields
+        "from __future__ import annotations\n"
+        "import typing\nimport attrs\n"
+        "from liter_llm.types import Usage\n"
+        "Alias = int\n"
+        "@attrs.define\nclass Base:\n    inherited: Usage | None = None\n"
+        "@attrs.define\nclass Sample(Base):\n"
+        "    Local = str\n"
+        "    a: Alias = 1\n    b: Local = ''\n    c: list[dict[str, Usage]] = attrs.field(factory=list)\n"
+        "    d: typing.Literal['x', 'y'] = 'x'\n    e: None = None\n    f: typing.Annotated[int, 'meta'] = 0\n"
+        "@attrs.define\nclass Nested:\n    g: list['Usage'] = attrs.field(factory=list)\n"
+        "@attrs.define\nclass Unknown:\n    h: Missing = None\n"
+        "@attrs.define\nclass Bare:\n    i: typing.Union = None\n"
+        "@attrs.define\nclass Given:\n    j: int = 0\n"
+        "Given.__annotations__['j'] = int\n",
+        namespace,
+    )
+    try:
+        sample = namespace["Sample"]
+        assert isinstance(sample, type)
+        ours = _attrs_code.field_types(sample)
+        assert ours == _hints(sample)
+        assert ours["inherited"] == (types.Usage | None)
+        assert ours["b"] is str
+        assert ours["e"] is type(None)
+        assert ours["f"] == typing.Annotated[int, "meta"]
+        for name in ("Nested", "Unknown", "Bare", "Given"):  # get_type_hints' own answer, or its own error
+            cls = namespace[name]
+            assert isinstance(cls, type)
+            assert _ours(cls) == _hints(cls), name
+        assert _hints(namespace["Unknown"]) is NameError  # type: ignore[arg-type]
+    finally:
+        del sys.modules[module.__name__]

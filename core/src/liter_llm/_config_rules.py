@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from liter_llm._attrs_code import field_types
 from liter_llm._secret import REDACTED, SecretStr, clean_header_value, clean_secret
 from liter_llm.errors import AuthenticationError, LiterLlmError
 from liter_llm.types import AuthHeaderFormat
@@ -286,8 +287,9 @@ def structure_scalars(cls: type, table: Mapping[str, Any]) -> Any:
     plan = _scalar_plans.get(cls)
     if plan is None:  # built whole, then published: another thread sees all of it or none
         plan = {}
-        for field in attrs.fields(attrs.resolve_types(cls)):
-            hook = scalar_structure(field.type)
+        types = field_types(cls)
+        for field in attrs.fields(cls):
+            hook = scalar_structure(types[field.name])
             if hook is not None and field.init:
                 plan[field.name] = (field.alias or field.name, hook)
         _scalar_plans[cls] = plan

@@ -50,6 +50,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import attrs
 
+from liter_llm._attrs_code import field_types
 from liter_llm._code_cache import compile_cached
 from liter_llm.errors import BadRequestError, LiterLlmError, SerializationError
 from liter_llm.types import AuthHeaderFormat, _Model
@@ -548,7 +549,7 @@ def _zero_factory(tp: Any) -> Callable[[], Any] | None:
 
 
 def _class_parser(cls: type, strict: bool) -> Parser:
-    attrs.resolve_types(cls)
+    types = field_types(cls)
     tag_key, tag_value = _tag_of(cls)
     # (init name, wire key, parser, nullable, required, null means default, zero factory)
     # strict mode (requests): a field's parser is built when the field first comes in (``_field_hook``):
@@ -558,7 +559,7 @@ def _class_parser(cls: type, strict: bool) -> Parser:
         if not field.init:
             continue
         wire = field.metadata.get("wire", field.name)
-        tp = field.type
+        tp = types[field.name]
         nullable = _is_union(tp) and _NoneType in get_args(tp)
         required = field.default is attrs.NOTHING
         # ``null`` for a defaulted container (``tools``, ``tool_calls``) is the default in both modes;
@@ -940,7 +941,7 @@ def _class_unparser(cls: type) -> Unparser:
     cached = _UNPARSERS.get(cls)
     if cached is not None:
         return cached
-    attrs.resolve_types(cls)
+    types = field_types(cls)
     tag_key, tag_value = _tag_of(cls)
     specs: list[tuple[str, str, Unparser | None, int, Any]] = []
     for field in attrs.fields(cls):
@@ -951,7 +952,7 @@ def _class_unparser(cls: type) -> Unparser:
             mode = _OMIT_DEFAULT
         elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             mode = _OMIT_EMPTY
-        specs.append((field.name, wire, _unparser_for(field.type), mode, default))
+        specs.append((field.name, wire, _unparser_for(types[field.name]), mode, default))
 
     # straight-line code, one test per field (a loop over the specs cost a getattr and several
     # tests per field, for every field of a request with dozens of optional ones)
