@@ -3,7 +3,8 @@
 The repository's provider plugins declare their providers in entry points (``liter_llm.providers``,
 ``liter_llm.model_prefixes``): a call imports only the plugin of its provider, and the declarations
 must say exactly what each plugin registers.  The otel plugin imports OpenTelemetry only for a
-client that traces.  A chat does not build the other endpoints' types (``liter_llm._endpoint_types``).
+client that traces.  A chat does not build the other endpoints' types (``liter_llm._endpoint_types``)
+nor the stream's (``liter_llm._stream_types``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ print("STATE=" + json.dumps({
     "plugins": sorted({m.split(".")[0] for m in sys.modules if m.startswith("liter_llm_")}),
     "opentelemetry": "opentelemetry.trace" in sys.modules,
     "endpoint_types": "liter_llm._endpoint_types" in sys.modules,
+    "stream_types": "liter_llm._stream_types" in sys.modules,
     "outcome": outcome,
 }))
 """
@@ -88,6 +90,7 @@ def test_a_gateway_call_imports_no_provider_plugin_and_no_opentelemetry(mode: st
     assert set(state["plugins"]) <= EAGER, state["plugins"]
     assert state["opentelemetry"] is False
     assert state["endpoint_types"] is False
+    assert state["stream_types"] is False
 
 
 def test_the_proxys_command_plugin_is_imported_by_the_command_line_only() -> None:
@@ -100,7 +103,9 @@ def test_the_proxys_command_plugin_is_imported_by_the_command_line_only() -> Non
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_chat_through_a_provider_plugin_builds_no_other_endpoint_types(mode: str) -> None:
     for model in ("claude-3-5-haiku-latest", "gemini-2.0-flash", "mistral-small-latest"):
-        assert first_call(model, mode)["endpoint_types"] is False, model
+        state = first_call(model, mode)
+        assert state["endpoint_types"] is False, model
+        assert state["stream_types"] is False, model
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

@@ -705,9 +705,15 @@ _FINISH_REASONS = {reason.value: reason for reason in t.FinishReason}
 
 
 _new = object.__new__
-_Chunk = t.ChatCompletionChunk
-_Choice = t.StreamChoice
-_Delta = t.StreamDelta
+#: the classes fast_chunk builds (chunk, choice, delta), bound by the first chunk: the stream's types are
+#: built on first use (liter_llm._stream_types), so that a process that streams nothing never builds them
+_stream_classes: tuple[type[Any], type[Any], type[Any]] | None = None
+
+
+def _bind_stream_classes() -> tuple[type[Any], type[Any], type[Any]]:
+    global _stream_classes
+    _stream_classes = (t.ChatCompletionChunk, t.StreamChoice, t.StreamDelta)
+    return _stream_classes
 
 
 def fast_chunk(payload: Any) -> t.ChatCompletionChunk | None:
@@ -725,6 +731,7 @@ def fast_chunk(payload: Any) -> t.ChatCompletionChunk | None:
     """
     if type(payload) is not dict or not _CHUNK_KEYS.issuperset(payload):
         return None
+    chunk_class, choice_class, delta_class = _stream_classes or _bind_stream_classes()
     get = payload.get
     ident = get("id")
     created = get("created")
@@ -767,19 +774,19 @@ def fast_chunk(payload: Any) -> t.ChatCompletionChunk | None:
             finish = _FINISH_REASONS.get(finish) if type(finish) is str else None
             if finish is None:
                 return None
-        parts = _new(_Delta)
+        parts = _new(delta_class)
         parts.role = role
         parts.content = content
         parts.tool_calls = []
         parts.function_call = None
         parts.refusal = refusal
         parts.reasoning_content = None
-        one = _new(_Choice)
+        one = _new(choice_class)
         one.index = index
         one.delta = parts
         one.finish_reason = finish
         built.append(one)
-    chunk = _new(_Chunk)
+    chunk: t.ChatCompletionChunk = _new(chunk_class)
     chunk.id = ident
     chunk.object = obj
     chunk.created = created

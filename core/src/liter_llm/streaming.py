@@ -34,14 +34,9 @@ from liter_llm.errors import (
 from liter_llm.sse import SSEDecoder
 from liter_llm.types import (
     AssistantMessage,
-    ChatCompletionChunk,
     ChatCompletionResponse,
     Choice,
     FunctionCall,
-    StreamChoice,
-    StreamDelta,
-    StreamFunctionCall,
-    StreamToolCall,
     ToolCall,
     ToolType,
     Usage,
@@ -50,6 +45,7 @@ from liter_llm.types import (
 if TYPE_CHECKING:
     from liter_llm._call import Call
     from liter_llm._pipeline import Pipeline
+    from liter_llm.types import ChatCompletionChunk, StreamChoice  # built on first use: chunks_of imports them
 
 __all__ = ["AsyncChatStream", "ChatStream", "assemble_stream"]
 
@@ -208,6 +204,8 @@ def assemble_stream(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletionResp
 
 def chunks_of(response: ChatCompletionResponse) -> list[ChatCompletionChunk]:
     """The chunks a stream of ``response`` would have been: one per choice, then one with the usage."""
+    from liter_llm.types import ChatCompletionChunk, StreamChoice, StreamDelta, StreamFunctionCall, StreamToolCall
+
     chunks: list[ChatCompletionChunk] = []
 
     def chunk(choices: list[StreamChoice], usage: Usage | None = None) -> ChatCompletionChunk:

@@ -745,67 +745,13 @@ class ChatCompletionResponse(_Model):
     cache_hit: bool = attrs.field(default=False, metadata={"omit_default": True})
 
 
-@_response
-@define(kw_only=True, slots=True, repr=False, eq=False)
-class StreamFunctionCall(_Model):
-    """A fragment of a function call in a stream."""
-
-    name: str | None = None
-    arguments: str | None = None
-
-
-@_response
-@define(kw_only=True, slots=True, repr=False, eq=False)
-class StreamToolCall(_Model):
-    """A fragment of a tool call in a stream."""
-
-    index: int = 0
-    id: str | None = None
-    call_type: ToolType | None = attrs.field(default=None, metadata=_wire("type"))
-    function: StreamFunctionCall | None = None
-
-
-@_response
-@define(kw_only=True, slots=True, repr=False, eq=False)
-class StreamDelta(_Model):
-    """What a stream chunk adds to a choice."""
-
-    role: str | None = None
-    content: str | None = None
-    tool_calls: list[StreamToolCall] = attrs.field(factory=list)
-    function_call: StreamFunctionCall | None = None
-    refusal: str | None = None
-    reasoning_content: str | None = None
-
-
-@_response
-@define(kw_only=True, slots=True, repr=False, eq=False)
-class StreamChoice(_Model):
-    """One choice of a stream chunk."""
-
-    index: int = 0
-    delta: StreamDelta = attrs.field(factory=StreamDelta)
-    finish_reason: FinishReason | None = None
-
-
-@_response
-@define(kw_only=True, slots=True, repr=False, eq=False)
-class ChatCompletionChunk(_Model):
-    """One streamed chunk of a chat completion."""
-
-    id: str
-    object: str = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[StreamChoice] = attrs.field(factory=list)
-    usage: Usage | None = None
-    system_fingerprint: str | None = None
-    service_tier: str | None = None
-
-
+#: the names of :mod:`liter_llm._stream_types` (the chat stream's types, built on first use)
+_STREAM_NAMES = frozenset(
+    {"ChatCompletionChunk", "StreamChoice", "StreamDelta", "StreamFunctionCall", "StreamToolCall"}
+)
 #: the names of :mod:`liter_llm._endpoint_types` (the other endpoints' types, built on first use): the
-#: public names this module does not define itself
-_ENDPOINT_NAMES = frozenset(set(__all__) - set(globals()) - {"REQUEST_TYPES", "RESPONSE_TYPES"})
+#: public names this module does not define itself, but for the stream's
+_ENDPOINT_NAMES = frozenset(set(__all__) - set(globals()) - _STREAM_NAMES - {"REQUEST_TYPES", "RESPONSE_TYPES"})
 
 if TYPE_CHECKING:
     from liter_llm._endpoint_types import (
@@ -859,6 +805,13 @@ if TYPE_CHECKING:
         TranscriptionResponse,
         TranscriptionSegment,
     )
+    from liter_llm._stream_types import (
+        ChatCompletionChunk,
+        StreamChoice,
+        StreamDelta,
+        StreamFunctionCall,
+        StreamToolCall,
+    )
 
     #: Response-side types: ``from_dict`` parses them leniently.
     RESPONSE_TYPES: frozenset[type[Any]]
@@ -867,7 +820,7 @@ if TYPE_CHECKING:
 
 
 def _model_types(lenient: bool) -> frozenset[type[Any]]:
-    from liter_llm import _endpoint_types  # noqa: F401  (every type, so that the set is whole)
+    from liter_llm import _endpoint_types, _stream_types  # noqa: F401  (every type, so that the set is whole)
 
     return frozenset(
         obj
@@ -877,11 +830,15 @@ def _model_types(lenient: bool) -> frozenset[type[Any]]:
 
 
 def __getattr__(name: str) -> Any:
-    """The other endpoints' types, built the first time one is asked for, and the two type sets.
+    """The stream's and the other endpoints' types, built the first time one is asked for, and the two type sets.
 
     ``RESPONSE_TYPES`` (parsed leniently) and ``REQUEST_TYPES`` (parsed strictly) are the
     frozensets of every response-side and request-side class.
     """
+    if name in _STREAM_NAMES:
+        from liter_llm import _stream_types  # puts its names in this module's namespace
+
+        return getattr(_stream_types, name)
     if name in _ENDPOINT_NAMES:
         from liter_llm import _endpoint_types  # puts its names in this module's namespace
 
@@ -894,4 +851,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _ENDPOINT_NAMES | {"RESPONSE_TYPES", "REQUEST_TYPES"})
+    return sorted(set(globals()) | _STREAM_NAMES | _ENDPOINT_NAMES | {"RESPONSE_TYPES", "REQUEST_TYPES"})
