@@ -29,8 +29,9 @@ CONFIG_ENV_VAR = "LITER_LLM_CONFIG"
 CONFIG_FILE_NAME = "liter-llm.toml"
 
 
-_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)(\})?")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: patterns of paths a chat does not take are compiled on first use (by ``re``'s own cache), not at import
+_REFERENCE = r"\$\$\{|\$\{([^}]*)(\})?"
+_VAR_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 def expand(value: Any, path: FieldPath, env: Mapping[str, str]) -> Any:
@@ -48,7 +49,7 @@ def expand(value: Any, path: FieldPath, env: Mapping[str, str]) -> Any:
             return "${"
         if match.group(2) is None:
             raise Invalid("unterminated '${' (write '$${' for a literal '${')", path)
-        if not _VAR_NAME.fullmatch(name):
+        if not re.fullmatch(_VAR_NAME, name):
             raise Invalid("invalid environment variable reference: expected ${NAME} or ${NAME:-default}", path)
         found = env.get(name)
         if found is not None and not (sep and found == ""):
@@ -57,7 +58,7 @@ def expand(value: Any, path: FieldPath, env: Mapping[str, str]) -> Any:
             raise Invalid(f"environment variable {name} is not set (use ${{{name}:-default}} to give a default)", path)
         return default
 
-    return _REFERENCE.sub(substitute, value)
+    return re.sub(_REFERENCE, substitute, value)
 
 
 def _load(text: str | bytes, source: str, env: Mapping[str, str] | None, decode: Callable[[str], Any]) -> ClientConfig:

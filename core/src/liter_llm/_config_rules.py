@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 #: the longest timeout accepted (one year): beyond it the operating system's timers overflow
 MAX_TIMEOUT_SECS = 365 * 24 * 3600.0
 
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-/:@]+")
+#: patterns of paths a chat does not take are compiled on first use (by ``re``'s own cache), not at import
+_HEADER_NAME = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_PLAIN_KEY = r"[A-Za-z0-9_\-/:@]+"
 FieldPath = tuple[str | int, ...]
 
 
@@ -134,7 +135,7 @@ ProxyUrl = Annotated[
 def valid_headers(value: dict[str, str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for name, header_value in value.items():
-        if not _HEADER_NAME.fullmatch(name):
+        if not re.fullmatch(_HEADER_NAME, name):
             raise Invalid("not a valid HTTP header name", (name,))
         try:  # surrounding whitespace (a trailing line end) is stripped
             result[name] = clean_header_value(name, header_value)
@@ -161,7 +162,7 @@ def _auth_header(value: Any, _type: Any = None) -> AuthHeaderFormat:
         raise Invalid(exc.message) from None
     except (TypeError, ValueError, KeyError, AttributeError):
         raise Invalid(f"not a valid auth header format ({type_name(value)})") from None
-    if result.header is not None and not _HEADER_NAME.fullmatch(result.header):
+    if result.header is not None and not re.fullmatch(_HEADER_NAME, result.header):
         raise Invalid("the API key header is not a valid HTTP header name")
     return result
 
@@ -435,7 +436,7 @@ def format_path(path: FieldPath) -> str:
         else:
             out += (
                 (f".{part}" if out else part)
-                if _PLAIN_KEY.fullmatch(part)
+                if re.fullmatch(_PLAIN_KEY, part)
                 else f"[{json.dumps(part, ensure_ascii=False)}]"
             )
     return out

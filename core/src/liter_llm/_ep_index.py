@@ -46,8 +46,30 @@ _FORMAT = 1
 _RACY_SECS = 2.0
 #: index files kept in the cache folder: each interpreter, ``sys.path`` and directory has its own
 MAX_INDEXES = 64
-#: ``module:attr.attr [extra]``, as importlib.metadata reads an entry point's value
-_VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+#: ``module:attr.attr [extra]``, as importlib.metadata reads an entry point's value (compiled, by ``re``'s
+#: own cache, only for a value :func:`split_value` cannot read without it)
+_VALUE = r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$"
+
+
+def _dotted(name: str) -> bool:
+    """Whether ``name`` is ASCII dotted identifiers (``pkg.mod``): ``[\\w.]+`` holds for it."""
+    return name.isascii() and name.replace(".", "_").isidentifier()
+
+
+def split_value(value: str) -> tuple[str, str]:
+    """An entry point's value as its module and its attribute path (``""`` for none), as ``_VALUE`` reads it.
+
+    The usual value (``module`` or ``module:attr.attr``, ASCII, no spaces, no extras) is split without
+    a regular expression; anything else goes through ``_VALUE``.  ``ValueError`` for a value that is
+    not one.
+    """
+    module, colon, attr = value.partition(":")
+    if _dotted(module) and (not colon or _dotted(attr)):
+        return module, attr
+    match = re.match(_VALUE, value)
+    if match is None:
+        raise ValueError(f"not an entry point value: {value!r}")
+    return match.group("module"), match.group("attr") or ""
 
 
 class IndexedDist:
@@ -72,11 +94,9 @@ class IndexedEntryPoint:
 
     def load(self) -> Any:
         """Import the entry point's module and return the object it names (as ``EntryPoint.load``)."""
-        match = _VALUE.match(self.value)
-        if match is None:
-            raise ValueError(f"not an entry point value: {self.value!r}")
-        found: Any = import_module(match.group("module"))
-        for part in filter(None, (match.group("attr") or "").split(".")):
+        module, attr = split_value(self.value)
+        found: Any = import_module(module)
+        for part in filter(None, attr.split(".")):
             found = getattr(found, part)
         return found
 

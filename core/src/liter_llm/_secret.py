@@ -23,9 +23,11 @@ __all__ = [
 
 #: what may not appear in a key or a header value once surrounding whitespace is stripped:
 #: control characters (a tab is allowed inside a header value, never in a key) and non-ASCII
-#: characters (httpx sends header text as ASCII)
-_UNSAFE_IN_KEY = re.compile(r"[^\x20-\x7e]")
-_UNSAFE_IN_HEADER = re.compile(r"[^\t\x20-\x7e]")
+#: characters (httpx sends header text as ASCII).  ASCII text with every character printable is safe
+#: (``str.isprintable`` is false for exactly the ASCII controls); the patterns, compiled on first use
+#: by ``re``'s cache, only find the position of the first unsafe character for the message
+_UNSAFE_IN_KEY = r"[^\x20-\x7e]"
+_UNSAFE_IN_HEADER = r"[^\t\x20-\x7e]"
 #: the shortest secret scrubbed from every log line (shorter ones would blank out ordinary words)
 _MIN_LOGGED_SECRET = 8
 
@@ -87,7 +89,7 @@ def clean_secret(value: str, what: str, *, provider: str | None = None) -> str:
     option or the environment variable) and the position, never the key.
     """
     stripped = value.strip()
-    bad = _UNSAFE_IN_KEY.search(stripped)
+    bad = None if stripped.isascii() and stripped.isprintable() else re.search(_UNSAFE_IN_KEY, stripped)
     if bad is not None:
         from liter_llm.errors import AuthenticationError
 
@@ -110,7 +112,8 @@ def clean_header_value(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise InvalidHeaderError(name, f"the value must be a string, not {type(value).__name__}")
     stripped = value.strip()
-    bad = _UNSAFE_IN_HEADER.search(stripped)
+    printable = stripped.isascii() and (stripped if "\t" not in stripped else stripped.replace("\t", " ")).isprintable()
+    bad = None if printable else re.search(_UNSAFE_IN_HEADER, stripped)
     if bad is not None:
         raise InvalidHeaderError(
             name, f"the value has a control or non-ASCII character at position {bad.start() + 1}; it was not sent"

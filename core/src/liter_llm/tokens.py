@@ -48,8 +48,9 @@ REPLY_PRIMING = 3
 IMAGE_LOW = 85
 IMAGE_DEFAULT = 765
 
-_O200K = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss)")
-_CL100K = re.compile(r"^(gpt-4|gpt-3\.5|gpt-35|text-embedding-3|text-embedding-ada-002)")
+#: patterns of paths a chat does not take are compiled on first use (by ``re``'s own cache), not at import
+_O200K = r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss)"
+_CL100K = r"^(gpt-4|gpt-3\.5|gpt-35|text-embedding-3|text-embedding-ada-002)"
 _OPENAI_PREFIXES = ("openai/", "azure/")
 
 
@@ -77,9 +78,9 @@ def encoding_for_model(model: str) -> str | None:
     for prefix in _OPENAI_PREFIXES:
         if name.startswith(prefix):
             name = name[len(prefix) :]
-    if _O200K.match(name):
+    if re.match(_O200K, name):
         return "o200k_base"
-    if _CL100K.match(name):
+    if re.match(_CL100K, name):
         return "cl100k_base"
     return None
 

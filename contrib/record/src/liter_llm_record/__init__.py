@@ -83,12 +83,12 @@ _SECRET_HEADERS = frozenset(
         "x-amz-content-sha256",
     }
 )
-_SECRET_NAME = re.compile(r"key|token|secret|auth|signature|credential|password|x-amz-", re.I)
+_SECRET_NAME = r"(?i)key|token|secret|auth|signature|credential|password|x-amz-"  # compiled on first use (re's cache)
 #: headers that say nothing about the exchange and change on every run
 _NOISE_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "host", "user-agent", "accept-encoding", "connection", "date"}
 )
-_BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?")
+_BOUNDARY = r"boundary=\"?([^\";]+)\"?"
 
 Matcher = Callable[[dict[str, Any], dict[str, Any]], bool]
 
@@ -104,7 +104,7 @@ class CassetteError(LiterLlmError):
 
 def _secret_header(name: str) -> bool:
     lowered = name.lower()
-    return lowered in _SECRET_HEADERS or bool(_SECRET_NAME.search(lowered))
+    return lowered in _SECRET_HEADERS or bool(re.search(_SECRET_NAME, lowered))
 
 
 def _scrub_url(url: httpx.URL) -> str:
@@ -366,7 +366,7 @@ class Cassette:
         }
         content_type = request.headers.get("content-type", "")
         content = request.content
-        boundary = _BOUNDARY.search(content_type) if content_type.startswith("multipart/") else None
+        boundary = re.search(_BOUNDARY, content_type) if content_type.startswith("multipart/") else None
         if boundary:
             # a multipart boundary is random on every request: keep a fixed one, so that the body matches
             content = content.replace(boundary.group(1).encode(), b"BOUNDARY")
