@@ -26,11 +26,11 @@ from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
 from liter_llm.operations import Operation
 from liter_llm.router import RouterView
-from liter_llm.streaming import AsyncChatStream, ChatStream, open_async_chat_stream, open_chat_stream
 from liter_llm.tokens import TokenCount
 
-if TYPE_CHECKING:  # imported by the methods that use them: structured output is not on a chat's path
+if TYPE_CHECKING:  # imported by the methods that use them: streams and structured output are not on a chat's path
     from liter_llm.responses_stream import AsyncResponseStream, ResponseStream
+    from liter_llm.streaming import AsyncChatStream, ChatStream
     from liter_llm.structured import ParsedChatCompletion, StreamedParse
 
 __all__ = [
@@ -237,6 +237,8 @@ class DefaultClient(_ClientBase):
         return result
 
     def _stream(self, req: Any, kwargs: Mapping[str, Any]) -> ChatStream:
+        from liter_llm.streaming import open_chat_stream
+
         request = _request_of(ops.CHAT_STREAM, req, kwargs)
         if self._closed:
             raise _closed_error()
@@ -582,6 +584,8 @@ class AsyncDefaultClient(_ClientBase):
         return result  # the flow has ended (closing it again would cost a GeneratorExit per call on Python 3.11)
 
     async def _stream(self, req: Any, kwargs: Mapping[str, Any]) -> AsyncChatStream:
+        from liter_llm.streaming import open_async_chat_stream
+
         request = _request_of(ops.CHAT_STREAM, req, kwargs)
         if self._closed:
             raise _closed_error()

@@ -29,10 +29,10 @@ from liter_llm._wire import (
 )
 from liter_llm.errors import SerializationError
 from liter_llm.hookspecs import hookimpl
-from liter_llm.sse import SSEDecoder
 
 if TYPE_CHECKING:
     from liter_llm._call import Call
+    from liter_llm.sse import SSEDecoder
 
 __all__ = ["OPENAI_WIRE", "OpenAIWire"]
 
@@ -54,6 +54,8 @@ class OpenAIWire:
 
     @hookimpl(trylast=True)
     def stream_decoder(self, call: Call) -> SSEDecoder:
+        from liter_llm.sse import SSEDecoder  # a chat that is not streamed never imports it
+
         return SSEDecoder()
 
     @hookimpl(trylast=True)
