@@ -5,7 +5,7 @@ The repository's provider plugins declare their providers in entry points (``lit
 must say exactly what each plugin registers.  The otel plugin imports OpenTelemetry only for a
 client that traces.  A chat does not build the other endpoints' types (``liter_llm._endpoint_types``)
 nor the stream's (``liter_llm._stream_types``), and imports no stream machinery (``liter_llm.streaming``,
-``liter_llm.sse``).
+``liter_llm.sse``) and no token counting (``liter_llm.tokens``).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ print("STATE=" + json.dumps({
     "opentelemetry": "opentelemetry.trace" in sys.modules,
     "endpoint_types": "liter_llm._endpoint_types" in sys.modules,
     "stream_types": "liter_llm._stream_types" in sys.modules,
-    "streaming": sorted(m for m in ("liter_llm.streaming", "liter_llm.sse") if m in sys.modules),
+    "unused": sorted(m for m in ("liter_llm.streaming", "liter_llm.sse", "liter_llm.tokens") if m in sys.modules),
     "outcome": outcome,
 }))
 """
@@ -93,7 +93,7 @@ def test_a_gateway_call_imports_no_provider_plugin_and_no_opentelemetry(mode: st
     assert state["opentelemetry"] is False
     assert state["endpoint_types"] is False
     assert state["stream_types"] is False
-    assert state["streaming"] == []  # the stream's machinery: imported by the first stream
+    assert state["unused"] == []  # the stream's machinery (the first stream), token counting (count_tokens)
 
 
 def test_the_proxys_command_plugin_is_imported_by_the_command_line_only() -> None:

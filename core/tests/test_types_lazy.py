@@ -279,3 +279,24 @@ def test_a_chat_builds_no_stream_types_and_the_first_stream_builds_them(mode: st
     assert result.returncode == 0, result.stderr
     chunk = "liter_llm.types.ChatCompletionChunk"
     assert json.loads(result.stdout) == [False, [chunk, chunk], "ok"]
+
+
+def test_the_count_tokens_row_is_built_on_first_use_from_liter_llm_tokens() -> None:
+    state = fresh(
+        "import json, sys\n"
+        "from liter_llm import operations as o\n"
+        "early = [o.field_of('count_tokens', 'billed'), o.field_of('count_tokens', 'provider_only')]\n"
+        "before = 'liter_llm.tokens' in sys.modules\n"
+        "row = o.COUNT_TOKENS\n"
+        "print(json.dumps([early, before, row is o.OPERATIONS['count_tokens'], row.request_type.__name__, "
+        "row.response_type.__module__ + '.' + row.response_type.__name__, row.billed, row.provider_only]))"
+    )
+    assert state == [
+        [False, True],
+        False,
+        True,
+        "ChatCompletionRequest",
+        "liter_llm.tokens.TokenCount",
+        False,
+        True,
+    ]

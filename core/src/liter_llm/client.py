@@ -26,12 +26,12 @@ from liter_llm.config import ClientConfig, build_config
 from liter_llm.errors import BadRequestError
 from liter_llm.operations import Operation
 from liter_llm.router import RouterView
-from liter_llm.tokens import TokenCount
 
 if TYPE_CHECKING:  # imported by the methods that use them: streams and structured output are not on a chat's path
     from liter_llm.responses_stream import AsyncResponseStream, ResponseStream
     from liter_llm.streaming import AsyncChatStream, ChatStream
     from liter_llm.structured import ParsedChatCompletion, StreamedParse
+    from liter_llm.tokens import TokenCount
 
 __all__ = [
     "AsyncDefaultClient",

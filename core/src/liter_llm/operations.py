@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -41,7 +42,9 @@ import attrs
 from liter_llm import types as t
 from liter_llm._attrs_code import frozen
 from liter_llm._attrs_methods import FrozenFields
-from liter_llm.tokens import TokenCount
+
+if TYPE_CHECKING:
+    from liter_llm.tokens import TokenCount
 
 __all__ = [
     "CANCEL_BATCH",
@@ -146,20 +149,20 @@ CHAT_STREAM: Operation[t.ChatCompletionRequest, t.ChatCompletionResponse] = Oper
     method=_M,
     path="/chat/completions",
 )
-COUNT_TOKENS: Operation[t.ChatCompletionRequest, TokenCount] = Operation(
-    name="count_tokens",
-    endpoint="count_tokens",
-    request_type=t.ChatCompletionRequest,
-    response_type=TokenCount,
-    billed=False,  # the providers' counting endpoints are free
-    provider_only=True,
-)
-
 # The rows of the other endpoints name their types (liter_llm._endpoint_types, built on first use) by
 # their name in liter_llm.types: each row is built the first time it is asked for, by its constant
 # (``operations.EMBED``), by ``OPERATIONS`` or by :func:`operation_named`, and is the same object ever
 # after.  Built any earlier, a chat-only process would build every type of every endpoint.
+#: ``module:Name`` names a type of another module (``liter_llm.tokens``, not imported by a chat either).
 _LAZY_ROWS: dict[str, dict[str, Any]] = {
+    "COUNT_TOKENS": {
+        "name": "count_tokens",
+        "endpoint": "count_tokens",
+        "request_type": "ChatCompletionRequest",
+        "response_type": "liter_llm.tokens:TokenCount",
+        "billed": False,  # the providers' counting endpoints are free
+        "provider_only": True,
+    },
     "EMBED": {
         "name": "embed",
         "endpoint": "embed",
@@ -373,6 +376,7 @@ _LAZY_ROWS: dict[str, dict[str, Any]] = {
 }
 
 if TYPE_CHECKING:
+    COUNT_TOKENS: Operation[t.ChatCompletionRequest, TokenCount]
     EMBED: Operation[t.EmbeddingRequest, t.EmbeddingResponse]
     LIST_MODELS: Operation[None, t.ModelsListResponse]
     IMAGE_GENERATE: Operation[t.CreateImageRequest, t.ImagesResponse]
@@ -442,8 +446,10 @@ def _row(constant: str) -> Operation[Any, Any]:
         if found is None:
             fields = dict(_LAZY_ROWS[constant])
             for key in ("request_type", "response_type"):
-                if isinstance(fields.get(key), str):
-                    fields[key] = getattr(t, fields[key])
+                named = fields.get(key)
+                if isinstance(named, str):
+                    module, _, name = named.rpartition(":")
+                    fields[key] = getattr(import_module(module) if module else t, name)
             found = Operation(**fields)
             globals()[constant] = found
     return found
