@@ -15,9 +15,8 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
-from liter_llm import types as _types
 from liter_llm._attrs_code import define
-from liter_llm.types import EmbeddingFormat, Usage, _Model, _response, _wire
+from liter_llm.types import EmbeddingFormat, Usage, _adopt, _Model, _response, _wire
 
 __all__ = [
     "Batch",
@@ -656,11 +655,4 @@ class ResponseObject(_Model):
     metadata: dict[str, Any] | None = None
 
 
-# The classes are liter_llm.types' own: their module is that one, and its namespace holds them from
-# now on (the annotations above are resolved in it, and it answers for them without a lookup).
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type):
-        _value.__module__ = _types.__name__
-    vars(_types)[_name] = _value
-del _name, _value
+_adopt(globals(), __all__)  # the classes are liter_llm.types' own (its module, its namespace)

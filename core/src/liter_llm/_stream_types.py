@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import attrs
 
-from liter_llm import types as _types
 from liter_llm._attrs_code import define
-from liter_llm.types import FinishReason, ToolType, Usage, _Model, _response, _wire
+from liter_llm.types import FinishReason, ToolType, Usage, _adopt, _Model, _response, _wire
 
 __all__ = ["ChatCompletionChunk", "StreamChoice", "StreamDelta", "StreamFunctionCall", "StreamToolCall"]
 
@@ -79,10 +78,4 @@ class ChatCompletionChunk(_Model):
     service_tier: str | None = None
 
 
-# The classes are liter_llm.types' own: their module is that one, and its namespace holds them from
-# now on (the annotations above are resolved in it, and it answers for them without a lookup).
-for _name in __all__:
-    _value = globals()[_name]
-    _value.__module__ = _types.__name__
-    vars(_types)[_name] = _value
-del _name, _value
+_adopt(globals(), __all__)  # the classes are liter_llm.types' own (its module, its namespace)

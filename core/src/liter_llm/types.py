@@ -233,6 +233,21 @@ def _wire(name: str) -> dict[str, Any]:
     return {"wire": name}
 
 
+def _adopt(namespace: Mapping[str, Any], names: list[str]) -> None:
+    """Make the names of a part built on first use (``_stream_types``, ``_endpoint_types``) this module's own.
+
+    Each class says this module in ``__module__`` (so it reprs, pickles and resolves its annotations as
+    the chat types do), and this module's namespace holds every name from now on (it answers for them
+    without calling :func:`__getattr__` again).
+    """
+    module = globals()
+    for name in names:
+        value = namespace[name]
+        if isinstance(value, type):
+            value.__module__ = __name__
+        module[name] = value
+
+
 # ---------------------------------------------------------------------------
 # Enums
 # ---------------------------------------------------------------------------
