@@ -12,10 +12,12 @@ processes under callgrind, with the bytecode cache filled by an untimed run firs
 *import* is reported as import - base, *first call* as first - import.  ``--mode sync``
 measures the sync clients (ours and raw httpx; the peer has none).
 
-    python bench/first_instructions.py [--mode async|sync] [--peer PYTHON] [--src DIR] [--repeat N]
+    python bench/first_instructions.py [--mode async|sync] [--peer PYTHON] [--installed] [--src DIR] [--repeat N]
 
 ``--peer`` names the Rust-core peer's interpreter (``bench/.peer-venv/bin/python``, made by
-``bench/run.py``); ``--src`` puts a checkout's ``core/src`` first on ``sys.path``.  Talks to
+``bench/run.py``); ``--installed`` counts ours a second time as a user installs it (``ours+installed``:
+this checkout's core and provider plugins as wheels in ``bench/.ours-venv``, made by ``bench/run.py``);
+``--src`` puts a checkout's ``core/src`` first on ``sys.path``.  Talks to
 127.0.0.1 only.
 """
 
@@ -46,6 +48,7 @@ def child(kind: str, mode: str, stage: str, url: str) -> None:
     if stage == "base":
         return
     sys.path.insert(0, str(HERE))
+    kind = kind.removesuffix("+installed")  # the interpreter is the environment: the same client
     if kind in ("ours", "peer"):
         import liter_llm
     else:
@@ -92,6 +95,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("async", "sync"), default="async")
     parser.add_argument("--peer", default=None, help="the Rust-core peer's interpreter (async only)")
+    parser.add_argument(
+        "--installed",
+        action="store_true",
+        help="count ours also as a user installs it (ours+installed: bench/.ours-venv, made from this checkout)",
+    )
     parser.add_argument("--src", default=None, help="a core/src directory to measure instead of the installed one")
     parser.add_argument("--kinds", default="raw,peer,ours", help="which clients (comma list)")
     parser.add_argument("--repeat", type=int, default=1, help="processes per stage (the median counts)")
@@ -103,7 +111,15 @@ def main() -> None:
     pythons = {"raw": sys.executable, "ours": sys.executable}
     if args.peer is not None and args.mode == "async":
         pythons["peer"] = args.peer
+    if args.installed:
+        installed, why = bench.ours_installed_python()
+        if installed is None:
+            print(f"ours+installed left out: {why}", file=sys.stderr)
+        else:
+            pythons["ours+installed"] = installed
     kinds = [k for k in args.kinds.split(",") if k in pythons]
+    if "ours+installed" in pythons and "ours+installed" not in kinds:
+        kinds.append("ours+installed")
     results: dict[str, dict[str, float]] = {}
     with bench.server() as url:
         for kind in kinds:
@@ -122,7 +138,7 @@ def main() -> None:
             }
             r = results[kind]
             print(
-                f"{kind:>5} {args.mode}: import {r['import_M']:8.1f} M, first call {r['first_M']:8.1f} M, "
+                f"{kind:>14} {args.mode}: import {r['import_M']:8.1f} M, first call {r['first_M']:8.1f} M, "
                 f"import + first call {r['import_and_first_M']:8.1f} M instructions",
                 flush=True,
             )

@@ -12,7 +12,8 @@ client), so it runs in the peer's environment as it is.
         -> {"first_ms": .., "import_ms": ..}
 
 KIND is ``peer``, ``ours`` or ``raw``; ``ours+uvloop`` runs ours on uvloop's event loop, ``ours+aiohttp``
-ours with its direct sends on aiohttp's pool (the async client's transport before issue #16), for the comparison.
+ours with its direct sends on aiohttp's pool (the async client's transport before issue #16), for the comparison;
+``ours+installed`` is ours run by the interpreter of ``bench/.ours-venv`` (this checkout installed as wheels).
 CPU is ``getrusage(RUSAGE_SELF)``
 (user + sys of every thread of the process: the peer's Rust runtime threads
 count).
@@ -139,6 +140,8 @@ def first(kind: str, url: str) -> dict[str, float]:
 def main() -> int:
     global AIOHTTP
     kind, url, what = sys.argv[1], sys.argv[2], sys.argv[3]
+    # ours in another environment (bench/.ours-venv): the interpreter is the difference, the client is the same
+    kind = kind.removesuffix("+installed")
     if kind.endswith("+aiohttp"):
         AIOHTTP = True
         kind = kind.removesuffix("+aiohttp")

@@ -67,6 +67,13 @@ IMPORT_RUNS = 5
 FIRST_RUNS = 5  # fresh processes per client for the first-call figure
 PEER_REQUIREMENT = "liter-llm==2.4.0"
 PEER_VENV = HERE / ".peer-venv"
+#: ours as a user installs it, for the first-call and import figures (``ours+installed``): this checkout's core
+#: and provider plugins (the peer's breadth: no contrib integration, no test or documentation tool) with the
+#: ``speedups`` extra, built as wheels into ``bench/.ours-venv``, its own ``site-packages``
+OURS_VENV = HERE / ".ours-venv"
+OURS_PLUGINS = ("openai", "anthropic", "google", "azure", "bedrock", "cohere", "mistral")
+OURS_PACKAGES = ("core", *(f"plugins/{name}" for name in OURS_PLUGINS))
+OURS_EXTRAS = ("orjson>=3.9", "uvloop>=0.19")
 
 TARGETS = {
     "chat_sync": 1.2,
@@ -493,6 +500,57 @@ def peer_python() -> tuple[str | None, str]:
     return str(python), version
 
 
+def ours_installed_python() -> tuple[str | None, str]:
+    """Ours installed from this checkout into ``bench/.ours-venv`` (made again each run), or ``None`` and why not.
+
+    The development environment is not what a user has: every workspace package is an editable
+    install (its own ``sys.path`` entry, searched for each top-level module), the contrib plugins
+    (record, OpenTelemetry...) load with the first client, and the test and documentation tools are
+    there (with click and pygments installed, ``import httpx`` imports both for its command line).
+    The peer runs in an environment of its own; this is ours made the same way.
+    """
+    python = OURS_VENV / "bin" / "python"
+    uv = _uv()
+    if uv is None:
+        return None, "uv not found (needed to make bench/.ours-venv)"
+    root = HERE.parent
+    try:
+        if not python.exists():
+            subprocess.run(
+                [uv, "venv", "--quiet", "--python", sys.executable, str(OURS_VENV)],
+                check=True,
+                timeout=120,
+                capture_output=True,
+                text=True,
+            )
+        packages = [str(root / name) for name in OURS_PACKAGES]
+        reinstall = [arg for name in OURS_PACKAGES for arg in ("--reinstall-package", _distribution(root / name))]
+        command = [uv, "pip", "install", "--quiet", "--no-sources", "--python", str(python), *reinstall]
+        subprocess.run(
+            [*command, *packages, *OURS_EXTRAS],
+            check=True,
+            timeout=300,
+            capture_output=True,
+            text=True,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        return None, f"could not install this checkout into {OURS_VENV.name}: {detail.strip().splitlines()[-1:]}"
+    check = "import liter_llm, importlib.metadata as m; print(m.version('liter-llm-core'))"
+    proc = subprocess.run([str(python), "-c", check], check=False, capture_output=True, text=True, env=_child_env())
+    if proc.returncode != 0:
+        return None, f"installed into {OURS_VENV.name} but cannot be imported: {proc.stderr.strip()[-200:]}"
+    return str(python), proc.stdout.strip()
+
+
+def _distribution(path: Path) -> str:
+    """The distribution name in ``path/pyproject.toml`` (its ``[project]`` table's first line, ``name = "..."``)."""
+    for line in (path / "pyproject.toml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("name = "):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise ValueError(f"no project name in {path / 'pyproject.toml'}")
+
+
 def _client_run(python: str, kind: str, url: str, *args: str, timeout: float = 120) -> dict[str, Any] | None:
     """One ``bench/peer.py`` process; its JSON result (``None`` if it failed)."""
     try:
@@ -538,7 +596,14 @@ def bench_peer(url: str) -> dict[str, Any]:
         kinds.append("ours+uvloop")
     except ImportError:
         pass
-    runs: dict[str, dict[str, list[Any]]] = {k: {"seq": [], "c64": [], "first": [], "import": []} for k in kinds}
+    #: the first call and the import are measured for ours as installed as well (not the rounds: the
+    #: per-request figures do not depend on how the package was installed)
+    first_kinds = list(kinds)
+    installed, installed_why = ours_installed_python()
+    if installed is not None:
+        pythons["ours+installed"] = installed
+        first_kinds.append("ours+installed")
+    runs: dict[str, dict[str, list[Any]]] = {k: {"seq": [], "c64": [], "first": [], "import": []} for k in first_kinds}
     #: each round's result per client (``None``: that process failed), to compare clients run next to each other
     rounds: list[dict[str, Any]] = []
     for index in range(PEER_ROUNDS):
@@ -554,10 +619,10 @@ def bench_peer(url: str) -> dict[str, Any]:
                 runs[kind]["seq"].extend(out["seq"])
                 runs[kind]["c64"].extend(out["c64"])
         rounds.append(this_round)
-    for kind in kinds:  # untimed: fills the bytecode cache
+    for kind in first_kinds:  # untimed: fills the bytecode cache (and the installed plugin index)
         _client_run(pythons[kind], kind, url, "first", timeout=60)
     for index in range(FIRST_RUNS):
-        for kind in kinds if index % 2 == 0 else kinds[::-1]:
+        for kind in first_kinds if index % 2 == 0 else first_kinds[::-1]:
             out = _client_run(pythons[kind], kind, url, "first", timeout=60)
             if out is not None:
                 runs[kind]["first"].append(out["first_ms"])
@@ -567,14 +632,16 @@ def bench_peer(url: str) -> dict[str, Any]:
         result["peer_missing"] = peer_version
     else:
         result["peer_version"] = peer_version
+    if installed is None:
+        result["installed_missing"] = installed_why
     result["per_round"] = _per_round_ratios(rounds)
     for kind, data in runs.items():
-        if not data["c64"]:
+        if not data["c64"] and not data["first"]:
             continue
         result[kind] = {
-            "c64_rate": statistics.median(r["rate"] for r in data["c64"]),
-            "c64_cpu_us": statistics.median(r["cpu_us"] for r in data["c64"]),
-            "seq_cpu_us": statistics.median(data["seq"]),
+            "c64_rate": statistics.median(r["rate"] for r in data["c64"]) if data["c64"] else None,
+            "c64_cpu_us": statistics.median(r["cpu_us"] for r in data["c64"]) if data["c64"] else None,
+            "seq_cpu_us": statistics.median(data["seq"]) if data["seq"] else None,
             "first_ms": statistics.median(data["first"]) if data["first"] else None,
             "import_ms": statistics.median(data["import"]) if data["import"] else None,
             "runs": data,
@@ -610,9 +677,9 @@ def print_peer(peer: dict[str, Any]) -> None:
         ("first_ms", "first call after import (create + 1 chat), ms", "{:.1f}"),
         ("import_ms", "import time (in-process, median), ms", "{:.1f}"),
     ]
-    extras = [kind for kind in ("ours+aiohttp", "ours+uvloop") if kind in peer]
+    extras = [kind for kind in ("ours+aiohttp", "ours+uvloop", "ours+installed") if kind in peer]
     head = f"  {'measure':<50}{'raw httpx':>11}{'peer':>11}{'ours':>11}{'ours/peer':>11}"
-    print(head + "".join(f"{kind:>14}" for kind in extras))
+    print(head + "".join(f"{kind:>16}" for kind in extras))
     for key, what, fmt in figures:
         cells = []
         for kind in ("raw", "peer", "ours"):
@@ -623,8 +690,15 @@ def print_peer(peer: dict[str, Any]) -> None:
         extra = ""
         for kind in extras:
             value = peer[kind].get(key)
-            extra += f"{fmt.format(value) if value is not None else '-':>14}"
+            extra += f"{fmt.format(value) if value is not None else '-':>16}"
         print(f"  {what:<50}{cells[0]:>11}{cells[1]:>11}{cells[2]:>11}{ratio:>11}{extra}")
+    if "installed_missing" in peer:
+        print(f"  ours as installed could not be measured: {peer['installed_missing']}")
+    elif "ours+installed" in peer:
+        print(
+            "  ours+installed: this checkout's core and provider plugins as wheels in bench/.ours-venv (first call"
+            " and import only)"
+        )
     per_round = peer.get("per_round") or {}
     if any(per_round.values()):
         print("  ours / peer in each round (the two processes one after the other):")
