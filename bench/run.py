@@ -458,6 +458,11 @@ def _uv() -> str | None:
     return None
 
 
+def _run_quietly(command: list[str], *, timeout: float) -> None:
+    """Run a set-up command, its output captured (``CalledProcessError`` carries it when it fails)."""
+    subprocess.run(command, check=True, timeout=timeout, capture_output=True, text=True)
+
+
 def peer_python() -> tuple[str | None, str]:
     """The peer's interpreter (``bench/.peer-venv``, made on first use), or ``None`` and why not."""
     python = PEER_VENV / "bin" / "python"
@@ -477,20 +482,8 @@ def peer_python() -> tuple[str | None, str]:
         return None, "uv not found (needed to make bench/.peer-venv)"
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     try:
-        subprocess.run(
-            [uv, "venv", "--quiet", "--python", sys.executable, str(PEER_VENV)],
-            check=True,
-            timeout=120,
-            capture_output=True,
-            text=True,
-        )
-        subprocess.run(
-            [uv, "pip", "install", "--quiet", "--python", str(python), PEER_REQUIREMENT],
-            check=True,
-            timeout=240,
-            capture_output=True,
-            text=True,
-        )
+        _run_quietly([uv, "venv", "--quiet", "--python", sys.executable, str(PEER_VENV)], timeout=120)
+        _run_quietly([uv, "pip", "install", "--quiet", "--python", str(python), PEER_REQUIREMENT], timeout=240)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         return None, f"could not install {PEER_REQUIREMENT} for Python {py}: {detail.strip().splitlines()[-1:]}"
@@ -516,23 +509,11 @@ def ours_installed_python() -> tuple[str | None, str]:
     root = HERE.parent
     try:
         if not python.exists():
-            subprocess.run(
-                [uv, "venv", "--quiet", "--python", sys.executable, str(OURS_VENV)],
-                check=True,
-                timeout=120,
-                capture_output=True,
-                text=True,
-            )
+            _run_quietly([uv, "venv", "--quiet", "--python", sys.executable, str(OURS_VENV)], timeout=120)
         packages = [str(root / name) for name in OURS_PACKAGES]
         reinstall = [arg for name in OURS_PACKAGES for arg in ("--reinstall-package", _distribution(root / name))]
         command = [uv, "pip", "install", "--quiet", "--no-sources", "--python", str(python), *reinstall]
-        subprocess.run(
-            [*command, *packages, *OURS_EXTRAS],
-            check=True,
-            timeout=300,
-            capture_output=True,
-            text=True,
-        )
+        _run_quietly([*command, *packages, *OURS_EXTRAS], timeout=300)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         return None, f"could not install this checkout into {OURS_VENV.name}: {detail.strip().splitlines()[-1:]}"
