@@ -20,6 +20,9 @@ requests with ``json.loads``:
   sequential async request, and the first call after import, each client in a
   fresh process (``bench/peer.py``), interleaved raw httpx / peer / ours.
   When the peer cannot be installed the table says so and the rest still runs.
+  The first call and the import are measured for ours as installed as well
+  (``ours+installed``: this checkout's core and provider plugins as wheels in
+  ``bench/.ours-venv``, made again each run).
 
 It talks to 127.0.0.1 only, is bounded in count and time (well under three
 minutes), prints a table and writes ``bench/results.json``.
