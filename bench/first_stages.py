@@ -38,11 +38,9 @@ import time
 from collections.abc import Awaitable, Callable  # noqa: F401
 from typing import Any
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from peer import _body as chat_body  # bench/peer.py (this folder is sys.path[0]): the chat of the first-call figure
 
-#: the chat of ``bench/peer.py`` (its ``_body``), as keyword arguments of ``chat``
-MODEL = "gpt-4o-mini"
-MESSAGES = [{"role": "user", "content": "Hello, how are you?"}]
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _first_call(url: str, timings: list[tuple[str, float]] | None) -> None:
@@ -53,15 +51,17 @@ def _first_call(url: str, timings: list[tuple[str, float]] | None) -> None:
     """
     import liter_llm
 
+    body = chat_body()
+
     async def go() -> None:
         t0 = time.perf_counter()
         client = liter_llm.create_async_client(api_key="bench", base_url=url)
         t1 = time.perf_counter()
         if timings is None:
             print("--- chat", file=sys.stderr, flush=True)
-        await client.chat(model=MODEL, messages=MESSAGES)
+        await client.chat(model=body["model"], messages=body["messages"])
         t2 = time.perf_counter()
-        await client.chat(model=MODEL, messages=MESSAGES)
+        await client.chat(model=body["model"], messages=body["messages"])
         t3 = time.perf_counter()
         await client.aclose()
         if timings is not None:
